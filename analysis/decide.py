@@ -1,0 +1,395 @@
+"""The verdict for one loop: can its iterations run in parallel, with which clauses.
+
+Inputs: the loop, the canonical loops around it, and the facts of its body
+(accesses.py). Array pairs go to the exact dependence test (depend.py);
+scalars are classified as private, lastprivate, reduction or carried.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import depend, ir, model
+from .accesses import BodyFacts, BodyWalker, Key, Ref
+from .affine import AccessSite, Affine
+from .liveness import FunctionEvents
+from .loops import CanonicalLoop, canonical_form, range_for_form, to_affine, written_vars
+
+_BITWISE = {"&", "|", "^"}
+_MAX_PAIR_REASONS = 3
+
+
+@dataclass
+class FunctionContext:
+    function: ir.Function
+    functions: dict[str, ir.Function]
+    events: FunctionEvents
+    fresh_pointers: set[ir.Var]  # local pointers only ever set to a new allocation
+    distinct_params: bool = False  # every call site passes distinct objects
+
+
+@dataclass
+class Decision:
+    loop: ir.LoopStmt
+    canonical: CanonicalLoop | None
+    reasons: list[model.Reason] = field(default_factory=list)
+    private: list[str] = field(default_factory=list)
+    lastprivate: list[str] = field(default_factory=list)
+    reductions: list[model.Reduction] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    facts: BodyFacts | None = None
+
+    @property
+    def parallel(self) -> bool | None:
+        if any(r.proven for r in self.reasons):
+            return False
+        return None if self.reasons else True
+
+
+def decide(
+    loop: ir.LoopStmt,
+    outer: list[CanonicalLoop | None],
+    enclosing: list[ir.LoopStmt],
+    ctx: FunctionContext,
+    preset_private: frozenset[str] = frozenset(),
+    preset_reductions: dict[str, str] | None = None,
+) -> Decision:
+    """Decide one loop. `preset_*` are the clauses of an existing pragma."""
+    canonical = _canonical(loop)
+    decision = Decision(loop=loop, canonical=canonical if isinstance(canonical, CanonicalLoop) else None)
+    if isinstance(canonical, str):
+        decision.reasons.append(model.NonCanonicalLoop(why=canonical))
+        return decision
+    counter_var = canonical.var if isinstance(loop, ir.For) else None
+    walker = BodyWalker(ctx.functions)
+    facts = walker.run(loop.body, counter_var)
+    decision.facts = facts
+    if isinstance(loop, ir.RangeFor):
+        _range_for_refs(loop, canonical, facts)
+    _control(facts, decision)
+    _calls(facts, decision)
+    if counter_var is not None and ctx.events.live_after(counter_var, loop, enclosing):
+        decision.lastprivate.append(counter_var.name)
+    _scalars(facts, decision, loop, enclosing, ctx, counter_var, preset_private, preset_reductions or {})
+    _arrays(facts, decision, canonical, outer, ctx, preset_reductions or {}, enclosing)
+    return decision
+
+
+def _canonical(loop: ir.LoopStmt) -> CanonicalLoop | str:
+    if isinstance(loop, ir.While):
+        return "a while loop: its trip count is not known when it starts"
+    if isinstance(loop, ir.DoWhile):
+        return "a do-while loop: its trip count is not known when it starts"
+    if isinstance(loop, ir.RangeFor):
+        if not isinstance(loop.range, ir.Name) or loop.range.var is None or not loop.range.var.is_container:
+            return "a range-for over something other than a named vector or array"
+        return range_for_form(loop, "__ompilot_it")
+    return canonical_form(loop, written_vars(loop.body))
+
+
+def _range_for_refs(loop: ir.RangeFor, canonical: CanonicalLoop, facts: BodyFacts) -> None:
+    """In `for (auto &x : v)`, x is v[it]: rewrite x's refs as element refs of v."""
+    if loop.var is None or loop.range is None or not loop.var.is_reference:
+        return
+    container = Key(loop.range.var)
+    counter = ir.Name(line=loop.line, text=canonical.counter, name=canonical.counter)
+    for ref in facts.refs:
+        if ref.key.var is loop.var and ref.subscripts is None:
+            ref.key = container
+            ref.subscripts = (counter,)
+
+
+def _control(facts: BodyFacts, decision: Decision) -> None:
+    for statement, line in facts.exits:
+        decision.reasons.append(model.EarlyExit(statement=statement, line=line))
+    for what, line in facts.unsupported:
+        decision.reasons.append(model.UnsupportedConstruct(what=what, line=line))
+
+
+def _calls(facts: BodyFacts, decision: Decision) -> None:
+    seen: set[tuple[str, str]] = set()
+    for call in facts.calls:
+        if (call.name, call.kind) in seen:
+            continue
+        seen.add((call.name, call.kind))
+        if call.kind in ("io", "hidden-state", "mutates"):
+            decision.reasons.append(model.SideEffectCall(name=call.name, line=call.line, effect=call.why))
+        elif call.kind == "exit":
+            decision.reasons.append(model.EarlyExit(statement=f"call to {call.name}", line=call.line))
+        elif call.kind == "unknown":
+            decision.reasons.append(model.OpaqueCall(name=call.name, line=call.line, why=call.why))
+        scalar_globals = [g for g in call.written_globals if not (g.is_array or g.is_pointer)]
+        if scalar_globals:
+            names = ", ".join(g.name for g in scalar_globals)
+            decision.reasons.append(
+                model.SideEffectCall(name=call.name, line=call.line, effect=f"writes the global {names}")
+            )
+
+
+# ------------------------------------------------------------------ scalars
+
+
+def _scalars(facts, decision, loop, enclosing, ctx, counter_var, preset_private, preset_reductions):
+    by_key: dict[Key, list[Ref]] = {}
+    for ref in facts.refs:
+        if ref.subscripts is None:
+            by_key.setdefault(ref.key, []).append(ref)
+    for key, refs in by_key.items():
+        var = key.var
+        if var is counter_var or var in facts.declared or not any(r.is_write for r in refs):
+            continue
+        name = str(key)
+        if var in facts.address_taken:
+            decision.reasons.append(
+                model.UnsupportedConstruct(what=f"the address of {name} is taken", line=refs[0].line)
+            )
+            continue
+        if name in preset_private:
+            continue
+        if name in preset_reductions:
+            continue
+        _classify_scalar(key, refs, facts, decision, loop, enclosing, ctx)
+
+
+def _classify_scalar(key, refs, facts, decision, loop, enclosing, ctx) -> None:
+    var, name = key.var, str(key)
+    ops = {r.update_op for r in refs}
+    if len(ops) == 1 and None not in ops and all(r.is_write for r in refs):
+        op = ops.pop()
+        if op in _BITWISE and var.is_float:
+            op = None
+        if op is not None and not key.fields and not var.is_pointer:
+            decision.reductions.append(model.Reduction(op=op, var=name))
+            decision.notes.append(f"{name} is only updated as `{name} {op}= ...`: a {op} reduction")
+            return
+    exposed = [r for r in refs if r.exposed]
+    if not exposed:
+        if key.fields:
+            decision.reasons.append(
+                model.UnsupportedConstruct(what=f"member {name}, written every iteration,", line=refs[0].line)
+            )
+            return
+        decision.private.append(name)
+        if ctx.events.live_after(var, loop, enclosing):
+            if key in facts.assigned_at_end:
+                decision.lastprivate.append(name)
+                decision.private.remove(name)
+            else:
+                line = next(r.line for r in refs if r.is_write)
+                decision.reasons.append(model.ConditionalLastValue(var=name, line=line))
+        return
+    writes = [r for r in refs if r.is_write]
+    if len(writes) == 1 and writes[0].induction_step is not None and not writes[0].conditional and not writes[0].loops:
+        step = writes[0].induction_step
+        decision.reasons.append(
+            model.InductionVariable(var=name, step=f"{step:+d}", line=writes[0].line)
+        )
+        return
+    decision.reasons.append(model.ScalarDependence(var=name, read_line=exposed[0].line))
+
+
+# ------------------------------------------------------------------- arrays
+
+
+def _arrays(facts, decision, canonical, outer, ctx, preset_reductions, enclosing):
+    by_key: dict[Key, list[Ref]] = {}
+    for ref in facts.refs:
+        if ref.subscripts is not None:
+            by_key.setdefault(ref.key, []).append(ref)
+    written = [k for k, refs in by_key.items() if any(r.is_write for r in refs)]
+    if not written:
+        return
+    builder = _SiteBuilder(canonical, outer, facts)
+    reported = 0
+    for key in written:
+        refs = by_key[key]
+        problems = _key_dependences(key, refs, builder)
+        if problems and _array_reduction(key, refs, decision, preset_reductions):
+            continue
+        if problems and _privatizable_array(key, refs, builder, decision, ctx, enclosing):
+            continue
+        for p in problems:
+            if reported < _MAX_PAIR_REASONS:
+                decision.reasons.append(p)
+            reported += 1
+    _aliases(by_key, written, decision, ctx)
+
+
+def _key_dependences(key: Key, refs: list[Ref], builder: _SiteBuilder) -> list[model.Reason]:
+    problems: list[model.Reason] = []
+    sites = {id(r): builder.site(r) for r in refs}
+    for i, a in enumerate(refs):
+        for b in refs[i:]:
+            if not (a.is_write or b.is_write):
+                continue
+            for src, snk in ((a, b), (b, a)) if a is not b else ((a, a),):
+                result = depend.carried(sites[id(src)], sites[id(snk)], builder.common, builder.level)
+                if result.exists is None:
+                    problems.append(
+                        model.UnanalyzableAccess(
+                            access=src.text, line=src.line, other=snk.text, other_line=snk.line, why=result.why
+                        )
+                    )
+                elif result.exists:
+                    kind = "output" if src.is_write and snk.is_write and not (src.is_read or snk.is_read) else (
+                        "flow" if src.is_write else "anti"
+                    )
+                    problems.append(
+                        model.CarriedDependence(
+                            array=str(key), kind=kind, source=src.text, source_line=src.line,
+                            sink=snk.text, sink_line=snk.line, distance=result.distance,
+                        )
+                    )
+                if problems and len(problems) >= _MAX_PAIR_REASONS:
+                    return problems
+    return problems
+
+
+def _array_reduction(key, refs, decision, preset_reductions) -> bool:
+    ops = {r.update_op for r in refs}
+    if len(ops) != 1 or None in ops or not all(r.is_write and r.exact for r in refs):
+        return False
+    op = ops.pop()
+    name = str(key)
+    if name in preset_reductions:
+        return True
+    dims = key.var.array_dims
+    if key.fields or not dims or any(d is None for d in dims) or (op in _BITWISE and key.var.is_float):
+        return False
+    decision.reductions.append(model.Reduction(op=op, var=name))
+    decision.notes.append(f"{name}[...] is only updated with {op}=: an array reduction")
+    return True
+
+
+def _privatizable_array(key, refs, builder, decision, ctx, enclosing) -> bool:
+    """A temporary array fully written before it is read in every iteration."""
+    var = key.var
+    if key.fields or not var.is_array or any(d is None for d in var.array_dims or (None,)):
+        return False
+    if var.kind in ("global", "static", "param"):
+        return False
+    counter = builder.counter
+    for r in refs:
+        if any(counter in _names(s) for s in r.subscripts or ()):
+            return False
+    writes = [r for r in refs if r.is_write and not r.is_read and not r.conditional and r.exact]
+    reads = [r for r in refs if r.is_read]
+    if not writes:
+        return False
+    for read in reads:
+        earlier = [builder.site(w) for w in writes if w.order < read.order]
+        if not earlier or not depend.element_set_covers(earlier, builder.site(read), builder.common):
+            return False
+    if ctx.events.live_after(var, decision.loop, enclosing):
+        return False
+    decision.private.append(var.name)
+    decision.notes.append(f"{var.name} is written before it is read in every iteration: private")
+    return True
+
+
+def _names(e: ir.Expr) -> set[str]:
+    return {x.name for x in e.walk() if isinstance(x, ir.Name)}
+
+
+def _aliases(by_key, written, decision, ctx) -> None:
+    keys = list(by_key)
+    for w in written:
+        for other in keys:
+            if other.var is w.var or not _may_alias(w.var, other.var, ctx):
+                continue
+            decision.reasons.append(model.PossibleAlias(written=str(w), other=str(other)))
+            return
+
+
+def _distinct_object(v: ir.Var, ctx: FunctionContext) -> bool:
+    if v.is_array and v.kind != "param":
+        return True
+    if v in ctx.fresh_pointers:
+        return True
+    if v.is_container and not v.is_reference:
+        return True
+    return False
+
+
+def _may_alias(a: ir.Var, b: ir.Var, ctx: FunctionContext) -> bool:
+    if a.is_restrict or b.is_restrict:
+        return False
+    if _distinct_object(a, ctx) and _distinct_object(b, ctx):
+        return False
+    # A parameter cannot point at the function's own locals or fresh allocations.
+    for p, q in ((a, b), (b, a)):
+        if p.kind == "param" and (q in ctx.fresh_pointers or (q.kind == "local" and (q.is_array or q.is_container) and not q.is_reference)):
+            return False
+    if ctx.distinct_params and a.kind == "param" and b.kind == "param":
+        return False
+    return True
+
+
+class _SiteBuilder:
+    """Turns refs into `AccessSite`s for the dependence tester."""
+
+    def __init__(self, canonical: CanonicalLoop, outer: list[CanonicalLoop | None], facts: BodyFacts):
+        self.outer = [o for o in outer if o is not None]
+        self.canonical = canonical
+        self.counter = canonical.counter
+        self.level = len(self.outer)
+        self.common = self.level + 1
+        self.variant = {v.name for v in facts.writes}
+        self.inner: dict[int, CanonicalLoop | None] = {}
+        self.substitute = _single_assignments(facts)
+        self.cache: dict[int, AccessSite] = {}
+
+    def _inner(self, loop: ir.LoopStmt) -> CanonicalLoop | None:
+        key = id(loop)
+        if key not in self.inner:
+            form = canonical_form(loop, written_vars(loop.body)) if isinstance(loop, ir.For) else None
+            self.inner[key] = form if isinstance(form, CanonicalLoop) else None
+        return self.inner[key]
+
+    def site(self, ref: Ref) -> AccessSite:
+        cached = self.cache.get(id(ref))
+        if cached is not None:
+            return cached
+        dims = [o.dim for o in self.outer] + [self.canonical.dim]
+        counters = {d.var for d in dims}
+        for loop in ref.loops:
+            form = self._inner(loop)
+            if form is not None:
+                dims.append(_checked_dim(form, self.variant, counters))
+                counters.add(form.counter)
+        subscripts = tuple(self._affine(s, counters) for s in ref.subscripts or ())
+        if not ref.exact:
+            subscripts = tuple(None for _ in subscripts) or (None,)
+        if ref.key.var.name in self.variant and ref.key.var.is_pointer:
+            subscripts = tuple(None for _ in subscripts)
+        site = AccessSite(
+            array=str(ref.key), subscripts=subscripts, loops=tuple(dims), is_write=ref.is_write,
+            text=ref.text, line=ref.line, order=ref.order,
+        )
+        self.cache[id(ref)] = site
+        return site
+
+    def _affine(self, expr: ir.Expr, counters: set[str]) -> Affine | None:
+        value = to_affine(expr, self.substitute)
+        if value is None:
+            return None
+        if any(n in self.variant and n not in counters for n in value.names()):
+            return None
+        return value
+
+
+def _checked_dim(form: CanonicalLoop, variant: set[str], counters: set[str]):
+    """An inner loop's bounds may only use counters and loop-invariant names."""
+    from .affine import LoopDim
+
+    def ok(bound: Affine | None) -> Affine | None:
+        if bound is None or any(n in variant and n not in counters for n in bound.names()):
+            return None
+        return bound
+
+    return LoopDim(form.dim.var, ok(form.dim.lower), ok(form.dim.upper), form.dim.step)
+
+
+def _single_assignments(facts: BodyFacts) -> dict[ir.Var, Affine]:
+    """Body-local integer temporaries assigned once, at their declaration."""
+    return {}

@@ -1,0 +1,200 @@
+"""Canonical loop forms and affine expressions, read off the `ir` tree.
+
+A loop is canonical (OpenMP's "canonical loop nest form", restricted to what
+ompilot can reason about) when it is `for (init; var OP bound; var += step)`
+with an integer counter, a loop-invariant bound and a constant step, and the
+body never assigns the counter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import ir
+from .affine import Affine, LoopDim
+
+
+@dataclass(eq=False)
+class CanonicalLoop:
+    stmt: ir.LoopStmt
+    var: ir.Var | None  # None for a range-for's hidden counter
+    counter: str  # name used in affine expressions
+    start: ir.Expr | None
+    bound: ir.Expr | None
+    bound_op: str  # < <= > >= !=
+    step: int
+    dim: LoopDim
+
+
+def written_vars(stmt: ir.Stmt) -> set[ir.Var]:
+    """Variables assigned anywhere in a statement (targets of =, op=, ++, --)."""
+    out: set[ir.Var] = set()
+    for s in stmt.walk():
+        if isinstance(s, ir.Decl):
+            out.add(s.var)
+        for e in s.expressions():
+            out |= written_in_expr(e)
+    return out
+
+
+def written_in_expr(expr: ir.Expr) -> set[ir.Var]:
+    out: set[ir.Var] = set()
+    for e in expr.walk():
+        target = None
+        if isinstance(e, ir.Assign):
+            target = e.target
+        elif isinstance(e, ir.Unary) and e.op in ("++", "--", "post++", "post--"):
+            target = e.operand
+        if isinstance(target, ir.Name) and target.var is not None:
+            out.add(target.var)
+    return out
+
+
+def canonical_form(loop: ir.For, body_writes: set[ir.Var]) -> CanonicalLoop | str:
+    """The loop's canonical form, or a sentence saying why it has none."""
+    var, start = _init_var(loop.init)
+    if var is None:
+        return "the loop counter is not initialised in the for header"
+    if not var.is_scalar_number or var.is_float:
+        return f"the loop counter {var.name} is not an integer"
+    if var in body_writes:
+        return f"the loop counter {var.name} is assigned inside the loop body"
+    step = _step(loop.inc, var)
+    if step is None:
+        return f"the increment of {var.name} is not a constant step"
+    cond = _condition(loop.cond, var)
+    if cond is None:
+        return f"the condition does not compare {var.name} with a bound"
+    op, bound = cond
+    if op == "!=" and abs(step) != 1:
+        return "a != condition needs a step of 1 or -1"
+    if op in ("<", "<=") and step < 0 or op in (">", ">=") and step > 0:
+        return f"the counter {var.name} moves away from its bound"
+    if any(v in body_writes for v in names_in(bound)):
+        return "the loop bound is changed inside the loop"
+    dim = _dim(var.name, start, bound, op, step)
+    return CanonicalLoop(loop, var, var.name, start, bound, op, step, dim)
+
+
+def range_for_form(loop: ir.RangeFor, counter: str) -> CanonicalLoop:
+    """A range-for over a container, seen as a counter over [0, size)."""
+    dim = LoopDim(counter, Affine.constant(0), None, 1)
+    return CanonicalLoop(loop, None, counter, None, None, "<", 1, dim)
+
+
+def _init_var(init: ir.Stmt | None) -> tuple[ir.Var | None, ir.Expr | None]:
+    if isinstance(init, ir.Decl):
+        return init.var, init.init
+    if isinstance(init, ir.ExprStmt) and isinstance(init.expr, ir.Assign):
+        a = init.expr
+        if a.op == "=" and isinstance(a.target, ir.Name) and a.target.var is not None:
+            return a.target.var, a.value
+    if isinstance(init, ir.Block) and len(init.stmts) == 1:
+        return _init_var(init.stmts[0])
+    return None, None
+
+
+def _is_var(e: ir.Expr | None, var: ir.Var) -> bool:
+    return isinstance(e, ir.Name) and e.var is var
+
+
+def _step(inc: ir.Expr | None, var: ir.Var) -> int | None:
+    if isinstance(inc, ir.Unary) and _is_var(inc.operand, var):
+        return {"++": 1, "post++": 1, "--": -1, "post--": -1}.get(inc.op)
+    if isinstance(inc, ir.Assign) and _is_var(inc.target, var):
+        if inc.op in ("+=", "-="):
+            k = constant_value(inc.value)
+            return None if not k else (k if inc.op == "+=" else -k)
+        if inc.op == "=" and isinstance(inc.value, ir.Binary):
+            b = inc.value
+            if b.op == "+" and _is_var(b.lhs, var):
+                return constant_value(b.rhs) or None
+            if b.op == "+" and _is_var(b.rhs, var):
+                return constant_value(b.lhs) or None
+            if b.op == "-" and _is_var(b.lhs, var):
+                k = constant_value(b.rhs)
+                return -k if k else None
+    return None
+
+
+_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "!=": "!="}
+
+
+def _condition(cond: ir.Expr | None, var: ir.Var) -> tuple[str, ir.Expr] | None:
+    if not isinstance(cond, ir.Binary) or cond.op not in _FLIP:
+        return None
+    if _is_var(cond.lhs, var) and var not in names_in(cond.rhs):
+        return cond.op, cond.rhs
+    if _is_var(cond.rhs, var) and var not in names_in(cond.lhs):
+        return _FLIP[cond.op], cond.lhs
+    return None
+
+
+def _dim(name: str, start: ir.Expr | None, bound: ir.Expr, op: str, step: int) -> LoopDim:
+    first = to_affine(start) if start is not None else None
+    limit = to_affine(bound)
+    if limit is not None:
+        if op == "<" or (op == "!=" and step > 0):
+            limit = limit - Affine.constant(1)
+        elif op == ">" or (op == "!=" and step < 0):
+            limit = limit + Affine.constant(1)
+    if step > 0:
+        return LoopDim(name, first, limit, step)
+    return LoopDim(name, limit, first, step)
+
+
+def names_in(expr: ir.Expr | None) -> set[ir.Var]:
+    if expr is None:
+        return set()
+    return {e.var for e in expr.walk() if isinstance(e, ir.Name) and e.var is not None}
+
+
+def constant_value(expr: ir.Expr | None) -> int | None:
+    a = to_affine(expr) if expr is not None else None
+    return a.const if a is not None and a.is_constant else None
+
+
+def to_affine(expr: ir.Expr, substitute: dict[ir.Var, Affine] | None = None) -> Affine | None:
+    """The expression as an affine form over variable names, or None.
+
+    Variables map to their own name unless `substitute` gives their value
+    (used to see through `int k = i + 1;` temporaries). The caller checks that
+    every name left is a counter or loop-invariant.
+    """
+    if isinstance(expr, ir.Const):
+        return Affine.constant(expr.value) if isinstance(expr.value, int) else None
+    if isinstance(expr, ir.Name):
+        if expr.value is not None:
+            return Affine.constant(expr.value)
+        if expr.var is None or not expr.var.is_scalar_number or expr.var.is_float:
+            return None
+        if substitute and expr.var in substitute:
+            return substitute[expr.var]
+        return Affine.name(expr.var.name)
+    if isinstance(expr, ir.Unary):
+        inner = to_affine(expr.operand, substitute)
+        if inner is None:
+            return None
+        return {"-": -inner, "+": inner}.get(expr.op)
+    if isinstance(expr, ir.Binary) and expr.op in ("+", "-", "*"):
+        lhs = to_affine(expr.lhs, substitute)
+        rhs = to_affine(expr.rhs, substitute)
+        if lhs is None or rhs is None:
+            return None
+        if expr.op == "+":
+            return lhs + rhs
+        if expr.op == "-":
+            return lhs - rhs
+        if lhs.is_constant:
+            return rhs.scale(lhs.const)
+        if rhs.is_constant:
+            return lhs.scale(rhs.const)
+    return None
+
+
+def trip_count(loop: CanonicalLoop) -> int | None:
+    lo, hi = loop.dim.lower, loop.dim.upper
+    if lo is None or hi is None or not lo.is_constant or not hi.is_constant:
+        return None
+    span = hi.const - lo.const
+    return max(0, span // abs(loop.step) + 1)

@@ -1,0 +1,311 @@
+"""The plain data handed between ompilot's stages.
+
+translation unit -> loops -> dependences -> verdicts -> (suggest) proposals.
+Nothing here knows about libclang, tree-sitter or islpy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import ClassVar
+
+
+@dataclass(frozen=True, order=True)
+class Coord:
+    file: str
+    line: int
+    column: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+# --------------------------------------------------------------------------
+# Reasons: why a loop is serial, unknown, or racy. One small class each, with
+# a message template; text, JSON and SARIF all render the same objects.
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reason:
+    template: ClassVar[str] = "{detail}"
+    #: True when the reason proves the loop is not parallel (a real dependence),
+    #: False when it only means "could not prove it is safe".
+    proven: ClassVar[bool] = False
+
+    @property
+    def code(self) -> str:
+        return type(self).__name__
+
+    def text(self) -> str:
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return self.template.format(**values)
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def to_json(self) -> dict:
+        out = {"code": self.code, "message": self.text(), "proven": self.proven}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = str(value) if isinstance(value, Coord) else value
+        return out
+
+
+@dataclass(frozen=True)
+class CarriedDependence(Reason):
+    """Two accesses to the same array element in different iterations."""
+
+    template: ClassVar[str] = (
+        "{kind} dependence on {array}: {source} (line {source_line}) and {sink} "
+        "(line {sink_line}), distance {distance_text}"
+    )
+    proven: ClassVar[bool] = True
+    array: str
+    kind: str  # flow | anti | output
+    source: str
+    source_line: int
+    sink: str
+    sink_line: int
+    distance: int | None  # iterations of the tested loop; None when not constant
+
+    @property
+    def distance_text(self) -> str:
+        return "varies" if self.distance is None else str(self.distance)
+
+    def text(self) -> str:
+        return self.template.format(
+            array=self.array,
+            kind=self.kind,
+            source=self.source,
+            source_line=self.source_line,
+            sink=self.sink,
+            sink_line=self.sink_line,
+            distance_text=self.distance_text,
+        )
+
+
+@dataclass(frozen=True)
+class UnanalyzableAccess(Reason):
+    template: ClassVar[str] = (
+        "cannot prove {access} (line {line}) and {other} (line {other_line}) touch "
+        "different elements: {why}"
+    )
+    access: str
+    line: int
+    other: str
+    other_line: int
+    why: str
+
+
+@dataclass(frozen=True)
+class ScalarDependence(Reason):
+    template: ClassVar[str] = (
+        "scalar {var} is read (line {read_line}) before it is written in the same "
+        "iteration, so each iteration uses the previous one's value"
+    )
+    proven: ClassVar[bool] = True
+    var: str
+    read_line: int
+
+
+@dataclass(frozen=True)
+class InductionVariable(Reason):
+    template: ClassVar[str] = (
+        "{var} is updated by {step} on every iteration (line {line}), an induction "
+        "variable: rewrite it as a function of the loop counter first"
+    )
+    proven: ClassVar[bool] = True
+    var: str
+    step: str
+    line: int
+
+
+@dataclass(frozen=True)
+class ConditionalLastValue(Reason):
+    template: ClassVar[str] = (
+        "{var} is written only on some iterations (line {line}) and read after the "
+        "loop: lastprivate would not give the serial value"
+    )
+    proven: ClassVar[bool] = True
+    var: str
+    line: int
+
+
+@dataclass(frozen=True)
+class OpaqueCall(Reason):
+    template: ClassVar[str] = "call to {name} (line {line}): {why}"
+    name: str
+    line: int
+    why: str
+
+
+@dataclass(frozen=True)
+class SideEffectCall(Reason):
+    template: ClassVar[str] = "call to {name} (line {line}) {effect}"
+    proven: ClassVar[bool] = True
+    name: str
+    line: int
+    effect: str
+
+
+@dataclass(frozen=True)
+class PossibleAlias(Reason):
+    template: ClassVar[str] = (
+        "{written} is written and {other} is accessed through pointers that may "
+        "alias (declare them restrict if they never overlap)"
+    )
+    written: str
+    other: str
+
+
+@dataclass(frozen=True)
+class EarlyExit(Reason):
+    template: ClassVar[str] = "{statement} at line {line} leaves the loop early"
+    proven: ClassVar[bool] = True
+    statement: str
+    line: int
+
+
+@dataclass(frozen=True)
+class NonCanonicalLoop(Reason):
+    template: ClassVar[str] = "not a canonical OpenMP loop: {why}"
+    proven: ClassVar[bool] = True
+    why: str
+
+
+@dataclass(frozen=True)
+class UnsupportedConstruct(Reason):
+    template: ClassVar[str] = "{what} (line {line}) is not analysed"
+    what: str
+    line: int
+
+
+@dataclass(frozen=True)
+class ParseFailure(Reason):
+    template: ClassVar[str] = "Clang could not parse this file: {message}"
+    message: str
+
+
+@dataclass(frozen=True)
+class TooSmall(Reason):
+    template: ClassVar[str] = (
+        "about {work} operations in all: too little work to pay for starting threads"
+    )
+    work: int
+
+
+@dataclass(frozen=True)
+class InsideParallel(Reason):
+    template: ClassVar[str] = "nested inside the parallel loop at line {outer_line}"
+    outer_line: int
+
+
+@dataclass(frozen=True)
+class RaceInPragma(Reason):
+    """An existing OpenMP pragma whose loop is not safe with its clauses."""
+
+    template: ClassVar[str] = "existing '{pragma}' races: {cause}"
+    proven: ClassVar[bool] = True
+    pragma: str
+    cause: str
+
+
+# --------------------------------------------------------------------------
+# Loops, clauses and verdicts.
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reduction:
+    op: str  # + * & | ^ && || min max
+    var: str
+    section: str | None = None  # "[0:BINS]" for array sections, else None
+
+    def render(self) -> str:
+        return f"reduction({self.op}: {self.var}{self.section or ''})"
+
+
+@dataclass(frozen=True)
+class Clauses:
+    private: tuple[str, ...] = ()
+    firstprivate: tuple[str, ...] = ()
+    lastprivate: tuple[str, ...] = ()
+    reductions: tuple[Reduction, ...] = ()
+    collapse: int = 1
+    schedule: str | None = None
+    simd: bool = False
+
+    def render(self) -> list[str]:
+        out: list[str] = []
+        if self.collapse > 1:
+            out.append(f"collapse({self.collapse})")
+        if self.schedule:
+            out.append(f"schedule({self.schedule})")
+        for name, values in (
+            ("private", self.private),
+            ("firstprivate", self.firstprivate),
+            ("lastprivate", self.lastprivate),
+        ):
+            if values:
+                out.append(f"{name}({', '.join(values)})")
+        out.extend(r.render() for r in self.reductions)
+        return out
+
+
+@dataclass(frozen=True)
+class ExistingPragma:
+    text: str  # "#pragma omp parallel for private(t)"
+    line: int
+    directive: str  # "parallel for"
+    clauses: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Loop:
+    """Where a loop is: enough to report it and to patch above it."""
+
+    file: str
+    line: int  # line of the `for`/`while`/`do` keyword
+    column: int
+    end_line: int
+    kind: str  # for | range-for | while | do
+    function: str | None
+    depth: int  # 0 for a loop not nested in another loop of its function
+    start_offset: int  # byte offset of the keyword in the file
+    end_offset: int
+    var: str | None = None  # loop counter of a canonical loop
+
+    @property
+    def coord(self) -> Coord:
+        return Coord(self.file, self.line, self.column)
+
+
+@dataclass
+class Verdict:
+    loop: Loop
+    parallel: bool | None  # None: could not decide
+    clauses: Clauses = field(default_factory=Clauses)
+    reasons: list[Reason] = field(default_factory=list)
+    existing: ExistingPragma | None = None
+    races: list[Reason] = field(default_factory=list)
+    pragma: str | None = None  # the directive ompilot would insert
+    notes: list[str] = field(default_factory=list)  # what was proved, for explanations
+    trip_count: int | None = None
+    work: int | None = None  # estimated operations over the whole loop
+    collapse_max: int = 1  # perfectly nested parallel loops that could be collapsed
+
+    @property
+    def status(self) -> str:
+        if self.races:
+            return "race"
+        if self.parallel is None:
+            return "unknown"
+        return "parallel" if self.parallel else "serial"
+
+
+@dataclass
+class FileReport:
+    path: str
+    verdicts: list[Verdict] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # one line each, naming the file

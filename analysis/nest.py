@@ -1,0 +1,217 @@
+"""Loop nests of one function: which loop gets the pragma, with what clauses.
+
+The outermost parallel loop with enough work gets `parallel for`; loops
+inside it get none (no nested parallel regions); perfect rectangular nests
+may be collapsed; triangular ones get a cyclic schedule. Loops under an
+existing OpenMP pragma are checked for races instead.
+"""
+
+from __future__ import annotations
+
+from . import ir, model, pragmas
+from .decide import Decision, FunctionContext, decide
+from .loops import CanonicalLoop, canonical_form, names_in, trip_count, written_vars
+
+_COLLAPSE_WHEN_TRIPS_BELOW = 64
+_MAX_COLLAPSE = 3
+
+
+class NestPlanner:
+    def __init__(self, path, function, ctx: FunctionContext, lines, pragma_lines, min_work):
+        self.path = path
+        self.function = function
+        self.ctx = ctx
+        self.lines = lines
+        self.pragma_lines = pragma_lines
+        self.min_work = min_work
+        self.verdicts: list[model.Verdict] = []
+
+    def run(self) -> list[model.Verdict]:
+        if self.function.body is not None:
+            self._walk(self.function.body, [], [], None)
+        return self.verdicts
+
+    def _walk(self, stmt: ir.Stmt, outer, enclosing, parallel_above: int | None) -> None:
+        for loop in _direct_loops(stmt):
+            verdict, decision = self._plan(loop, outer, enclosing, parallel_above)
+            self.verdicts.append(verdict)
+            region = parallel_above
+            if region is None and (verdict.pragma or _opens_region(verdict.existing)):
+                region = loop.info.line
+            self._walk(loop.body, outer + [decision.canonical], enclosing + [loop], region)
+
+    # ------------------------------------------------------------------ plan
+
+    def _plan(self, loop, outer, enclosing, parallel_above) -> tuple[model.Verdict, Decision]:
+        found = pragmas.pragma_above(self.lines, loop.info.line, self.pragma_lines)
+        existing = pragmas.parse_pragma(found[1], found[0]) if found else None
+        presets = {}
+        if existing is not None:
+            presets = dict(
+                preset_private=pragmas.private_names(existing),
+                preset_reductions=pragmas.reduction_names(existing),
+            )
+        decision = decide(loop, outer, enclosing, self.ctx, **presets)
+        verdict = self._verdict(loop, decision, enclosing)
+        if existing is not None:
+            verdict.existing = existing
+            verdict.races = _races(existing, decision)
+            return verdict, decision
+        if loop.info.in_macro:
+            verdict.reasons.append(model.UnsupportedConstruct(what="a loop written inside a macro", line=loop.info.line))
+            return verdict, decision
+        if decision.parallel is not True:
+            return verdict, decision
+        if parallel_above is not None:
+            verdict.reasons.append(model.InsideParallel(outer_line=parallel_above))
+            return verdict, decision
+        verdict.trip_count = trip_count(decision.canonical) if decision.canonical else None
+        verdict.work = self._work(decision, verdict.trip_count)
+        if verdict.work is not None and verdict.work < self.min_work:
+            verdict.reasons.append(model.TooSmall(work=verdict.work))
+            return verdict, decision
+        collapse_max, merged_private = self._collapse(loop, decision, outer, enclosing)
+        verdict.collapse_max = collapse_max
+        collapse = 1
+        if collapse_max > 1 and verdict.trip_count is not None and verdict.trip_count < _COLLAPSE_WHEN_TRIPS_BELOW:
+            collapse = collapse_max
+            verdict.notes.append(f"only {verdict.trip_count} outer iterations: collapse({collapse}) gives threads more to share")
+        private = verdict.clauses.private
+        if collapse > 1:
+            private = tuple(n for n in merged_private if n not in verdict.clauses.lastprivate)
+        schedule = self._schedule(loop, decision)
+        verdict.clauses = model.Clauses(
+            private=private,
+            lastprivate=verdict.clauses.lastprivate,
+            reductions=verdict.clauses.reductions,
+            collapse=collapse,
+            schedule=schedule,
+        )
+        verdict.pragma = " ".join(["#pragma omp parallel for", *verdict.clauses.render()])
+        return verdict, decision
+
+    def _verdict(self, loop: ir.LoopStmt, decision: Decision, enclosing) -> model.Verdict:
+        info = loop.info
+        kind = {ir.For: "for", ir.RangeFor: "range-for", ir.While: "while", ir.DoWhile: "do"}[type(loop)]
+        counter = decision.canonical.var.name if decision.canonical and decision.canonical.var else None
+        model_loop = model.Loop(
+            file=self.path, line=info.line, column=info.column, end_line=info.end_line, kind=kind,
+            function=self.function.name, depth=len(enclosing), start_offset=info.start_offset,
+            end_offset=info.end_offset, var=counter,
+        )
+        lastprivate = tuple(n for n in decision.lastprivate)
+        return model.Verdict(
+            loop=model_loop,
+            parallel=decision.parallel,
+            clauses=model.Clauses(
+                private=tuple(decision.private),
+                lastprivate=lastprivate,
+                reductions=tuple(decision.reductions),
+            ),
+            reasons=list(decision.reasons),
+            notes=list(decision.notes),
+        )
+
+    # ------------------------------------------------------------- estimates
+
+    def _work(self, decision: Decision, trips: int | None) -> int | None:
+        """Operations over the whole loop: trips x references per iteration."""
+        if trips is None or decision.facts is None:
+            return None
+        per_iteration = 0
+        for ref in decision.facts.refs:
+            cost = 1
+            for inner in ref.loops:
+                form = canonical_form(inner, written_vars(inner.body)) if isinstance(inner, ir.For) else None
+                n = trip_count(form) if isinstance(form, CanonicalLoop) else None
+                if n is None:
+                    return None
+                cost *= max(n, 1)
+            per_iteration += cost
+        per_iteration += 8 * len(decision.facts.calls)
+        return trips * max(per_iteration, 1)
+
+    def _collapse(self, loop, decision: Decision, outer, enclosing) -> tuple[int, tuple[str, ...]]:
+        """How many perfectly nested, rectangular, parallel loops start here."""
+        depth = 1
+        private = list(decision.private)
+        counters = {decision.canonical.counter} if decision.canonical else set()
+        current, current_decision = loop, decision
+        chain_outer, chain_enclosing = list(outer), list(enclosing)
+        while depth < _MAX_COLLAPSE and isinstance(current, ir.For):
+            inner = _sole_loop(current.body)
+            if not isinstance(inner, ir.For):
+                break
+            form = canonical_form(inner, written_vars(inner.body))
+            if not isinstance(form, CanonicalLoop):
+                break
+            bound_names = {v.name for v in names_in(form.start) | names_in(form.bound)}
+            if bound_names & (counters | {v.name for v in written_vars(loop.body)} - {form.counter}):
+                break
+            chain_outer = chain_outer + [current_decision.canonical]
+            chain_enclosing = chain_enclosing + [current]
+            inner_decision = decide(inner, chain_outer, chain_enclosing, self.ctx)
+            if inner_decision.parallel is not True or set(inner_decision.reductions) != set(decision.reductions):
+                break
+            if inner_decision.lastprivate:
+                break
+            private.extend(n for n in inner_decision.private if n not in private)
+            private = [n for n in private if n != form.counter]
+            counters.add(form.counter)
+            depth += 1
+            current, current_decision = inner, inner_decision
+        return depth, tuple(private)
+
+    def _schedule(self, loop, decision: Decision) -> str | None:
+        facts = decision.facts
+        if facts is None or decision.canonical is None:
+            return None
+        counter = decision.canonical.var
+        if facts.irregular_loops:
+            return "dynamic"
+        for s in loop.body.walk():
+            if isinstance(s, ir.For) and s is not loop:
+                form = canonical_form(s, written_vars(s.body))
+                if isinstance(form, CanonicalLoop) and counter in names_in(form.start) | names_in(form.bound):
+                    return "static, 1"
+        return None
+
+
+def _opens_region(existing: model.ExistingPragma | None) -> bool:
+    return existing is not None and pragmas.is_loop_directive(existing)
+
+
+def _races(existing: model.ExistingPragma, decision: Decision) -> list[model.Reason]:
+    """What makes an existing loop pragma wrong, proven from the analysis."""
+    if not pragmas.is_loop_directive(existing):
+        return []
+    text = existing.text
+    races: list[model.Reason] = [
+        model.RaceInPragma(pragma=text, cause=r.text()) for r in decision.reasons if r.proven and not isinstance(r, model.EarlyExit)
+    ]
+    if "parallel" not in existing.directive.split():
+        return races  # a bare `for`: what is private depends on the enclosing region
+    counter = decision.canonical.var.name if decision.canonical and decision.canonical.var else None
+    for name in decision.private:
+        races.append(model.RaceInPragma(pragma=text, cause=f"{name} is shared, but every iteration writes it: it needs private({name})"))
+    for name in decision.lastprivate:
+        if name != counter:
+            races.append(model.RaceInPragma(pragma=text, cause=f"{name} is shared, but every iteration writes it: it needs lastprivate({name})"))
+    for r in decision.reductions:
+        races.append(model.RaceInPragma(pragma=text, cause=f"{r.var} is updated by every iteration without reduction({r.op}: {r.var})"))
+    return races
+
+
+def _direct_loops(stmt: ir.Stmt):
+    """Loops in `stmt` (itself included) that are not inside another of them."""
+    if isinstance(stmt, ir.LoopStmt):
+        yield stmt
+        return
+    for sub in stmt.substatements():
+        yield from _direct_loops(sub)
+
+
+def _sole_loop(body: ir.Stmt) -> ir.Stmt | None:
+    while isinstance(body, ir.Block) and len(body.stmts) == 1:
+        body = body.stmts[0]
+    return body if isinstance(body, ir.LoopStmt) else None
