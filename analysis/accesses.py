@@ -42,7 +42,7 @@ class Ref:
     line: int
     text: str
     order: int
-    conditional: bool  # runs only on some paths of the iteration
+    conditional: bool  # under an if, ?:, && or || (loops around it are in `loops`)
     loops: tuple[ir.LoopStmt, ...]  # loops inside the analysed loop around it
     update_op: str | None = None  # reduction-shaped update: + * & | ^ && || min max
     exposed: bool = False  # a scalar read whose value may come from an earlier iteration
@@ -174,13 +174,11 @@ class BodyWalker:
 
     def _inner_loop(self, s: ir.LoopStmt, assigned, at_least_once: bool):
         self.loops.append(s)
-        self.conditional += 0 if at_least_once else 1
         self.breakable += 1
         try:
             body_assigned = self.stmt(s.body, set(assigned))
         finally:
             self.loops.pop()
-            self.conditional -= 0 if at_least_once else 1
             self.breakable -= 1
         if at_least_once and body_assigned is not None:
             return body_assigned
@@ -343,10 +341,12 @@ class BodyWalker:
         return None
 
     def _mentions(self, e: ir.Expr, target: ir.Expr) -> bool:
-        key = self._scalar_key(target)
-        if key is None:
+        """Does `e` read the variable (or the array) that `target` writes?"""
+        location = _location(target)
+        if location is None:
             return True
-        return any(isinstance(x, ir.Name) and x.var is key.var for x in e.walk())
+        var = location[0].var
+        return any(isinstance(x, ir.Name) and x.var is var for x in e.walk())
 
     def _scalar_key(self, e: ir.Expr) -> Key | None:
         if isinstance(e, ir.Name) and e.var is not None and not e.var.is_array and not e.var.is_container:
@@ -398,9 +398,9 @@ class BodyWalker:
             induction_step=induction,
         )
         self.facts.refs.append(ref)
-        if is_write:
+        if is_write and subscripts is None:
             self.facts.writes.add(key.var)
-            if subscripts is None and not self.conditional:
+            if not self.conditional:
                 assigned.add(key)
 
     def _base_reads(self, base: ir.Expr, assigned) -> None:
@@ -436,7 +436,8 @@ class BodyWalker:
             return
         key, subscripts = location
         self.order += 1
-        self.facts.writes.add(key.var)
+        if subscripts is None:
+            self.facts.writes.add(key.var)
         self.facts.refs.append(
             Ref(
                 key=key,
@@ -470,7 +471,7 @@ class BodyWalker:
                 exact=False,
             )
         )
-        if write:
+        if write and subscripts is None:
             self.facts.writes.add(var)
 
 

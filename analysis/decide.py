@@ -7,15 +7,18 @@ scalars are classified as private, lastprivate, reduction or carried.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
 
 from . import depend, ir, model
 from .accesses import BodyFacts, BodyWalker, Key, Ref
 from .affine import AccessSite, Affine
 from .liveness import FunctionEvents
-from .loops import CanonicalLoop, canonical_form, range_for_form, to_affine, written_vars
+from .loops import CanonicalLoop, canonical_form, range_for_form, split_linearized, to_affine, to_poly, written_vars
 
 _BITWISE = {"&", "|", "^"}
+#: An array reduction gives every thread a private copy: only for small arrays.
+MAX_REDUCTION_ELEMENTS = 4096
 _MAX_PAIR_REASONS = 3
 
 
@@ -218,6 +221,9 @@ def _arrays(facts, decision, canonical, outer, ctx, preset_reductions, enclosing
 def _key_dependences(key: Key, refs: list[Ref], builder: _SiteBuilder) -> list[model.Reason]:
     problems: list[model.Reason] = []
     sites = {id(r): builder.site(r) for r in refs}
+    if len({builder.shapes.get(id(r)) for r in refs}) > 1:
+        # mixed row sizes or mixed linear/delinearised views of one array: compare nothing
+        sites = {k: replace(v, subscripts=tuple(None for _ in v.subscripts)) for k, v in sites.items()}
     for i, a in enumerate(refs):
         for b in refs[i:]:
             if not (a.is_write or b.is_write):
@@ -255,6 +261,9 @@ def _array_reduction(key, refs, decision, preset_reductions) -> bool:
         return True
     dims = key.var.array_dims
     if key.fields or not dims or any(d is None for d in dims) or (op in _BITWISE and key.var.is_float):
+        return False
+    if math.prod(dims) > MAX_REDUCTION_ELEMENTS:
+        decision.notes.append(f"{name} is updated like a reduction, but a private copy per thread is too big")
         return False
     decision.reductions.append(model.Reduction(op=op, var=name))
     decision.notes.append(f"{name}[...] is only updated with {op}=: an array reduction")
@@ -338,6 +347,7 @@ class _SiteBuilder:
         self.inner: dict[int, CanonicalLoop | None] = {}
         self.substitute = _single_assignments(facts)
         self.cache: dict[int, AccessSite] = {}
+        self.shapes: dict[int, tuple[str, ...]] = {}
 
     def _inner(self, loop: ir.LoopStmt) -> CanonicalLoop | None:
         key = id(loop)
@@ -357,7 +367,7 @@ class _SiteBuilder:
             if form is not None:
                 dims.append(_checked_dim(form, self.variant, counters))
                 counters.add(form.counter)
-        subscripts = tuple(self._affine(s, counters) for s in ref.subscripts or ())
+        subscripts = self._subscripts(ref, dims, counters)
         if not ref.exact:
             subscripts = tuple(None for _ in subscripts) or (None,)
         if ref.key.var.name in self.variant and ref.key.var.is_pointer:
@@ -369,6 +379,39 @@ class _SiteBuilder:
         self.cache[id(ref)] = site
         return site
 
+    def _subscripts(self, ref: Ref, dims, counters: set[str]) -> tuple[Affine | None, ...]:
+        """Affine subscripts; a linearised `a[i*n + j]` becomes `a[i][j]` when
+        every inner subscript provably stays within its row (0 <= j <= n-1)."""
+        out: list[Affine | None] = []
+        shape: list[str] = []
+        for expr in ref.subscripts or ():
+            value = self._affine(expr, counters)
+            if value is None:
+                split = self._delinearize(expr, dims, counters)
+                if split is not None:
+                    parts, sizes = split
+                    out.extend(parts)
+                    shape.extend(sizes)
+                    continue
+            out.append(value)
+            shape.append("")
+        self.shapes[id(ref)] = tuple(shape)
+        return tuple(out)
+
+    def _delinearize(self, expr, dims, counters):
+        poly = to_poly(expr)
+        if poly is None or any(n in self.variant and n not in counters for m in poly for n in m):
+            return None
+        split = split_linearized(poly, counters)
+        if split is None or not split[1]:
+            return None
+        parts, sizes = split
+        by_var = {d.var: d for d in dims}
+        for inner, size in zip(parts[1:], sizes):
+            if not _within_row(inner, size, by_var):
+                return None
+        return parts, sizes
+
     def _affine(self, expr: ir.Expr, counters: set[str]) -> Affine | None:
         value = to_affine(expr, self.substitute)
         if value is None:
@@ -376,6 +419,36 @@ class _SiteBuilder:
         if any(n in self.variant and n not in counters for n in value.names()):
             return None
         return value
+
+
+def _within_row(inner: Affine, size: str, dims) -> bool:
+    """0 <= inner <= size - 1 over the loop bounds: inner is `j + d` for a
+    counter j with constant lower bound and upper bound `size + u`."""
+    if inner.is_constant or len(inner.terms) != 1:
+        return False
+    (name, coeff), = inner.terms
+    dim = dims.get(name)
+    if coeff != 1 or dim is None or dim.lower is None or dim.upper is None:
+        return False
+    low = _extreme(dim.lower + Affine.constant(inner.const), dims, lowest=True)
+    high = _extreme(dim.upper + Affine.constant(inner.const) - Affine.name(size) + Affine.constant(1), dims, lowest=False)
+    return low is not None and low >= 0 and high is not None and high <= 0
+
+
+def _extreme(expr: Affine, dims, lowest: bool) -> int | None:
+    """The least (or greatest) constant value of expr, replacing loop counters
+    by their bounds (triangular nests: j <= i - 1 <= n - 2)."""
+    for _ in range(len(dims) + 1):
+        counters = [(n, c) for n, c in expr.terms if n in dims]
+        if not counters:
+            return expr.const if expr.is_constant else None
+        name, coeff = counters[0]
+        dim = dims[name]
+        bound = dim.lower if (coeff > 0) == lowest else dim.upper
+        if bound is None:
+            return None
+        expr = expr - Affine.name(name).scale(coeff) + bound.scale(coeff)
+    return None
 
 
 def _checked_dim(form: CanonicalLoop, variant: set[str], counters: set[str]):

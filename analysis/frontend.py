@@ -296,7 +296,8 @@ class _Converter:
         Array declarations have their size as an expression child too, so the
         children alone cannot tell.
         """
-        if c.type.get_canonical().kind not in _ARRAY_TYPES:
+        spelling = c.type.spelling
+        if c.type.get_canonical().kind not in _ARRAY_TYPES and "[" not in spelling and "(" not in spelling:
             return True
         depth = 0
         for tok in c.get_tokens():

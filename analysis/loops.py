@@ -198,3 +198,70 @@ def trip_count(loop: CanonicalLoop) -> int | None:
         return None
     span = hi.const - lo.const
     return max(0, span // abs(loop.step) + 1)
+
+
+# ------------------------------------------------------------ delinearizing
+
+Poly = dict[tuple[str, ...], int]  # monomial (sorted names) -> coefficient
+
+
+def to_poly(expr: ir.Expr) -> Poly | None:
+    """A polynomial over variable names, for `i * n + j` style subscripts."""
+    if isinstance(expr, ir.Const):
+        return {(): expr.value} if isinstance(expr.value, int) else None
+    if isinstance(expr, ir.Name):
+        if expr.value is not None:
+            return {(): expr.value}
+        if expr.var is None or not expr.var.is_scalar_number or expr.var.is_float:
+            return None
+        return {(expr.var.name,): 1}
+    if isinstance(expr, ir.Unary) and expr.op in ("-", "+"):
+        inner = to_poly(expr.operand)
+        return None if inner is None else {m: (-c if expr.op == "-" else c) for m, c in inner.items()}
+    if isinstance(expr, ir.Binary) and expr.op in ("+", "-", "*"):
+        lhs, rhs = to_poly(expr.lhs), to_poly(expr.rhs)
+        if lhs is None or rhs is None:
+            return None
+        out: Poly = {}
+        if expr.op == "*":
+            for ma, ca in lhs.items():
+                for mb, cb in rhs.items():
+                    m = tuple(sorted(ma + mb))
+                    out[m] = out.get(m, 0) + ca * cb
+        else:
+            sign = 1 if expr.op == "+" else -1
+            out = dict(lhs)
+            for m, c in rhs.items():
+                out[m] = out.get(m, 0) + sign * c
+        return {m: c for m, c in out.items() if c}
+    return None
+
+
+def split_linearized(poly: Poly, counters: set[str]) -> tuple[list[Affine], list[str]] | None:
+    """`i*n*n + j*n + k` -> ([i, j, k], ["n", "n"]): the subscripts of the
+    multi-dimensional array a linearised index stands for, and the row sizes.
+    The caller must still prove each inner subscript lies in [0, size - 1]."""
+    if all(len(m) <= 1 for m in poly):
+        return [_affine_of(poly)], []
+    candidates = sorted({n for m in poly if len(m) >= 2 for n in m if n not in counters})
+    for size in candidates:
+        rest = {m: c for m, c in poly.items() if size not in m}
+        outer: Poly = {}
+        for m, c in poly.items():
+            if size in m:
+                reduced = list(m)
+                reduced.remove(size)
+                key = tuple(reduced)
+                outer[key] = outer.get(key, 0) + c
+        if any(len(m) > 1 for m in rest):
+            continue
+        inner = split_linearized(outer, counters)
+        if inner is None:
+            continue
+        subscripts, sizes = inner
+        return [*subscripts, _affine_of(rest)], [*sizes, size]
+    return None
+
+
+def _affine_of(poly: Poly) -> Affine:
+    return Affine.build({m[0]: c for m, c in poly.items() if len(m) == 1}, poly.get((), 0))

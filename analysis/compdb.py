@@ -1,0 +1,202 @@
+"""Compile flags for a source file, from compile_commands.json and the toolchain.
+
+libclang parses a file the way the project builds it only with the same -I/-D/
+-std flags; the database gives those. Flags that make the compiler write
+files or choose an action (-c, -o, -M*) are dropped, relative paths are made
+absolute so the flags work from any directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from pathlib import Path
+
+import clang.cindex as ci
+
+DATABASE_NAME = "compile_commands.json"
+CLANG = "clang-19"
+_CLANG_FALLBACK = "/usr/lib/llvm-19/bin/clang"
+
+# Flags whose value is a path (separate "-I dir" or joined "-Idir"), longest first
+# so "-include-pch" is not read as "-include" + "-pch".
+_PATH_FLAGS = (
+    "-include-pch",
+    "-idirafter",
+    "-isysroot",
+    "-isystem",
+    "-imacros",
+    "-include",
+    "-iquote",
+    "-I",
+)
+_DROPPED_WITH_VALUE = {"-o", "-MF", "-MT", "-MQ", "-MJ"}
+_DROPPED = {"-c", "-S", "-E", "--", "-Werror", "-pedantic-errors"}
+
+
+class ToolchainError(RuntimeError):
+    """clang-19 is missing or broken; the message tells the user how to fix it."""
+
+
+class CompileDatabaseError(RuntimeError):
+    """compile_commands.json exists but cannot be read as a compilation database."""
+
+
+def find_compile_database(start: Path) -> Path | None:
+    """Directory holding compile_commands.json, searching upwards like clang-tidy.
+
+    Starts at `start` (its parent when it is a file) and at each level also
+    looks in `build/`, where CMake users usually generate the database.
+    """
+    here = Path(os.path.abspath(start))
+    if not here.is_dir():
+        here = here.parent
+    for level in (here, *here.parents):
+        for candidate in (level, level / "build"):
+            if (candidate / DATABASE_NAME).is_file():
+                return candidate
+    return None
+
+
+def flags_for(source: Path, database_dir: Path | None, *, infer: bool = False) -> list[str] | None:
+    """Flags to parse `source` as its build does, or None when it is not in the database.
+
+    With infer=True a file missing from the database (typically a header) gets
+    the flags libclang interpolates from the most similar entry instead of None.
+    """
+    if database_dir is None:
+        return None
+    database = _Database.load(Path(database_dir))
+    path = Path(os.path.abspath(source))
+    if not infer and not database.lists(path):
+        return None
+    commands = database.db.getCompileCommands(str(path))
+    if commands is None or len(commands) == 0:
+        return None
+    command = commands[0]
+    directory = command.directory
+    arguments = list(command.arguments)
+    filename = os.path.normpath(os.path.join(directory, command.filename))
+    return clean_arguments(arguments[1:], directory, {filename, str(path), command.filename})
+
+
+def clean_arguments(arguments: list[str], directory: str, sources: set[str]) -> list[str]:
+    """Drop output/action/dependency flags and the sources; absolutise path flags."""
+    out: list[str] = []
+    index = 0
+    while index < len(arguments):
+        arg = arguments[index]
+        index += 1
+        if arg in _DROPPED_WITH_VALUE:
+            index += 1
+        elif arg in _DROPPED or _is_dropped_joined(arg):
+            continue
+        elif arg in sources or os.path.normpath(os.path.join(directory, arg)) in sources:
+            continue
+        elif arg in _PATH_FLAGS:
+            if index < len(arguments):
+                out += [arg, _absolute(arguments[index], directory)]
+                index += 1
+        else:
+            out.append(_absolute_joined(arg, directory))
+    return out
+
+
+def _is_dropped_joined(arg: str) -> bool:
+    """-MD/-MMD/-MFfile..., -ofile (not -objc*), -Werror=x: build-only or fatal flags."""
+    if arg.startswith("-M"):
+        return True
+    if arg.startswith("-o") and not arg.startswith("-objc"):
+        return True
+    return arg.startswith("-Werror=")
+
+
+def _absolute_joined(arg: str, directory: str) -> str:
+    if arg.startswith("--sysroot="):
+        return "--sysroot=" + _absolute(arg[len("--sysroot=") :], directory)
+    for flag in _PATH_FLAGS:
+        if arg.startswith(flag) and len(arg) > len(flag):
+            if flag == "-include" and arg.startswith("-include-pch"):
+                return arg  # joined -include-pch has no sensible form; keep as written
+            return flag + _absolute(arg[len(flag) :], directory)
+    return arg
+
+
+def _absolute(path: str, directory: str) -> str:
+    if path == "-" or os.path.isabs(path):
+        return path
+    return os.path.normpath(os.path.join(directory, path))
+
+
+@dataclass(frozen=True)
+class _Database:
+    db: ci.CompilationDatabase
+    files: frozenset[str]  # normalised absolute paths listed in the database
+
+    @staticmethod
+    def load(directory: Path) -> _Database:
+        json_path = directory / DATABASE_NAME
+        try:
+            stamp = json_path.stat().st_mtime_ns
+        except OSError:
+            raise CompileDatabaseError(f"{json_path}: no such file") from None
+        return _load_database(str(directory.absolute()), stamp)
+
+    def lists(self, path: Path) -> bool:
+        return str(path) in self.files or os.path.realpath(path) in self.files
+
+
+@lru_cache(maxsize=16)
+def _load_database(directory: str, _stamp: int) -> _Database:
+    """Cached per directory and modification time, so an edited database is reread."""
+    json_path = os.path.join(directory, DATABASE_NAME)
+    try:
+        with open(json_path, encoding="utf-8") as handle:
+            entries = json.load(handle)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CompileDatabaseError(f"{json_path}: not a valid compilation database ({error})") from None
+    if not isinstance(entries, list):
+        raise CompileDatabaseError(f"{json_path}: not a valid compilation database (expected a JSON list)")
+    try:
+        db = ci.CompilationDatabase.fromDirectory(directory)
+    except ci.CompilationDatabaseError:
+        raise CompileDatabaseError(f"{json_path}: libclang cannot load this compilation database") from None
+    return _Database(db, frozenset(_listed_files(db)))
+
+
+def _listed_files(db: ci.CompilationDatabase) -> set[str]:
+    files: set[str] = set()
+    for command in db.getAllCompileCommands() or []:
+        name = os.path.normpath(os.path.join(command.directory, command.filename))
+        files.add(name)
+        files.add(os.path.realpath(name))
+    return files
+
+
+def toolchain_flags() -> list[str]:
+    """["-resource-dir", DIR] of clang-19, so libclang finds the builtin headers (omp.h,
+    stddef.h) that match the toolchain used to compile and run the checks."""
+    return ["-resource-dir", _resource_dir()]
+
+
+@cache
+def _resource_dir() -> str:
+    """clang-19's resource directory, asked once per process."""
+    clang = shutil.which(CLANG) or (_CLANG_FALLBACK if os.access(_CLANG_FALLBACK, os.X_OK) else None)
+    if clang is None:
+        raise ToolchainError(f"{CLANG} not found on PATH; run scripts/setup.sh to install the toolchain")
+    try:
+        result = subprocess.run(
+            [clang, "-print-resource-dir"], capture_output=True, text=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise ToolchainError(f"{clang} -print-resource-dir failed ({error}); run scripts/setup.sh") from None
+    resource_dir = result.stdout.strip()
+    if result.returncode != 0 or not resource_dir or not os.path.isdir(resource_dir):
+        detail = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "no resource directory"
+        raise ToolchainError(f"{clang} -print-resource-dir failed ({detail}); run scripts/setup.sh")
+    return resource_dir

@@ -1,0 +1,592 @@
+"""Fast syntactic layer: loops, OpenMP pragmas and parse health via tree-sitter.
+
+Clang needs include paths and a file that compiles; tree-sitter needs neither,
+so this layer still answers "where are the loops?" for broken or partial code,
+for files without a compile database, and for loops hidden in macro bodies.
+
+Positions are byte based: `column` is the 1-based byte column (as Clang
+reports it), `start_byte`/`end_byte` index the `bytes` given to `find_loops`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Iterator
+
+import tree_sitter_c
+import tree_sitter_cpp
+from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
+
+from ompilot.analysis.sources import C_EXTENSIONS, CPP_EXTENSIONS
+
+LANGUAGES = ("c", "cpp")
+
+_LOOP_KINDS = {
+    "for_statement": "for",
+    "for_range_loop": "range-for",
+    "while_statement": "while",
+    "do_statement": "do",
+}
+_NAME_TYPES = {
+    "identifier",
+    "field_identifier",
+    "qualified_identifier",
+    "destructor_name",
+    "operator_name",
+    "operator_cast",
+    "template_function",
+}
+_QUERY = """
+[(for_statement) (while_statement) (do_statement)] @loop
+(function_definition) @function
+[(preproc_def) (preproc_function_def)] @macro
+(ERROR) @error
+"""
+_CPP_QUERY_EXTRA = """
+(for_range_loop) @loop
+(lambda_expression) @lambda
+"""
+# Wraps a macro body so tree-sitter parses it as statements.
+_MACRO_PREFIX = b"void __ompilot_macro__(void) {\n"
+_MACRO_SUFFIX = b"\n;}\n"
+_LOOP_WORD = re.compile(rb"\b(?:for|while|do)\b")
+_SPACE = re.compile(r"(?:\s|\\\r?\n)+")
+
+
+@dataclass(frozen=True)
+class SyntaxLoop:
+    kind: str  # "for" | "range-for" | "while" | "do"
+    line: int  # 1-based line of the loop keyword
+    column: int  # 1-based byte column of the keyword
+    end_line: int
+    start_byte: int  # byte offset of the keyword
+    end_byte: int  # byte offset just past the loop statement (body included)
+    depth: int  # enclosing loops within the same function (a lambda or macro restarts it)
+    function: str | None  # enclosing function definition, if any
+    header: str  # keyword .. closing `)` of the header, whitespace runs collapsed; "do" for do
+    in_macro: bool  # True when the loop sits inside a #define body
+
+
+# --------------------------------------------------------------------------
+# Languages and parsing
+# --------------------------------------------------------------------------
+
+_CPP_HINTS = re.compile(
+    rb"^\s*(?:class|namespace|template)\b"
+    rb"|\bstd::"
+    rb"|^\s*(?:public|private|protected)\s*:"
+    rb"|^\s*#\s*include\s*<[a-z_]+>"
+    rb"|\bnamespace\s+\w+\s*\{"
+    rb"|\btemplate\s*<",
+    re.M,
+)
+
+
+def language_for(path: str | Path, text: bytes | str | None = None) -> str:
+    """Return "c" or "cpp" for a file; ambiguous extensions are decided by the text.
+
+    `.h` (and unknown extensions) are C unless the text looks like C++; the text
+    is read from `path` (first 64 KiB) when not given.
+    """
+    suffix = Path(path).suffix
+    if suffix == ".C" or suffix == ".H" or suffix.lower() in CPP_EXTENSIONS - {".c", ".h"}:
+        return "cpp"
+    if suffix in C_EXTENSIONS and suffix != ".h":
+        return "c"
+    if text is None:
+        text = _read_head(Path(path))
+    if isinstance(text, str):
+        text = text.encode("utf-8", "surrogateescape")
+    return "cpp" if _CPP_HINTS.search(text) else "c"
+
+
+def _read_head(path: Path, size: int = 65536) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(size)
+    except OSError:
+        return b""
+
+
+@cache
+def _language(language: str) -> Language:
+    if language == "c":
+        return Language(tree_sitter_c.language())
+    if language == "cpp":
+        return Language(tree_sitter_cpp.language())
+    raise ValueError(f"unknown language {language!r}; expected one of {LANGUAGES}")
+
+
+@cache
+def _query(language: str) -> Query:
+    text = _QUERY + (_CPP_QUERY_EXTRA if language == "cpp" else "")
+    return Query(_language(language), text)
+
+
+def parse(source: bytes, language: str) -> Tree:
+    """Parse `source` with tree-sitter (a new Parser per call: parsers are not thread-safe)."""
+    return Parser(_language(language)).parse(source)
+
+
+def is_parse_clean(source: bytes, language: str) -> bool:
+    """True when tree-sitter needed no error recovery (no ERROR or MISSING node)."""
+    return not parse(source, language).root_node.has_error
+
+
+# --------------------------------------------------------------------------
+# Loops
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Span:
+    """A loop or a scope found in the text, before depth/function are known."""
+
+    start: int
+    end: int
+    role: str  # "loop" | "function" | "lambda" | "macro"
+    kind: str = ""  # loop kind
+    header_end: int = 0
+    name: str | None = None
+    in_macro: bool = False
+    once: bool = False  # do-while(0): dropped in macros, where it is only an idiom
+
+
+def find_loops(source: bytes, language: str) -> list[SyntaxLoop]:
+    """All loops tree-sitter sees (error recovery included), sorted by start_byte.
+
+    When the file has syntax errors, each function is parsed again on its own
+    (cut at the function ends a bracket scan finds), so that one error does not
+    turn the rest of the file into an ERROR node.
+    """
+    root = parse(source, language).root_node
+    if not root.has_error:
+        return _resolve(_spans_of_tree(root, source, language, 0), source)
+    skeleton = _skeleton(source)
+    spans = list(skeleton.functions)
+    for start, end in skeleton.segments:
+        chunk = source[start:end]
+        spans += _spans_of_tree(parse(chunk, language).root_node, chunk, language, start)
+    return _resolve(spans, source)
+
+
+def _spans_of_tree(root: Node, buf: bytes, language: str, offset: int) -> list[_Span]:
+    """Loops and scopes of the tree of `buf`, which starts at byte `offset` of the file."""
+    captures = _captures(root, language)
+    spans = list(_spans_from(captures, buf, offset, offset + len(buf)))
+    spans += _macro_spans(captures.get("macro", []), language, offset)
+    return spans
+
+
+def _captures(root: Node, language: str) -> dict[str, list[Node]]:
+    return QueryCursor(_query(language)).captures(root)
+
+
+def _spans_from(captures: dict[str, list[Node]], buf: bytes, offset: int, limit: int) -> Iterator[_Span]:
+    """Loops and scopes of one tree; `offset` shifts positions from `buf` to the file."""
+
+    def shift(pos: int) -> int:
+        return min(offset + pos, limit)
+
+    for node in captures.get("loop", []):
+        kind = _LOOP_KINDS[node.type]
+        once = kind == "do" and _runs_once(node)
+        yield _Span(shift(node.start_byte), shift(node.end_byte), "loop", kind, shift(_header_end(node, kind)), once=once)
+    for node in captures.get("function", []):
+        yield _Span(shift(node.start_byte), shift(node.end_byte), "function", name=_function_name(node))
+    for node in captures.get("lambda", []):
+        yield _Span(shift(node.start_byte), shift(node.end_byte), "lambda")
+    for start, end, kind, header_end in _orphan_loops(captures.get("error", []), buf):
+        yield _Span(shift(start), shift(end), "loop", kind, shift(header_end))
+
+
+def _runs_once(node: Node) -> bool:
+    """`do { ... } while (0)`: the statement-macro idiom, not a loop."""
+    condition = node.child_by_field_name("condition")
+    text = (condition.text or b"") if condition is not None else b""
+    return text.strip(b"() \t\r\n\\") in (b"0", b"false")
+
+
+def _header_end(node: Node, kind: str) -> int:
+    """Byte just past the `)` closing the loop header (the keyword for do)."""
+    if kind == "do":
+        return node.children[0].end_byte
+    if kind == "while":
+        condition = node.child_by_field_name("condition")
+        return condition.end_byte if condition is not None else node.children[0].end_byte
+    body = node.child_by_field_name("body")
+    end = node.children[0].end_byte
+    for child in node.children:
+        if body is not None and child.start_byte >= body.start_byte and child.end_byte > child.start_byte:
+            break
+        if child.type == ")":
+            end = child.end_byte
+    return end
+
+
+def _function_name(node: Node) -> str | None:
+    """Name of a function_definition, walking through pointer/reference/paren declarators."""
+    declarator = node.child_by_field_name("declarator")
+    while declarator is not None:
+        if declarator.type in _NAME_TYPES:
+            return _SPACE.sub(" ", _text(declarator)).strip() or None
+        inner = declarator.child_by_field_name("declarator")
+        if inner is None:
+            inner = next(iter(declarator.named_children), None)
+        declarator = inner
+    return None
+
+
+def _text(node: Node) -> str:
+    return (node.text or b"").decode("utf-8", "replace")
+
+
+def _macro_spans(macros: list[Node], language: str, offset: int) -> list[_Span]:
+    """Loops inside #define bodies: tree-sitter keeps those as opaque text, so
+    each body holding a loop keyword is parsed again wrapped in a function."""
+    spans: list[_Span] = []
+    for node in macros:
+        value = node.child_by_field_name("value")
+        if value is None or not _LOOP_WORD.search(value.text or b""):
+            continue
+        spans.append(_Span(offset + node.start_byte, offset + node.end_byte, "macro"))
+        # `##` and `#x` are not C; same-length stand-ins keep the offsets right.
+        body = (value.text or b"").replace(b"##", b"__").replace(b"#", b" ")
+        wrapped = _MACRO_PREFIX + body + _MACRO_SUFFIX
+        shift = offset + value.start_byte - len(_MACRO_PREFIX)
+        captures = _captures(parse(wrapped, language).root_node, language)
+        for span in _spans_from(captures, wrapped, shift, offset + value.end_byte):
+            if span.role == "loop" and not span.once:
+                spans.append(_Span(span.start, span.end, "loop", span.kind, span.header_end, in_macro=True))
+    return spans
+
+
+def _resolve(spans: list[_Span], source: bytes) -> list[SyntaxLoop]:
+    """Sweep spans in text order with a stack to get each loop's depth and function."""
+    lines = _LineIndex(source)
+    stack: list[_Span] = []
+    loops: list[SyntaxLoop] = []
+    for span in sorted(spans, key=lambda s: (s.start, -s.end, s.role != "loop")):
+        # Spans recovered from broken code may overlap without nesting: drop
+        # every finished span, not only the top ones.
+        stack = [outer for outer in stack if outer.end > span.start]
+        if span.role == "loop":
+            loops.append(_make_loop(span, stack, source, lines))
+        stack.append(span)
+    return loops
+
+
+def _make_loop(span: _Span, stack: list[_Span], source: bytes, lines: _LineIndex) -> SyntaxLoop:
+    depth = 0
+    for outer in reversed(stack):
+        if outer.role != "loop":
+            break
+        depth += 1
+    function = _enclosing_function(stack)
+    line, column = lines.position(span.start)
+    end_line, _ = lines.position(max(span.start, span.end - 1))
+    header = "do" if span.kind == "do" else _collapse(source[span.start : max(span.header_end, span.start)])
+    return SyntaxLoop(
+        kind=span.kind,
+        line=line,
+        column=column,
+        end_line=end_line,
+        start_byte=span.start,
+        end_byte=span.end,
+        depth=depth,
+        function=function,
+        header=header,
+        in_macro=span.in_macro,
+    )
+
+
+def _enclosing_function(stack: list[_Span]) -> str | None:
+    """Name of the innermost named function (a lambda takes its enclosing function's name)."""
+    for outer in reversed(stack):
+        if outer.role == "macro":
+            return None
+        if outer.role == "function":
+            return outer.name
+    return None
+
+
+def _collapse(raw: bytes) -> str:
+    return _SPACE.sub(" ", raw.decode("utf-8", "replace")).strip()
+
+
+class _LineIndex:
+    """Byte offset -> (1-based line, 1-based byte column)."""
+
+    def __init__(self, source: bytes) -> None:
+        self._starts = [0] + [m.end() for m in re.finditer(rb"\n", source)]
+
+    def position(self, offset: int) -> tuple[int, int]:
+        row = bisect.bisect_right(self._starts, offset) - 1
+        return row + 1, offset - self._starts[row] + 1
+
+
+# --------------------------------------------------------------------------
+# Error recovery: loop keywords that tree-sitter left inside ERROR nodes
+# --------------------------------------------------------------------------
+
+_TOKEN = re.compile(
+    rb"""
+    (?P<directive>^[ \t]*\#(?:[^\n\\]|\\.)*)
+  | (?P<space>(?:[ \t\r\f\v]|\\\r?\n)+|\n)
+  | (?P<comment>//(?:[^\n\\]|\\.)*|/\*.*?(?:\*/|\Z))
+  | (?P<string>(?:[LuU]|u8)?"(?:[^"\\\n]|\\.)*"?|'(?:[^'\\\n]|\\.)*'?)
+  | (?P<word>[A-Za-z_]\w*)
+  | (?P<number>\.?\d(?:[eEpP][+-]|[\w.'])*)
+  | (?P<punct>.)
+    """,
+    re.X | re.S | re.M,
+)
+_SKIPPED_TOKENS = ("space", "comment", "directive")
+_SCAN_BUDGET = 20_000  # tokens one recovered loop may span: bounds the cost on broken files
+_OPEN = b"([{"
+_CLOSE = b")]}"
+
+
+def _tokens(buf: bytes, pos: int, limit: int | None = None) -> Iterator[tuple[bytes, int, int]]:
+    """Significant tokens (text, start, end) from `pos`: no spaces, comments or directives."""
+    for match in _TOKEN.finditer(buf, pos, len(buf) if limit is None else limit):
+        if match.lastgroup not in _SKIPPED_TOKENS:
+            yield match.group(), match.start(), match.end()
+
+
+def _budgeted(buf: bytes, pos: int) -> Iterator[tuple[bytes, int, int]]:
+    """Tokens for scanning one recovered loop, at most _SCAN_BUDGET of them."""
+    return itertools.islice(_tokens(buf, pos), _SCAN_BUDGET)
+
+
+def _orphan_loops(errors: list[Node], buf: bytes) -> list[tuple[int, int, str, int]]:
+    """(start, end, kind, header_end) for loop keywords directly inside ERROR nodes."""
+    found: list[tuple[int, int, str, int]] = []
+    consumed: set[int] = set()  # `while` keywords already used as a do-while tail
+    keywords = sorted(
+        (child for error in errors for child in error.children if child.type in ("for", "while", "do")),
+        key=lambda n: n.start_byte,
+    )
+    for keyword in keywords:
+        start = keyword.start_byte
+        if start in consumed or _on_directive_line(buf, start):
+            continue
+        scanned = _scan_loop(buf, start, keyword.type, consumed)
+        if scanned is not None:
+            found.append((start, scanned[0], keyword.type, scanned[1]))
+    return found
+
+
+def _on_directive_line(buf: bytes, pos: int) -> bool:
+    line_start = buf.rfind(b"\n", 0, pos) + 1
+    return buf[line_start:pos].lstrip().startswith(b"#")
+
+
+def _scan_loop(buf: bytes, start: int, keyword: str, consumed: set[int]) -> tuple[int, int] | None:
+    """(end, header_end) of a loop written at `start`, by a bracket-matching token scan."""
+    tokens = _budgeted(buf, start)
+    next(tokens, None)  # the keyword itself
+    if keyword == "do":
+        header_end = start + 2
+        end = _scan_statement(tokens, header_end)
+        return _scan_do_tail(buf, end, consumed), header_end
+    first = next(tokens, None)
+    if first is None or first[0] != b"(":
+        return None
+    header_end = _scan_header(tokens, first[2], keyword)
+    return _scan_statement(_budgeted(buf, header_end), header_end), header_end
+
+
+def _scan_header(tokens: Iterator[tuple[bytes, int, int]], pos: int, keyword: str) -> int:
+    """End of the header `(...)`; stops early at a brace or stray `;` (broken header)."""
+    depth, semicolons = 1, 0
+    for text, _start, end in tokens:
+        if text in (b"{", b"}") and depth == 1:
+            return pos
+        if text == b";" and depth == 1:
+            semicolons += 1
+            if keyword != "for" or semicolons > 2:
+                return pos
+        if text in (b"(", b"["):
+            depth += 1
+        elif text in (b")", b"]"):
+            depth -= 1
+        pos = end
+        if depth == 0:
+            return end
+    return pos
+
+
+def _scan_statement(tokens: Iterator[tuple[bytes, int, int]], pos: int) -> int:
+    """End of the statement that follows: a balanced `{...}`, else up to `;` at depth 0."""
+    depth = 0
+    block = None  # decided by the first token
+    for text, _start, end in tokens:
+        if block is None:
+            block = text == b"{"
+        if len(text) == 1 and text in _OPEN:
+            depth += 1
+        elif len(text) == 1 and text in _CLOSE:
+            if depth == 0:
+                return pos  # closes an enclosing block: the body ended before it
+            depth -= 1
+            if depth == 0 and block:
+                return end
+        elif text == b";" and depth == 0:
+            return end
+        pos = end
+    return pos
+
+
+def _scan_do_tail(buf: bytes, pos: int, consumed: set[int]) -> int:
+    """Extend a do body over its `while (...);` tail and mark that `while` as used."""
+    tokens = _budgeted(buf, pos)
+    first = next(tokens, None)
+    if first is None or first[0] != b"while":
+        return pos
+    consumed.add(first[1])
+    opening = next(tokens, None)
+    if opening is None or opening[0] != b"(":
+        return first[2]
+    end = _scan_header(tokens, opening[2], "while")
+    semicolon = next(_budgeted(buf, end), None)
+    return semicolon[2] if semicolon is not None and semicolon[0] == b";" else end
+
+
+# --------------------------------------------------------------------------
+# Broken files: function bodies by bracket matching
+# --------------------------------------------------------------------------
+
+_NOT_FUNCTIONS = {
+    b"if", b"for", b"while", b"switch", b"catch", b"return", b"sizeof", b"alignof",
+    b"decltype", b"static_assert", b"_Static_assert", b"__attribute__", b"__declspec",
+}  # fmt: skip
+_BREAKS_SIGNATURE = {b";", b"=", b"}", b","}
+
+
+@dataclass(frozen=True)
+class _Skeleton:
+    functions: list[_Span]  # function bodies, named
+    segments: list[tuple[int, int]]  # the file cut after each function body, covering it all
+
+
+def _skeleton(buf: bytes) -> _Skeleton:
+    """Function bodies `name(...) ... {...}` outside any function, by bracket matching.
+
+    Tree-sitter's error recovery often swallows whole functions into ERROR nodes
+    and loses their names; brace matching does not. A `}` closes any `(` left
+    open before it, so one broken loop header does not hide the rest.
+    """
+    functions: list[_Span] = []
+    cuts = [0]
+    # Open brackets: b"(" or, for `{`, None / (start, name) when it opens a function body.
+    stack: list[bytes | tuple[int, bytes] | None] = []
+    name: tuple[int, bytes] | None = None  # latest word, with its qualifiers
+    candidate: tuple[int, bytes] | None = None  # `name(...)` just closed
+    inside = 0  # open function bodies (0 or 1)
+    for text, start, end in _tokens(buf, 0):
+        in_parens = bool(stack) and stack[-1] == b"("
+        if text == b"(":
+            if not in_parens:
+                candidate = name if name is not None and name[1] not in _NOT_FUNCTIONS else None
+            stack.append(b"(")
+        elif text == b")":
+            if in_parens:
+                stack.pop()
+        elif text == b"{":
+            opens = candidate is not None and not in_parens and not inside
+            stack.append(candidate if opens else None)
+            inside += opens
+            candidate = name = None
+        elif text == b"}":
+            while stack and stack[-1] == b"(":
+                stack.pop()
+            opened = stack.pop() if stack else None
+            if isinstance(opened, tuple):
+                inside -= 1
+                functions.append(_function_span(opened, end))
+                cuts.append(end)
+            candidate = name = None
+        elif in_parens:
+            continue
+        elif text in _BREAKS_SIGNATURE:
+            candidate = name = None
+        elif text[:1].isalpha() or text[:1] == b"_":
+            name = _qualified(buf, start, end, name)
+    functions += [_function_span(opened, len(buf)) for opened in stack if isinstance(opened, tuple)]
+    cuts.append(len(buf))
+    segments = [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
+    return _Skeleton(functions, segments)
+
+
+def _function_span(opened: tuple[int, bytes], end: int) -> _Span:
+    return _Span(opened[0], end, "function", name=opened[1].decode("utf-8", "replace"))
+
+
+def _qualified(buf: bytes, start: int, end: int, previous: tuple[int, bytes] | None) -> tuple[int, bytes]:
+    """`A::b` and `~A` keep their qualifier; any other word starts a new name."""
+    if previous is not None:
+        between = buf[previous[0] + len(previous[1]) : start].strip()
+        if between in (b"::", b"::~"):
+            return previous[0], previous[1] + between + buf[start:end]
+    if buf[max(0, start - 1) : start] == b"~":
+        return start - 1, b"~" + buf[start:end]
+    return start, buf[start:end]
+
+
+# --------------------------------------------------------------------------
+# OpenMP pragmas
+# --------------------------------------------------------------------------
+
+_PRAGMA = re.compile(rb"^[ \t]*#[ \t]*pragma[ \t]+omp\b", re.M)
+_BLOCK_COMMENT = re.compile(
+    rb'"(?:[^"\\\n]|\\.)*"|//(?:[^\n\\]|\\.)*|(?P<block>/\*.*?(?:\*/|\Z))',
+    re.S,
+)
+
+
+def find_omp_pragmas(source: bytes) -> list[tuple[int, str]]:
+    """(1-based line, text) of each `#pragma omp` line, continuations joined with one space.
+
+    Pragmas inside block comments are skipped; `#if 0` regions are not evaluated.
+    """
+    if b"pragma" not in source:
+        return []
+    comments = _block_comment_spans(source)
+    starts = [start for start, _ in comments]
+    lines = _LineIndex(source)
+    found: list[tuple[int, str]] = []
+    for match in _PRAGMA.finditer(source):
+        at = match.start()
+        index = bisect.bisect_right(starts, at) - 1
+        if index >= 0 and comments[index][0] <= at < comments[index][1]:
+            continue
+        found.append((lines.position(at)[0], _joined_line(source, at)))
+    return found
+
+
+def _block_comment_spans(source: bytes) -> list[tuple[int, int]]:
+    if b"/*" not in source:
+        return []
+    return [m.span() for m in _BLOCK_COMMENT.finditer(source) if m.lastgroup == "block"]
+
+
+def _joined_line(source: bytes, start: int) -> str:
+    """The logical line at `start`: backslash continuations joined with single spaces."""
+    parts: list[str] = []
+    pos = start
+    while True:
+        end = source.find(b"\n", pos)
+        end = len(source) if end < 0 else end
+        line = source[pos:end].decode("utf-8", "replace").rstrip("\r").rstrip()
+        if line.endswith("\\") and end < len(source):
+            parts.append(line[:-1].strip())
+            pos = end + 1
+            continue
+        parts.append(line.strip())
+        return " ".join(part for part in parts if part)

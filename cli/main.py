@@ -1,0 +1,88 @@
+"""The `ompilot` command. `main(argv) -> int` so tests can run it in-process.
+
+Exit codes follow ruff: 0 nothing to report, 1 findings, 2 usage or
+environment error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from ompilot.analysis import compdb, frontend
+from ompilot.analysis.scan import ScanSettings, scan_paths
+
+from . import render
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="ompilot")
+def cli() -> None:
+    """Find the loops of C/C++ code that can run in parallel with OpenMP."""
+
+
+@cli.command(context_settings={"ignore_unknown_options": False})
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-p", "build_dir", type=click.Path(file_okay=False, path_type=Path), help="Directory with compile_commands.json (default: searched upwards from each file).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("-j", "--jobs", type=int, default=None, help="Files analysed at once (default: number of CPUs).")
+@click.pass_context
+def scan(ctx: click.Context, paths: tuple[Path, ...], build_dir: Path | None, fmt: str, jobs: int | None) -> None:
+    """Report, loop by loop, which loops can run in parallel and why.
+
+    Compiler flags can follow `--`: ompilot scan src/ -- -Iinclude -DN=100
+    """
+    extra = ctx.obj.get("extra_flags") if ctx.obj else None
+    if build_dir is not None and not (build_dir / "compile_commands.json").is_file():
+        raise click.UsageError(f"{build_dir}: no compile_commands.json there; pass the build directory that has it")
+    settings = ScanSettings(
+        flags=tuple(extra) if extra is not None else None,
+        build_dir=build_dir,
+        jobs=jobs or os.cpu_count() or 1,
+    )
+    try:
+        compdb.toolchain_flags()
+        reports, errors = scan_paths(list(paths), settings)
+    except (compdb.ToolchainError, frontend.FrontendError) as exc:
+        click.echo(f"ompilot: {exc}", err=True)
+        ctx.exit(EXIT_ERROR)
+    if fmt == "json":
+        click.echo(render.to_json(reports, errors))
+    else:
+        render.print_text(reports, errors, Console(highlight=False))
+    if not reports:
+        ctx.exit(EXIT_ERROR)
+    ctx.exit(EXIT_FINDINGS if render.has_findings(reports, errors) else EXIT_CLEAN)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; flags after the first `--` go to the compiler."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra = None
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, extra = argv[:cut], argv[cut + 1 :]
+    try:
+        code = cli.main(args=argv, prog_name="ompilot", obj={"extra_flags": extra}, standalone_mode=False)
+    except click.exceptions.Exit as done:
+        return int(done.exit_code)
+    except click.UsageError as exc:
+        exc.show()
+        return EXIT_ERROR
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_ERROR
+    except click.Abort:
+        click.echo("ompilot: interrupted", err=True)
+        return EXIT_ERROR
+    return int(code or EXIT_CLEAN)
+
+
+def entry() -> None:
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""Rendering scan results: a rich table for people, JSON for programs.
+
+The JSON shape is documented in the README and kept stable: one record per
+loop, with file, line, parallel, pragma, clauses and reasons.
+"""
+
+from __future__ import annotations
+
+import json
+
+from rich.console import Console
+from rich.table import Table
+
+from ompilot.analysis import model
+
+JSON_VERSION = 1
+
+
+def verdict_record(v: model.Verdict) -> dict:
+    c = v.clauses
+    return {
+        "file": v.loop.file,
+        "line": v.loop.line,
+        "column": v.loop.column,
+        "function": v.loop.function,
+        "kind": v.loop.kind,
+        "status": v.status,
+        "parallel": v.parallel is True,
+        "pragma": v.pragma,
+        "clauses": {
+            "private": list(c.private),
+            "firstprivate": list(c.firstprivate),
+            "lastprivate": list(c.lastprivate),
+            "reduction": [f"{r.op}:{r.var}{r.section or ''}" for r in c.reductions],
+            "collapse": c.collapse,
+            "schedule": c.schedule,
+        },
+        "collapse_max": v.collapse_max,
+        "reasons": [r.text() for r in v.reasons],
+        "reason_codes": [r.code for r in v.reasons],
+        "existing_pragma": v.existing.text if v.existing else None,
+        "races": [r.text() for r in v.races],
+        "notes": list(v.notes),
+        "trip_count": v.trip_count,
+        "work": v.work,
+    }
+
+
+def to_json(reports: list[model.FileReport], errors: list[str]) -> str:
+    loops = [verdict_record(v) for r in reports for v in r.verdicts]
+    file_errors = errors + [e for r in reports for e in r.errors]
+    return json.dumps({"version": JSON_VERSION, "loops": loops, "errors": file_errors}, indent=2)
+
+
+_STYLE = {"parallel": "green", "serial": "yellow", "unknown": "magenta", "race": "bold red"}
+
+
+def print_text(reports: list[model.FileReport], errors: list[str], console: Console) -> None:
+    table = Table(show_lines=False, header_style="bold")
+    for column in ("location", "verdict", "pragma / clauses", "why"):
+        table.add_column(column, overflow="fold")
+    rows = 0
+    for report in reports:
+        for v in report.verdicts:
+            rows += 1
+            status = v.status
+            what = v.pragma or (" ".join(v.clauses.render()) if v.parallel else "")
+            if v.existing:
+                what = f"existing: {v.existing.text}"
+            why = v.races or v.reasons
+            why_text = "; ".join(r.text() for r in why) or "; ".join(v.notes)
+            table.add_row(
+                f"{v.loop.file}:{v.loop.line}",
+                f"[{_STYLE[status]}]{status}[/]",
+                what,
+                why_text,
+            )
+    if rows:
+        console.print(table)
+    for line in errors + [e for r in reports for e in r.errors]:
+        console.print(f"[red]error[/]: {line}", highlight=False, markup=True)
+    counts = _counts(reports)
+    console.print(
+        f"{counts['loops']} loops in {len(reports)} files: {counts['pragma']} to parallelize, "
+        f"{counts['race']} races in existing pragmas, {counts['serial']} serial, {counts['unknown']} undecided",
+        highlight=False,
+    )
+
+
+def _counts(reports: list[model.FileReport]) -> dict[str, int]:
+    counts = {"loops": 0, "pragma": 0, "race": 0, "serial": 0, "unknown": 0, "parallel": 0}
+    for r in reports:
+        for v in r.verdicts:
+            counts["loops"] += 1
+            counts[v.status] += 1
+            counts["pragma"] += v.pragma is not None
+    return counts
+
+
+def has_findings(reports: list[model.FileReport], errors: list[str]) -> bool:
+    counts = _counts(reports)
+    return bool(counts["pragma"] or counts["race"] or errors or any(r.errors for r in reports))
