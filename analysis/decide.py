@@ -163,7 +163,8 @@ def _classify_scalar(key, refs, facts, decision, loop, enclosing, ctx) -> None:
             op = None
         if op is not None and not key.fields and not var.is_pointer:
             decision.reductions.append(model.Reduction(op=op, var=name))
-            decision.notes.append(f"{name} is only updated as `{name} {op}= ...`: a {op} reduction")
+            shape = f"a running {op}" if op in ("min", "max") else f"`{name} {op}= ...`"
+            decision.notes.append(f"{name} is only updated as {shape}: a {op} reduction")
             return
     exposed = [r for r in refs if r.exposed]
     if not exposed:

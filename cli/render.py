@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ompilot.analysis import model
@@ -70,15 +71,15 @@ def print_text(reports: list[model.FileReport], errors: list[str], console: Cons
             why = v.races or v.reasons
             why_text = "; ".join(r.text() for r in why) or "; ".join(v.notes)
             table.add_row(
-                f"{v.loop.file}:{v.loop.line}",
+                escape(f"{v.loop.file}:{v.loop.line}"),
                 f"[{_STYLE[status]}]{status}[/]",
-                what,
-                why_text,
+                escape(what),
+                escape(why_text),
             )
     if rows:
         console.print(table)
     for line in errors + [e for r in reports for e in r.errors]:
-        console.print(f"[red]error[/]: {line}", highlight=False, markup=True)
+        console.print(f"[red]error[/]: {escape(line)}", highlight=False, markup=True)
     counts = _counts(reports)
     console.print(
         f"{counts['loops']} loops in {len(reports)} files: {counts['pragma']} to parallelize, "
