@@ -56,6 +56,7 @@ _MACRO_PREFIX = b"void __ompilot_macro__(void) {\n"
 _MACRO_SUFFIX = b"\n;}\n"
 _LOOP_WORD = re.compile(rb"\b(?:for|while|do)\b")
 _SPACE = re.compile(r"(?:\s|\\\r?\n)+")
+_BATCH_BYTES = 16 * 1024
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,7 @@ class _Span:
 
     start: int
     end: int
-    role: str  # "loop" | "function" | "lambda" | "macro"
+    role: str  # "loop" | "function" | "lambda" | "macro" | "outline" (a function found by _skeleton)
     kind: str = ""  # loop kind
     header_end: int = 0
     name: str | None = None
@@ -160,19 +161,50 @@ class _Span:
 def find_loops(source: bytes, language: str) -> list[SyntaxLoop]:
     """All loops tree-sitter sees (error recovery included), sorted by start_byte.
 
-    When the file has syntax errors, each function is parsed again on its own
-    (cut at the function ends a bracket scan finds), so that one error does not
-    turn the rest of the file into an ERROR node.
+    Tree-sitter's recovery from one error can turn the rest of a file into
+    ERROR nodes, slowly. So larger files are parsed in batches of whole
+    functions (cut where a bracket scan finds function ends); once a batch has
+    errors, it and the rest of the file are parsed one function at a time.
     """
-    root = parse(source, language).root_node
-    if not root.has_error:
-        return _resolve(_spans_of_tree(root, source, language, 0), source)
+    if len(source) <= _BATCH_BYTES:
+        root = parse(source, language).root_node
+        if not root.has_error:
+            return _resolve(_spans_of_tree(root, source, language, 0), source)
     skeleton = _skeleton(source)
     spans = list(skeleton.functions)
-    for start, end in skeleton.segments:
-        chunk = source[start:end]
-        spans += _spans_of_tree(parse(chunk, language).root_node, chunk, language, start)
+    careful = len(source) <= _BATCH_BYTES  # that parse just failed
+    for batch in _batches(skeleton.segments, _BATCH_BYTES):
+        batch_spans = None if careful else _spans_of_clean_batch(source, batch, language)
+        if batch_spans is None:
+            careful = True
+            batch_spans = [span for segment in batch for span in _spans_of_segment(source, segment, language)]
+        spans += batch_spans
     return _resolve(spans, source)
+
+
+def _batches(segments: list[tuple[int, int]], size: int) -> Iterator[list[tuple[int, int]]]:
+    """Consecutive segments grouped into batches of about `size` bytes."""
+    batch: list[tuple[int, int]] = []
+    for segment in segments:
+        if batch and segment[1] - batch[0][0] > size:
+            yield batch
+            batch = []
+        batch.append(segment)
+    if batch:
+        yield batch
+
+
+def _spans_of_clean_batch(source: bytes, batch: list[tuple[int, int]], language: str) -> list[_Span] | None:
+    """Spans of a batch parsed in one go, or None when that parse has errors."""
+    start, end = batch[0][0], batch[-1][1]
+    chunk = source[start:end]
+    root = parse(chunk, language).root_node
+    return None if root.has_error else _spans_of_tree(root, chunk, language, start)
+
+
+def _spans_of_segment(source: bytes, segment: tuple[int, int], language: str) -> list[_Span]:
+    chunk = source[segment[0] : segment[1]]
+    return _spans_of_tree(parse(chunk, language).root_node, chunk, language, segment[0])
 
 
 def _spans_of_tree(root: Node, buf: bytes, language: str, offset: int) -> list[_Span]:
@@ -284,9 +316,9 @@ def _resolve(spans: list[_Span], source: bytes) -> list[SyntaxLoop]:
 def _make_loop(span: _Span, stack: list[_Span], source: bytes, lines: _LineIndex) -> SyntaxLoop:
     depth = 0
     for outer in reversed(stack):
-        if outer.role != "loop":
+        if outer.role in ("function", "lambda", "macro"):
             break
-        depth += 1
+        depth += outer.role == "loop"
     function = _enclosing_function(stack)
     line, column = lines.position(span.start)
     end_line, _ = lines.position(max(span.start, span.end - 1))
@@ -306,13 +338,17 @@ def _make_loop(span: _Span, stack: list[_Span], source: bytes, lines: _LineIndex
 
 
 def _enclosing_function(stack: list[_Span]) -> str | None:
-    """Name of the innermost named function (a lambda takes its enclosing function's name)."""
+    """Innermost named function (a lambda takes its enclosing function's name); a
+    function from the parse tree beats one guessed by the bracket scan."""
+    outline = None
     for outer in reversed(stack):
         if outer.role == "macro":
-            return None
+            break
         if outer.role == "function":
             return outer.name
-    return None
+        if outer.role == "outline" and outline is None:
+            outline = outer.name
+    return outline
 
 
 def _collapse(raw: bytes) -> str:
@@ -464,9 +500,43 @@ def _scan_do_tail(buf: bytes, pos: int, consumed: set[int]) -> int:
 
 _NOT_FUNCTIONS = {
     b"if", b"for", b"while", b"switch", b"catch", b"return", b"sizeof", b"alignof",
-    b"decltype", b"static_assert", b"_Static_assert", b"__attribute__", b"__declspec",
+    b"decltype", b"static_assert", b"_Static_assert", b"typeof", b"__typeof__",
 }  # fmt: skip
-_BREAKS_SIGNATURE = {b";", b"=", b"}", b","}
+# Words whose `(...)` may sit between a signature and its body: keep the candidate.
+_SIGNATURE_EXTRAS = {b"__attribute__", b"__declspec", b"noexcept", b"throw", b"alignas", b"__asm__", b"asm"}
+_BREAKS_SIGNATURE = {b";", b"=", b","}
+# Only what the bracket scan needs: words and `(){};=,:`; spaces, comments,
+# directives and other punctuation are skipped inside the regex (fast).
+_SKELETON_TOKEN = re.compile(
+    rb"""
+    (?: ^[ \t]*\#(?:[^\n\\]|\\.)*
+      | //(?:[^\n\\]|\\.)*
+      | /\*.*?(?:\*/|\Z)
+      | [^A-Za-z_"'(){};=,:/\#\n]+
+      | [/\#\n]
+    )*
+    (?: (?P<string>"(?:[^"\\\n]|\\.)*"?|'(?:[^'\\\n]|\\.)*'?)
+      | (?P<word>[A-Za-z_]\w*)
+      | (?P<punct>[(){};=,:])
+    )
+    """,
+    re.X | re.S | re.M,
+)
+# Inside a function body only brackets matter: words are skipped too (faster).
+_BODY_TOKEN = re.compile(
+    rb"""
+    (?: ^[ \t]*\#(?:[^\n\\]|\\.)*
+      | //(?:[^\n\\]|\\.)*
+      | /\*.*?(?:\*/|\Z)
+      | [^"'(){}/\#\n]+
+      | [/\#\n]
+    )*
+    (?: (?P<string>"(?:[^"\\\n]|\\.)*"?|'(?:[^'\\\n]|\\.)*'?)
+      | (?P<punct>[(){}])
+    )
+    """,
+    re.X | re.S | re.M,
+)
 
 
 @dataclass(frozen=True)
@@ -479,64 +549,139 @@ def _skeleton(buf: bytes) -> _Skeleton:
     """Function bodies `name(...) ... {...}` outside any function, by bracket matching.
 
     Tree-sitter's error recovery often swallows whole functions into ERROR nodes
-    and loses their names; brace matching does not. A `}` closes any `(` left
-    open before it, so one broken loop header does not hide the rest.
+    and loses their names; brace matching does not.
     """
-    functions: list[_Span] = []
-    cuts = [0]
-    # Open brackets: b"(" or, for `{`, None / (start, name) when it opens a function body.
-    stack: list[bytes | tuple[int, bytes] | None] = []
-    name: tuple[int, bytes] | None = None  # latest word, with its qualifiers
-    candidate: tuple[int, bytes] | None = None  # `name(...)` just closed
-    inside = 0  # open function bodies (0 or 1)
-    for text, start, end in _tokens(buf, 0):
-        in_parens = bool(stack) and stack[-1] == b"("
+    scan = _SkeletonScan(buf)
+    pos = 0
+    while True:
+        match = (_BODY_TOKEN if scan.inside else _SKELETON_TOKEN).match(buf, pos)
+        if match is None:
+            return scan.result()
+        pos = match.end()
+        kind = match.lastgroup
+        if kind == "word":
+            scan.word(match.start(kind), pos)
+        elif kind == "punct":
+            scan.punct(match.group(kind), pos)
+
+
+class _SkeletonScan:
+    """State of the bracket scan; one method per kind of token."""
+
+    def __init__(self, buf: bytes) -> None:
+        self.buf = buf
+        self.functions: list[_Span] = []
+        self.cuts = [0]
+        # Open brackets: "(" or, per `{`, None / (start, name) when it opens a function body.
+        self.stack: list[str | tuple[int, bytes] | None] = []
+        self.parens = 0  # open `(` on top of the stack
+        self.name: tuple[int, int] | None = None  # span of the latest word outside parentheses
+        self.candidate: tuple[int, bytes] | None = None  # `name(...)` seen, body may follow
+        self.initializers = False  # inside `) : a(x), b{y}` of a constructor
+        self.last_word = False  # previous token was a word
+        self.inside = False  # within a function body: only brackets matter there
+
+    def word(self, start: int, end: int) -> None:
+        if not self.parens and not self.inside:
+            self.name = (start, end)
+        self.last_word = True
+
+    def punct(self, text: bytes, end: int) -> None:
         if text == b"(":
-            if not in_parens:
-                candidate = name if name is not None and name[1] not in _NOT_FUNCTIONS else None
-            stack.append(b"(")
+            self.open_paren()
         elif text == b")":
-            if in_parens:
-                stack.pop()
+            if self.parens:
+                self.parens -= 1
+                self.stack.pop()
         elif text == b"{":
-            opens = candidate is not None and not in_parens and not inside
-            stack.append(candidate if opens else None)
-            inside += opens
-            candidate = name = None
+            self.open_brace()
         elif text == b"}":
-            while stack and stack[-1] == b"(":
-                stack.pop()
-            opened = stack.pop() if stack else None
-            if isinstance(opened, tuple):
-                inside -= 1
-                functions.append(_function_span(opened, end))
-                cuts.append(end)
-            candidate = name = None
-        elif in_parens:
-            continue
-        elif text in _BREAKS_SIGNATURE:
-            candidate = name = None
-        elif text[:1].isalpha() or text[:1] == b"_":
-            name = _qualified(buf, start, end, name)
-    functions += [_function_span(opened, len(buf)) for opened in stack if isinstance(opened, tuple)]
-    cuts.append(len(buf))
-    segments = [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
-    return _Skeleton(functions, segments)
+            self.close_brace(end)
+        elif self.parens or self.inside:
+            pass
+        elif text == b":":
+            self.colon(end)
+        elif not (self.initializers and text == b","):
+            self.reset()  # ; = ,
+        self.last_word = False
+
+    def open_paren(self) -> None:
+        if not self.parens and not self.inside and not self.initializers and self.name is not None:
+            word = self.buf[self.name[0] : self.name[1]]
+            if word in _NOT_FUNCTIONS:
+                self.candidate = None
+            elif word not in _SIGNATURE_EXTRAS:
+                self.candidate = _qualified_name(self.buf, *self.name)
+        self.name = None
+        self.parens += 1
+        self.stack.append("(")
+
+    def colon(self, end: int) -> None:
+        """A lone `:` after a signature starts a constructor's initializer list."""
+        double = self.buf[end - 2 : end] == b"::" or self.buf[end : end + 1] == b":"
+        if not double and self.candidate is not None:
+            self.initializers = True
+
+    def open_brace(self) -> None:
+        brace_init = self.initializers and self.last_word
+        opens = self.candidate is not None and not self.parens and not self.inside and not brace_init
+        self.stack.append(self.candidate if opens else None)
+        self.parens = 0
+        if opens:
+            self.inside = True
+        if not brace_init:
+            self.reset()
+
+    def close_brace(self, end: int) -> None:
+        while self.parens:  # a `(` left open by broken code
+            self.parens -= 1
+            self.stack.pop()
+        opened = self.stack.pop() if self.stack else None
+        if isinstance(opened, tuple):
+            self.inside = False
+            self.functions.append(_function_span(opened, end))
+            self.cuts.append(end)
+        self.parens = _open_parens(self.stack)
+        if not self.initializers:
+            self.reset()
+
+    def reset(self) -> None:
+        self.name = self.candidate = None
+        self.initializers = False
+
+    def result(self) -> _Skeleton:
+        open_bodies = [entry for entry in self.stack if isinstance(entry, tuple)]
+        functions = self.functions + [_function_span(opened, len(self.buf)) for opened in open_bodies]
+        cuts = self.cuts + [len(self.buf)]
+        return _Skeleton(functions, [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a])
+
+
+def _open_parens(stack: list) -> int:
+    """`(` entries on top of the stack (a `{` inside parentheses may just have closed)."""
+    count = 0
+    for entry in reversed(stack):
+        if entry != "(":
+            break
+        count += 1
+    return count
+
+
+_QUALIFIED_TAIL = re.compile(rb"(?:[A-Za-z_]\w*\s*::\s*)*~?\s*$")
+
+
+def _qualified_name(buf: bytes, start: int, end: int) -> tuple[int, bytes]:
+    """The word at start..end with any `A::B::` / `~` written right before it."""
+    before = buf[max(0, start - 64) : start].rstrip()
+    if not before.endswith((b":", b"~")):
+        return start, buf[start:end]
+    window = max(0, start - 256)
+    prefix = _QUALIFIED_TAIL.search(buf, window, start)
+    begin = prefix.start() if prefix is not None else start
+    return begin, re.sub(rb"\s+", b"", buf[begin:end])
 
 
 def _function_span(opened: tuple[int, bytes], end: int) -> _Span:
-    return _Span(opened[0], end, "function", name=opened[1].decode("utf-8", "replace"))
-
-
-def _qualified(buf: bytes, start: int, end: int, previous: tuple[int, bytes] | None) -> tuple[int, bytes]:
-    """`A::b` and `~A` keep their qualifier; any other word starts a new name."""
-    if previous is not None:
-        between = buf[previous[0] + len(previous[1]) : start].strip()
-        if between in (b"::", b"::~"):
-            return previous[0], previous[1] + between + buf[start:end]
-    if buf[max(0, start - 1) : start] == b"~":
-        return start - 1, b"~" + buf[start:end]
-    return start, buf[start:end]
+    return _Span(opened[0], end, "outline", name=opened[1].decode("utf-8", "replace"))
 
 
 # --------------------------------------------------------------------------
