@@ -49,7 +49,7 @@ def scan(ctx: click.Context, paths: tuple[Path, ...], build_dir: Path | None, fm
     try:
         compdb.toolchain_flags()
         reports, errors = scan_paths(list(paths), settings)
-    except (compdb.ToolchainError, frontend.FrontendError) as exc:
+    except (compdb.ToolchainError, compdb.CompileDatabaseError, frontend.FrontendError) as exc:
         click.echo(f"ompilot: {exc}", err=True)
         ctx.exit(EXIT_ERROR)
     if fmt == "json":

@@ -79,12 +79,13 @@ def print_text(reports: list[model.FileReport], errors: list[str], console: Cons
     if rows:
         console.print(table)
     for line in errors + [e for r in reports for e in r.errors]:
-        console.print(f"[red]error[/]: {escape(line)}", highlight=False, markup=True)
+        console.print(f"[red]error[/]: {escape(line)}", highlight=False, markup=True, soft_wrap=True)
     counts = _counts(reports)
     console.print(
         f"{counts['loops']} loops in {len(reports)} files: {counts['pragma']} to parallelize, "
         f"{counts['race']} races in existing pragmas, {counts['serial']} serial, {counts['unknown']} undecided",
         highlight=False,
+        soft_wrap=True,
     )
 
 
