@@ -58,7 +58,10 @@ _STYLE = {"parallel": "green", "serial": "yellow", "unknown": "magenta", "race":
 
 def print_text(reports: list[model.FileReport], errors: list[str], console: Console) -> None:
     table = Table(show_lines=False, header_style="bold")
-    for column in ("location", "verdict", "pragma / clauses", "why"):
+    # The location is what people copy and grep for: never wrap it.
+    widest = max((len(f"{v.loop.file}:{v.loop.line}") for r in reports for v in r.verdicts), default=8)
+    table.add_column("location", no_wrap=True, min_width=widest)
+    for column in ("verdict", "pragma / clauses", "why"):
         table.add_column(column, overflow="fold")
     rows = 0
     for report in reports:
