@@ -18,6 +18,7 @@ OMPILOT_CORPUS_QUICK=1 to skip the latter.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
 import math
@@ -264,6 +265,7 @@ def pragma_text(loop: dict, collapse: int = 1) -> str:
 
 
 _SCRATCH = Path(tempfile.mkdtemp(prefix="ompilot-corpus-"))
+atexit.register(shutil.rmtree, _SCRATCH, True)
 
 
 PRAGMA_LINE = re.compile(r"^\s*#\s*pragma\s+omp\b")
@@ -501,9 +503,7 @@ def test_existing_pragmas_declared(name):
         above = lines[loop["line"] - 2].strip()
         assert above == loop["existing_pragma"], f"line {loop['line']}: {above!r}"
         seen.append(loop["line"] - 1)
-    assert sorted(seen) == pragma_lines
-    assert any(lp["race"] for lp in t["loops"]) or all(
-        lp["existing_pragma"] is None or not lp["race"] for lp in t["loops"])
+    assert sorted(seen) == pragma_lines, "a pragma in the source is not in the truth"
 
 
 @pytest.mark.parametrize("name", PROG_IDS)
