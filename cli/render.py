@@ -57,6 +57,9 @@ _STYLE = {"parallel": "green", "serial": "yellow", "unknown": "magenta", "race":
 
 
 def print_text(reports: list[model.FileReport], errors: list[str], console: Console) -> None:
+    if not console.is_terminal:
+        _print_lines(reports, errors, console)
+        return
     table = Table(show_lines=False, header_style="bold")
     # The location is what people copy and grep for: never wrap it.
     widest = max((len(f"{v.loop.file}:{v.loop.line}") for r in reports for v in r.verdicts), default=8)
@@ -105,3 +108,21 @@ def _counts(reports: list[model.FileReport]) -> dict[str, int]:
 def has_findings(reports: list[model.FileReport], errors: list[str]) -> bool:
     counts = _counts(reports)
     return bool(counts["pragma"] or counts["race"] or errors or any(r.errors for r in reports))
+
+
+def _print_lines(reports, errors, console: Console) -> None:
+    """One unwrapped line per loop when piped: `file:line: status: pragma; why`."""
+    for report in reports:
+        for v in report.verdicts:
+            what = f"existing: {v.existing.text}" if v.existing else (v.pragma or "")
+            why = "; ".join(r.text() for r in (v.races or v.reasons)) or "; ".join(v.notes)
+            parts = [p for p in (what, why) if p]
+            console.print(f"{v.loop.file}:{v.loop.line}: {v.status}: " + " | ".join(parts), markup=False, highlight=False, soft_wrap=True)
+    for line in errors + [e for r in reports for e in r.errors]:
+        console.print(f"error: {line}", markup=False, highlight=False, soft_wrap=True)
+    counts = _counts(reports)
+    console.print(
+        f"{counts['loops']} loops in {len(reports)} files: {counts['pragma']} to parallelize, "
+        f"{counts['race']} races in existing pragmas, {counts['serial']} serial, {counts['unknown']} undecided",
+        markup=False, highlight=False, soft_wrap=True,
+    )
