@@ -29,6 +29,14 @@ class FunctionContext:
     events: FunctionEvents
     fresh_pointers: set[ir.Var]  # local pointers only ever set to a new allocation
     distinct_params: bool = False  # every call site passes distinct objects
+    forms: dict[int, CanonicalLoop | str] = field(default_factory=dict)
+
+    def canonical(self, loop: ir.For) -> CanonicalLoop | str:
+        """canonical_form of a loop of this function, computed once."""
+        form = self.forms.get(id(loop))
+        if form is None:
+            form = self.forms[id(loop)] = canonical_form(loop, written_vars(loop.body))
+        return form
 
 
 @dataclass
@@ -58,7 +66,7 @@ def decide(
     preset_reductions: dict[str, str] | None = None,
 ) -> Decision:
     """Decide one loop. `preset_*` are the clauses of an existing pragma."""
-    canonical = _canonical(loop)
+    canonical = _canonical(loop, ctx)
     decision = Decision(loop=loop, canonical=canonical if isinstance(canonical, CanonicalLoop) else None)
     if isinstance(canonical, str):
         decision.reasons.append(model.NonCanonicalLoop(why=canonical))
@@ -78,7 +86,7 @@ def decide(
     return decision
 
 
-def _canonical(loop: ir.LoopStmt) -> CanonicalLoop | str:
+def _canonical(loop: ir.LoopStmt, ctx: FunctionContext) -> CanonicalLoop | str:
     if isinstance(loop, ir.While):
         return "a while loop: its trip count is not known when it starts"
     if isinstance(loop, ir.DoWhile):
@@ -87,7 +95,7 @@ def _canonical(loop: ir.LoopStmt) -> CanonicalLoop | str:
         if not isinstance(loop.range, ir.Name) or loop.range.var is None or not loop.range.var.is_container:
             return "a range-for over something other than a named vector or array"
         return range_for_form(loop, "__ompilot_it")
-    return canonical_form(loop, written_vars(loop.body))
+    return ctx.canonical(loop)
 
 
 def _range_for_refs(loop: ir.RangeFor, canonical: CanonicalLoop, facts: BodyFacts) -> None:
@@ -203,7 +211,7 @@ def _arrays(facts, decision, canonical, outer, ctx, preset_reductions, enclosing
     written = [k for k, refs in by_key.items() if any(r.is_write for r in refs)]
     if not written:
         return
-    builder = _SiteBuilder(canonical, outer, facts)
+    builder = _SiteBuilder(canonical, outer, facts, ctx)
     reported = 0
     for key in written:
         refs = by_key[key]
@@ -338,7 +346,8 @@ def _may_alias(a: ir.Var, b: ir.Var, ctx: FunctionContext) -> bool:
 class _SiteBuilder:
     """Turns refs into `AccessSite`s for the dependence tester."""
 
-    def __init__(self, canonical: CanonicalLoop, outer: list[CanonicalLoop | None], facts: BodyFacts):
+    def __init__(self, canonical: CanonicalLoop, outer: list[CanonicalLoop | None], facts: BodyFacts, ctx: FunctionContext):
+        self.ctx = ctx
         self.outer = [o for o in outer if o is not None]
         self.canonical = canonical
         self.counter = canonical.counter
@@ -353,7 +362,7 @@ class _SiteBuilder:
     def _inner(self, loop: ir.LoopStmt) -> CanonicalLoop | None:
         key = id(loop)
         if key not in self.inner:
-            form = canonical_form(loop, written_vars(loop.body)) if isinstance(loop, ir.For) else None
+            form = self.ctx.canonical(loop) if isinstance(loop, ir.For) else None
             self.inner[key] = form if isinstance(form, CanonicalLoop) else None
         return self.inner[key]
 

@@ -32,6 +32,8 @@ array, since counting them could only over-state coverage.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from dataclasses import dataclass, field
 
 import islpy as isl
@@ -195,7 +197,23 @@ def _constant_distance(pairs: isl.Set) -> int | None:
 def _decide(
     source: AccessSite, sink: AccessSite, shared: int, level: int | None
 ) -> DepTest:
-    """Common driver: unknown cases, non-affine handling, emptiness and distance."""
+    """Common driver; the answer depends only on subscripts and loops, so the
+    same question asked again (a[i] against a[i], loop after loop) is cached."""
+    result = _decide_shape(_shape(source), _shape(sink), shared, level)
+    if result.exists is None:  # name the real accesses, not the cached shapes
+        why = _undecidable(source, sink) or _non_affine(source, sink) or result.why
+        return DepTest(exists=None, why=why)
+    return result
+
+
+def _shape(site: AccessSite) -> AccessSite:
+    return AccessSite("", site.subscripts, site.loops, site.is_write, "", 0, 0)
+
+
+@lru_cache(maxsize=4096)
+def _decide_shape(
+    source: AccessSite, sink: AccessSite, shared: int, level: int | None
+) -> DepTest:
     why = _undecidable(source, sink)
     if why:
         return DepTest(exists=None, why=why)

@@ -81,6 +81,16 @@ def _lib():
 
 
 @cache
+def _is_expr(kind: ci.CursorKind) -> bool:
+    return kind.is_expression()
+
+
+@cache
+def _is_stmt(kind: ci.CursorKind) -> bool:
+    return kind.is_statement()
+
+
+@cache
 def _index() -> ci.Index:
     return ci.Index.create()
 
@@ -276,16 +286,16 @@ class _Converter:
         handler = _STMT_HANDLERS.get(kind)
         if handler is not None:
             return [handler(self, c)]
-        if kind.is_expression():
+        if _is_expr(kind):
             return [ir.ExprStmt(line=line, expr=self._expr(c))]
-        parts = [self._stmt(ch) for ch in c.get_children() if ch.kind.is_statement()]
-        exprs = [self._expr(ch) for ch in c.get_children() if ch.kind.is_expression()]
+        parts = [self._stmt(ch) for ch in c.get_children() if _is_stmt(ch.kind)]
+        exprs = [self._expr(ch) for ch in c.get_children() if _is_expr(ch.kind)]
         return [ir.OtherStmt(line=line, kind=kind.name.lower(), parts=parts, exprs=exprs)]
 
     def _decl(self, c) -> ir.Decl:
         var = self._var(c)
         init = None
-        children = [ch for ch in c.get_children() if ch.kind.is_expression()]
+        children = [ch for ch in c.get_children() if _is_expr(ch.kind)]
         if children and self._has_initializer(c):
             init = self._expr(children[-1])
         return ir.Decl(line=c.extent.start.line, var=var, init=init)
@@ -373,7 +383,7 @@ class _Converter:
     def _range_for(self, c) -> ir.RangeFor:
         children = list(c.get_children())
         var_cursor = next((ch for ch in children if ch.kind == K.VAR_DECL), None)
-        exprs = [ch for ch in children[:-1] if ch.kind.is_expression()]
+        exprs = [ch for ch in children[:-1] if _is_expr(ch.kind)]
         return ir.RangeFor(
             line=c.extent.start.line,
             info=self._loop_info(c),
@@ -432,7 +442,7 @@ class _Converter:
         )
 
     def _labeled(self, c) -> ir.Labeled:
-        children = [ch for ch in c.get_children() if ch.kind.is_statement() or ch.kind.is_expression()]
+        children = [ch for ch in c.get_children() if _is_stmt(ch.kind) or _is_expr(ch.kind)]
         label = {K.CASE_STMT: "case", K.DEFAULT_STMT: "default"}.get(c.kind, c.spelling)
         inner = children[-1] if children else None
         if c.kind == K.CASE_STMT and len(children) < 2:
@@ -445,26 +455,32 @@ class _Converter:
 
     # ------------------------------------------------------------ expressions
 
+    def _span(self, c) -> tuple[int, str]:
+        """The line where `c` starts and its source text (one extent lookup)."""
+        extent = c.extent
+        start, end = extent.start, extent.end
+        first, last = start.offset, end.offset
+        if 0 <= first < last <= len(self.data) and last - first < 400:
+            return start.line, self.data[first:last].decode("utf-8", errors="replace")
+        return start.line, c.spelling or c.kind.name.lower()
+
     def _text(self, c) -> str:
-        start, end = c.extent.start.offset, c.extent.end.offset
-        if 0 <= start < end <= len(self.data) and end - start < 400:
-            return self.data[start:end].decode("utf-8", errors="replace")
-        return c.spelling or c.kind.name.lower()
+        return self._span(c)[1]
 
     def _expr(self, c) -> ir.Expr:
         kind = c.kind
         if kind in _PASS_THROUGH:
-            children = [ch for ch in c.get_children() if ch.kind.is_expression()]
+            children = [ch for ch in c.get_children() if _is_expr(ch.kind)]
             if len(children) == 1:
                 return self._expr(children[-1])
             if not children and kind == K.UNEXPOSED_EXPR:
                 return ir.OtherExpr(line=c.extent.start.line, text=self._text(c), kind="unexposed")
-        line = c.extent.start.line
+        line, text = self._span(c)
         handler = _EXPR_HANDLERS.get(kind)
         if handler is not None:
-            return handler(self, c, line)
-        parts = tuple(self._expr(ch) for ch in c.get_children() if ch.kind.is_expression())
-        return ir.OtherExpr(line=line, text=self._text(c), kind=kind.name.lower(), parts=parts)
+            return handler(self, c, line, text)
+        parts = tuple(self._expr(ch) for ch in c.get_children() if _is_expr(ch.kind))
+        return ir.OtherExpr(line=line, text=text, kind=kind.name.lower(), parts=parts)
 
     def _evaluate(self, c) -> int | float | None:
         lib = self.lib
@@ -481,13 +497,13 @@ class _Converter:
         finally:
             lib.clang_EvalResult_dispose(result)
 
-    def _literal(self, c, line) -> ir.Const:
+    def _literal(self, c, line, text) -> ir.Const:
         value = self._evaluate(c) if c.kind in (K.INTEGER_LITERAL, K.FLOATING_LITERAL) else None
         if c.kind == K.CXX_BOOL_LITERAL_EXPR:
-            value = 1 if self._text(c) == "true" else 0
-        return ir.Const(line=line, text=self._text(c), value=value)
+            value = 1 if text == "true" else 0
+        return ir.Const(line=line, text=text, value=value)
 
-    def _name(self, c, line) -> ir.Expr:
+    def _name(self, c, line, text) -> ir.Expr:
         ref = c.referenced
         text = c.spelling
         if ref is None:
@@ -503,35 +519,35 @@ class _Converter:
             return ir.Name(line=line, text=text, name=text, value=ref.enum_value)
         return ir.Name(line=line, text=text, name=text)
 
-    def _binary(self, c, line) -> ir.Expr:
+    def _binary(self, c, line, text) -> ir.Expr:
         children = [ch for ch in c.get_children()]
         op = _BINARY_OPS.get(self.lib.clang_getCursorBinaryOperatorKind(c), "?")
         lhs, rhs = (self._expr(ch) for ch in children[:2])
         if op in _ASSIGN_OPS:
-            return ir.Assign(line=line, text=self._text(c), op=op, target=lhs, value=rhs)
-        return ir.Binary(line=line, text=self._text(c), op=op, lhs=lhs, rhs=rhs)
+            return ir.Assign(line=line, text=text, op=op, target=lhs, value=rhs)
+        return ir.Binary(line=line, text=text, op=op, lhs=lhs, rhs=rhs)
 
-    def _unary(self, c, line) -> ir.Expr:
-        children = [ch for ch in c.get_children() if ch.kind.is_expression()]
+    def _unary(self, c, line, text) -> ir.Expr:
+        children = [ch for ch in c.get_children() if _is_expr(ch.kind)]
         op = _UNARY_OPS.get(self.lib.clang_getCursorUnaryOperatorKind(c), "?")
         if not children:
-            return ir.OtherExpr(line=line, text=self._text(c), kind="unary")
-        return ir.Unary(line=line, text=self._text(c), op=op, operand=self._expr(children[0]))
+            return ir.OtherExpr(line=line, text=text, kind="unary")
+        return ir.Unary(line=line, text=text, op=op, operand=self._expr(children[0]))
 
-    def _subscript(self, c, line) -> ir.Expr:
+    def _subscript(self, c, line, text) -> ir.Expr:
         base, index = list(c.get_children())[:2]
-        return ir.Index(line=line, text=self._text(c), base=self._expr(base), index=self._expr(index))
+        return ir.Index(line=line, text=text, base=self._expr(base), index=self._expr(index))
 
-    def _member(self, c, line) -> ir.Expr:
-        children = [ch for ch in c.get_children() if ch.kind.is_expression()]
+    def _member(self, c, line, text) -> ir.Expr:
+        children = [ch for ch in c.get_children() if _is_expr(ch.kind)]
         base = self._expr(children[0]) if children else None
         arrow = bool(children) and children[0].type.get_canonical().kind == ci.TypeKind.POINTER
-        return ir.Member(line=line, text=self._text(c), base=base, field=c.spelling, arrow=arrow)
+        return ir.Member(line=line, text=text, base=base, field=c.spelling, arrow=arrow)
 
-    def _call(self, c, line) -> ir.Expr:
+    def _call(self, c, line, text) -> ir.Expr:
         name = c.spelling
-        children = [ch for ch in c.get_children() if ch.kind.is_expression()]
-        text = self._text(c)
+        children = [ch for ch in c.get_children() if _is_expr(ch.kind)]
+        text = text
         if name == "operator[]" and len(children) >= 3:
             base, index = children[0], children[-1]
             return ir.Index(line=line, text=text, base=self._expr(base), index=self._expr(index))
@@ -547,7 +563,7 @@ class _Converter:
         args = [self._expr(a) for a in c.get_arguments()] if c.kind == K.CALL_EXPR else []
         if children and children[0].kind == K.MEMBER_REF_EXPR:
             member = children[0]
-            inner = [ch for ch in member.get_children() if ch.kind.is_expression()]
+            inner = [ch for ch in member.get_children() if _is_expr(ch.kind)]
             receiver = self._expr(inner[0]) if inner else None
         call = ir.Call(line=line, text=text, name=name, args=tuple(args), receiver=receiver)
         ref = c.referenced
@@ -558,9 +574,9 @@ class _Converter:
                 self.calls.append((call, usr))
         return call
 
-    def _conditional(self, c, line) -> ir.Expr:
+    def _conditional(self, c, line, text) -> ir.Expr:
         cond, then, orelse = (self._expr(ch) for ch in list(c.get_children())[:3])
-        return ir.Conditional(line=line, text=self._text(c), cond=cond, then=then, orelse=orelse)
+        return ir.Conditional(line=line, text=text, cond=cond, then=then, orelse=orelse)
 
 
 _STMT_HANDLERS = {

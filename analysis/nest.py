@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from . import ir, model, pragmas
 from .decide import Decision, FunctionContext, decide
-from .loops import CanonicalLoop, canonical_form, names_in, trip_count, written_vars
+from .loops import CanonicalLoop, names_in, trip_count, written_vars
 
 _COLLAPSE_WHEN_TRIPS_BELOW = 64
 _MAX_COLLAPSE = 3
@@ -122,7 +122,7 @@ class NestPlanner:
         for ref in decision.facts.refs:
             cost = 1
             for inner in ref.loops:
-                form = canonical_form(inner, written_vars(inner.body)) if isinstance(inner, ir.For) else None
+                form = self.ctx.canonical(inner) if isinstance(inner, ir.For) else None
                 n = trip_count(form) if isinstance(form, CanonicalLoop) else None
                 if n is None:
                     return None
@@ -142,7 +142,7 @@ class NestPlanner:
             inner = _sole_loop(current.body)
             if not isinstance(inner, ir.For):
                 break
-            form = canonical_form(inner, written_vars(inner.body))
+            form = self.ctx.canonical(inner)
             if not isinstance(form, CanonicalLoop):
                 break
             bound_names = {v.name for v in names_in(form.start) | names_in(form.bound)}
@@ -171,7 +171,7 @@ class NestPlanner:
             return "dynamic"
         for s in loop.body.walk():
             if isinstance(s, ir.For) and s is not loop:
-                form = canonical_form(s, written_vars(s.body))
+                form = self.ctx.canonical(s)
                 if isinstance(form, CanonicalLoop) and counter in names_in(form.start) | names_in(form.bound):
                     return "static, 1"
         return None

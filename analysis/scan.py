@@ -71,16 +71,21 @@ def scan_source(
     pragma_lines = dict(syntax.find_omp_pragmas(data))
     functions = {f.name: f for f in tu.functions if f.body is not None}
     has_main = "main" in functions
-    call_sites = _call_sites(tu)
+    fresh = {f: _fresh_pointers(f) for f in tu.functions if f.body is not None}
+    call_sites: dict | None = None
     for function in tu.functions:
-        if function.body is None:
+        if function.body is None or not any(isinstance(s, ir.LoopStmt) for s in function.body.walk()):
             continue
+        distinct = False
+        if _may_prove_distinct(function, has_main):
+            call_sites = call_sites if call_sites is not None else _call_sites(tu, fresh)
+            distinct = _params_distinct(function, call_sites)
         ctx = FunctionContext(
             function=function,
             functions=functions,
             events=FunctionEvents(function),
-            fresh_pointers=_fresh_pointers(function),
-            distinct_params=_params_distinct(function, call_sites, has_main, tu),
+            fresh_pointers=fresh[function],
+            distinct_params=distinct,
         )
         planner = NestPlanner(path, function, ctx, lines, pragma_lines, settings.min_work)
         report.verdicts.extend(planner.run())
@@ -186,7 +191,7 @@ def _is_allocation(e: ir.Expr | None) -> bool:
     return False
 
 
-def _call_sites(tu: ir.TranslationUnit) -> dict[str, list[tuple[ir.Call, set[ir.Var]] | None]]:
+def _call_sites(tu: ir.TranslationUnit, fresh: dict) -> dict[str, list[tuple[ir.Call, set[ir.Var]] | None]]:
     """Calls by callee name, with the caller's fresh pointers; None marks a use
     of the name that is not a call (its address escapes)."""
     sites: dict[str, list[tuple[ir.Call, set[ir.Var]] | None]] = {}
@@ -194,12 +199,11 @@ def _call_sites(tu: ir.TranslationUnit) -> dict[str, list[tuple[ir.Call, set[ir.
     for function in tu.functions:
         if function.body is None:
             continue
-        fresh = _fresh_pointers(function)
         for stmt in function.body.walk():
             for e in stmt.expressions():
                 for x in e.walk():
                     if isinstance(x, ir.Call) and x.name in names:
-                        sites.setdefault(x.name, []).append((x, fresh))
+                        sites.setdefault(x.name, []).append((x, fresh[function]))
                 for x in e.walk():
                     if isinstance(x, ir.Name) and x.var is None and x.name in names and x.value is None:
                         if not any(isinstance(c, ir.Call) and c.name == x.name for c in e.walk()):
@@ -207,15 +211,16 @@ def _call_sites(tu: ir.TranslationUnit) -> dict[str, list[tuple[ir.Call, set[ir.
     return sites
 
 
-def _params_distinct(function, call_sites, has_main, tu) -> bool:
-    """Every call passes distinct whole objects to the pointer parameters.
+def _may_prove_distinct(function: ir.Function, has_main: bool) -> bool:
+    """Only a program (the file defines main) or a static function has all its
+    callers in view, and only two pointer parameters can alias each other."""
+    pointers = sum(p.is_pointer or p.is_reference for p in function.params)
+    return pointers >= 2 and (has_main or function.is_static)
 
-    Only for a program (the file defines main) or a static function, where
-    all callers are in view.
-    """
+
+def _params_distinct(function, call_sites) -> bool:
+    """Every call passes distinct whole objects to the pointer parameters."""
     pointer_params = [i for i, p in enumerate(function.params) if p.is_pointer or p.is_reference]
-    if len(pointer_params) < 2 or not (has_main or function.is_static):
-        return False
     calls = call_sites.get(function.name, [])
     if not calls or any(c is None for c in calls):
         return False
