@@ -53,6 +53,8 @@ def to_json(reports: list[model.FileReport], errors: list[str]) -> str:
     return json.dumps({"version": JSON_VERSION, "loops": loops, "errors": file_errors}, indent=2)
 
 
+_OTHER_COLUMNS = 45  # cells kept for verdict, pragma and why beside a long location
+
 _STYLE = {"parallel": "green", "serial": "yellow", "unknown": "magenta", "race": "bold red"}
 
 
@@ -62,8 +64,11 @@ def print_text(reports: list[model.FileReport], errors: list[str], console: Cons
         return
     table = Table(show_lines=False, header_style="bold")
     # The location is what people copy and grep for: never wrap it.
+    # Only a location wider than the terminal less room for the other columns
+    # is folded: cropped, it would push verdict, pragma and why off the screen.
     widest = max((len(f"{v.loop.file}:{v.loop.line}") for r in reports for v in r.verdicts), default=8)
-    table.add_column("location", no_wrap=True, min_width=widest)
+    room = max(console.width - _OTHER_COLUMNS, 12)
+    table.add_column("location", no_wrap=widest <= room, overflow="fold", max_width=room)
     for column in ("verdict", "pragma / clauses", "why"):
         table.add_column(column, overflow="fold")
     rows = 0

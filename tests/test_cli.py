@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -172,6 +173,39 @@ def test_good_file_text(tmp_path, capsys, monkeypatch):
     flat = " ".join(out.replace("│", " ").split())
     assert "a[i-1]" in flat and "distance 1" in flat
     assert "3 loops in 1 files" in flat
+
+
+def test_text_piped_is_one_line_per_loop(tmp_path, capsys):
+    deep = tmp_path / ("d" * 60) / ("e" * 60)  # longer than 80 columns: still one line each
+    good = write(deep / "good.c", GOOD_C)
+    code, out, _ = run(capsys, str(deep))
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[0] == f"{good}:{GOOD_DOALL_LINE}: parallel: #pragma omp parallel for"
+    assert lines[1].startswith(f"{good}:{GOOD_REDUCTION_LINE}: parallel: #pragma omp parallel for reduction(+: s)")
+    assert lines[2].startswith(f"{good}:{GOOD_SERIAL_LINE}: serial: ") and "a[i-1]" in lines[2]
+    assert lines[2].endswith("distance 1")
+    assert lines[3].startswith("3 loops in 1 files")
+
+
+def test_text_on_a_terminal_long_paths_keep_every_column(tmp_path, capsys, monkeypatch):
+    """On an 80-column terminal, a location too wide for the table is folded,
+    not cropped together with the verdict, pragma and reason columns."""
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    write(deep / "good.c", GOOD_C)
+    code, out, _ = run(capsys, str(deep))
+    assert code == 1
+    out = re.sub(r"\x1b\[[0-9;]*m", "", out)
+    table = [ln for ln in out.splitlines() if ln.startswith(("│", "┃"))]
+    assert table and max(len(ln) for ln in table) <= 80
+    flat = " ".join(out.replace("│", " ").split())
+    assert flat.count("parallel for") >= 2
+    assert "serial" in flat and "distance 1" in flat
+    locations = "".join(ln.split("│")[1].strip() for ln in table if ln.startswith("│"))
+    assert f"{deep}/good.c:{GOOD_SERIAL_LINE}" in locations
 
 
 @pytest.mark.parametrize("text", [SERIAL_ONLY_C, NO_LOOPS_C], ids=["serial-only", "no-loops"])
