@@ -120,7 +120,8 @@ def parse(path: str | Path, flags: list[str], data: bytes | None = None) -> ir.T
 def check_openmp_syntax(path: str | Path, flags: list[str], data: bytes) -> list[str]:
     """Clang's own errors about OpenMP pragmas (parse with -fopenmp)."""
     args = [a for a in flags if a != _OPENMP_DEFINE] + ["-fopenmp"]
-    tu = _index().parse(str(path), args=args, options=ci.TranslationUnit.PARSE_INCOMPLETE)
+    unsaved = [(str(path), data.decode("utf-8", errors="surrogateescape"))] if _is_utf8(data) else None
+    tu = _index().parse(str(path), args=args, unsaved_files=unsaved, options=ci.TranslationUnit.PARSE_INCOMPLETE)
     return _errors(tu, str(path))
 
 
@@ -545,7 +546,7 @@ class _Converter:
         return ir.Member(line=line, text=text, base=base, field=c.spelling, arrow=arrow)
 
     def _call(self, c, line, text) -> ir.Expr:
-        name = c.spelling
+        name = c.spelling or text.split("(")[0].strip() or "a function pointer"
         children = [ch for ch in c.get_children() if _is_expr(ch.kind)]
         text = text
         if name == "operator[]" and len(children) >= 3:

@@ -6,6 +6,7 @@ unconditional assignment of the variable before any read of it.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 from . import ir
@@ -25,6 +26,7 @@ class FunctionEvents:
         self.events: dict[ir.Var, list[Event]] = {}
         self.first_order: dict[ir.Stmt, int] = {}
         self.last_order: dict[ir.Stmt, int] = {}
+        self.parent: dict[int, ir.Stmt | None] = {}
         self.order = 0
         if function.body is not None:
             self._stmt(function.body, ())
@@ -34,6 +36,7 @@ class FunctionEvents:
         self.events.setdefault(var, []).append(Event(self.order, kind, path))
 
     def _stmt(self, s: ir.Stmt, path) -> None:
+        self.parent[id(s)] = path[-1][0] if path else None
         self.first_order[s] = self.order + 1
         here = path
         if isinstance(s, ir.Decl):
@@ -77,45 +80,47 @@ class FunctionEvents:
         for child in e.children():
             self._expr(child, path)
 
-    def _inside(self, event: Event, stmt: ir.Stmt) -> bool:
-        return any(a is stmt for a, _ in event.path)
-
     def live_after(self, var: ir.Var, loop: ir.Stmt, enclosing: list[ir.LoopStmt]) -> bool:
         if var.kind in ("global", "static") or var.is_reference:
             return True
         events = self.events.get(var, [])
-        return not self._dead_following(var, events, loop, list(enclosing))
+        orders = [e.order for e in events]
+        return not self._dead_following(events, orders, loop, list(enclosing))
 
-    def _dead_following(self, var, events, stmt: ir.Stmt, enclosing: list[ir.LoopStmt]) -> bool:
+    def _dead_following(self, events, orders, stmt: ir.Stmt, enclosing: list[ir.LoopStmt]) -> bool:
         outer = enclosing[-1] if enclosing else None
         end = self.last_order.get(stmt, 0)
         scope_end = self.last_order.get(outer, float("inf")) if outer is not None else float("inf")
-        after = [e for e in events if end < e.order <= scope_end and not self._inside(e, stmt)]
-        if after:
-            return self._kills(after[0], stmt)
+        following = bisect_right(orders, end)  # events after stmt are not inside it
+        if following < len(events) and events[following].order <= scope_end:
+            return self._kills(events[following], stmt)
         if outer is None:
             return True
-        start = self.first_order.get(outer, 0)
-        before = [e for e in events if start <= e.order < self.first_order.get(stmt, 0)]
-        if before and not self._kills(before[0], outer):
-            return False
-        return self._dead_following(var, events, outer, enclosing[:-1])
+        first = bisect_left(orders, self.first_order.get(outer, 0))
+        if first < len(events) and events[first].order < self.first_order.get(stmt, 0):
+            if not self._kills(events[first], outer):
+                return False
+        return self._dead_following(events, orders, outer, enclosing[:-1])
 
-    @staticmethod
-    def _kills(event: Event, relative_to: ir.Stmt) -> bool:
+    def _kills(self, event: Event, relative_to: ir.Stmt) -> bool:
         """A plain write that runs whenever control passes `relative_to`'s level."""
         if event.kind != "write":
             return False
         roles = [role for _, role in event.path]
         ancestors = [a for a, _ in event.path]
-        # Only the part of the path below the lowest block shared with relative_to matters;
-        # approximated by requiring every role below the first shared ancestor to be plain.
+        # Only the part of the path below the lowest block that also holds
+        # relative_to matters: every step there must be unconditional.
+        holders = self._ancestors(relative_to)
         start = 0
         for i, a in enumerate(ancestors):
-            if isinstance(a, ir.Block) and _contains(a, relative_to):
+            if isinstance(a, ir.Block) and id(a) in holders:
                 start = i
         return all(role in ("seq", "init", "head") for role in roles[start:])
 
-
-def _contains(block: ir.Stmt, stmt: ir.Stmt) -> bool:
-    return any(s is stmt for s in block.walk())
+    def _ancestors(self, stmt: ir.Stmt) -> set[int]:
+        out: set[int] = set()
+        parent = self.parent.get(id(stmt))
+        while parent is not None:
+            out.add(id(parent))
+            parent = self.parent.get(id(parent))
+        return out

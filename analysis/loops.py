@@ -54,6 +54,8 @@ def canonical_form(loop: ir.For, body_writes: set[ir.Var]) -> CanonicalLoop | st
     """The loop's canonical form, or a sentence saying why it has none."""
     var, start = _init_var(loop.init)
     if var is None:
+        if isinstance(loop.init, ir.Block) and len(loop.init.stmts) > 1:
+            return "the for header initialises more than one variable"
         return "the loop counter is not initialised in the for header"
     if not var.is_scalar_number or var.is_float:
         return f"the loop counter {var.name} is not an integer"

@@ -309,3 +309,4 @@ class FileReport:
     path: str
     verdicts: list[Verdict] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # one line each, naming the file
+    analysed: bool = True  # False when the file could not be read at all

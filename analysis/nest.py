@@ -65,6 +65,9 @@ class NestPlanner:
         if parallel_above is not None:
             verdict.reasons.append(model.InsideParallel(outer_line=parallel_above))
             return verdict, decision
+        if decision.facts is not None and not decision.facts.refs and not decision.facts.calls:
+            verdict.reasons.append(model.TooSmall(work=0))
+            return verdict, decision
         verdict.trip_count = trip_count(decision.canonical) if decision.canonical else None
         verdict.work = self._work(decision, verdict.trip_count)
         if verdict.work is not None and verdict.work < self.min_work:

@@ -44,6 +44,7 @@ def scan_file(path: Path, settings: ScanSettings = ScanSettings()) -> model.File
         text = sources.read_source(Path(path))
     except sources.SourceError as exc:
         report.errors.append(str(exc))
+        report.analysed = False
         return report
     if text.warning:
         report.errors.append(text.warning)
@@ -69,6 +70,10 @@ def scan_source(
         return report
     lines = data.decode("utf-8", errors="surrogateescape").splitlines()
     pragma_lines = dict(syntax.find_omp_pragmas(data))
+    if pragma_lines:
+        pragma_errors = frontend.check_openmp_syntax(path, flags, data)
+        if pragma_errors:
+            report.errors.append(f"{path}: Clang rejects an OpenMP pragma: {pragma_errors[0]}")
     functions = {f.name: f for f in tu.functions if f.body is not None}
     has_main = "main" in functions
     fresh = {f: _fresh_pointers(f) for f in tu.functions if f.body is not None}
@@ -89,8 +94,20 @@ def scan_source(
         )
         planner = NestPlanner(path, function, ctx, lines, pragma_lines, settings.min_work)
         report.verdicts.extend(planner.run())
+    _add_unseen_loops(path, syntax_loops, report)
     report.verdicts.sort(key=lambda v: (v.loop.line, v.loop.column))
     return report
+
+
+def _add_unseen_loops(path: str, syntax_loops, report: model.FileReport) -> None:
+    """Loops tree-sitter sees but no analysed function holds (a lambda at file
+    scope, an inactive #if branch) are listed as undecided, not dropped."""
+    seen = {v.loop.line for v in report.verdicts}
+    for s in syntax_loops:
+        if s.in_macro or s.line in seen:
+            continue
+        reason = model.UnsupportedConstruct(what="a loop outside the functions ompilot analyses", line=s.line)
+        report.verdicts.append(model.Verdict(loop=_syntax_loop_model(path, s), parallel=None, reasons=[reason]))
 
 
 def _flags(path: str, language: str, settings: ScanSettings) -> list[str]:

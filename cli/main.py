@@ -56,7 +56,7 @@ def scan(ctx: click.Context, paths: tuple[Path, ...], build_dir: Path | None, fm
         click.echo(render.to_json(reports, errors))
     else:
         render.print_text(reports, errors, Console(highlight=False))
-    if not reports:
+    if not any(r.analysed for r in reports):
         ctx.exit(EXIT_ERROR)
     ctx.exit(EXIT_FINDINGS if render.has_findings(reports, errors) else EXIT_CLEAN)
 

@@ -219,3 +219,21 @@ def test_parse_error_keeps_loops_as_unknown():
     assert report.errors and "bad.c" in report.errors[0]
     assert [v.status for v in report.verdicts] == ["unknown"]
     assert report.verdicts[0].reasons[0].code == "ParseFailure"
+
+
+def test_malformed_pragma_is_reported():
+    report = scan_source(
+        "p.c", b"void f(double *a, int n) {\n#pragma omp parallel for private(\n  for (int i = 0; i < n; i++) a[i] = 0;\n}\n"
+    )
+    assert any("OpenMP pragma" in e and "p.c" in e for e in report.errors)
+
+
+def test_loop_outside_analysed_functions_is_listed():
+    source = b"#include <vector>\nauto f = [](std::vector<int> &v) {\n  for (auto &x : v) x = 0;\n};\n"
+    report = scan_source("lambda.cpp", source)
+    assert [(v.loop.line, v.status) for v in report.verdicts] == [(3, "unknown")]
+
+
+def test_empty_body_gets_no_pragma():
+    v = one("void f(int n) {\n  for (int i = 0; i < n; i++) /*L*/ ;\n}\n", "/*L*/")
+    assert v.pragma is None and "TooSmall" in {r.code for r in v.reasons}

@@ -525,3 +525,11 @@ def test_console_script_usage_errors(tmp_path):
     )
     assert result.returncode == 2
     assert "--format" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_binary_file_alone_is_an_error(tmp_path, capsys):
+    binary = tmp_path / "x.c"
+    binary.write_bytes(b"\x7fELF\0\0\0" * 200)
+    code, data = run_json(capsys, str(binary))
+    assert code == 2
+    assert data["loops"] == [] and len(errors_naming(data, "x.c")) == 1
