@@ -82,7 +82,7 @@ def decide(
     if counter_var is not None and ctx.events.live_after(counter_var, loop, enclosing):
         decision.lastprivate.append(counter_var.name)
     _scalars(facts, decision, loop, enclosing, ctx, counter_var, preset_private, preset_reductions or {})
-    _arrays(facts, decision, canonical, outer, ctx, preset_reductions or {}, enclosing)
+    _arrays(facts, decision, canonical, outer, ctx, preset_reductions or {}, enclosing, preset_private)
     return decision
 
 
@@ -203,7 +203,7 @@ def _classify_scalar(key, refs, facts, decision, loop, enclosing, ctx) -> None:
 # ------------------------------------------------------------------- arrays
 
 
-def _arrays(facts, decision, canonical, outer, ctx, preset_reductions, enclosing):
+def _arrays(facts, decision, canonical, outer, ctx, preset_reductions, enclosing, preset_private=frozenset()):
     by_key: dict[Key, list[Ref]] = {}
     for ref in facts.refs:
         if ref.subscripts is not None:
@@ -214,6 +214,8 @@ def _arrays(facts, decision, canonical, outer, ctx, preset_reductions, enclosing
     builder = _SiteBuilder(canonical, outer, facts, ctx)
     reported = 0
     for key in written:
+        if str(key) in preset_private:
+            continue  # the pragma makes it private: each thread has its own copy
         refs = by_key[key]
         problems = _key_dependences(key, refs, builder)
         if problems and _array_reduction(key, refs, decision, preset_reductions):
@@ -270,6 +272,8 @@ def _array_reduction(key, refs, decision, preset_reductions) -> bool:
         return True
     dims = key.var.array_dims
     if key.fields or not dims or any(d is None for d in dims) or (op in _BITWISE and key.var.is_float):
+        return False
+    if key.var.kind == "param":  # an array parameter is a pointer: no whole-array reduction
         return False
     if math.prod(dims) > MAX_REDUCTION_ELEMENTS:
         decision.notes.append(f"{name} is updated like a reduction, but a private copy per thread is too big")

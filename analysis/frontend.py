@@ -248,7 +248,8 @@ class _Converter:
             kind=kind,
             type=t.spelling,
             line=c.location.line,
-            is_pointer=canonical.kind == ci.TypeKind.POINTER and not dims,
+            # an array parameter is a pointer in C: `double a[N][N]` is `double (*a)[N]`
+            is_pointer=(canonical.kind == ci.TypeKind.POINTER and not dims) or (kind == "param" and bool(dims)),
             is_restrict=t.is_restrict_qualified() or canonical.is_restrict_qualified(),
             is_const=canonical.is_const_qualified() and not dims,
             is_reference=is_reference,

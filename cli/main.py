@@ -15,6 +15,7 @@ from rich.console import Console
 
 from ompilot.analysis import compdb, frontend
 from ompilot.analysis.scan import ScanSettings, scan_paths
+from ompilot.suggest.run import apply_results, suggest_paths
 
 from . import render
 
@@ -27,29 +28,44 @@ def cli() -> None:
     """Find the loops of C/C++ code that can run in parallel with OpenMP."""
 
 
-@cli.command(context_settings={"ignore_unknown_options": False})
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-p", "build_dir", type=click.Path(file_okay=False, path_type=Path), help="Directory with compile_commands.json (default: searched upwards from each file).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("-j", "--jobs", type=int, default=None, help="Files analysed at once (default: number of CPUs).")
+def common_options(command):
+    """PATH arguments and the options every analysing command takes."""
+    command = click.option("-j", "--jobs", type=int, default=None, help="Files analysed at once (default: number of CPUs).")(command)
+    command = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)(command)
+    command = click.option(
+        "-p", "build_dir", type=click.Path(file_okay=False, path_type=Path),
+        help="Directory with compile_commands.json (default: searched upwards from each file).",
+    )(command)
+    return click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))(command)
+
+
+def _settings(ctx: click.Context, build_dir: Path | None, jobs: int | None) -> ScanSettings:
+    extra = ctx.obj.get("extra_flags") if ctx.obj else None
+    if build_dir is not None and not (build_dir / "compile_commands.json").is_file():
+        raise click.UsageError(f"{build_dir}: no compile_commands.json there; pass the build directory that has it")
+    return ScanSettings(
+        flags=tuple(extra) if extra is not None else None,
+        build_dir=build_dir,
+        jobs=jobs or os.cpu_count() or 1,
+    )
+
+
+_ENVIRONMENT_ERRORS = (compdb.ToolchainError, compdb.CompileDatabaseError, frontend.FrontendError)
+
+
+@cli.command()
+@common_options
 @click.pass_context
 def scan(ctx: click.Context, paths: tuple[Path, ...], build_dir: Path | None, fmt: str, jobs: int | None) -> None:
     """Report, loop by loop, which loops can run in parallel and why.
 
     Compiler flags can follow `--`: ompilot scan src/ -- -Iinclude -DN=100
     """
-    extra = ctx.obj.get("extra_flags") if ctx.obj else None
-    if build_dir is not None and not (build_dir / "compile_commands.json").is_file():
-        raise click.UsageError(f"{build_dir}: no compile_commands.json there; pass the build directory that has it")
-    settings = ScanSettings(
-        flags=tuple(extra) if extra is not None else None,
-        build_dir=build_dir,
-        jobs=jobs or os.cpu_count() or 1,
-    )
+    settings = _settings(ctx, build_dir, jobs)
     try:
         compdb.toolchain_flags()
         reports, errors = scan_paths(list(paths), settings)
-    except (compdb.ToolchainError, compdb.CompileDatabaseError, frontend.FrontendError) as exc:
+    except _ENVIRONMENT_ERRORS as exc:
         click.echo(f"ompilot: {exc}", err=True)
         ctx.exit(EXIT_ERROR)
     if fmt == "json":
@@ -59,6 +75,43 @@ def scan(ctx: click.Context, paths: tuple[Path, ...], build_dir: Path | None, fm
     if not any(r.analysed for r in reports):
         ctx.exit(EXIT_ERROR)
     ctx.exit(EXIT_FINDINGS if render.has_findings(reports, errors) else EXIT_CLEAN)
+
+
+@cli.command()
+@common_options
+@click.option("--diff", "mode", flag_value="diff", help="Print a unified diff that `git apply` accepts.")
+@click.option("--apply", "mode", flag_value="apply", help="Write the changes into the files (atomically).")
+@click.pass_context
+def suggest(ctx, paths, build_dir, fmt, jobs, mode) -> None:
+    """Propose OpenMP pragmas for the loops proven parallel, with their reasons.
+
+    Nothing is written unless --apply is given; a file that changed since it
+    was read is refused.
+    """
+    settings = _settings(ctx, build_dir, jobs)
+    try:
+        compdb.toolchain_flags()
+        results, errors = suggest_paths(list(paths), settings)
+    except _ENVIRONMENT_ERRORS as exc:
+        click.echo(f"ompilot: {exc}", err=True)
+        ctx.exit(EXIT_ERROR)
+    if mode == "diff":
+        stdout = click.get_binary_stream("stdout")
+        stdout.write(render.diffs(results))
+        stdout.flush()
+        for line in errors + [e for r in results for e in r.errors]:
+            click.echo(f"ompilot: {line}", err=True)
+    elif mode == "apply":
+        errors = errors + apply_results(results)
+        render.print_suggestions(results, errors, Console(highlight=False), applied=True)
+    elif fmt == "json":
+        click.echo(render.suggestions_json(results, errors))
+    else:
+        render.print_suggestions(results, errors, Console(highlight=False))
+    if not any(r.analysed for r in results):
+        ctx.exit(EXIT_ERROR)
+    found = any(r.proposals or r.errors for r in results) or errors
+    ctx.exit(EXIT_FINDINGS if found else EXIT_CLEAN)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,7 @@ loop, with file, line, parallel, pragma, clauses and reasons.
 from __future__ import annotations
 
 import json
+import os
 
 from rich.console import Console
 from rich.markup import escape
@@ -131,3 +132,63 @@ def _print_lines(reports, errors, console: Console) -> None:
         f"{counts['race']} races in existing pragmas, {counts['serial']} serial, {counts['unknown']} undecided",
         markup=False, highlight=False, soft_wrap=True,
     )
+
+
+# ----------------------------------------------------------------- suggest
+
+
+def diffs(results) -> bytes:
+    """All files' changes as one unified diff, paths relative to the current
+    directory; bytes, so files with non-UTF-8 bytes come out unchanged."""
+    from ompilot.suggest import patch
+
+    out = []
+    for result in results:
+        if result.proposals:
+            name = os.path.relpath(result.path).replace(os.sep, "/")
+            out.append(patch.unified_diff_bytes(name, result.data, result.patched))
+    return b"".join(out)
+
+
+def proposal_record(p) -> dict:
+    return {
+        "file": p.file,
+        "line": p.line,
+        "kind": p.kind,
+        "directive": p.summary,
+        "explanation": list(p.explanation),
+        "origin": p.origin,
+        "verified": p.verified,
+        "evidence": p.evidence,
+        "edits": [{"start": e.start, "end": e.end, "text": e.text} for e in p.edits],
+    }
+
+
+def suggestions_json(results, errors: list[str]) -> str:
+    return json.dumps(
+        {
+            "version": JSON_VERSION,
+            "proposals": [proposal_record(p) for r in results for p in r.proposals],
+            "skipped": [s for r in results for s in r.skipped],
+            "errors": errors + [e for r in results for e in r.errors],
+        },
+        indent=2,
+    )
+
+
+def print_suggestions(results, errors: list[str], console: Console, applied: bool = False) -> None:
+    count = 0
+    for result in results:
+        for p in result.proposals:
+            count += 1
+            state = "unverified" if p.verified is None else ("verified" if p.verified else "rejected")
+            console.print(f"{p.file}:{p.line}: {p.summary}  ({p.origin}, {state})", markup=False, highlight=False, soft_wrap=True)
+            for line in p.explanation:
+                console.print(f"    - {line}", markup=False, highlight=False, soft_wrap=True)
+        for line in result.skipped:
+            console.print(f"{line} (skipped)", markup=False, highlight=False, soft_wrap=True)
+    for line in errors + [e for r in results for e in r.errors]:
+        console.print(f"error: {line}", markup=False, highlight=False, soft_wrap=True)
+    files = sum(1 for r in results if r.proposals)
+    verb = "applied" if applied else "proposed"
+    console.print(f"{count} changes {verb} in {files} of {len(results)} files", markup=False, highlight=False, soft_wrap=True)

@@ -1,0 +1,130 @@
+"""The built-in suggestion engine: verdicts in, proposals (text edits) out.
+
+Each proposal inserts the directive the analysis proved, above its loop, at
+the loop's indentation. Like black, the engine checks its own output: the
+patched text must parse, and scanning it again must find nothing new to
+propose and no race in what was inserted. A file that fails the check gets
+no proposals and an error line instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ompilot.analysis import model, sources
+from ompilot.analysis.scan import ScanSettings, scan_source
+
+from . import patch
+from .model import Edit, Proposal
+
+
+@dataclass
+class FileSuggestions:
+    path: str
+    data: bytes  # the original bytes
+    proposals: list[Proposal] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # one line each: a loop left alone, and why
+    errors: list[str] = field(default_factory=list)
+    report: model.FileReport | None = None
+    analysed: bool = True
+
+    @property
+    def patched(self) -> bytes:
+        return patch.apply_edits(self.data, [e for p in self.proposals for e in p.edits])
+
+
+def suggest_file(path: Path, settings: ScanSettings = ScanSettings()) -> FileSuggestions:
+    try:
+        text = sources.read_source(Path(path))
+    except sources.SourceError as exc:
+        return FileSuggestions(path=str(path), data=b"", errors=[str(exc)], analysed=False)
+    return suggest_source(str(path), text.data, settings)
+
+
+def suggest_source(path: str, data: bytes, settings: ScanSettings = ScanSettings()) -> FileSuggestions:
+    """Proposals for one file's text.
+
+    >>> src = b"void f(double *restrict a, int n) {\\n  for (int i = 0; i < n; i++)\\n    a[i] = 2 * a[i];\\n}\\n"
+    >>> result = suggest_source("f.c", src)
+    >>> print(result.patched.decode())
+    void f(double *restrict a, int n) {
+      #pragma omp parallel for
+      for (int i = 0; i < n; i++)
+        a[i] = 2 * a[i];
+    }
+    <BLANKLINE>
+    """
+    report = scan_source(path, data, settings)
+    result = FileSuggestions(path=path, data=data, report=report, errors=list(report.errors))
+    for verdict in report.verdicts:
+        if verdict.pragma is None:
+            continue
+        proposal = _pragma_proposal(path, data, verdict)
+        if isinstance(proposal, str):
+            result.skipped.append(f"{path}:{verdict.loop.line}: {proposal}")
+        else:
+            result.proposals.append(proposal)
+    if result.proposals:
+        problem = _self_check(path, result.patched, settings, races_before=sum(bool(v.races) for v in report.verdicts))
+        if problem:
+            result.errors.append(f"{path}: suggestions withheld, the patched file fails ompilot's own check: {problem}")
+            result.proposals = []
+    return result
+
+
+def _pragma_proposal(path: str, data: bytes, verdict: model.Verdict) -> Proposal | str:
+    loop = verdict.loop
+    start = patch.line_start(data, loop.start_offset)
+    before_loop = data[start : loop.start_offset]
+    if before_loop.strip():
+        return "the loop does not start its own line, so a pragma cannot go above it"
+    try:
+        edit = patch.insertion_above(data, start, [verdict.pragma])
+    except patch.PatchError as exc:
+        return str(exc)
+    return Proposal(
+        file=path,
+        line=loop.line,
+        kind="pragma",
+        summary=verdict.pragma,
+        edits=[edit],
+        explanation=explain(verdict),
+    )
+
+
+def explain(verdict: model.Verdict) -> list[str]:
+    """Why this loop, why these clauses, what was proved."""
+    c = verdict.clauses
+    apart = " other than through the reductions below" if c.reductions else ""
+    out = [f"no two iterations touch the same memory with a write{apart} (exact dependence test)"]
+    if c.private:
+        out.append(f"private({', '.join(c.private)}): written before read in every iteration")
+    if c.lastprivate:
+        out.append(f"lastprivate({', '.join(c.lastprivate)}): read after the loop, written in every iteration")
+    out.extend(verdict.notes)
+    if c.collapse > 1:
+        out.append(f"collapse({c.collapse}): a perfect rectangular nest, every level parallel")
+    if c.schedule:
+        out.append(f"schedule({c.schedule}): iterations do unequal amounts of work")
+    if verdict.work is not None:
+        out.append(f"about {verdict.work} operations in all: enough work for threads")
+    else:
+        out.append("trip count known only at run time: assumed large enough for threads")
+    return out
+
+
+def _self_check(path: str, patched: bytes, settings: ScanSettings, races_before: int) -> str | None:
+    again = scan_source(path, patched, settings)
+    if any("not analysed" in e or "rejects an OpenMP pragma" in e for e in again.errors):
+        return next(e for e in again.errors if "not analysed" in e or "rejects" in e)
+    races = [v for v in again.verdicts if v.races]
+    if len(races) > races_before:
+        return f"line {races[0].loop.line}: {races[0].races[0].text()}"
+    fresh = [v for v in again.verdicts if v.pragma is not None]
+    if fresh:
+        return f"line {fresh[0].loop.line} would get another pragma"
+    return None
+
+
+__all__ = ["FileSuggestions", "suggest_file", "suggest_source", "explain", "Edit"]
