@@ -281,6 +281,16 @@ class Loop:
         return Coord(self.file, self.line, self.column)
 
 
+@dataclass(frozen=True)
+class Rewrite:
+    """A source rewrite the analysis proved legal, e.g. swapping two loops."""
+
+    kind: str  # interchange
+    outer: Loop
+    inner: Loop
+    reason: str
+
+
 @dataclass
 class Verdict:
     loop: Loop
@@ -294,6 +304,7 @@ class Verdict:
     trip_count: int | None = None
     work: int | None = None  # estimated operations over the whole loop
     collapse_max: int = 1  # perfectly nested parallel loops that could be collapsed
+    rewrites: list[Rewrite] = field(default_factory=list)
 
     @property
     def status(self) -> str:

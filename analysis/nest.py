@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from . import ir, model, pragmas
 from .decide import Decision, FunctionContext, decide
-from .loops import CanonicalLoop, names_in, trip_count, written_vars
+from .loops import CanonicalLoop, names_in, to_poly, trip_count, written_vars
 
 _COLLAPSE_WHEN_TRIPS_BELOW = 64
 _MAX_COLLAPSE = 3
@@ -91,6 +91,9 @@ class NestPlanner:
             schedule=schedule,
         )
         verdict.pragma = " ".join(["#pragma omp parallel for", *verdict.clauses.render()])
+        rewrite = self._interchange(loop, decision, outer, enclosing)
+        if rewrite is not None:
+            verdict.rewrites.append(rewrite)
         return verdict, decision
 
     def _verdict(self, loop: ir.LoopStmt, decision: Decision, enclosing) -> model.Verdict:
@@ -165,6 +168,53 @@ class NestPlanner:
             current, current_decision = inner, inner_decision
         return depth, tuple(private)
 
+    def _interchange(self, loop, decision: Decision, outer, enclosing) -> model.Rewrite | None:
+        """Swap the innermost two loops of a perfect nest when the inner one then
+        walks memory contiguously (matrix product i-j-k -> i-k-j).
+
+        Legal when the loop moved inward carries no dependence: every dependence
+        then has `=` at that level, and swapping keeps its direction positive.
+        """
+        chain = [loop]
+        while isinstance(chain[-1], ir.For):
+            inner = _sole_loop(chain[-1].body)
+            if not isinstance(inner, ir.For):
+                break
+            chain.append(inner)
+        if len(chain) < 2 or decision.facts is None:
+            return None
+        upper, lower = chain[-2], chain[-1]
+        forms = [self.ctx.canonical(l) for l in chain]
+        if not all(isinstance(f, CanonicalLoop) for f in forms):
+            return None
+        upper_form, lower_form = forms[-2], forms[-1]
+        if upper_form.var in names_in(lower_form.start) | names_in(lower_form.bound):
+            return None  # not rectangular: the inner bounds depend on the outer counter
+        refs = [r for r in decision.facts.refs if r.subscripts and lower in r.loops]
+        now = sum(_unit_stride(r, lower_form.counter) for r in refs)
+        swapped = sum(_unit_stride(r, upper_form.counter) for r in refs)
+        if swapped <= now:
+            return None
+        chain_outer = list(outer) + [f for f in forms[:-2]]
+        upper_decision = decide(upper, chain_outer, list(enclosing) + chain[:-2], self.ctx)
+        if upper_decision.parallel is not True or upper_decision.reductions:
+            return None
+        reason = (
+            f"innermost loop over {upper_form.counter} walks memory contiguously in {swapped} of "
+            f"{len(refs)} accesses (over {lower_form.counter}: {now}); the {upper_form.counter} loop "
+            "carries no dependence, so the swap is legal"
+        )
+        return model.Rewrite("interchange", self._model_loop(upper, len(enclosing) + len(chain) - 2),
+                             self._model_loop(lower, len(enclosing) + len(chain) - 1), reason)
+
+    def _model_loop(self, loop: ir.LoopStmt, depth: int) -> model.Loop:
+        info = loop.info
+        return model.Loop(
+            file=self.path, line=info.line, column=info.column, end_line=info.end_line, kind="for",
+            function=self.function.name, depth=depth, start_offset=info.start_offset,
+            end_offset=info.end_offset, var=None,
+        )
+
     def _schedule(self, loop, decision: Decision) -> str | None:
         facts = decision.facts
         if facts is None or decision.canonical is None:
@@ -178,6 +228,15 @@ class NestPlanner:
                 if isinstance(form, CanonicalLoop) and counter in names_in(form.start) | names_in(form.bound):
                     return "static, 1"
         return None
+
+
+def _unit_stride(ref, counter: str) -> bool:
+    """The counter moves the access by one element of its last dimension."""
+    *leading, last = ref.subscripts
+    poly = to_poly(last)
+    if poly is None or any(counter in m for e in leading for m in (to_poly(e) or {(counter,): 1})):
+        return False
+    return poly.get((counter,), 0) == 1 and not any(counter in m and len(m) > 1 for m in poly)
 
 
 def _opens_region(existing: model.ExistingPragma | None) -> bool:

@@ -65,6 +65,12 @@ def suggest_source(path: str, data: bytes, settings: ScanSettings = ScanSettings
             result.skipped.append(f"{path}:{verdict.loop.line}: {proposal}")
         else:
             result.proposals.append(proposal)
+        for rewrite in verdict.rewrites:
+            proposal = _interchange_proposal(path, data, rewrite)
+            if isinstance(proposal, str):
+                result.skipped.append(f"{path}:{rewrite.outer.line}: interchange not offered: {proposal}")
+            else:
+                result.proposals.append(proposal)
     if result.proposals:
         problem = _self_check(path, result.patched, settings, races_before=sum(bool(v.races) for v in report.verdicts))
         if problem:
@@ -91,6 +97,58 @@ def _pragma_proposal(path: str, data: bytes, verdict: model.Verdict) -> Proposal
         edits=[edit],
         explanation=explain(verdict),
     )
+
+
+def _interchange_proposal(path: str, data: bytes, rewrite: model.Rewrite) -> Proposal | str:
+    """Swap the two loop headers' text; bodies, comments and layout stay."""
+    spans = [_header_span(data, loop.start_offset) for loop in (rewrite.outer, rewrite.inner)]
+    if None in spans:
+        return "a loop header could not be found in the text (a macro?)"
+    (a_start, a_end), (b_start, b_end) = spans
+    outer_text = data[a_start:a_end].decode("utf-8", errors="surrogateescape")
+    inner_text = data[b_start:b_end].decode("utf-8", errors="surrogateescape")
+    return Proposal(
+        file=path,
+        line=rewrite.outer.line,
+        kind="interchange",
+        summary=f"swap the loops at lines {rewrite.outer.line} and {rewrite.inner.line}",
+        edits=[Edit(a_start, a_end, inner_text), Edit(b_start, b_end, outer_text)],
+        explanation=[rewrite.reason],
+    )
+
+
+def _header_span(data: bytes, start: int) -> tuple[int, int] | None:
+    """[start, end) of `for (...)` beginning at `start`, skipping strings and comments."""
+    if not data.startswith(b"for", start):
+        return None
+    i, depth, n = start + 3, 0, len(data)
+    while i < n:
+        ch = data[i : i + 1]
+        if data.startswith(b"//", i):
+            i = data.find(b"\n", i)
+            if i < 0:
+                return None
+            continue
+        if data.startswith(b"/*", i):
+            i = data.find(b"*/", i)
+            if i < 0:
+                return None
+            i += 2
+            continue
+        if ch in (b'"', b"'"):
+            i += 1
+            while i < n and data[i : i + 1] != ch:
+                i += 2 if data[i : i + 1] == b"\\" else 1
+        elif ch == b"(":
+            depth += 1
+        elif ch == b")":
+            depth -= 1
+            if depth == 0:
+                return start, i + 1
+        elif depth == 0 and not ch.isspace():
+            return None
+        i += 1
+    return None
 
 
 def explain(verdict: model.Verdict) -> list[str]:
