@@ -22,7 +22,7 @@ import tree_sitter_c
 import tree_sitter_cpp
 from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
-from ompilot.analysis.sources import C_EXTENSIONS, CPP_EXTENSIONS
+from ompilot.analysis.sources import CPP_EXTENSIONS
 
 LANGUAGES = ("c", "cpp")
 
@@ -45,8 +45,10 @@ _QUERY = """
 [(for_statement) (while_statement) (do_statement)] @loop
 (function_definition) @function
 [(preproc_def) (preproc_function_def)] @macro
-(ERROR) @error
 """
+# Loop keywords, for those that error recovery left outside any loop node.
+_KEYWORD_QUERY = '["for" "while" "do"] @keyword'
+
 _CPP_QUERY_EXTRA = """
 (for_range_loop) @loop
 (lambda_expression) @lambda
@@ -95,9 +97,9 @@ def language_for(path: str | Path, text: bytes | str | None = None) -> str:
     is read from `path` (first 64 KiB) when not given.
     """
     suffix = Path(path).suffix
-    if suffix == ".C" or suffix == ".H" or suffix.lower() in CPP_EXTENSIONS - {".c", ".h"}:
+    if suffix in CPP_EXTENSIONS or suffix.lower() in CPP_EXTENSIONS - {".C", ".H"}:
         return "cpp"
-    if suffix in C_EXTENSIONS and suffix != ".h":
+    if suffix == ".c":
         return "c"
     if text is None:
         text = _read_head(Path(path))
@@ -216,7 +218,15 @@ def _spans_of_tree(root: Node, buf: bytes, language: str, offset: int) -> list[_
 
 
 def _captures(root: Node, language: str) -> dict[str, list[Node]]:
-    return QueryCursor(_query(language)).captures(root)
+    captures = QueryCursor(_query(language)).captures(root)
+    if root.has_error:
+        captures.update(QueryCursor(_keyword_query(language)).captures(root))
+    return captures
+
+
+@cache
+def _keyword_query(language: str) -> Query:
+    return Query(_language(language), _KEYWORD_QUERY)
 
 
 def _spans_from(captures: dict[str, list[Node]], buf: bytes, offset: int, limit: int) -> Iterator[_Span]:
@@ -228,12 +238,13 @@ def _spans_from(captures: dict[str, list[Node]], buf: bytes, offset: int, limit:
     for node in captures.get("loop", []):
         kind = _LOOP_KINDS[node.type]
         once = kind == "do" and _runs_once(node)
-        yield _Span(shift(node.start_byte), shift(node.end_byte), "loop", kind, shift(_header_end(node, kind)), once=once)
+        header_end = shift(_header_end(node, kind))
+        yield _Span(shift(node.start_byte), shift(node.end_byte), "loop", kind, header_end, once=once)
     for node in captures.get("function", []):
         yield _Span(shift(node.start_byte), shift(node.end_byte), "function", name=_function_name(node))
     for node in captures.get("lambda", []):
         yield _Span(shift(node.start_byte), shift(node.end_byte), "lambda")
-    for start, end, kind, header_end in _orphan_loops(captures.get("error", []), buf):
+    for start, end, kind, header_end in _orphan_loops(captures.get("keyword", []), buf):
         yield _Span(shift(start), shift(end), "loop", kind, shift(header_end))
 
 
@@ -266,12 +277,21 @@ def _function_name(node: Node) -> str | None:
     declarator = node.child_by_field_name("declarator")
     while declarator is not None:
         if declarator.type in _NAME_TYPES:
-            return _SPACE.sub(" ", _text(declarator)).strip() or None
+            return _clean_name(_text(declarator))
         inner = declarator.child_by_field_name("declarator")
         if inner is None:
             inner = next(iter(declarator.named_children), None)
         declarator = inner
     return None
+
+
+def _clean_name(text: str) -> str | None:
+    """Whitespace-free name; a misparse around an unknown macro may leave the
+    return type in the declarator (`T name`): keep the last word."""
+    words = _SPACE.sub(" ", text).strip().split(" ")
+    if "operator" in text:
+        return "".join(words) or None
+    return words[-1] or None
 
 
 def _text(node: Node) -> str:
@@ -367,7 +387,7 @@ class _LineIndex:
 
 
 # --------------------------------------------------------------------------
-# Error recovery: loop keywords that tree-sitter left inside ERROR nodes
+# Error recovery: loop keywords that tree-sitter left outside any loop node
 # --------------------------------------------------------------------------
 
 _TOKEN = re.compile(
@@ -388,9 +408,9 @@ _OPEN = b"([{"
 _CLOSE = b")]}"
 
 
-def _tokens(buf: bytes, pos: int, limit: int | None = None) -> Iterator[tuple[bytes, int, int]]:
+def _tokens(buf: bytes, pos: int) -> Iterator[tuple[bytes, int, int]]:
     """Significant tokens (text, start, end) from `pos`: no spaces, comments or directives."""
-    for match in _TOKEN.finditer(buf, pos, len(buf) if limit is None else limit):
+    for match in _TOKEN.finditer(buf, pos):
         if match.lastgroup not in _SKIPPED_TOKENS:
             yield match.group(), match.start(), match.end()
 
@@ -400,16 +420,19 @@ def _budgeted(buf: bytes, pos: int) -> Iterator[tuple[bytes, int, int]]:
     return itertools.islice(_tokens(buf, pos), _SCAN_BUDGET)
 
 
-def _orphan_loops(errors: list[Node], buf: bytes) -> list[tuple[int, int, str, int]]:
-    """(start, end, kind, header_end) for loop keywords directly inside ERROR nodes."""
+def _orphan_loops(keywords: list[Node], buf: bytes) -> list[tuple[int, int, str, int]]:
+    """(start, end, kind, header_end) for loop keywords that are not part of a loop node.
+
+    Only called on trees with errors, which are small here (one function or a
+    batch), so Node.parent (a walk down from the root) stays cheap.
+    """
     found: list[tuple[int, int, str, int]] = []
     consumed: set[int] = set()  # `while` keywords already used as a do-while tail
-    keywords = sorted(
-        (child for error in errors for child in error.children if child.type in ("for", "while", "do")),
-        key=lambda n: n.start_byte,
-    )
-    for keyword in keywords:
+    for keyword in sorted(keywords, key=lambda n: n.start_byte):
         start = keyword.start_byte
+        parent = keyword.parent
+        if parent is not None and parent.type in _LOOP_KINDS:
+            continue
         if start in consumed or _on_directive_line(buf, start):
             continue
         scanned = _scan_loop(buf, start, keyword.type, consumed)
@@ -542,7 +565,7 @@ _BODY_TOKEN = re.compile(
 @dataclass(frozen=True)
 class _Skeleton:
     functions: list[_Span]  # function bodies, named
-    segments: list[tuple[int, int]]  # the file cut after each function body, covering it all
+    segments: list[tuple[int, int]]  # the file cut after each function body outside classes
 
 
 def _skeleton(buf: bytes) -> _Skeleton:
@@ -563,6 +586,8 @@ def _skeleton(buf: bytes) -> _Skeleton:
             scan.word(match.start(kind), pos)
         elif kind == "punct":
             scan.punct(match.group(kind), pos)
+        elif scan.name is not None and scan.buf[scan.name[0] : scan.name[1]] == b"extern":
+            scan.in_namespace_head = True  # extern "C" { ... } holds declarations like a namespace
 
 
 class _SkeletonScan:
@@ -572,7 +597,8 @@ class _SkeletonScan:
         self.buf = buf
         self.functions: list[_Span] = []
         self.cuts = [0]
-        # Open brackets: "(" or, per `{`, None / (start, name) when it opens a function body.
+        # Open brackets: "(" or, per `{`, (start, name) when it opens a function body,
+        # "namespace" for namespace / extern "C" bodies, None for any other.
         self.stack: list[str | tuple[int, bytes] | None] = []
         self.parens = 0  # open `(` on top of the stack
         self.name: tuple[int, int] | None = None  # span of the latest word outside parentheses
@@ -580,10 +606,13 @@ class _SkeletonScan:
         self.initializers = False  # inside `) : a(x), b{y}` of a constructor
         self.last_word = False  # previous token was a word
         self.inside = False  # within a function body: only brackets matter there
+        self.in_namespace_head = False  # between `namespace` and its `{`
 
     def word(self, start: int, end: int) -> None:
         if not self.parens and not self.inside:
             self.name = (start, end)
+            if self.buf[start:end] == b"namespace":  # `namespace std _GLIBCXX_VISIBILITY(default) {`
+                self.in_namespace_head = True
         self.last_word = True
 
     def punct(self, text: bytes, end: int) -> None:
@@ -624,8 +653,14 @@ class _SkeletonScan:
 
     def open_brace(self) -> None:
         brace_init = self.initializers and self.last_word
-        opens = self.candidate is not None and not self.parens and not self.inside and not brace_init
-        self.stack.append(self.candidate if opens else None)
+        opens = (
+            self.candidate is not None
+            and not self.parens
+            and not self.inside
+            and not brace_init
+            and not self.in_namespace_head
+        )
+        self.stack.append(self.candidate if opens else "namespace" if self.in_namespace_head else None)
         self.parens = 0
         if opens:
             self.inside = True
@@ -640,14 +675,15 @@ class _SkeletonScan:
         if isinstance(opened, tuple):
             self.inside = False
             self.functions.append(_function_span(opened, end))
-            self.cuts.append(end)
+            if all(entry == "namespace" for entry in self.stack):
+                self.cuts.append(end)  # not inside a class body: the rest parses on its own
         self.parens = _open_parens(self.stack)
         if not self.initializers:
             self.reset()
 
     def reset(self) -> None:
         self.name = self.candidate = None
-        self.initializers = False
+        self.initializers = self.in_namespace_head = False
 
     def result(self) -> _Skeleton:
         open_bodies = [entry for entry in self.stack if isinstance(entry, tuple)]

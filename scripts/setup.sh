@@ -141,8 +141,9 @@ install_package() {
 verify_toolchain() {
     command -v clang-19 >/dev/null 2>&1 || die "clang-19 not found on PATH; install the Debian package clang-19"
     local resource_dir
-    resource_dir="$(clang-19 -print-resource-dir 2>/dev/null)" && [[ -d "$resource_dir" ]] ||
+    if ! resource_dir="$(clang-19 -print-resource-dir 2>/dev/null)" || [[ ! -d "$resource_dir" ]]; then
         die "clang-19 -print-resource-dir failed; reinstall clang-19"
+    fi
     [[ -f "$ARCHER" ]] || die "$ARCHER is missing; install libomp-19-dev"
     local tmp
     tmp="$(mktemp -d)"

@@ -275,3 +275,44 @@ def test_header_language_is_sniffed(tmp_path: Path):
     assert language_for("missing.h") == "c"
     assert language_for("t.h", text="template <typename T> T id(T x) { return x; }\n") == "cpp"
     assert language_for("t.h", text=b"std::size_t n;\n") == "cpp"
+
+
+BROKEN_CPP = """\
+namespace ns EXPORT_MACRO(x) {
+class A : public B {
+ public:
+  A(int n) : size_(n), data_{0} { for (int i = 0; i < n; ++i) data_[i] = i; }
+  ~A() { while (size_--) {} }
+  int size_;
+};
+int A::count() const noexcept(true) { for (int i = 0; i < 3; ++i) @@ ; }
+extern "C" {
+  void c_api(int *p) __attribute__((nonnull)) { do { p++; } while (*p); }
+}
+#define BROKEN_LOOP(n) for (int k = 0; k < (n); k++) $$
+}
+"""
+
+
+def test_broken_cpp_keeps_function_names():
+    source = BROKEN_CPP.encode()
+    assert not is_parse_clean(source, "cpp")
+    assert summary(find_loops(source, "cpp")) == [
+        ("for", 4, 0, "A", False),
+        ("while", 5, 0, "~A", False),
+        ("for", 8, 0, "A::count", False),
+        ("do", 10, 0, "c_api", False),
+        ("for", 12, 0, None, True),
+    ]
+
+
+def test_large_broken_file_loses_no_loop():
+    good = "void f{k}(int *a, int n) {{\n  for (int i = 0; i < n; i++) {{\n    a[i] = i;\n  }}\n  while (n--) a[n] = 0;\n}}\n"
+    bad = "void b{k}(int *a, int n) {{\n  for (int i = 0; i < n; i++ {{\n    a[i] = @@;\n  }}\n  while (n--) a[n] = 0;\n}}\n"
+    count = 50_000 // 6 + 1
+    source = "".join((bad if k % 50 == 1 else good).format(k=k) for k in range(count)).encode()
+    for language in ("c", "cpp"):
+        loops = find_loops(source, language)
+        assert len(loops) == 2 * count
+        assert [l.function for l in loops[-2:]] == [f"f{count - 1}"] * 2
+        assert loops[2].function == "b1" and loops[2].kind == "for" and loops[2].end_line == 10
