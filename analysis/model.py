@@ -282,6 +282,23 @@ class Loop:
 
 
 @dataclass(frozen=True)
+class DataUse:
+    """An array a loop reads and/or writes, with the part of it the loop spans."""
+
+    name: str
+    read: bool
+    written: bool
+    section: str  # "a[0:n]", or the bare name for a fixed-size array
+    span: tuple | None = None  # (lowest, highest) index as polynomial items, for unions
+
+    @property
+    def map_type(self) -> str:
+        if self.read and self.written:
+            return "tofrom"
+        return "from" if self.written else "to"
+
+
+@dataclass(frozen=True)
 class Rewrite:
     """A source rewrite the analysis proved legal, e.g. swapping two loops."""
 
@@ -305,6 +322,9 @@ class Verdict:
     work: int | None = None  # estimated operations over the whole loop
     collapse_max: int = 1  # perfectly nested parallel loops that could be collapsed
     rewrites: list[Rewrite] = field(default_factory=list)
+    data: list[DataUse] | None = None  # for offloading; None when not stated
+    data_problem: str | None = None  # why the data of this loop cannot be stated
+    hoist: list[DataUse] | None = None  # a `target data` region can enclose this loop
 
     @property
     def status(self) -> str:

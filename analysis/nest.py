@@ -8,7 +8,7 @@ existing OpenMP pragma are checked for races instead.
 
 from __future__ import annotations
 
-from . import ir, model, pragmas
+from . import datamap, ir, model, pragmas
 from .decide import Decision, FunctionContext, decide
 from .loops import CanonicalLoop, names_in, to_poly, trip_count, written_vars
 
@@ -27,14 +27,17 @@ class NestPlanner:
         self.verdicts: list[model.Verdict] = []
 
     def run(self) -> list[model.Verdict]:
+        self.planned: list[tuple[ir.LoopStmt, model.Verdict, list[ir.LoopStmt]]] = []
         if self.function.body is not None:
             self._walk(self.function.body, [], [], None)
+            self._hoist_data()
         return self.verdicts
 
     def _walk(self, stmt: ir.Stmt, outer, enclosing, parallel_above: int | None) -> None:
         for loop in _direct_loops(stmt):
             verdict, decision = self._plan(loop, outer, enclosing, parallel_above)
             self.verdicts.append(verdict)
+            self.planned.append((loop, verdict, list(enclosing)))
             region = parallel_above
             if region is None and (verdict.pragma or _opens_region(verdict.existing)):
                 region = loop.info.line
@@ -91,6 +94,7 @@ class NestPlanner:
             schedule=schedule,
         )
         verdict.pragma = " ".join(["#pragma omp parallel for", *verdict.clauses.render()])
+        self._data(verdict, decision)
         rewrite = self._interchange(loop, decision, outer, enclosing)
         if rewrite is not None:
             verdict.rewrites.append(rewrite)
@@ -167,6 +171,34 @@ class NestPlanner:
             depth += 1
             current, current_decision = inner, inner_decision
         return depth, tuple(private)
+
+    def _data(self, verdict: model.Verdict, decision: Decision) -> None:
+        """The arrays this loop would move to a device, with their sections."""
+        forms = [decision.canonical] + [
+            self.ctx.canonical(l) for l in {id(l): l for r in decision.facts.refs for l in r.loops}.values()
+            if isinstance(l, ir.For)
+        ]
+        dims = datamap.dims_of([f for f in forms if isinstance(f, CanonicalLoop)])
+        uses = datamap.data_uses(decision.facts.refs, dims)
+        if isinstance(uses, str):
+            verdict.data_problem = uses
+        else:
+            verdict.data = uses
+
+    def _hoist_data(self) -> None:
+        """Mark the outermost serial loops around offloadable loops where one
+        `target data` region can keep the arrays on the device throughout."""
+        covered: set[int] = set()
+        for loop, verdict, enclosing in self.planned:
+            if verdict.pragma or verdict.existing or any(id(e) in covered for e in enclosing):
+                continue
+            inside = [(l, v) for l, v, encl in self.planned if v.pragma and any(e is loop for e in encl)]
+            if not inside or any(v.data is None for _, v in inside):
+                continue
+            uses = datamap.hoistable(loop, [(l, v.data) for l, v in inside])
+            if uses is not None:
+                verdict.hoist = uses
+                covered.add(id(loop))
 
     def _interchange(self, loop, decision: Decision, outer, enclosing) -> model.Rewrite | None:
         """Swap the innermost two loops of a perfect nest when the inner one then

@@ -81,8 +81,10 @@ def scan(ctx: click.Context, paths: tuple[Path, ...], build_dir: Path | None, fm
 @common_options
 @click.option("--diff", "mode", flag_value="diff", help="Print a unified diff that `git apply` accepts.")
 @click.option("--apply", "mode", flag_value="apply", help="Write the changes into the files (atomically).")
+@click.option("--target", type=click.Choice(["cpu", "gpu"]), default="cpu", show_default=True,
+              help="gpu: offload parallel loops with `target teams distribute parallel for` and map clauses.")
 @click.pass_context
-def suggest(ctx, paths, build_dir, fmt, jobs, mode) -> None:
+def suggest(ctx, paths, build_dir, fmt, jobs, mode, target) -> None:
     """Propose OpenMP pragmas for the loops proven parallel, with their reasons.
 
     Nothing is written unless --apply is given; a file that changed since it
@@ -91,7 +93,7 @@ def suggest(ctx, paths, build_dir, fmt, jobs, mode) -> None:
     settings = _settings(ctx, build_dir, jobs)
     try:
         compdb.toolchain_flags()
-        results, errors = suggest_paths(list(paths), settings)
+        results, errors = suggest_paths(list(paths), settings, target)
     except _ENVIRONMENT_ERRORS as exc:
         click.echo(f"ompilot: {exc}", err=True)
         ctx.exit(EXIT_ERROR)

@@ -15,7 +15,7 @@ from pathlib import Path
 from ompilot.analysis import model, sources
 from ompilot.analysis.scan import ScanSettings, scan_source
 
-from . import patch
+from . import offload, patch
 from .model import Edit, Proposal
 
 
@@ -34,15 +34,17 @@ class FileSuggestions:
         return patch.apply_edits(self.data, [e for p in self.proposals for e in p.edits])
 
 
-def suggest_file(path: Path, settings: ScanSettings = ScanSettings()) -> FileSuggestions:
+def suggest_file(path: Path, settings: ScanSettings = ScanSettings(), target: str = "cpu") -> FileSuggestions:
     try:
         text = sources.read_source(Path(path))
     except sources.SourceError as exc:
         return FileSuggestions(path=str(path), data=b"", errors=[str(exc)], analysed=False)
-    return suggest_source(str(path), text.data, settings)
+    return suggest_source(str(path), text.data, settings, target)
 
 
-def suggest_source(path: str, data: bytes, settings: ScanSettings = ScanSettings()) -> FileSuggestions:
+def suggest_source(
+    path: str, data: bytes, settings: ScanSettings = ScanSettings(), target: str = "cpu"
+) -> FileSuggestions:
     """Proposals for one file's text.
 
     >>> src = b"void f(double *restrict a, int n) {\\n  for (int i = 0; i < n; i++)\\n    a[i] = 2 * a[i];\\n}\\n"
@@ -58,9 +60,17 @@ def suggest_source(path: str, data: bytes, settings: ScanSettings = ScanSettings
     report = scan_source(path, data, settings)
     result = FileSuggestions(path=path, data=data, report=report, errors=list(report.errors))
     for verdict in report.verdicts:
+        if target == "gpu" and verdict.hoist:
+            proposal = _insert_above(path, data, verdict, offload.data_region(verdict.hoist), "data-region")
+            if not isinstance(proposal, str):
+                proposal.explanation = [offload.hoist_reason(verdict)]
+                result.proposals.append(proposal)
         if verdict.pragma is None:
             continue
-        proposal = _pragma_proposal(path, data, verdict)
+        directive, notes = (offload.directive(verdict) if target == "gpu" else (verdict.pragma, []))
+        proposal = _insert_above(path, data, verdict, directive, "pragma")
+        if not isinstance(proposal, str):
+            proposal.explanation = explain(verdict) + notes
         if isinstance(proposal, str):
             result.skipped.append(f"{path}:{verdict.loop.line}: {proposal}")
         else:
@@ -79,24 +89,17 @@ def suggest_source(path: str, data: bytes, settings: ScanSettings = ScanSettings
     return result
 
 
-def _pragma_proposal(path: str, data: bytes, verdict: model.Verdict) -> Proposal | str:
+def _insert_above(path: str, data: bytes, verdict: model.Verdict, directive: str, kind: str) -> Proposal | str:
     loop = verdict.loop
     start = patch.line_start(data, loop.start_offset)
     before_loop = data[start : loop.start_offset]
     if before_loop.strip():
         return "the loop does not start its own line, so a pragma cannot go above it"
     try:
-        edit = patch.insertion_above(data, start, [verdict.pragma])
+        edit = patch.insertion_above(data, start, [directive])
     except patch.PatchError as exc:
         return str(exc)
-    return Proposal(
-        file=path,
-        line=loop.line,
-        kind="pragma",
-        summary=verdict.pragma,
-        edits=[edit],
-        explanation=explain(verdict),
-    )
+    return Proposal(file=path, line=loop.line, kind=kind, summary=directive, edits=[edit])
 
 
 def _interchange_proposal(path: str, data: bytes, rewrite: model.Rewrite) -> Proposal | str:

@@ -13,13 +13,16 @@ from . import patch
 from .engine import FileSuggestions, suggest_file
 
 
-def suggest_paths(paths: list[Path], settings: ScanSettings) -> tuple[list[FileSuggestions], list[str]]:
+def suggest_paths(
+    paths: list[Path], settings: ScanSettings, target: str = "cpu"
+) -> tuple[list[FileSuggestions], list[str]]:
     files, errors = sources.collect_sources(paths)
     if settings.jobs > 1 and len(files) > 1:
         with ProcessPoolExecutor(max_workers=settings.jobs) as pool:
-            results = list(pool.map(suggest_file, files, [settings] * len(files), chunksize=2))
+            n = len(files)
+            results = list(pool.map(suggest_file, files, [settings] * n, [target] * n, chunksize=2))
     else:
-        results = [suggest_file(f, settings) for f in files]
+        results = [suggest_file(f, settings, target) for f in files]
     return results, errors
 
 

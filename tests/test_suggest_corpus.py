@@ -24,17 +24,23 @@ def _truth(program: Path) -> dict:
     return json.loads((CORPUS / f"{program.stem}.truth.json").read_text())
 
 
-def _build(compiler: str, source: Path, exe: Path, openmp: bool) -> None:
+#: clang's real offload runtime with the host as the device: separate device
+#: memory, so a wrong or missing map clause shows up as a wrong result.
+HOST_OFFLOAD = ["-fopenmp-targets=x86_64-pc-linux-gnu"]
+OFFLOAD_ENV = {"LD_LIBRARY_PATH": "/usr/lib/llvm-19/lib", "OMP_TARGET_OFFLOAD": "MANDATORY"}
+
+
+def _build(compiler: str, source: Path, exe: Path, openmp: bool, extra: list[str] = ()) -> None:
     cpp = source.suffix == ".cpp"
     driver = {"clang": "clang++-19" if cpp else "clang-19", "gcc": "g++" if cpp else "gcc"}[compiler]
     std = "-std=c++17" if cpp else "-std=c11"
-    flags = [std, "-O1", *(["-fopenmp"] if openmp else []), str(source), "-o", str(exe), "-lm"]
+    flags = [std, "-O1", *(["-fopenmp"] if openmp else []), *extra, str(source), "-o", str(exe), "-lm"]
     result = subprocess.run([driver, *flags], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, f"{driver} failed on {source.name}:\n{result.stderr[-2000:]}"
 
 
-def _run(exe: Path, threads: int) -> str:
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+def _run(exe: Path, threads: int, extra_env: dict | None = None) -> str:
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), **(extra_env or {}))
     result = subprocess.run([str(exe)], capture_output=True, text=True, timeout=120, env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout
@@ -59,6 +65,32 @@ def test_patched_program_gives_serial_output(program: Path, tmp_path: Path):
         for threads in (2, 3):
             difference = output_difference(expected, _run(exe, threads), tolerance)
             assert difference is None, f"{compiler}, {threads} threads: {difference}"
+
+
+#: Programs whose own pragmas race on purpose cannot give the serial output.
+RACE_FREE = [p for p in PROGRAMS if not any(loop.get("race") for loop in _truth(p)["loops"])]
+
+
+@pytest.mark.parametrize("program", RACE_FREE, ids=[p.name for p in RACE_FREE])
+def test_offloaded_program_gives_serial_output(program: Path, tmp_path: Path):
+    """--target gpu: built for clang's host offload device (real data maps) and
+    with gcc (host fallback), the output is still the serial one."""
+    truth = _truth(program)
+    result = suggest_file(program, target="gpu")
+    assert not [e for e in result.errors if "withheld" in e], result.errors
+    patched = tmp_path / program.name
+    patched.write_bytes(result.patched)
+    original = tmp_path / f"original{program.suffix}"
+    original.write_bytes(program.read_bytes())
+    _build("clang", original, tmp_path / "serial", openmp=False)
+    expected = _run(tmp_path / "serial", 1)
+    tolerance = Tolerance(**{k: float(v) for k, v in truth.get("tolerance", {}).items()})
+    _build("clang", patched, tmp_path / "offload", openmp=True, extra=HOST_OFFLOAD)
+    difference = output_difference(expected, _run(tmp_path / "offload", 2, OFFLOAD_ENV), tolerance)
+    assert difference is None, f"clang host offload: {difference}"
+    _build("gcc", patched, tmp_path / "gcc", openmp=True)
+    difference = output_difference(expected, _run(tmp_path / "gcc", 2), tolerance)
+    assert difference is None, f"gcc: {difference}"
 
 
 def test_corpus_gets_pragmas_where_the_truth_expects_them():

@@ -1,0 +1,202 @@
+"""What an offloaded loop must move to and from a device, and where data can
+stay on the device across loops.
+
+For each array a parallel loop touches: read, written, and the section it
+spans over the loop's iterations (`a[lo:len]`, from the affine subscripts and
+the loop bounds), or the whole array when its size is fixed. A `target data`
+region can be hoisted above a serial loop (a time-step loop) when every
+offloaded loop inside has sections that do not change in it, and nothing
+else in its body touches those arrays' elements.
+"""
+
+from __future__ import annotations
+
+from . import ir, model
+from .accesses import Ref
+from .affine import LoopDim
+from .loops import CanonicalLoop, Poly, to_poly, written_vars
+
+
+def data_uses(refs: list[Ref], dims: dict[str, LoopDim]) -> list[model.DataUse] | str:
+    """The arrays of a loop with their sections, or why they cannot be stated."""
+    by_name: dict[str, list[Ref]] = {}
+    for ref in refs:
+        if ref.subscripts is not None:
+            if ref.key.fields:
+                return f"{ref.key} is a member of a structure: map it by hand"
+            by_name.setdefault(ref.key.var.name, []).append(ref)
+    uses = []
+    for name, group in sorted(by_name.items()):
+        var = group[0].key.var
+        if var.is_container:
+            return f"{name} is a C++ container: map its data() pointer by hand"
+        read = any(r.is_read for r in group)
+        written = any(r.is_write for r in group)
+        if var.is_array and var.kind != "param" and all(d is not None for d in var.array_dims or (None,)):
+            uses.append(model.DataUse(name, read, written, name))
+            continue
+        span = _span(group, dims)
+        if span is None:
+            return f"the range of {name} the loop touches is not affine in its bounds"
+        uses.append(model.DataUse(name, read, written, _section_text(name, *span), _freeze(span)))
+    return uses
+
+
+def _section_text(name: str, low: Poly, high: Poly) -> str:
+    return f"{name}[{poly_text(low)}:{poly_text(_add(_sub(high, low), {(): 1}))}]"
+
+
+def _freeze(span: tuple[Poly, Poly]) -> tuple:
+    return tuple(tuple(sorted(p.items())) for p in span)
+
+
+def _span(refs: list[Ref], dims: dict[str, LoopDim]) -> tuple[Poly, Poly] | None:
+    if any(len(r.subscripts) != 1 or not r.exact for r in refs):
+        return None
+    lows, highs = [], []
+    for ref in refs:
+        poly = to_poly(ref.subscripts[0])
+        if poly is None:
+            return None
+        low, high = _extreme(poly, dims, lowest=True), _extreme(poly, dims, lowest=False)
+        if low is None or high is None:
+            return None
+        lows.append(low)
+        highs.append(high)
+    low, high = _pick(lows, lowest=True), _pick(highs, lowest=False)
+    if low is None or high is None:
+        return None
+    return low, high
+
+
+def _extreme(poly: Poly, dims: dict[str, LoopDim], lowest: bool) -> Poly | None:
+    """Least or greatest value over the loop domain, as a polynomial in the
+    loop-invariant names (row sizes like n are taken to be positive)."""
+    for _ in range(2 * len(dims) + 2):
+        counter = next((v for m in poly for v in m if v in dims), None)
+        if counter is None:
+            return poly
+        terms = {m: c for m, c in poly.items() if counter in m}
+        if any(m.count(counter) > 1 for m in terms):
+            return None
+        positive = all(c > 0 for c in terms.values())
+        if not positive and not all(c < 0 for c in terms.values()):
+            return None
+        dim = dims[counter]
+        bound = dim.lower if positive == lowest else dim.upper
+        if bound is None:
+            return None
+        bound_poly = {tuple(sorted((n,))): c for n, c in bound.terms}
+        if bound.const:
+            bound_poly[()] = bound_poly.get((), 0) + bound.const
+        rest = {m: c for m, c in poly.items() if counter not in m}
+        for m, c in terms.items():
+            cofactor = tuple(v for v in m if v != counter)
+            for bm, bc in bound_poly.items():
+                key = tuple(sorted(cofactor + bm))
+                rest[key] = rest.get(key, 0) + c * bc
+        poly = {m: c for m, c in rest.items() if c}
+    return None
+
+
+def _pick(values: list[Poly], lowest: bool) -> Poly | None:
+    """The least (greatest) of polynomials that differ by constants, else None."""
+    best = values[0]
+    for value in values[1:]:
+        difference = _sub(value, best)
+        if any(m for m in difference):
+            return None
+        if (difference.get((), 0) < 0) == lowest and difference.get((), 0) != 0:
+            best = value
+    return best
+
+
+def _add(a: Poly, b: Poly) -> Poly:
+    out = dict(a)
+    for m, c in b.items():
+        out[m] = out.get(m, 0) + c
+    return {m: c for m, c in out.items() if c}
+
+
+def _sub(a: Poly, b: Poly) -> Poly:
+    return _add(a, {m: -c for m, c in b.items()})
+
+
+def poly_text(poly: Poly) -> str:
+    """C text of a polynomial: `n * m - 1`."""
+    parts = []
+    for monomial, coeff in sorted(poly.items(), key=lambda mc: (-len(mc[0]), mc[0])):
+        factors = list(monomial)
+        if abs(coeff) != 1 or not factors:
+            factors.insert(0, str(abs(coeff)))
+        term = " * ".join(factors)
+        parts.append(("- " if coeff < 0 else "+ ") + term)
+    if not parts:
+        return "0"
+    text = " ".join(parts)
+    return text[2:] if text.startswith("+ ") else "-" + text[2:]
+
+
+def dims_of(forms: list[CanonicalLoop | None]) -> dict[str, LoopDim]:
+    return {f.counter: f.dim for f in forms if f is not None}
+
+
+def hoistable(loop: ir.LoopStmt, offloaded: list[tuple[ir.LoopStmt, list[model.DataUse]]]) -> list[model.DataUse] | None:
+    """The union of the offloaded loops' data, when a `target data` region can
+    enclose `loop`: the sections do not depend on anything `loop` changes, and
+    no other statement in its body touches those arrays' elements."""
+    if not offloaded:
+        return None
+    changed = {v.name for v in written_vars(loop.body)} | {v.name for v in written_vars(loop)}
+    merged: dict[str, model.DataUse] = {}
+    for _, uses in offloaded:
+        for use in uses:
+            if set(_names_in_text(use.section)) & changed:
+                return None  # a section that moves, or a pointer swapped between steps
+            old = merged.get(use.name)
+            section, span = use.section, use.span
+            if old is not None and old.section != use.section:
+                if old.span is None or use.span is None:
+                    return None
+                lows = [dict(old.span[0]), dict(use.span[0])]
+                highs = [dict(old.span[1]), dict(use.span[1])]
+                low, high = _pick(lows, lowest=True), _pick(highs, lowest=False)
+                if low is None or high is None:
+                    return None
+                section, span = _section_text(use.name, low, high), _freeze((low, high))
+            merged[use.name] = model.DataUse(
+                use.name, use.read or (old.read if old else False),
+                use.written or (old.written if old else False), section, span,
+            )
+    inner = {id(l) for l, _ in offloaded}
+    if _touches_outside(loop.body, set(merged), inner):
+        return None
+    return [merged[n] for n in sorted(merged)]
+
+
+def _names_in_text(text: str) -> list[str]:
+    import re
+
+    return re.findall(r"[A-Za-z_]\w*", text)
+
+
+def _touches_outside(stmt: ir.Stmt, arrays: set[str], skip: set[int]) -> bool:
+    if id(stmt) in skip:
+        return False
+    for e in stmt.expressions():
+        for x in e.walk():
+            if isinstance(x, ir.Index) and _base_name(x) in arrays:
+                return True
+            if isinstance(x, ir.Unary) and x.op == "*" and _base_name(x.operand) in arrays:
+                return True
+            if isinstance(x, ir.Call) and any(_base_name(a) in arrays for a in x.args):
+                return True
+    return any(_touches_outside(s, arrays, skip) for s in stmt.substatements())
+
+
+def _base_name(e: ir.Expr) -> str | None:
+    while isinstance(e, (ir.Index, ir.Member)) and getattr(e, "base", None) is not None:
+        e = e.base
+    if isinstance(e, ir.Binary) and e.op in ("+", "-"):
+        e = e.lhs
+    return e.name if isinstance(e, ir.Name) else None
