@@ -25,6 +25,7 @@ class NestPlanner:
         self.pragma_lines = pragma_lines
         self.min_work = min_work
         self.verdicts: list[model.Verdict] = []
+        self.collapsed: set[int] = set()  # ids of loops folded into an outer collapse(n)
 
     def run(self) -> list[model.Verdict]:
         self.planned: list[tuple[ir.LoopStmt, model.Verdict, list[ir.LoopStmt]]] = []
@@ -59,6 +60,7 @@ class NestPlanner:
         if existing is not None:
             verdict.existing = existing
             verdict.races = _races(existing, decision)
+            self._mark_collapsed(loop, _collapse_of(existing))
             return verdict, decision
         if loop.info.in_macro:
             verdict.reasons.append(model.UnsupportedConstruct(what="a loop written inside a macro", line=loop.info.line))
@@ -67,6 +69,13 @@ class NestPlanner:
             return verdict, decision
         if parallel_above is not None:
             verdict.reasons.append(model.InsideParallel(outer_line=parallel_above))
+            if id(loop) not in self.collapsed and _simd_candidate(loop, decision):
+                verdict.clauses = model.Clauses(
+                    private=verdict.clauses.private, lastprivate=verdict.clauses.lastprivate,
+                    reductions=verdict.clauses.reductions, simd=True,
+                )
+                verdict.pragma = " ".join(["#pragma omp simd", *verdict.clauses.render()])
+                verdict.notes.append("innermost loop with independent iterations: vectorised with simd")
             return verdict, decision
         if decision.facts is not None and not decision.facts.refs and not decision.facts.calls:
             verdict.reasons.append(model.TooSmall(work=0))
@@ -83,6 +92,7 @@ class NestPlanner:
             collapse = collapse_max
             verdict.notes.append(f"only {verdict.trip_count} outer iterations: collapse({collapse}) gives threads more to share")
         private = verdict.clauses.private
+        self._mark_collapsed(loop, collapse)
         if collapse > 1:
             private = tuple(n for n in merged_private if n not in verdict.clauses.lastprivate)
         schedule = self._schedule(loop, decision)
@@ -171,6 +181,15 @@ class NestPlanner:
             depth += 1
             current, current_decision = inner, inner_decision
         return depth, tuple(private)
+
+    def _mark_collapsed(self, loop: ir.LoopStmt, collapse: int) -> None:
+        """Loops folded into a collapse(n) take no pragma of their own."""
+        inner = loop
+        for _ in range(collapse - 1):
+            inner = _sole_loop(inner.body) if isinstance(inner, ir.LoopStmt) else None
+            if inner is None:
+                return
+            self.collapsed.add(id(inner))
 
     def _data(self, verdict: model.Verdict, decision: Decision) -> None:
         """The arrays this loop would move to a device, with their sections."""
@@ -262,6 +281,19 @@ class NestPlanner:
         return None
 
 
+def _simd_candidate(loop: ir.LoopStmt, decision: Decision) -> bool:
+    """An innermost canonical loop, iterations independent, only pure calls,
+    more than a handful of iterations."""
+    if not isinstance(loop, ir.For) or decision.canonical is None or decision.facts is None:
+        return False
+    if any(isinstance(s, ir.LoopStmt) for s in loop.body.walk()):
+        return False
+    if any(call.kind != "pure" for call in decision.facts.calls):
+        return False
+    trips = trip_count(decision.canonical)
+    return trips is None or trips >= 8
+
+
 def _unit_stride(ref, counter: str) -> bool:
     """The counter moves the access by one element of its last dimension."""
     *leading, last = ref.subscripts
@@ -269,6 +301,14 @@ def _unit_stride(ref, counter: str) -> bool:
     if poly is None or any(counter in m for e in leading for m in (to_poly(e) or {(counter,): 1})):
         return False
     return poly.get((counter,), 0) == 1 and not any(counter in m and len(m) > 1 for m in poly)
+
+
+def _collapse_of(existing: model.ExistingPragma) -> int:
+    values = existing.clauses.get("collapse", ())
+    try:
+        return int(values[0]) if values else 1
+    except ValueError:
+        return 1
 
 
 def _opens_region(existing: model.ExistingPragma | None) -> bool:

@@ -59,34 +59,77 @@ def suggest_source(
     """
     report = scan_source(path, data, settings)
     result = FileSuggestions(path=path, data=data, report=report, errors=list(report.errors))
-    for verdict in report.verdicts:
-        if target == "gpu" and verdict.hoist:
-            proposal = _insert_above(path, data, verdict, offload.data_region(verdict.hoist), "data-region")
-            if not isinstance(proposal, str):
-                proposal.explanation = [offload.hoist_reason(verdict)]
-                result.proposals.append(proposal)
-        if verdict.pragma is None:
-            continue
-        directive, notes = (offload.directive(verdict) if target == "gpu" else (verdict.pragma, []))
-        proposal = _insert_above(path, data, verdict, directive, "pragma")
-        if not isinstance(proposal, str):
-            proposal.explanation = explain(verdict) + notes
-        if isinstance(proposal, str):
-            result.skipped.append(f"{path}:{verdict.loop.line}: {proposal}")
-        else:
-            result.proposals.append(proposal)
-        for rewrite in verdict.rewrites:
-            proposal = _interchange_proposal(path, data, rewrite)
-            if isinstance(proposal, str):
-                result.skipped.append(f"{path}:{rewrite.outer.line}: interchange not offered: {proposal}")
-            else:
-                result.proposals.append(proposal)
+    result.proposals, result.skipped = _proposals(path, data, report, target)
+    if any(p.kind == "interchange" for p in result.proposals):
+        _follow_rewrites(result, settings, target)
     if result.proposals:
         problem = _self_check(path, result.patched, settings, races_before=sum(bool(v.races) for v in report.verdicts))
         if problem:
             result.errors.append(f"{path}: suggestions withheld, the patched file fails ompilot's own check: {problem}")
             result.proposals = []
     return result
+
+
+def _proposals(path: str, data: bytes, report: model.FileReport, target: str) -> tuple[list[Proposal], list[str]]:
+    proposals: list[Proposal] = []
+    skipped: list[str] = []
+    for verdict in report.verdicts:
+        if target == "gpu" and verdict.hoist:
+            proposal = _insert_above(path, data, verdict, offload.data_region(verdict.hoist), "data-region")
+            if not isinstance(proposal, str):
+                proposal.explanation = [offload.hoist_reason(verdict)]
+                proposals.append(proposal)
+        if verdict.pragma is None:
+            continue
+        directive, notes = (offload.directive(verdict) if target == "gpu" else (verdict.pragma, []))
+        kind = "simd" if verdict.clauses.simd else "pragma"
+        proposal = _insert_above(path, data, verdict, directive, kind)
+        if isinstance(proposal, str):
+            skipped.append(f"{path}:{verdict.loop.line}: {proposal}")
+            continue
+        proposal.explanation = explain(verdict) + notes
+        proposals.append(proposal)
+        for rewrite in verdict.rewrites:
+            proposal = _interchange_proposal(path, data, rewrite)
+            if isinstance(proposal, str):
+                skipped.append(f"{path}:{rewrite.outer.line}: interchange not offered: {proposal}")
+            else:
+                proposals.append(proposal)
+    return proposals, skipped
+
+
+def _follow_rewrites(result: FileSuggestions, settings: ScanSettings, target: str) -> None:
+    """After an interchange the new innermost loop may take simd: analyse the
+    rewritten text once more and carry its new directives back to offsets in
+    the original file (insertions at line starts never fall inside a swapped
+    header)."""
+    first = [e for p in result.proposals for e in p.edits]
+    rewritten = patch.apply_edits(result.data, first)
+    again = scan_source(result.path, rewritten, settings)
+    more, _ = _proposals(result.path, rewritten, again, target)
+    for proposal in more:
+        if proposal.kind == "interchange":
+            continue
+        mapped = [_original_offset(e, first) for e in proposal.edits]
+        if None not in mapped:
+            proposal.edits = mapped
+            result.proposals.append(proposal)
+
+
+def _original_offset(edit: Edit, earlier: list[Edit]) -> Edit | None:
+    """An insertion in the rewritten text, placed in the original text."""
+    if edit.start != edit.end:
+        return None
+    shift = 0
+    for e in sorted(earlier):
+        new_start = e.start + shift
+        new_end = new_start + len(e.text.encode("utf-8", errors="surrogateescape"))
+        if edit.start <= new_start:
+            break
+        if edit.start < new_end:
+            return None  # inside a rewritten span
+        shift += new_end - new_start - (e.end - e.start)
+    return Edit(edit.start - shift, edit.start - shift, edit.text)
 
 
 def _insert_above(path: str, data: bytes, verdict: model.Verdict, directive: str, kind: str) -> Proposal | str:

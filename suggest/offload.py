@@ -16,6 +16,8 @@ _OFFLOAD = "#pragma omp target teams distribute parallel for"
 
 def directive(verdict: model.Verdict) -> tuple[str, list[str]]:
     """The offload directive for a parallel loop, or its CPU pragma with why not."""
+    if verdict.clauses.simd:
+        return verdict.pragma, []  # an inner loop: vectorised inside the offloaded one
     if verdict.data is None:
         return verdict.pragma, [f"kept on the CPU: {verdict.data_problem}"]
     if verdict.clauses.lastprivate:

@@ -166,14 +166,15 @@ def test_dependence_reason_names_access_and_distance():
     assert "a[i-3]" in dep.text()
 
 
-def test_inner_loop_of_a_parallel_loop_gets_no_pragma():
+def test_inner_loop_of_a_parallel_loop_gets_simd_not_parallel_for():
     found = verdicts(
         "void f(double *restrict c, int n) {\n"
         "  for (int i = 0; i < n; i++) /*O*/\n    for (int j = 0; j < n; j++) /*I*/ c[i * n + j] = i + j;\n}\n"
     )
     outer = next(v for t, v in found.items() if "/*O*/" in t)
     inner = next(v for t, v in found.items() if "/*I*/" in t)
-    assert outer.pragma and inner.parallel and inner.pragma is None
+    assert outer.pragma.startswith("#pragma omp parallel for") and inner.parallel
+    assert inner.pragma == "#pragma omp simd"  # vectorised, not a nested parallel region
     assert "InsideParallel" in {r.code for r in inner.reasons}
 
 
