@@ -17,7 +17,7 @@ from .affine import LoopDim
 from .loops import CanonicalLoop, Poly, to_poly, written_vars
 
 
-def data_uses(refs: list[Ref], dims: dict[str, LoopDim]) -> list[model.DataUse] | str:
+def data_uses(refs: list[Ref], dims: dict[str, LoopDim], is_distinct=lambda var: False) -> list[model.DataUse] | str:
     """The arrays of a loop with their sections, or why they cannot be stated."""
     by_name: dict[str, list[Ref]] = {}
     for ref in refs:
@@ -33,12 +33,12 @@ def data_uses(refs: list[Ref], dims: dict[str, LoopDim]) -> list[model.DataUse] 
         read = any(r.is_read for r in group)
         written = any(r.is_write for r in group)
         if var.is_array and var.kind != "param" and all(d is not None for d in var.array_dims or (None,)):
-            uses.append(model.DataUse(name, read, written, name))
+            uses.append(model.DataUse(name, read, written, name, distinct=is_distinct(var)))
             continue
         span = _span(group, dims)
         if span is None:
             return f"the range of {name} the loop touches is not affine in its bounds"
-        uses.append(model.DataUse(name, read, written, _section_text(name, *span), _freeze(span)))
+        uses.append(model.DataUse(name, read, written, _section_text(name, *span), _freeze(span), is_distinct(var)))
     return uses
 
 

@@ -323,7 +323,8 @@ def _aliases(by_key, written, decision, ctx) -> None:
             return
 
 
-def _distinct_object(v: ir.Var, ctx: FunctionContext) -> bool:
+def distinct_object(v: ir.Var, ctx: FunctionContext) -> bool:
+    """An object no other name in the function can reach (arrays, fresh allocations)."""
     if v.is_array and v.kind != "param":
         return True
     if v in ctx.fresh_pointers:
@@ -336,7 +337,7 @@ def _distinct_object(v: ir.Var, ctx: FunctionContext) -> bool:
 def _may_alias(a: ir.Var, b: ir.Var, ctx: FunctionContext) -> bool:
     if a.is_restrict or b.is_restrict:
         return False
-    if _distinct_object(a, ctx) and _distinct_object(b, ctx):
+    if distinct_object(a, ctx) and distinct_object(b, ctx):
         return False
     # A parameter cannot point at the function's own locals or fresh allocations.
     for p, q in ((a, b), (b, a)):

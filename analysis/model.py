@@ -290,6 +290,7 @@ class DataUse:
     written: bool
     section: str  # "a[0:n]", or the bare name for a fixed-size array
     span: tuple | None = None  # (lowest, highest) index as polynomial items, for unions
+    distinct: bool = False  # no other name in the function reaches this object
 
     @property
     def map_type(self) -> str:

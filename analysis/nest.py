@@ -9,7 +9,7 @@ existing OpenMP pragma are checked for races instead.
 from __future__ import annotations
 
 from . import datamap, ir, model, pragmas
-from .decide import Decision, FunctionContext, decide
+from .decide import Decision, FunctionContext, decide, distinct_object
 from .loops import CanonicalLoop, names_in, to_poly, trip_count, written_vars
 
 _COLLAPSE_WHEN_TRIPS_BELOW = 64
@@ -26,6 +26,7 @@ class NestPlanner:
         self.min_work = min_work
         self.verdicts: list[model.Verdict] = []
         self.collapsed: set[int] = set()  # ids of loops folded into an outer collapse(n)
+        self.user_regions: set[int] = set()  # lines of loops under the user's own pragmas
 
     def run(self) -> list[model.Verdict]:
         self.planned: list[tuple[ir.LoopStmt, model.Verdict, list[ir.LoopStmt]]] = []
@@ -42,6 +43,8 @@ class NestPlanner:
             region = parallel_above
             if region is None and (verdict.pragma or _opens_region(verdict.existing)):
                 region = loop.info.line
+                if verdict.existing is not None:
+                    self.user_regions.add(region)
             self._walk(loop.body, outer + [decision.canonical], enclosing + [loop], region)
 
     # ------------------------------------------------------------------ plan
@@ -69,7 +72,8 @@ class NestPlanner:
             return verdict, decision
         if parallel_above is not None:
             verdict.reasons.append(model.InsideParallel(outer_line=parallel_above))
-            if id(loop) not in self.collapsed and _simd_candidate(loop, decision):
+            ours = parallel_above not in self.user_regions  # the user's own loops are theirs to tune
+            if ours and id(loop) not in self.collapsed and _simd_candidate(loop, decision):
                 verdict.clauses = model.Clauses(
                     private=verdict.clauses.private, lastprivate=verdict.clauses.lastprivate,
                     reductions=verdict.clauses.reductions, simd=True,
@@ -198,7 +202,9 @@ class NestPlanner:
             if isinstance(l, ir.For)
         ]
         dims = datamap.dims_of([f for f in forms if isinstance(f, CanonicalLoop)])
-        uses = datamap.data_uses(decision.facts.refs, dims)
+        uses = datamap.data_uses(
+            decision.facts.refs, dims, lambda var: var.is_restrict or distinct_object(var, self.ctx)
+        )
         if isinstance(uses, str):
             verdict.data_problem = uses
         else:

@@ -725,6 +725,7 @@ def _function_span(opened: tuple[int, bytes], end: int) -> _Span:
 # --------------------------------------------------------------------------
 
 _PRAGMA = re.compile(rb"^[ \t]*#[ \t]*pragma[ \t]+omp\b", re.M)
+_PRAGMA_OPERATOR = re.compile(rb'^[ \t]*_Pragma\s*\(\s*"(omp\b[^"]*)"\s*\)', re.M)
 _BLOCK_COMMENT = re.compile(
     rb'"(?:[^"\\\n]|\\.)*"|//(?:[^\n\\]|\\.)*|(?P<block>/\*.*?(?:\*/|\Z))',
     re.S,
@@ -736,7 +737,7 @@ def find_omp_pragmas(source: bytes) -> list[tuple[int, str]]:
 
     Pragmas inside block comments are skipped; `#if 0` regions are not evaluated.
     """
-    if b"pragma" not in source:
+    if b"pragma" not in source and b"_Pragma" not in source:
         return []
     comments = _block_comment_spans(source)
     starts = [start for start, _ in comments]
@@ -748,7 +749,13 @@ def find_omp_pragmas(source: bytes) -> list[tuple[int, str]]:
         if index >= 0 and comments[index][0] <= at < comments[index][1]:
             continue
         found.append((lines.position(at)[0], _joined_line(source, at)))
-    return found
+    for match in _PRAGMA_OPERATOR.finditer(source):  # _Pragma("omp ...") reads as #pragma omp ...
+        at = match.start()
+        index = bisect.bisect_right(starts, at) - 1
+        if index >= 0 and comments[index][0] <= at < comments[index][1]:
+            continue
+        found.append((lines.position(at)[0], "#pragma " + match.group(1).decode("utf-8", "replace")))
+    return sorted(found)
 
 
 def _block_comment_spans(source: bytes) -> list[tuple[int, int]]:

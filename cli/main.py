@@ -98,9 +98,11 @@ def suggest(ctx, paths, build_dir, fmt, jobs, mode, target) -> None:
         click.echo(f"ompilot: {exc}", err=True)
         ctx.exit(EXIT_ERROR)
     if mode == "diff":
-        stdout = click.get_binary_stream("stdout")
-        stdout.write(render.diffs(results))
-        stdout.flush()
+        text, path_errors = render.diffs(results)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(text)
+        sys.stdout.buffer.flush()
+        errors = errors + path_errors
         for line in errors + [e for r in results for e in r.errors]:
             click.echo(f"ompilot: {line}", err=True)
     elif mode == "apply":

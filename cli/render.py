@@ -137,17 +137,38 @@ def _print_lines(reports, errors, console: Console) -> None:
 # ----------------------------------------------------------------- suggest
 
 
-def diffs(results) -> bytes:
-    """All files' changes as one unified diff, paths relative to the current
-    directory; bytes, so files with non-UTF-8 bytes come out unchanged."""
+def diffs(results) -> tuple[bytes, list[str]]:
+    """All files' changes as one unified diff, with paths relative to the
+    current directory (or, for a file outside it, to its git work tree), and
+    an error line for each file no such path exists for. Bytes, so files with
+    non-UTF-8 bytes come out unchanged."""
     from ompilot.suggest import patch
 
-    out = []
+    out, errors = [], []
     for result in results:
-        if result.proposals:
-            name = os.path.relpath(result.path).replace(os.sep, "/")
-            out.append(patch.unified_diff_bytes(name, result.data, result.patched))
-    return b"".join(out)
+        if not result.proposals:
+            continue
+        name = _diff_path(result.path)
+        if name is None:
+            errors.append(f"{result.path}: outside the current directory and any git work tree; "
+                          "run ompilot from a directory that contains it")
+            continue
+        out.append(patch.unified_diff_bytes(name, result.data, result.patched))
+    return b"".join(out), errors
+
+
+def _diff_path(path: str) -> str | None:
+    relative = os.path.relpath(os.path.abspath(path))
+    if not relative.startswith(".."):
+        return relative.replace(os.sep, "/")
+    folder = os.path.dirname(os.path.abspath(path))
+    while True:
+        if os.path.exists(os.path.join(folder, ".git")):
+            return os.path.relpath(os.path.abspath(path), folder).replace(os.sep, "/")
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
 
 
 def proposal_record(p) -> dict:

@@ -15,7 +15,7 @@ from pathlib import Path
 from ompilot.analysis import model, sources
 from ompilot.analysis.scan import ScanSettings, scan_source
 
-from . import offload, patch
+from . import offload, patch, regions
 from .model import Edit, Proposal
 
 
@@ -63,7 +63,17 @@ def suggest_source(
     if any(p.kind == "interchange" for p in result.proposals):
         _follow_rewrites(result, settings, target)
     if result.proposals:
-        problem = _self_check(path, result.patched, settings, races_before=sum(bool(v.races) for v in report.verdicts))
+        edits = [e for p in result.proposals for e in p.edits]
+        proposed = {e.start for e in edits}
+        left_alone = {
+            v.loop.start_offset for v in report.verdicts
+            if v.pragma and patch.line_start(data, v.loop.start_offset) not in proposed
+        }
+        problem = _self_check(
+            path, result.patched, settings,
+            races_before=sum(bool(v.races) for v in report.verdicts),
+            left_alone=lambda offset: _original_offset_of(offset, edits) in left_alone,
+        )
         if problem:
             result.errors.append(f"{path}: suggestions withheld, the patched file fails ompilot's own check: {problem}")
             result.proposals = []
@@ -73,6 +83,7 @@ def suggest_source(
 def _proposals(path: str, data: bytes, report: model.FileReport, target: str) -> tuple[list[Proposal], list[str]]:
     proposals: list[Proposal] = []
     skipped: list[str] = []
+    parallel_for: list[tuple[model.Verdict, Proposal]] = []
     for verdict in report.verdicts:
         if target == "gpu" and verdict.hoist:
             proposal = _insert_above(path, data, verdict, offload.data_region(verdict.hoist), "data-region")
@@ -88,13 +99,17 @@ def _proposals(path: str, data: bytes, report: model.FileReport, target: str) ->
             skipped.append(f"{path}:{verdict.loop.line}: {proposal}")
             continue
         proposal.explanation = explain(verdict) + notes
-        proposals.append(proposal)
+        if target == "cpu" and directive.startswith("#pragma omp parallel for"):
+            parallel_for.append((verdict, proposal))
+        else:
+            proposals.append(proposal)
         for rewrite in verdict.rewrites:
             proposal = _interchange_proposal(path, data, rewrite)
             if isinstance(proposal, str):
                 skipped.append(f"{path}:{rewrite.outer.line}: interchange not offered: {proposal}")
             else:
                 proposals.append(proposal)
+    proposals.extend(regions.merge(path, data, parallel_for))
     return proposals, skipped
 
 
@@ -114,6 +129,11 @@ def _follow_rewrites(result: FileSuggestions, settings: ScanSettings, target: st
         if None not in mapped:
             proposal.edits = mapped
             result.proposals.append(proposal)
+
+
+def _original_offset_of(offset: int, earlier: list[Edit]) -> int | None:
+    mapped = _original_offset(Edit(offset, offset, ""), earlier)
+    return None if mapped is None else mapped.start
 
 
 def _original_offset(edit: Edit, earlier: list[Edit]) -> Edit | None:
@@ -218,14 +238,14 @@ def explain(verdict: model.Verdict) -> list[str]:
     return out
 
 
-def _self_check(path: str, patched: bytes, settings: ScanSettings, races_before: int) -> str | None:
+def _self_check(path: str, patched: bytes, settings: ScanSettings, races_before: int, left_alone) -> str | None:
     again = scan_source(path, patched, settings)
     if any("not analysed" in e or "rejects an OpenMP pragma" in e for e in again.errors):
         return next(e for e in again.errors if "not analysed" in e or "rejects" in e)
     races = [v for v in again.verdicts if v.races]
     if len(races) > races_before:
         return f"line {races[0].loop.line}: {races[0].races[0].text()}"
-    fresh = [v for v in again.verdicts if v.pragma is not None]
+    fresh = [v for v in again.verdicts if v.pragma is not None and not left_alone(v.loop.start_offset)]
     if fresh:
         return f"line {fresh[0].loop.line} would get another pragma"
     return None
