@@ -118,15 +118,16 @@ def _follow_rewrites(result: FileSuggestions, settings: ScanSettings, target: st
     rewritten text once more and carry its new directives back to offsets in
     the original file (insertions at line starts never fall inside a swapped
     header)."""
-    first = [e for p in result.proposals for e in p.edits]
-    rewritten = patch.apply_edits(result.data, first)
+    swaps = [e for p in result.proposals if p.kind == "interchange" for e in p.edits]
+    rewritten = patch.apply_edits(result.data, swaps)
     again = scan_source(result.path, rewritten, settings)
     more, _ = _proposals(result.path, rewritten, again, target)
+    have = {(e.start, e.text) for p in result.proposals for e in p.edits}
     for proposal in more:
-        if proposal.kind == "interchange":
+        if proposal.kind != "simd":
             continue
-        mapped = [_original_offset(e, first) for e in proposal.edits]
-        if None not in mapped:
+        mapped = [_original_offset(e, swaps) for e in proposal.edits]
+        if None not in mapped and not any((e.start, e.text) in have for e in mapped):
             proposal.edits = mapped
             result.proposals.append(proposal)
 
@@ -231,7 +232,9 @@ def explain(verdict: model.Verdict) -> list[str]:
         out.append(f"collapse({c.collapse}): a perfect rectangular nest, every level parallel")
     if c.schedule:
         out.append(f"schedule({c.schedule}): iterations do unequal amounts of work")
-    if verdict.work is not None:
+    if c.simd:
+        pass  # an inner loop: the threads come from the loop around it
+    elif verdict.work is not None:
         out.append(f"about {verdict.work} operations in all: enough work for threads")
     else:
         out.append("trip count known only at run time: assumed large enough for threads")

@@ -30,6 +30,9 @@ def merge(path: str, data: bytes, pairs: list[tuple[model.Verdict, Proposal]]) -
             merged.extend(p for _, p in run)
             continue
         region = _region(path, data, [v for v, _ in run])
+        if region is not None:
+            for verdict, proposal in run:
+                region.explanation.extend(f"line {verdict.loop.line}: {why}" for why in proposal.explanation)
         merged.extend([region] if region else [p for _, p in run])
     return merged
 

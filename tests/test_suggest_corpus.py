@@ -34,7 +34,9 @@ def _build(compiler: str, source: Path, exe: Path, openmp: bool, extra: list[str
     cpp = source.suffix == ".cpp"
     driver = {"clang": "clang++-19" if cpp else "clang-19", "gcc": "g++" if cpp else "gcc"}[compiler]
     std = "-std=c++17" if cpp else "-std=c11"
-    flags = [std, "-O1", *(["-fopenmp"] if openmp else []), *extra, str(source), "-o", str(exe), "-lm"]
+    # clang checks the directives against OpenMP 6.0 itself
+    openmp_flags = (["-fopenmp", "-fopenmp-version=60"] if compiler == "clang" else ["-fopenmp"]) if openmp else []
+    flags = [std, "-O1", *openmp_flags, *extra, str(source), "-o", str(exe), "-lm"]
     result = subprocess.run([driver, *flags], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, f"{driver} failed on {source.name}:\n{result.stderr[-2000:]}"
 
