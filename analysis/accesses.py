@@ -30,7 +30,7 @@ class Key:
     fields: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        return self.var.name + "".join(self.fields)
+        return self.var.name + "".join(f.rstrip("*") for f in self.fields)
 
 
 @dataclass(eq=False)
@@ -553,14 +553,15 @@ def _location(e: ir.Expr) -> tuple[Key, tuple[ir.Expr, ...] | None] | None:
             saw_index = True
             e = e.base
         elif isinstance(e, ir.Member) and e.base is not None:
+            # `*` marks indexing through a pointer member: that memory is not
+            # inside the struct, and two such members may point at one buffer
+            hop = "*" if e.points and saw_index else ""
             if e.arrow:
-                fields.append("->" + e.field)
-                if saw_index or fields[:-1]:
-                    pass
+                fields.append("->" + e.field + hop)
                 subscripts.append(ir.Const(line=e.line, text="0", value=0))
                 saw_index = True
             else:
-                fields.append("." + e.field)
+                fields.append("." + e.field + hop)
             e = e.base
         elif isinstance(e, ir.Unary) and e.op == "*":
             base = _pointer_base(e.operand)

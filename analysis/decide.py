@@ -242,9 +242,10 @@ def _key_dependences(key: Key, refs: list[Ref], builder: _SiteBuilder) -> list[m
             for src, snk in ((a, b), (b, a)) if a is not b else ((a, a),):
                 result = depend.carried(sites[id(src)], sites[id(snk)], builder.common, builder.level)
                 if result.exists is None:
+                    why = builder.why.get(id(src)) or builder.why.get(id(snk)) or result.why
                     problems.append(
                         model.UnanalyzableAccess(
-                            access=src.text, line=src.line, other=snk.text, other_line=snk.line, why=result.why
+                            access=src.text, line=src.line, other=snk.text, other_line=snk.line, why=why
                         )
                     )
                 elif result.exists:
@@ -317,10 +318,17 @@ def _aliases(by_key, written, decision, ctx) -> None:
     keys = list(by_key)
     for w in written:
         for other in keys:
-            if other.var is w.var or not _may_alias(w.var, other.var, ctx):
+            if other == w:
+                continue
+            through_member = _via_pointer_member(w) or _via_pointer_member(other)
+            if not through_member and (other.var is w.var or not _may_alias(w.var, other.var, ctx)):
                 continue
             decision.reasons.append(model.PossibleAlias(written=str(w), other=str(other)))
             return
+
+
+def _via_pointer_member(key: Key) -> bool:
+    return any(f.endswith("*") for f in key.fields)
 
 
 def distinct_object(v: ir.Var, ctx: FunctionContext) -> bool:
@@ -363,6 +371,7 @@ class _SiteBuilder:
         self.substitute = _single_assignments(facts)
         self.cache: dict[int, AccessSite] = {}
         self.shapes: dict[int, tuple[str, ...]] = {}
+        self.why: dict[int, str] = {}  # a better reason than "not affine" for some refs
 
     def _inner(self, loop: ir.LoopStmt) -> CanonicalLoop | None:
         key = id(loop)
@@ -387,6 +396,9 @@ class _SiteBuilder:
             subscripts = tuple(None for _ in subscripts) or (None,)
         if ref.key.var.name in self.variant and ref.key.var.is_pointer:
             subscripts = tuple(None for _ in subscripts)
+        if ref.key.var.rows_are_pointers and len(subscripts) > 1:
+            subscripts = tuple(None for _ in subscripts)  # rows a[i] and a[j] may coincide
+            self.why[id(ref)] = f"the rows of {ref.key.var.name} are separate pointers, which may overlap"
         site = AccessSite(
             array=str(ref.key), subscripts=subscripts, loops=tuple(dims), is_write=ref.is_write,
             text=ref.text, line=ref.line, order=ref.order,
@@ -399,6 +411,12 @@ class _SiteBuilder:
         every inner subscript provably stays within its row (0 <= j <= n-1)."""
         out: list[Affine | None] = []
         shape: list[str] = []
+        linear = self._divmod(ref.subscripts or ())
+        if linear is not None:
+            value = self._affine(linear[0], counters)
+            if value is not None:
+                self.shapes[id(ref)] = (f"/%{linear[1]}",)
+                return (value,)
         for expr in ref.subscripts or ():
             value = self._affine(expr, counters)
             if value is None:
@@ -412,6 +430,25 @@ class _SiteBuilder:
             shape.append("")
         self.shapes[id(ref)] = tuple(shape)
         return tuple(out)
+
+    def _divmod(self, subscripts) -> tuple[ir.Expr, str] | None:
+        """`a[p / W][p % W]` is element p of the array read row by row: distinct
+        p give distinct (p / W, p % W) for any fixed W other than 0."""
+        if len(subscripts) != 2:
+            return None
+        quotient, remainder = subscripts
+        if not (isinstance(quotient, ir.Binary) and quotient.op == "/"
+                and isinstance(remainder, ir.Binary) and remainder.op == "%"):
+            return None
+        if _squash(quotient.lhs.text) != _squash(remainder.lhs.text):
+            return None
+        divisor = quotient.rhs
+        if _squash(divisor.text) != _squash(remainder.rhs.text):
+            return None
+        value = to_affine(divisor)
+        fixed = value is not None and value.is_constant and value.const != 0
+        invariant = isinstance(divisor, ir.Name) and divisor.var is not None and divisor.name not in self.variant
+        return (quotient.lhs, _squash(divisor.text)) if fixed or invariant else None
 
     def _delinearize(self, expr, dims, counters):
         poly = to_poly(expr)
@@ -434,6 +471,10 @@ class _SiteBuilder:
         if any(n in self.variant and n not in counters for n in value.names()):
             return None
         return value
+
+
+def _squash(text: str) -> str:
+    return "".join(text.split())
 
 
 def _within_row(inner: Affine, size: str, dims) -> bool:

@@ -56,6 +56,14 @@ _ARRAY_TYPES = {
 _CONTAINERS = ("std::vector<", "std::array<", "vector<", "array<", "std::__1::vector<")
 
 
+def _rows_are_pointers(canonical, element) -> bool:
+    """Pointer to pointer, or array of pointers: indexing twice goes through a
+    loaded row pointer, and two rows may be the same memory."""
+    if canonical.kind == ci.TypeKind.POINTER:
+        return canonical.get_pointee().get_canonical().kind == ci.TypeKind.POINTER
+    return element.kind == ci.TypeKind.POINTER and element is not canonical
+
+
 class FrontendError(RuntimeError):
     """libclang itself failed (not a parse error in the user's code)."""
 
@@ -258,6 +266,7 @@ class _Converter:
             is_scalar_number=canonical.kind in _NUMBER_TYPES,
             is_float=canonical.kind in _FLOAT_TYPES,
             is_volatile=canonical.is_volatile_qualified(),
+            rows_are_pointers=_rows_are_pointers(canonical, element),
         )
 
     # ------------------------------------------------------------- statements
@@ -544,7 +553,8 @@ class _Converter:
         children = [ch for ch in c.get_children() if _is_expr(ch.kind)]
         base = self._expr(children[0]) if children else None
         arrow = bool(children) and children[0].type.get_canonical().kind == ci.TypeKind.POINTER
-        return ir.Member(line=line, text=text, base=base, field=c.spelling, arrow=arrow)
+        points = c.type.get_canonical().kind == ci.TypeKind.POINTER
+        return ir.Member(line=line, text=text, base=base, field=c.spelling, arrow=arrow, points=points)
 
     def _call(self, c, line, text) -> ir.Expr:
         name = c.spelling or text.split("(")[0].strip() or "a function pointer"

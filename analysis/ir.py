@@ -28,6 +28,7 @@ class Var:
     is_scalar_number: bool = False  # int, double, ... (not pointer/array/struct)
     is_float: bool = False
     is_volatile: bool = False
+    rows_are_pointers: bool = False  # `double **a`, `double *a[N]`: a[i] and a[j] may be one row
 
     @property
     def is_array(self) -> bool:
@@ -109,6 +110,7 @@ class Member(Expr):
     base: Expr | None
     field: str
     arrow: bool
+    points: bool = False  # the member is itself a pointer: indexing it leaves the struct
 
     def children(self):
         return (self.base,) if self.base is not None else ()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
@@ -138,37 +139,42 @@ def _print_lines(reports, errors, console: Console) -> None:
 
 
 def diffs(results) -> tuple[bytes, list[str]]:
-    """All files' changes as one unified diff, with paths relative to the
-    current directory (or, for a file outside it, to its git work tree), and
-    an error line for each file no such path exists for. Bytes, so files with
+    """All files' changes as one unified diff, and an error line for each file
+    it cannot name. Paths are relative to the current directory when every
+    file is inside it, else to the git work tree around it (one base for the
+    whole diff, so `git apply` takes it in one place). Bytes, so files with
     non-UTF-8 bytes come out unchanged."""
     from ompilot.suggest import patch
 
+    changed = [r for r in results if r.proposals]
+    base = _diff_base([Path(r.path).resolve() for r in changed])
     out, errors = [], []
-    for result in results:
-        if not result.proposals:
-            continue
-        name = _diff_path(result.path)
-        if name is None:
-            errors.append(f"{result.path}: outside the current directory and any git work tree; "
+    for result in changed:
+        path = Path(result.path).resolve()
+        if base is None or not path.is_relative_to(base):
+            errors.append(f"{result.path}: outside the current directory and its git work tree; "
                           "run ompilot from a directory that contains it")
             continue
-        out.append(patch.unified_diff_bytes(name, result.data, result.patched))
+        out.append(patch.unified_diff_bytes(path.relative_to(base).as_posix(), result.data, result.patched))
     return b"".join(out), errors
 
 
-def _diff_path(path: str) -> str | None:
-    relative = os.path.relpath(os.path.abspath(path))
-    if not relative.startswith(".."):
-        return relative.replace(os.sep, "/")
-    folder = os.path.dirname(os.path.abspath(path))
-    while True:
-        if os.path.exists(os.path.join(folder, ".git")):
-            return os.path.relpath(os.path.abspath(path), folder).replace(os.sep, "/")
-        parent = os.path.dirname(folder)
-        if parent == folder:
-            return None
-        folder = parent
+def _diff_base(paths: list[Path]) -> Path | None:
+    """The current directory if it holds every file, else a git work tree that
+    does (the current directory's, or the files' own)."""
+    here = Path.cwd().resolve()
+    candidates = [here, _git_root(here), *(_git_root(p.parent) for p in paths)]
+    for base in candidates:
+        if base is not None and all(p.is_relative_to(base) for p in paths):
+            return base
+    return _git_root(here) or here
+
+
+def _git_root(folder: Path) -> Path | None:
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
 
 
 def proposal_record(p) -> dict:

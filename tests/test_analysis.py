@@ -238,3 +238,28 @@ def test_loop_outside_analysed_functions_is_listed():
 def test_empty_body_gets_no_pragma():
     v = one("void f(int n) {\n  for (int i = 0; i < n; i++) /*L*/ ;\n}\n", "/*L*/")
     assert v.pragma is None and "TooSmall" in {r.code for r in v.reasons}
+
+
+def test_rows_reached_through_pointers_may_overlap():
+    v = one("void f(double **m, int n) {\n  for (int i = 0; i < n; i++) /*L*/\n"
+            "    for (int j = 0; j < n; j++) m[i][j] = 2 * m[i][j];\n}\n", "/*L*/")
+    assert v.parallel is not True
+    assert any("rows of m" in r.text() for r in v.reasons)
+
+
+def test_two_pointer_members_may_point_at_one_buffer():
+    found = verdicts(
+        "struct S { double *a, *b; };\nvoid g(struct S *s, int n) {\n"
+        "  for (int i = 0; i < n; i++) /*A*/ s->a[i] = s->b[i] + 1;\n"
+        "  for (int i = 0; i < n; i++) /*B*/ s->a[i] = 2 * s->a[i];\n}\n"
+    )
+    first = next(v for t, v in found.items() if "/*A*/" in t)
+    second = next(v for t, v in found.items() if "/*B*/" in t)
+    assert first.status == "unknown" and "PossibleAlias" in {r.code for r in first.reasons}
+    assert second.status == "parallel"
+
+
+def test_row_by_row_divmod_subscripts_are_one_element_each():
+    v = one("#define W 64\nvoid f(unsigned char (*img)[W], long n) {\n"
+            "  for (long p = 0; p < n * W; p++) /*L*/ img[p / W][p % W] = p & 255;\n}\n", "/*L*/")
+    assert v.status == "parallel"
