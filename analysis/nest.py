@@ -100,8 +100,15 @@ class NestPlanner:
         if collapse > 1:
             private = tuple(n for n in merged_private if n not in verdict.clauses.lastprivate)
         schedule = self._schedule(loop, decision)
+        firstprivate = _pointer_copies(decision)
+        if firstprivate:
+            verdict.notes.append(
+                f"firstprivate({', '.join(firstprivate)}): each thread keeps its own copy of the pointers, so "
+                "byte-sized stores cannot make the compiler reload them (and stop vectorising)"
+            )
         verdict.clauses = model.Clauses(
             private=private,
+            firstprivate=firstprivate,
             lastprivate=verdict.clauses.lastprivate,
             reductions=verdict.clauses.reductions,
             collapse=collapse,
@@ -285,6 +292,24 @@ class NestPlanner:
                 if isinstance(form, CanonicalLoop) and counter in names_in(form.start) | names_in(form.bound):
                     return "static, 1"
         return None
+
+
+_BYTE_TYPES = ("char", "int8_t", "bool", "_Bool", "std::byte")
+
+
+def _pointer_copies(decision: Decision) -> tuple[str, ...]:
+    """Read-only pointer variables used as array bases, when the loop stores
+    bytes: a byte store may alias any object, the shared pointers included, so
+    clang reloads them on every iteration; a private copy cannot be aliased."""
+    facts = decision.facts
+    if facts is None:
+        return ()
+    written = [r.key.var for r in facts.refs if r.is_write and r.subscripts is not None]
+    if not any(any(t in var.type for t in _BYTE_TYPES) for var in written):
+        return ()
+    bases = {r.key.var.name for r in facts.refs if r.subscripts is not None and not r.key.fields
+             and r.key.var.is_pointer and r.key.var not in facts.writes and r.key.var not in facts.declared}
+    return tuple(sorted(bases))
 
 
 def _simd_candidate(loop: ir.LoopStmt, decision: Decision) -> bool:
