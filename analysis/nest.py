@@ -245,7 +245,8 @@ class NestPlanner:
             if not isinstance(inner, ir.For):
                 break
             chain.append(inner)
-        if len(chain) < 2 or decision.facts is None:
+        if len(chain) < 3 or decision.facts is None:
+            # with two loops the swap would move the parallel loop itself inward
             return None
         upper, lower = chain[-2], chain[-1]
         forms = [self.ctx.canonical(l) for l in chain]

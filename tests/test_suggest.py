@@ -77,3 +77,20 @@ def test_existing_pragma_is_kept_and_not_duplicated():
 """
     result = suggest_source("kept.c", source)
     assert result.proposals == [] and result.patched == source
+
+
+def test_the_parallel_loop_itself_is_never_swapped_inward():
+    # a column sweep: j-inner walks b by columns, but swapping would put the
+    # pragma on the j loop, whose iterations depend on each other
+    source = b"""#define N 256
+double b[N][N];
+void f(void) {
+  for (int i = 0; i < N; i++)
+    for (int j = 1; j < N; j++)
+      b[j][i] = b[j - 1][i] + 1;
+}
+"""
+    result = suggest_source("col.c", source)
+    assert not result.errors  # not withheld by the self-check either
+    assert [p.kind for p in result.proposals] == ["pragma"]
+    assert result.patched.decode().index("for (int i") < result.patched.decode().index("for (int j")
