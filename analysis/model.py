@@ -326,6 +326,7 @@ class Verdict:
     data: list[DataUse] | None = None  # for offloading; None when not stated
     data_problem: str | None = None  # why the data of this loop cannot be stated
     hoist: list[DataUse] | None = None  # a `target data` region can enclose this loop
+    tile: str | None = None  # "#pragma omp tile sizes(...)" to put below the loop's directive
 
     @property
     def status(self) -> str:

@@ -86,7 +86,7 @@ def _proposals(path: str, data: bytes, report: model.FileReport, target: str) ->
     parallel_for: list[tuple[model.Verdict, Proposal]] = []
     for verdict in report.verdicts:
         if target == "gpu" and verdict.hoist:
-            proposal = _insert_above(path, data, verdict, offload.data_region(verdict.hoist), "data-region")
+            proposal = _insert_above(path, data, verdict, [offload.data_region(verdict.hoist)], "data-region")
             if not isinstance(proposal, str):
                 proposal.explanation = [offload.hoist_reason(verdict)]
                 proposals.append(proposal)
@@ -94,7 +94,8 @@ def _proposals(path: str, data: bytes, report: model.FileReport, target: str) ->
             continue
         directive, notes = (offload.directive(verdict) if target == "gpu" else (verdict.pragma, []))
         kind = "simd" if verdict.clauses.simd else "pragma"
-        proposal = _insert_above(path, data, verdict, directive, kind)
+        lines = [directive] + ([verdict.tile] if verdict.tile and target == "cpu" else [])
+        proposal = _insert_above(path, data, verdict, lines, kind)
         if isinstance(proposal, str):
             skipped.append(f"{path}:{verdict.loop.line}: {proposal}")
             continue
@@ -123,11 +124,14 @@ def _follow_rewrites(result: FileSuggestions, settings: ScanSettings, target: st
     again = scan_source(result.path, rewritten, settings)
     more, _ = _proposals(result.path, rewritten, again, target)
     have = {(e.start, e.text) for p in result.proposals for e in p.edits}
+    tiled = [(v.loop.start_offset, v.loop.end_offset) for v in result.report.verdicts if v.tile]
     for proposal in more:
         if proposal.kind != "simd":
             continue
         mapped = [_original_offset(e, swaps) for e in proposal.edits]
-        if None not in mapped and not any((e.start, e.text) in have for e in mapped):
+        if None in mapped or any(a <= e.start <= b for e in mapped for a, b in tiled):
+            continue  # a simd inside a tiled band would break the band
+        if not any((e.start, e.text) in have for e in mapped):
             proposal.edits = mapped
             result.proposals.append(proposal)
 
@@ -153,17 +157,17 @@ def _original_offset(edit: Edit, earlier: list[Edit]) -> Edit | None:
     return Edit(edit.start - shift, edit.start - shift, edit.text)
 
 
-def _insert_above(path: str, data: bytes, verdict: model.Verdict, directive: str, kind: str) -> Proposal | str:
+def _insert_above(path: str, data: bytes, verdict: model.Verdict, lines: list[str], kind: str) -> Proposal | str:
     loop = verdict.loop
     start = patch.line_start(data, loop.start_offset)
     before_loop = data[start : loop.start_offset]
     if before_loop.strip():
         return "the loop does not start its own line, so a pragma cannot go above it"
     try:
-        edit = patch.insertion_above(data, start, [directive])
+        edit = patch.insertion_above(data, start, lines)
     except patch.PatchError as exc:
         return str(exc)
-    return Proposal(file=path, line=loop.line, kind=kind, summary=directive, edits=[edit])
+    return Proposal(file=path, line=loop.line, kind=kind, summary=" / ".join(lines), edits=[edit])
 
 
 def _interchange_proposal(path: str, data: bytes, rewrite: model.Rewrite) -> Proposal | str:

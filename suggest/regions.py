@@ -77,7 +77,7 @@ def _region(path: str, data: bytes, verdicts: list[model.Verdict]) -> Proposal |
         loop_start = patch.line_start(data, verdict.loop.start_offset)
         if data[loop_start : verdict.loop.start_offset].strip():
             return None
-        edits.append(patch.insertion_above(data, loop_start, [directive]))
+        edits.append(patch.insertion_above(data, loop_start, [directive, *([verdict.tile] if verdict.tile else [])]))
     edits.append(Edit(close_at, close_at, f"{prefix}{indent}}}{newline}"))
     summary = f"#pragma omp parallel region over lines {first.line}-{last.end_line}"
     return Proposal(file=path, line=first.line, kind="region", summary=summary, edits=edits,

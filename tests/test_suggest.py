@@ -94,3 +94,19 @@ void f(void) {
     assert not result.errors  # not withheld by the self-check either
     assert [p.kind for p in result.proposals] == ["pragma"]
     assert result.patched.decode().index("for (int i") < result.patched.decode().index("for (int j")
+
+
+def test_a_large_interchanged_nest_is_tiled_and_keeps_its_result(tmp_path):
+    big = MATMUL.replace(b"#define N 96", b"#define N 320")  # 2.3 MiB of arrays
+    result = suggest_source("mm.c", big)
+    patched = result.patched.decode()
+    assert "#pragma omp tile sizes(64, 64, 64)" in patched, patched
+    tile_at = patched.index("#pragma omp tile")
+    assert "#pragma omp simd" not in patched[tile_at:]  # nothing may sit inside the tiled band
+    serial = _run(big, tmp_path, "serial", openmp=False)
+    assert _run(result.patched, tmp_path, "tiled", openmp=True) == serial
+    assert _run(result.patched, tmp_path, "gcc", openmp=True, compiler="gcc") == serial
+
+
+def test_a_small_nest_is_not_tiled():
+    assert b"tile" not in suggest_source("mm.c", MATMUL).patched
