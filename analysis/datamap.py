@@ -148,11 +148,22 @@ def hoistable(loop: ir.LoopStmt, offloaded: list[tuple[ir.LoopStmt, list[model.D
     if not offloaded:
         return None
     changed = {v.name for v in written_vars(loop.body)} | {v.name for v in written_vars(loop)}
-    merged: dict[str, model.DataUse] = {}
     for _, uses in offloaded:
+        if any(set(_names_in_text(use.section)) & changed for use in uses):
+            return None  # a section that moves, or a pointer swapped between steps
+    merged = union([uses for _, uses in offloaded])
+    inner = {id(l) for l, _ in offloaded}
+    if merged is None or _touches_outside(loop.body, {u.name for u in merged}, inner):
+        return None
+    return merged
+
+
+def union(use_lists: list[list[model.DataUse]]) -> list[model.DataUse] | None:
+    """One map list covering several loops' data: sections widened to cover
+    each other (when their bounds differ by constants), read/written merged."""
+    merged: dict[str, model.DataUse] = {}
+    for uses in use_lists:
         for use in uses:
-            if set(_names_in_text(use.section)) & changed:
-                return None  # a section that moves, or a pointer swapped between steps
             old = merged.get(use.name)
             section, span = use.section, use.span
             if old is not None and old.section != use.section:
@@ -168,9 +179,6 @@ def hoistable(loop: ir.LoopStmt, offloaded: list[tuple[ir.LoopStmt, list[model.D
                 use.name, use.read or (old.read if old else False),
                 use.written or (old.written if old else False), section, span,
             )
-    inner = {id(l) for l, _ in offloaded}
-    if _touches_outside(loop.body, set(merged), inner):
-        return None
     return [merged[n] for n in sorted(merged)]
 
 

@@ -84,6 +84,7 @@ def _proposals(path: str, data: bytes, report: model.FileReport, target: str) ->
     proposals: list[Proposal] = []
     skipped: list[str] = []
     parallel_for: list[tuple[model.Verdict, Proposal]] = []
+    offloaded: list[tuple[model.Verdict, Proposal]] = []
     for verdict in report.verdicts:
         if target == "gpu" and verdict.hoist:
             proposal = _insert_above(path, data, verdict, [offload.data_region(verdict.hoist)], "data-region")
@@ -104,6 +105,8 @@ def _proposals(path: str, data: bytes, report: model.FileReport, target: str) ->
             parallel_for.append((verdict, proposal))
         else:
             proposals.append(proposal)
+            if target == "gpu" and directive.startswith("#pragma omp target") and not _inside_hoist(verdict, report):
+                offloaded.append((verdict, proposal))
         for rewrite in verdict.rewrites:
             proposal = _interchange_proposal(path, data, rewrite)
             if isinstance(proposal, str):
@@ -111,7 +114,18 @@ def _proposals(path: str, data: bytes, report: model.FileReport, target: str) ->
             else:
                 proposals.append(proposal)
     proposals.extend(regions.merge(path, data, parallel_for))
+    # a region's opening line goes above its first loop's own directive
+    proposals[:0] = regions.data_regions(path, data, offloaded)
     return proposals, skipped
+
+
+def _inside_hoist(verdict: model.Verdict, report: model.FileReport) -> bool:
+    """Inside a loop that already gets a `target data` region."""
+    loop = verdict.loop
+    return any(
+        v.hoist and v.loop.start_offset < loop.start_offset and loop.end_offset <= v.loop.end_offset
+        for v in report.verdicts
+    )
 
 
 def _follow_rewrites(result: FileSuggestions, settings: ScanSettings, target: str) -> None:

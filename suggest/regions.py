@@ -96,3 +96,41 @@ def _nowait_safe(verdict: model.Verdict, following: model.Verdict) -> bool:
     touched_next = {d.name for d in following.data}
     written_next = {d.name for d in following.data if d.written}
     return not (written & touched_next) and not (read & written_next)
+
+
+def data_regions(path: str, data: bytes, pairs: list[tuple[model.Verdict, Proposal]]) -> list[Proposal]:
+    """`target data` regions around runs of adjacent offloaded loops, so the
+    arrays they share move once for the run; each loop keeps its own map
+    clauses, which then find the data present and copy nothing."""
+    from ompilot.analysis.datamap import union
+
+    from .offload import data_region
+
+    out = []
+    for run in _runs(data, sorted(pairs, key=lambda vp: vp[0].loop.start_offset)):
+        verdicts = [v for v, _ in run]
+        if len(run) < 2 or any(v.data is None for v in verdicts):
+            continue
+        uses = union([v.data for v in verdicts])
+        if uses is None:
+            continue
+        first, last = verdicts[0].loop, verdicts[-1].loop
+        start = patch.line_start(data, first.start_offset)
+        tail = _TAIL.match(data, last.end_offset)
+        if tail is None or data[start : first.start_offset].strip():
+            continue
+        indent = data[start : first.start_offset].decode("utf-8", errors="surrogateescape")
+        newline = "\r\n" if data[start:].split(b"\n", 1)[0].endswith(b"\r") else "\n"
+        prefix = newline if tail.end() == len(data) and not data.endswith(b"\n") else ""
+        directive = data_region(uses)
+        edits = [
+            Edit(start, start, f"{indent}{directive}{newline}{indent}{{{newline}"),
+            Edit(tail.end(), tail.end(), f"{prefix}{indent}}}{newline}"),
+        ]
+        lines = ", ".join(str(v.loop.line) for v in verdicts)
+        out.append(Proposal(
+            file=path, line=first.line, kind="data-region", summary=directive, edits=edits,
+            explanation=[f"the loops at lines {lines} share their arrays on the device: they move once, "
+                         "not once per loop"],
+        ))
+    return out

@@ -110,3 +110,36 @@ def test_a_large_interchanged_nest_is_tiled_and_keeps_its_result(tmp_path):
 
 def test_a_small_nest_is_not_tiled():
     assert b"tile" not in suggest_source("mm.c", MATMUL).patched
+
+
+SEQUENCE = b"""#include <stdio.h>
+#include <stdlib.h>
+int main(void) {
+  int n = 200000;
+  double *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b), *c = malloc(n * sizeof *c);
+  for (int i = 0; i < n; i++) { a[i] = i % 11; b[i] = i % 5; }
+  for (int i = 0; i < n; i++)
+    c[i] = a[i] + b[i];
+  for (int i = 1; i < n; i++)
+    a[i] = c[i] * 2 - c[i - 1];
+  double s = 0;
+  for (int i = 0; i < n; i++) s += a[i];
+  printf("%.10g\\n", s);
+  return 0;
+}
+"""
+
+
+def test_adjacent_offloaded_loops_share_one_data_region(tmp_path):
+    result = suggest_source("seq.c", SEQUENCE, target="gpu")
+    patched = result.patched.decode()
+    assert patched.count("#pragma omp target data") == 1
+    assert patched.count("#pragma omp target teams distribute parallel for") == 4
+    serial = _run(SEQUENCE, tmp_path, "serial", openmp=False)
+    src = tmp_path / "offload.c"
+    src.write_bytes(result.patched)
+    subprocess.run(["clang-19", "-fopenmp", "-fopenmp-targets=x86_64-pc-linux-gnu", "-O1", str(src),
+                    "-o", str(tmp_path / "offload")], check=True, capture_output=True)
+    env = dict(os.environ, LD_LIBRARY_PATH="/usr/lib/llvm-19/lib", OMP_TARGET_OFFLOAD="MANDATORY")
+    out = subprocess.run([str(tmp_path / "offload")], check=True, capture_output=True, text=True, env=env)
+    assert out.stdout == serial
