@@ -16,6 +16,9 @@ from rich.console import Console
 from ompilot.analysis import compdb, frontend
 from ompilot.analysis.scan import ScanSettings, scan_paths
 from ompilot.suggest.run import apply_results, suggest_paths
+from ompilot.verify.existing import CheckTargetError, check_target
+from ompilot.verify.session import verify_results
+from ompilot.verify.verifier import environment_ready
 
 from . import render
 
@@ -83,17 +86,26 @@ def scan(ctx: click.Context, paths: tuple[Path, ...], build_dir: Path | None, fm
 @click.option("--apply", "mode", flag_value="apply", help="Write the changes into the files (atomically).")
 @click.option("--target", type=click.Choice(["cpu", "gpu"]), default="cpu", show_default=True,
               help="gpu: offload parallel loops with `target teams distribute parallel for` and map clauses.")
+@click.option("--no-verify", is_flag=True, help="Skip building and running: static suggestions, marked unverified.")
+@click.option("--no-tune", is_flag=True, help="Verify, but do not try schedule/collapse/tile variants.")
 @click.pass_context
-def suggest(ctx, paths, build_dir, fmt, jobs, mode, target) -> None:
+def suggest(ctx, paths, build_dir, fmt, jobs, mode, target, no_verify, no_tune) -> None:
     """Propose OpenMP pragmas for the loops proven parallel, with their reasons.
 
-    Nothing is written unless --apply is given; a file that changed since it
-    was read is refused.
+    Each proposal is built and run first (race check, output check, timing)
+    and kept only if it passes, unless --no-verify. Nothing is written unless
+    --apply is given; a file that changed since it was read is refused.
     """
     settings = _settings(ctx, build_dir, jobs)
+    console = Console(highlight=False, stderr=True)
     try:
         compdb.toolchain_flags()
         results, errors = suggest_paths(list(paths), settings, target)
+        if not no_verify and any(r.proposals for r in results):
+            problem = environment_ready()
+            if problem:
+                raise compdb.ToolchainError(problem)
+            errors = errors + _verify(results, console, tune=not no_tune)
     except _ENVIRONMENT_ERRORS as exc:
         click.echo(f"ompilot: {exc}", err=True)
         ctx.exit(EXIT_ERROR)
@@ -116,6 +128,37 @@ def suggest(ctx, paths, build_dir, fmt, jobs, mode, target) -> None:
         ctx.exit(EXIT_ERROR)
     found = any(r.proposals or r.errors for r in results) or errors
     ctx.exit(EXIT_FINDINGS if found else EXIT_CLEAN)
+
+
+def _verify(results, console: Console, tune: bool) -> list[str]:
+    """Verify with a live status line on a terminal, silently otherwise."""
+    if not console.is_terminal:
+        return verify_results(results, tune=tune)
+    with console.status("verifying") as status:
+        return verify_results(results, progress=lambda text: status.update(f"verifying: {text}"), tune=tune)
+
+
+@cli.command()
+@click.argument("target_path", metavar="PATCH_OR_PATH", type=click.Path(exists=True, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_context
+def verify(ctx, target_path: Path, fmt: str) -> None:
+    """Check a patch, or the OpenMP pragmas already in a program, the way
+    suggestions are checked: race check, output check, timing."""
+    problem = environment_ready()
+    if problem:
+        click.echo(f"ompilot: {problem}", err=True)
+        ctx.exit(EXIT_ERROR)
+    try:
+        outcomes = check_target(target_path)
+    except CheckTargetError as exc:
+        click.echo(f"ompilot: {exc}", err=True)
+        ctx.exit(EXIT_ERROR)
+    if fmt == "json":
+        click.echo(render.verify_json(outcomes))
+    else:
+        render.print_verify(outcomes, Console(highlight=False))
+    ctx.exit(EXIT_CLEAN if all(o.result and o.result.accepted for o in outcomes) else EXIT_FINDINGS)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -196,6 +196,7 @@ def suggestions_json(results, errors: list[str]) -> str:
         {
             "version": JSON_VERSION,
             "proposals": [proposal_record(p) for r in results for p in r.proposals],
+            "rejected": [proposal_record(p) for r in results for p in r.rejected],
             "skipped": [s for r in results for s in r.skipped],
             "errors": errors + [e for r in results for e in r.errors],
         },
@@ -212,6 +213,11 @@ def print_suggestions(results, errors: list[str], console: Console, applied: boo
             console.print(f"{p.file}:{p.line}: {p.summary}  ({p.origin}, {state})", markup=False, highlight=False, soft_wrap=True)
             for line in p.explanation:
                 console.print(f"    - {line}", markup=False, highlight=False, soft_wrap=True)
+            for line in _evidence_lines(p.evidence):
+                console.print(f"    = {line}", markup=False, highlight=False, soft_wrap=True)
+        for p in result.rejected:
+            message = p.evidence.get("message", "rejected")
+            console.print(f"{p.file}:{p.line}: rejected: {p.summary}: {message}", markup=False, highlight=False, soft_wrap=True)
         for line in result.skipped:
             console.print(f"{line} (skipped)", markup=False, highlight=False, soft_wrap=True)
     for line in errors + [e for r in results for e in r.errors]:
@@ -219,3 +225,43 @@ def print_suggestions(results, errors: list[str], console: Console, applied: boo
     files = sum(1 for r in results if r.proposals)
     verb = "applied" if applied else "proposed"
     console.print(f"{count} changes {verb} in {files} of {len(results)} files", markup=False, highlight=False, soft_wrap=True)
+
+
+def _evidence_lines(evidence: dict) -> list[str]:
+    """The verifier's evidence in a few lines: speedup, races, output."""
+    if not evidence:
+        return []
+    race = evidence.get("race_check", {})
+    lines = [evidence.get("message", "")]
+    if race:
+        archer = "Archer loaded" if race.get("archer_loaded") else "Archer NOT loaded"
+        lines.append(f"race check: {race.get('runs', 0)} runs under ThreadSanitizer ({archer}), "
+                     f"{len(race.get('races', []))} races")
+    if "output_check" in evidence:
+        lines.append(f"output check: {evidence['output_check']}")
+    if evidence.get("tried"):
+        lines.append("tried: " + "; ".join(evidence["tried"]))
+    return [l for l in lines if l]
+
+
+def verify_json(outcomes) -> str:
+    return json.dumps({
+        "version": JSON_VERSION,
+        "results": [
+            {"file": o.file, "error": o.error, "evidence": o.result.evidence() if o.result else None}
+            for o in outcomes
+        ],
+    }, indent=2)
+
+
+def print_verify(outcomes, console: Console) -> None:
+    if not outcomes:
+        console.print("no OpenMP pragmas to check", markup=False, highlight=False)
+    for o in outcomes:
+        if o.error:
+            console.print(f"error: {o.file}: {o.error}", markup=False, highlight=False, soft_wrap=True)
+            continue
+        verdict = "verified" if o.result.accepted else f"rejected at the {o.result.stage} check"
+        console.print(f"{o.file}: {verdict}", markup=False, highlight=False, soft_wrap=True)
+        for line in _evidence_lines(o.result.evidence()):
+            console.print(f"    = {line}", markup=False, highlight=False, soft_wrap=True)

@@ -9,7 +9,7 @@ no proposals and an error line instead.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ompilot.analysis import model, sources
@@ -28,6 +28,7 @@ class FileSuggestions:
     errors: list[str] = field(default_factory=list)
     report: model.FileReport | None = None
     analysed: bool = True
+    rejected: list[Proposal] = field(default_factory=list)  # proposals the verifier turned down
 
     @property
     def patched(self) -> bytes:
@@ -101,6 +102,8 @@ def _proposals(path: str, data: bytes, report: model.FileReport, target: str) ->
             skipped.append(f"{path}:{verdict.loop.line}: {proposal}")
             continue
         proposal.explanation = explain(verdict) + notes
+        if directive.startswith("#pragma omp parallel for"):
+            proposal.variants = _variants(data, verdict, proposal)
         if target == "cpu" and directive.startswith("#pragma omp parallel for"):
             parallel_for.append((verdict, proposal))
         else:
@@ -117,6 +120,36 @@ def _proposals(path: str, data: bytes, report: model.FileReport, target: str) ->
     # a region's opening line goes above its first loop's own directive
     proposals[:0] = regions.data_regions(path, data, offloaded)
     return proposals, skipped
+
+
+_SCHEDULES = ("static", "dynamic", "guided", "static, 1", "dynamic, 16")
+_TILE_SIZES = (32, 128)
+
+
+def _variants(data: bytes, verdict: model.Verdict, proposal: Proposal) -> list[tuple[str, list[Edit]]]:
+    """Versions of a parallel-for proposal that differ in schedule, collapse
+    depth or tile sizes; the verifier times them and keeps the fastest one
+    that still passes every check."""
+    clauses = verdict.clauses
+    options: list[tuple[model.Clauses, str | None]] = []
+    for schedule in _SCHEDULES:
+        if schedule != clauses.schedule:
+            options.append((replace(clauses, schedule=schedule), verdict.tile))
+    for depth in range(1, verdict.collapse_max + 1):
+        if depth != clauses.collapse:
+            options.append((replace(clauses, collapse=depth), None if depth > 1 else verdict.tile))
+    if verdict.tile:
+        depth = verdict.tile.count(",") + 1
+        for size in _TILE_SIZES:
+            options.append((clauses, f"#pragma omp tile sizes({', '.join([str(size)] * depth)})"))
+        options.append((clauses, None))
+    start = patch.line_start(data, verdict.loop.start_offset)
+    out = []
+    for variant, tile in options:
+        directive = " ".join(["#pragma omp parallel for", *variant.render()])
+        lines = [directive] + ([tile] if tile else [])
+        out.append((" / ".join(lines), [patch.insertion_above(data, start, lines)]))
+    return out
 
 
 def _inside_hoist(verdict: model.Verdict, report: model.FileReport) -> bool:

@@ -25,3 +25,5 @@ class Proposal:
     origin: str = "analysis"  # analysis | model
     verified: bool | None = None  # None: not verified (yet)
     evidence: dict = field(default_factory=dict)
+    #: other versions of the same change for the verifier to time: (label, edits)
+    variants: list[tuple[str, list[Edit]]] = field(default_factory=list)

@@ -1,5 +1,7 @@
 """End-to-end checks of `ompilot suggest`: real files in tmp_path, real libclang, real git and compilers.
 
+These check the static suggestions (--no-verify); tests/test_verify_*.py run the verifier.
+
 Most runs go through `ompilot.cli.main.main(argv)` in-process (output read with
 capsys); one runs the installed console script as a subprocess and pipes its
 diff into the real `git apply`. Nothing is mocked: a file that "changes between
@@ -223,7 +225,7 @@ def digest(path: Path) -> str:
 
 
 def run_json(capsys, *args: str) -> tuple[int, dict]:
-    code = main(["suggest", "--format", "json", "-j", "1", *args])
+    code = main(["suggest", "--no-verify", "--format", "json", "-j", "1", *args])
     out = capsys.readouterr().out
     return code, json.loads(out)
 
@@ -310,7 +312,7 @@ def git_repo(tmp_path: Path, files: dict[str, bytes]) -> Path:
 def suggest_diff(capsys, monkeypatch, cwd: Path, *names: str) -> bytes:
     """`ompilot suggest --diff` run in directory `cwd`; the diff as bytes."""
     monkeypatch.chdir(cwd)
-    code = main(["suggest", "--diff", "-j", "1", *names])
+    code = main(["suggest", "--no-verify", "--diff", "-j", "1", *names])
     captured = capsys.readouterr()
     assert code == 1, captured.err
     assert captured.err == "", captured.err
@@ -345,7 +347,7 @@ def test_text_lists_each_proposal_with_directive_and_explanation_and_writes_noth
     before = digest(path)
     _, report = run_json(capsys, str(path))
 
-    code = main(["suggest", "-j", "1", str(path)])
+    code = main(["suggest", "--no-verify", "-j", "1", str(path)])
     out = capsys.readouterr().out.splitlines()
 
     assert code == 1
@@ -398,7 +400,7 @@ def test_json_for_a_file_with_nothing_to_propose(tmp_path, capsys):
     path = write(tmp_path, "serial.c", SERIAL_ONLY_C)
     code, report = run_json(capsys, str(path))
     assert code == 0
-    assert report == {"version": 1, "proposals": [], "skipped": [], "errors": []}
+    assert report == {"version": 1, "proposals": [], "rejected": [], "skipped": [], "errors": []}
 
 
 # --------------------------------------------------------------------------- --diff with git
@@ -459,7 +461,7 @@ def test_diff_keeps_each_lines_ending(tmp_path, capsys, monkeypatch, data, endin
         assert [ending(lines[n]) for n in inserted] == endings
     # --apply writes the very same bytes
     copy = write(tmp_path, "copy/kernel.c", data)
-    assert main(["suggest", "--apply", "-j", "1", str(copy)]) == 1
+    assert main(["suggest", "--no-verify", "--apply", "-j", "1", str(copy)]) == 1
     capsys.readouterr()
     assert copy.read_bytes() == patched
     for compiler in ("clang-19", "gcc"):
@@ -470,7 +472,7 @@ def test_diff_keeps_each_lines_ending(tmp_path, capsys, monkeypatch, data, endin
 def test_console_script_diff_pipes_into_git_apply(tmp_path):
     repo = git_repo(tmp_path, {"good.c": GOOD_C.encode()})
     done = subprocess.run(
-        [str(OMPILOT), "suggest", "--diff", "good.c"], cwd=repo, capture_output=True, timeout=300, stdin=subprocess.DEVNULL
+        [str(OMPILOT), "suggest", "--no-verify", "--diff", "good.c"], cwd=repo, capture_output=True, timeout=300, stdin=subprocess.DEVNULL
     )
     assert done.returncode == 1, done.stderr.decode()
     assert done.stderr == b""
@@ -488,7 +490,7 @@ def test_apply_writes_in_place_and_a_second_run_finds_nothing(tmp_path, capsys):
     path = write(tmp_path, "good.c", GOOD_C)
     mode = stat.S_IMODE(path.stat().st_mode)
 
-    code = main(["suggest", "--apply", "-j", "1", str(path)])
+    code = main(["suggest", "--no-verify", "--apply", "-j", "1", str(path)])
     out = capsys.readouterr().out
 
     assert code == 1
@@ -504,7 +506,7 @@ def test_apply_writes_in_place_and_a_second_run_finds_nothing(tmp_path, capsys):
     code, report = run_json(capsys, str(path))
     assert code == 0
     assert report["proposals"] == [] and report["errors"] == []
-    assert main(["suggest", "-j", "1", str(path)]) == 0
+    assert main(["suggest", "--no-verify", "-j", "1", str(path)]) == 0
     assert "0 changes proposed in 0 of 1 files" in capsys.readouterr().out
     assert path.read_bytes() == patched
 
@@ -514,7 +516,7 @@ def test_apply_refuses_a_read_only_file(tmp_path, capsys):
     path.chmod(0o444)
     before = digest(path)
 
-    code = main(["suggest", "--apply", "-j", "1", str(path)])
+    code = main(["suggest", "--no-verify", "--apply", "-j", "1", str(path)])
     captured = capsys.readouterr()
 
     assert code != 0
@@ -532,7 +534,7 @@ def test_apply_writes_the_writable_file_beside_a_read_only_one(tmp_path, capsys)
     locked.chmod(0o444)
     free = write(tmp_path, "free.c", GOOD_C)
 
-    code = main(["suggest", "--apply", "-j", "1", str(locked), str(free)])
+    code = main(["suggest", "--no-verify", "--apply", "-j", "1", str(locked), str(free)])
     out = capsys.readouterr().out
 
     assert code != 0
@@ -545,7 +547,7 @@ def test_apply_on_a_file_without_parallel_loops_exits_0_and_leaves_it(tmp_path, 
     path = write(tmp_path, "serial.c", SERIAL_ONLY_C)
     before, mtime = digest(path), path.stat().st_mtime_ns
 
-    code = main(["suggest", "--apply", "-j", "1", str(path)])
+    code = main(["suggest", "--no-verify", "--apply", "-j", "1", str(path)])
     out = capsys.readouterr().out
 
     assert code == 0
@@ -609,7 +611,7 @@ def test_loop_inside_a_macro_gets_no_edit(tmp_path, capsys):
     assert report["errors"] == []
     by_line = proposals_by_line(report)
     assert sorted(by_line) == [MACRO_OTHER_LOOP_LINE]
-    assert main(["suggest", "--apply", "-j", "1", str(path)]) == 1
+    assert main(["suggest", "--no-verify", "--apply", "-j", "1", str(path)]) == 1
     capsys.readouterr()
     patched = path.read_bytes()
     inserted = assert_only_pragma_lines_inserted(MACRO_C.encode(), patched)
@@ -627,7 +629,7 @@ def test_loop_sharing_its_line_is_skipped_with_a_reason(tmp_path, capsys):
     [reason] = report["skipped"]
     assert reason.startswith(f"{path}:{SHARED_LOOP_LINE}: ")
     assert "own line" in reason
-    assert main(["suggest", "--apply", "-j", "1", str(path)]) == code
+    assert main(["suggest", "--no-verify", "--apply", "-j", "1", str(path)]) == code
     out = capsys.readouterr().out
     assert f"{path}:{SHARED_LOOP_LINE}: " in out and "(skipped)" in out
     assert path.read_text() == SHARED_LINE_ONLY_C
@@ -655,7 +657,7 @@ def test_existing_pragmas_are_kept_and_never_duplicated(tmp_path, capsys):
     assert code == 1
     assert report["errors"] == []
     assert sorted(proposals_by_line(report)) == [EXISTING_BARE_LINE]
-    assert main(["suggest", "--apply", "-j", "1", str(path)]) == 1
+    assert main(["suggest", "--no-verify", "--apply", "-j", "1", str(path)]) == 1
     capsys.readouterr()
     patched = path.read_bytes()
     inserted = assert_only_pragma_lines_inserted(EXISTING_C.encode(), patched)  # nothing removed or changed
@@ -666,7 +668,7 @@ def test_existing_pragmas_are_kept_and_never_duplicated(tmp_path, capsys):
             assert not is_pragma_line(lines[n + 1]), f"two pragmas in a row at line {n + 1}"
     for compiler in ("clang-19", "gcc"):
         compile_with_openmp(compiler, path)
-    assert main(["suggest", "-j", "1", str(path)]) == 0
+    assert main(["suggest", "--no-verify", "-j", "1", str(path)]) == 0
     capsys.readouterr()
 
 
@@ -684,7 +686,7 @@ def test_existing_pragma_operator_is_never_duplicated_in_the_output(tmp_path, ca
     """What holds today despite the bug above: the self-check keeps a duplicate out of the file."""
     path = write(tmp_path, "operator.c", UNDERSCORE_PRAGMA_C)
 
-    main(["suggest", "--apply", "-j", "1", str(path)])
+    main(["suggest", "--no-verify", "--apply", "-j", "1", str(path)])
     capsys.readouterr()
 
     text = path.read_text()
@@ -700,7 +702,7 @@ def test_diff_of_a_file_outside_the_current_directory_and_any_git_tree_is_refuse
     (tmp_path / "elsewhere").mkdir()
     monkeypatch.chdir(tmp_path / "elsewhere")
 
-    code = main(["suggest", "--diff", "-j", "1", str(path)])  # must not raise
+    code = main(["suggest", "--no-verify", "--diff", "-j", "1", str(path)])  # must not raise
     captured = capsys.readouterr()
 
     assert code != 0
@@ -738,7 +740,7 @@ def test_diff_of_a_file_whose_name_starts_with_two_dots(tmp_path, capsys, monkey
     write(tmp_path, "..hidden.c", GOOD_C)
     monkeypatch.chdir(tmp_path)
 
-    code = main(["suggest", "--diff", "-j", "1", "..hidden.c"])
+    code = main(["suggest", "--no-verify", "--diff", "-j", "1", "..hidden.c"])
     captured = capsys.readouterr()
 
     assert captured.err == ""

@@ -1,0 +1,188 @@
+"""The verifier on real programs: it must reject what is wrong, for the right reason.
+
+Each program carries its own `#pragma omp` lines and is checked with
+`ompilot verify` (the same checks `suggest` runs on its proposals).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ompilot.cli.main import main
+from ompilot.verify.existing import check_target
+
+CONFIG = """build = "{{cc}} {{cflags}} prog.c -o {{out}} -lm"
+run = ["{{exe}}"]
+threads = [2, 4]
+timing_runs = 3
+tune_seconds = 0
+time_limit = {limit}
+"""
+
+
+def program(tmp_path: Path, source: str, limit: float = 20) -> Path:
+    (tmp_path / "prog.c").write_text(source)
+    (tmp_path / ".ompilot.toml").write_text(CONFIG.format(limit=limit))
+    return tmp_path / "prog.c"
+
+
+def outcome(path: Path):
+    [result] = check_target(path)
+    assert result.error is None, result.error
+    return result.result
+
+
+BENIGN_RACE = r"""
+#include <stdio.h>
+#define N 20000
+int a[N];
+int shared_t;
+int main(void) {
+  #pragma omp parallel for
+  for (int i = 0; i < N; i++) { shared_t = 7; a[i] = shared_t + i; }
+  long s = 0;
+  for (int i = 0; i < N; i++) s += a[i];
+  printf("%ld\n", s);
+  return 0;
+}
+"""
+
+
+def test_a_race_that_does_not_change_the_output_is_caught_with_its_report(tmp_path):
+    result = outcome(program(tmp_path, BENIGN_RACE))
+    assert not result.accepted and result.stage == "race"
+    assert result.archer_loaded
+    race = result.races[0]
+    # the pragma's line (7) or the loop's (8): TSan attributes outlined code either way
+    assert any(f"prog.c:{n} (write)" in race.first for n in (7, 8)), race
+    assert any(f"prog.c:{n}" in race.second for n in (7, 8)), race
+    assert "data race" in result.message
+
+
+MISSING_REDUCTION = r"""
+#include <stdio.h>
+#define N 4000000
+static double a[N];
+int main(void) {
+  for (int i = 0; i < N; i++) a[i] = (i % 7) * 0.5;
+  long count = 0;
+  #pragma omp parallel for
+  for (int i = 0; i < N; i++) if (a[i] > 1.0) count++;
+  printf("%ld\n", count);
+  return 0;
+}
+"""
+
+
+def test_a_missing_reduction_is_rejected(tmp_path):
+    result = outcome(program(tmp_path, MISSING_REDUCTION))
+    assert not result.accepted and result.stage in ("output", "race")
+
+
+MISSING_LASTPRIVATE = r"""
+#include <stdio.h>
+#define N 100000
+static int a[N];
+int main(void) {
+  int last = -1;
+  for (int i = 0; i < N; i++) a[i] = (i * 7) % 1000;
+  #pragma omp parallel for private(last)
+  for (int i = 0; i < N; i++) last = a[i] + 1;
+  printf("%d\n", last);
+  return 0;
+}
+"""
+
+
+def test_a_missing_lastprivate_changes_the_output_and_is_rejected(tmp_path):
+    result = outcome(program(tmp_path, MISSING_LASTPRIVATE))
+    assert not result.accepted and result.stage == "output"
+    assert result.output_difference
+
+
+SLOWER = r"""
+#include <stdio.h>
+static double a[8];
+int main(void) {
+  double s = 0;
+  for (int rep = 0; rep < 20000; rep++) {
+    #pragma omp parallel for
+    for (int i = 0; i < 8; i++) a[i] = rep * 0.5 + i;
+    s += a[rep % 8];
+  }
+  printf("%.6f\n", s);
+  return 0;
+}
+"""
+
+
+def test_a_parallel_loop_slower_than_serial_is_dropped(tmp_path):
+    result = outcome(program(tmp_path, SLOWER))
+    assert not result.accepted and result.stage == "speed", result.message
+    assert result.serial_seconds and result.parallel_seconds
+    assert "not faster" in result.message
+
+
+HANGS = r"""
+#include <stdio.h>
+int main(void) {
+  volatile int spin = 1;
+  #pragma omp parallel
+  {
+    #ifdef _OPENMP
+    while (spin) { }
+    #endif
+  }
+  printf("done\n");
+  return 0;
+}
+"""
+
+
+def test_a_program_that_hangs_is_reported_not_waited_on(tmp_path):
+    result = outcome(program(tmp_path, HANGS, limit=2))
+    assert not result.accepted and result.stage == "output"
+    assert "did not finish" in result.message
+
+
+GOOD = r"""
+#include <stdio.h>
+#include <stdlib.h>
+int main(int argc, char **argv) {
+  int n = atoi(argv[1]);
+  double *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+  for (int i = 0; i < n; i++) a[i] = (i % 100) * 0.01;
+  for (int rep = 0; rep < 4; rep++) {
+    #pragma omp parallel for
+    for (int i = 0; i < n; i++) b[i] = a[i] * a[i] + rep;
+  }
+  printf("%.6f %.6f\n", b[0], b[n - 1]);
+  return 0;
+}
+"""
+
+
+def test_a_correct_pragma_passes_the_race_and_output_checks_and_is_timed(tmp_path, capsys):
+    path = program(tmp_path, GOOD)
+    config = (tmp_path / ".ompilot.toml").read_text().replace('run = ["{exe}"]', 'run = ["{exe} 2000000"]')
+    (tmp_path / ".ompilot.toml").write_text(config + 'race_run = ["{exe} 20000"]\n')  # small input under TSan
+    code = main(["verify", "--format", "json", str(path)])
+    [record] = json.loads(capsys.readouterr().out)["results"]
+    evidence = record["evidence"]
+    # timing on a loaded machine can go either way; the safety checks cannot
+    assert evidence["stage"] in ("accepted", "speed")
+    assert evidence["race_check"]["archer_loaded"] and evidence["race_check"]["runs"] >= 3
+    assert evidence["race_check"]["races"] == [] and evidence["output_check"] == "same"
+    assert len(evidence["serial_seconds"]) == 3 and evidence["speedup"] is not None
+    assert code == (0 if evidence["accepted"] else 1)
+
+
+def test_a_file_that_cannot_be_built_or_run_says_what_it_needs(tmp_path, capsys):
+    (tmp_path / "kernel.c").write_text(
+        "void f(double *restrict a, int n) {\n#pragma omp parallel for\n  for (int i = 0; i < n; i++) a[i] = 0;\n}\n"
+    )
+    code = main(["verify", str(tmp_path / "kernel.c")])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "no main()" in out and "build =" in out

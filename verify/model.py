@@ -1,0 +1,100 @@
+"""The verifier's plain data: how a program is built and run, and what a check found."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .compare import Tolerance
+
+
+@dataclass(frozen=True)
+class ProgramConfig:
+    """How to build and run one program, from `[tool.ompilot]` / `.ompilot.toml`
+    or, for a single file with main(), from defaults.
+
+    `build` is a shell command run in the copy of the tree, with placeholders
+    {cc} (compiler: clang-19, clang++-19, gcc or g++), {cflags} (ompilot's
+    flags for this build: -O3 -fopenmp, -fsanitize=thread ...), {out} (the
+    executable path ompilot wants). `run` commands use {exe}.
+    """
+
+    root: Path  # the directory the commands run in (the copy is made of it)
+    build: str
+    run: tuple[str, ...]  # each run's stdout (and `files`) is compared
+    race_run: tuple[str, ...] = ()  # run commands for the race checker (default: `run`)
+    files: tuple[str, ...] = ()  # output files to compare, relative to root
+    language: str = "c"  # c | cpp: picks the compiler
+    tolerance: Tolerance = Tolerance()
+    time_limit: float = 60.0  # seconds per build or run
+    memory_limit_mb: int = 4096  # per build or run
+    threads: tuple[int, ...] = (2, 4)  # thread counts of the checks
+    race_runs: int = 1  # passes over every thread count x schedule under the race checker
+    timing_runs: int = 5  # runs of the serial and of each parallel build
+    tune_seconds: float = 60.0  # time the variant search may take per file
+    compilers: tuple[str, ...] = ("clang",)  # gcc too when asked
+    source: str = ""  # where the configuration came from, for messages
+
+
+@dataclass(frozen=True)
+class RunResult:
+    command: str
+    returncode: int | None  # None when killed
+    stdout: str
+    stderr: str
+    seconds: float
+    timed_out: bool = False
+    out_of_memory: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.timed_out and not self.out_of_memory
+
+
+@dataclass(frozen=True)
+class RaceReport:
+    """One data race TSan/Archer reported: where the two accesses are."""
+
+    first: str  # "file.c:12 (write)"
+    second: str  # "file.c:12 (read)"
+    summary: str  # TSan's SUMMARY line
+    threads: int
+    schedule: str
+
+
+@dataclass
+class CheckResult:
+    """The evidence for one proposal (or for all accepted ones together)."""
+
+    accepted: bool
+    stage: str  # compile | race | output | speed | accepted
+    message: str  # one line: why rejected, or the speedup
+    races: list[RaceReport] = field(default_factory=list)
+    race_runs: int = 0  # runs under the race checker, all clean when accepted
+    archer_loaded: bool = False
+    output_difference: str | None = None
+    serial_seconds: list[float] = field(default_factory=list)
+    parallel_seconds: list[float] = field(default_factory=list)
+    threads: int = 0
+    speedup: float | None = None
+    tried: list[str] = field(default_factory=list)  # variants tried while tuning, with their times
+    chosen: str | None = None  # the directive that won the tuning
+
+    def evidence(self) -> dict:
+        return {
+            "accepted": self.accepted,
+            "stage": self.stage,
+            "message": self.message,
+            "speedup": self.speedup,
+            "threads": self.threads,
+            "race_check": {
+                "runs": self.race_runs,
+                "archer_loaded": self.archer_loaded,
+                "races": [r.__dict__ for r in self.races],
+            },
+            "output_check": "same" if self.output_difference is None else self.output_difference,
+            "serial_seconds": self.serial_seconds,
+            "parallel_seconds": self.parallel_seconds,
+            "tried": self.tried,
+            "chosen": self.chosen,
+        }

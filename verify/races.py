@@ -1,0 +1,584 @@
+"""Race checking: run a ThreadSanitizer build under Archer and read its reports.
+
+The program is built with `SANITIZER_FLAGS` (clang only: GCC's libgomp is not
+instrumented and gives false races) and run with `race_environment(...)`:
+libomp loads Archer through OMP_TOOL_LIBRARIES (full path: Debian's libomp
+looks for the bare name and /usr/lib/llvm-19/lib is not on the loader path),
+and Archer tells TSan about OpenMP's synchronization. Without Archer, TSan
+does not see libomp's barriers and reports race-free programs as racy, so a
+run counts only if Archer's banner shows it loaded.
+
+TSan only sees races that happen in the run it watches: `check_races` runs
+the program for several thread counts and, for a build whose pragmas use
+`schedule(runtime)` (see `runtime_schedule`), several schedules set through
+OMP_SCHEDULE. A clean result is evidence, not proof.
+
+Things measured on this machine (clang 19.1.7, libomp 19):
+- Archer's banner ("Archer detected OpenMP application with TSan, supplying
+  OpenMP synchronization semantics") goes to *stdout*, not stderr; check
+  both streams. A run command that redirects stdout hides it, and the check
+  then says it cannot be trusted (it fails closed).
+- TSan cannot start under RLIMIT_AS or RLIMIT_DATA limits (it maps ~32 TiB
+  of shadow memory): it prints "FATAL: ThreadSanitizer can not mmap the
+  shadow memory" and exits with the `exitcode` (66), the same status as a
+  race. Such runs are failures here, never races and never clean.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shlex
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .model import RaceReport, RunResult
+
+SANITIZER_FLAGS = ["-fsanitize=thread", "-fopenmp", "-g", "-O1", "-fno-omit-frame-pointer"]
+
+# Schedules the race checker tries on a schedule(runtime) build. static with
+# 2 threads hides races at the single chunk boundary; chunk size 1 puts
+# neighbouring iterations on different threads.
+RACE_SCHEDULES = ("static", "static,1", "dynamic,1")
+
+TSAN_EXITCODE = 66
+ARCHER_BANNER = "Archer detected OpenMP application with TSan"
+ARCHER_WITHOUT_TSAN = "Archer detected OpenMP application without TSan"
+DEFAULT_SCHEDULE_LABEL = "default"  # RaceReport.schedule when OMP_SCHEDULE was not set
+
+_LLVM_LIB = Path("/usr/lib/llvm-19/lib")
+_CLANG = "clang-19"
+
+# A runner runs one shell command: runner(command: str, cwd: Path, env=dict, time_limit=float) -> RunResult.
+# `env` is the complete environment for the child (a runner that merges it onto
+# os.environ, like verify.runner.run_command, gets the same but for inherited OMP_* variables).
+Runner = Callable[..., RunResult]
+
+
+# --------------------------------------------------------------------------- environment
+
+
+@functools.lru_cache(maxsize=None)
+def archer_library() -> str | None:
+    """Full path of libarcher.so, or None when it is not installed."""
+    candidate = _LLVM_LIB / "libarcher.so"
+    if candidate.is_file():
+        return str(candidate)
+    try:
+        out = subprocess.run(
+            [_CLANG, "-print-file-name=libarcher.so"],
+            capture_output=True, text=True, timeout=30, check=False,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    # clang prints the bare name back when it does not find the file
+    if out and os.path.isabs(out) and os.path.isfile(out):
+        return os.path.realpath(out)
+    return None
+
+
+def race_environment(threads: int, schedule: str | None) -> dict[str, str]:
+    """The variables a race-checking run needs (to put over the inherited environment)."""
+    env = {
+        "OMP_NUM_THREADS": str(threads),
+        "OMP_DYNAMIC": "false",  # the runtime must not hand out fewer threads
+        # bare name when not installed: the run then shows Archer did not load
+        "OMP_TOOL_LIBRARIES": archer_library() or "libarcher.so",
+        "TSAN_OPTIONS": (
+            f"ignore_noninstrumented_modules=1 exitcode={TSAN_EXITCODE} halt_on_error=0 "
+            # more remembered accesses: fewer "[failed to restore the stack]"
+            "report_signal_unsafe=0 history_size=4"
+        ),
+        "ARCHER_OPTIONS": "verbose=1",
+    }
+    if schedule:
+        env["OMP_SCHEDULE"] = schedule
+    return env
+
+
+# Inherited variables that could change what the run does (OMP_THREAD_LIMIT=1,
+# a user's TSAN_OPTIONS=report_bugs=0, ...): dropped before race_environment is applied.
+_DROPPED_PREFIXES = ("OMP_", "KMP_", "GOMP_", "TSAN_", "ARCHER_")
+
+
+def _child_environment(threads: int, schedule: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_DROPPED_PREFIXES)}
+    env.update(race_environment(threads, schedule))
+    return env
+
+
+# --------------------------------------------------------------------------- reports
+
+_WARNING_RE = re.compile(r"^WARNING: ThreadSanitizer: (.+?)(?: \(pid=\d+\))?\s*$")
+_ACCESS_RE = re.compile(
+    r"^\s*(?P<previous>Previous )?(?P<atomic>atomic )?(?P<kind>read|write)\b.*? of size \d+",
+    re.IGNORECASE,
+)
+_FRAME_RE = re.compile(r"^\s*#\d+\s+(?P<rest>.*)$")
+_TRAILING_PARENS_RE = re.compile(r"\s*\((?:BuildId: [0-9a-fA-F]+|[^()]*\+0x[0-9a-fA-F]+)\)\s*$")
+_LOCATION_RE = re.compile(r"^(?P<file>.+?):(?P<line>\d+)(?::\d+)?$")
+
+# Frames in these files or modules are not the user's code.
+_RUNTIME_MODULES = ("libomp", "libarcher", "libtsan", "libclang_rt", "libc.so", "libc++", "libstdc++",
+                    "ld-linux", "libpthread")
+_RUNTIME_PATH_PARTS = ("/compiler-rt/", "/openmp/runtime/", "/openmp/tools/", "/sanitizer_common/")
+_SYSTEM_PREFIXES = ("/usr/include/", "/usr/lib/", "/usr/local/include/", "/lib/", "/usr/src/")
+
+
+@dataclass(frozen=True)
+class _Frame:
+    function: str
+    file: str | None
+    line: int | None
+    module: str | None
+
+
+def _parse_frame(text: str) -> _Frame | None:
+    m = _FRAME_RE.match(text)
+    if not m:
+        return None
+    rest = m.group("rest").rstrip()
+    module = None
+    # strip "(BuildId: ...)" and "(module+0xoff)" from the right
+    while True:
+        t = _TRAILING_PARENS_RE.search(rest)
+        if not t:
+            break
+        inner = t.group(0).strip()[1:-1]
+        if "+0x" in inner and module is None:
+            module = inner.split("+0x", 1)[0]
+        rest = rest[: t.start()]
+    function, _, location = rest.rpartition(" ")
+    if not function:  # only one token: a function name without location
+        function, location = location, "<null>"
+    loc = _LOCATION_RE.match(location)
+    if loc:
+        return _Frame(function.strip(), loc.group("file"), int(loc.group("line")), module)
+    return _Frame(function.strip(), None, None, module)
+
+
+def _is_user_frame(frame: _Frame) -> bool:
+    if frame.file is None or frame.line is None or frame.line == 0:
+        return False
+    if frame.module and any(frame.module.startswith(m) for m in _RUNTIME_MODULES):
+        return False
+    path = os.path.normpath(frame.file)
+    if any(part in path for part in _RUNTIME_PATH_PARTS):
+        return False
+    if path.startswith(_SYSTEM_PREFIXES):
+        return False
+    if frame.function.startswith(("__tsan", "__kmp", "__kmpc", "ompt_", "__interceptor")):
+        return False
+    return True
+
+
+def _display_path(path: str, root: Path | None) -> str:
+    if root is not None:
+        try:
+            return str(Path(path).resolve().relative_to(Path(root).resolve()))
+        except (ValueError, OSError):
+            pass
+    return path
+
+
+def _access_text(kind: str, frames: list[_Frame], root: Path | None) -> str:
+    for frame in frames:
+        if _is_user_frame(frame):
+            return f"{_display_path(frame.file, root)}:{frame.line} ({kind})"
+    # no user frame: say the first thing we have, so the report is still readable
+    for frame in frames:
+        if frame.file is not None:
+            return f"{_display_path(frame.file, root)}:{frame.line} ({kind}, not user code)"
+    if frames:
+        where = frames[0].function or "?"
+        if frames[0].module:
+            where += f" in {frames[0].module}"
+        return f"{where} ({kind}, no source location)"
+    return f"unknown ({kind}, stack not restored)"
+
+
+def _split_blocks(stderr: str) -> list[tuple[str, list[str]]]:
+    """(warning kind, lines) for every "WARNING: ThreadSanitizer: ..." block."""
+    blocks: list[tuple[str, list[str]]] = []
+    current: list[str] | None = None
+    kind = ""
+    for line in stderr.splitlines():
+        m = _WARNING_RE.match(line.strip())
+        if m:
+            if current is not None:
+                blocks.append((kind, current))
+            kind, current = m.group(1), []
+            continue
+        if current is None:
+            continue
+        current.append(line)
+        if line.startswith("SUMMARY: ThreadSanitizer"):
+            blocks.append((kind, current))
+            current = None
+    if current is not None:
+        blocks.append((kind, current))
+    return blocks
+
+
+def _parse_race_block(lines: list[str]) -> tuple[list[tuple[str, list[_Frame]]], str]:
+    """The (access kind, stack) of each access in a data-race block, and its SUMMARY."""
+    accesses: list[tuple[str, list[_Frame]]] = []
+    summary = ""
+    stack: list[_Frame] | None = None
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("SUMMARY:"):
+            summary = stripped
+            stack = None
+            continue
+        m = _ACCESS_RE.match(line)
+        if m and not stripped.startswith("#"):
+            kind = m.group("kind").lower()
+            if m.group("atomic"):
+                kind = "atomic " + kind
+            stack = []
+            accesses.append((kind, stack))
+            continue
+        if stack is not None:
+            frame = _parse_frame(line)
+            if frame is not None:
+                stack.append(frame)
+            elif stripped:  # "Location is ...", "Thread T1 ...", "Mutex ..." end the stack
+                stack = None
+    return accesses, summary
+
+
+def parse_tsan_reports(stderr: str, threads: int, schedule: str, root: Path | None = None) -> list[RaceReport]:
+    """Every data race TSan reported in `stderr`, each pair of accesses once.
+
+    `first` is the access TSan caught ("Write of size"/"Read of size"),
+    `second` the earlier one it raced with ("Previous write/read"), each as
+    "file:line (kind)" of the first stack frame in user code (libomp, Archer,
+    the TSan runtime and system headers skipped). File paths are as the
+    debug information has them, or relative to `root` when under it. Pairs
+    are deduplicated regardless of order (the same race shows up as
+    write/previous read in one run and read/previous write in another).
+    """
+    reports: list[RaceReport] = []
+    seen: set[frozenset[str]] = set()
+    for kind, lines in _split_blocks(stderr):
+        if not kind.startswith("data race"):
+            continue
+        accesses, summary = _parse_race_block(lines)
+        texts = [_access_text(k, frames, root) for k, frames in accesses[:2]]
+        while len(texts) < 2:
+            texts.append("unknown (stack not restored)")
+        key = frozenset(texts)
+        if key in seen:
+            continue
+        seen.add(key)
+        reports.append(RaceReport(first=texts[0], second=texts[1], summary=summary,
+                                  threads=threads, schedule=schedule))
+    return reports
+
+
+def tsan_warning_kinds(stderr: str) -> list[str]:
+    """The kinds of all TSan warnings in `stderr` ("data race", "thread leak", ...)."""
+    return [kind for kind, _ in _split_blocks(stderr)]
+
+
+def archer_loaded(output: str) -> bool:
+    """Whether Archer started with TSan in this run.
+
+    Pass the run's stdout and stderr together: Archer prints its banner
+    ("Archer detected OpenMP application with TSan, supplying OpenMP
+    synchronization semantics", with ARCHER_OPTIONS=verbose=1) to stdout.
+    """
+    return ARCHER_BANNER in output
+
+
+# --------------------------------------------------------------------------- runtime schedule
+
+# Words that make up directive names (as opposed to clauses).
+_DIRECTIVE_WORDS = {
+    "parallel", "for", "simd", "target", "teams", "distribute", "taskloop", "masked", "master",
+    "loop", "sections", "single", "do", "tile", "unroll",
+}
+_PRAGMA_PREFIX_RE = re.compile(r"^\s*#\s*pragma\s+omp\b|^\s*omp\b")
+_WORD_RE = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
+
+
+def _skip_parens(text: str, i: int) -> int:
+    """Index after the parenthesized group starting at text[i] == '('."""
+    depth = 0
+    while i < len(text):
+        c = text[i]
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return i
+
+
+def _skip_blank(text: str, i: int) -> int:
+    while i < len(text) and (text[i].isspace() or text[i] == "\\"):
+        i += 1
+    return i
+
+
+def runtime_schedule(pragma: str) -> str:
+    """The pragma with its schedule clause replaced by schedule(runtime).
+
+    Only for directives with a `for` worksharing part (for, parallel for,
+    for simd, parallel for simd, target teams distribute parallel for, ...);
+    others (simd, taskloop, distribute, loop, parallel) are returned as
+    they are. A missing clause is added right after the directive name.
+    """
+    m = _PRAGMA_PREFIX_RE.match(pragma)
+    i = m.end() if m else 0
+    # directive name: leading words that are directive words and not followed by "("
+    words: list[str] = []
+    name_end = i
+    while True:
+        j = _skip_blank(pragma, i)
+        w = _WORD_RE.match(pragma, j)
+        if not w or w.group(0) not in _DIRECTIVE_WORDS:
+            break
+        k = _skip_blank(pragma, w.end())
+        if k < len(pragma) and pragma[k] == "(":
+            break
+        words.append(w.group(0))
+        i = name_end = w.end()
+    if "for" not in words:
+        return pragma
+    # clauses at parenthesis depth 0: find every schedule(...)
+    spans: list[tuple[int, int]] = []
+    i = name_end
+    while i < len(pragma):
+        c = pragma[i]
+        if c == "(":
+            i = _skip_parens(pragma, i)
+            continue
+        if pragma.startswith("//", i) or pragma.startswith("/*", i):
+            break
+        w = _WORD_RE.match(pragma, i)
+        if w:
+            k = _skip_blank(pragma, w.end())
+            if w.group(0) == "schedule" and k < len(pragma) and pragma[k] == "(":
+                spans.append((w.start(), _skip_parens(pragma, k)))
+                i = spans[-1][1]
+            else:
+                i = w.end()
+            continue
+        i += 1
+    if not spans:
+        return pragma[:name_end] + " schedule(runtime)" + pragma[name_end:]
+    out = pragma
+    for n, (start, end) in enumerate(reversed(spans)):
+        if n == len(spans) - 1:  # the first clause: replace in place
+            out = out[:start] + "schedule(runtime)" + out[end:]
+        else:  # a repeated (invalid) clause: drop it, with a comma before it
+            before = out[:start].rstrip()
+            if before.endswith(","):
+                before = before[:-1]
+            out = before + out[end:]
+    return out
+
+
+# --------------------------------------------------------------------------- running
+
+
+def run_subprocess(command: str, cwd: Path, *, env: dict[str, str], time_limit: float) -> RunResult:
+    """Default runner: `/bin/sh -c command` in its own process group, killed whole on timeout.
+
+    Same calling convention as verify.runner.run_command (without its memory
+    limit: TSan cannot run under RLIMIT_AS or RLIMIT_DATA).
+    """
+    start = time.monotonic()
+    try:
+        proc = subprocess.Popen(
+            ["/bin/sh", "-c", command], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        )
+    except OSError as exc:
+        return RunResult(command, 127, "", f"cannot start: {exc}", time.monotonic() - start)
+    try:
+        out, err = proc.communicate(timeout=time_limit)
+        timed_out = False
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            proc.kill()
+        out, err = proc.communicate()
+        timed_out = True
+    return RunResult(
+        command=command,
+        returncode=None if timed_out else proc.returncode,
+        stdout=out.decode("utf-8", "replace"),
+        stderr=err.decode("utf-8", "replace"),
+        seconds=time.monotonic() - start,
+        timed_out=timed_out,
+    )
+
+
+def _fill(template: str, exe: Path) -> str:
+    quoted = shlex.quote(str(exe))
+    try:  # the same expansion as the verifier's plain runs ("{{" is a literal brace)
+        return template.format(exe=quoted)
+    except (KeyError, IndexError, ValueError):
+        return template.replace("{exe}", quoted)
+
+
+def run_commands(exe: Path, run_args: list[str] | str) -> list[str]:
+    """The shell commands of one run of `exe`.
+
+    - a str with {exe}: one command ("{exe} input.txt > out.txt");
+    - a list whose items all contain {exe}: several commands (ProgramConfig.run),
+      run one after the other;
+    - anything else: arguments of `exe` (a list as argv, a str shell-split).
+    """
+    if isinstance(run_args, str):
+        if "{exe}" in run_args:
+            return [_fill(run_args, exe)]
+        return [shlex.join([str(exe), *shlex.split(run_args)])]
+    items = list(run_args)
+    if items and all("{exe}" in item for item in items):
+        return [_fill(item, exe) for item in items]
+    return [shlex.join([str(exe), *items])]
+
+
+@dataclass
+class RaceCheck:
+    races: list[RaceReport]
+    runs: int
+    archer_loaded: bool  # True only if every run showed Archer's banner
+    failures: list[str] = field(default_factory=list)  # crashes, timeouts, Archer missing ...
+
+    @property
+    def trustworthy(self) -> bool:
+        """Clean result that means something: Archer in every run, no failure."""
+        return self.archer_loaded and not self.failures and self.runs > 0
+
+
+# "==123==ERROR: ThreadSanitizer: SEGV on unknown address ...", "FATAL: ThreadSanitizer can not mmap
+# the shadow memory", "ThreadSanitizer: CHECK failed: ...": all exit with TSAN_EXITCODE too.
+_TSAN_FATAL_RE = re.compile(
+    r"^(?:==\d+==)?(?:(?:FATAL|ERROR): ThreadSanitizer|ThreadSanitizer: CHECK failed).*$",
+    re.MULTILINE,
+)
+
+
+def _last_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1][:200] if lines else ""
+
+
+def check_races(
+    exe: Path,
+    run_args: list[str] | str,
+    cwd: Path,
+    threads: tuple[int, ...],
+    runs: int,
+    schedules: tuple[str, ...],
+    time_limit: float,
+    runner: Runner | None = None,
+    root: Path | None = None,
+) -> RaceCheck:
+    """Run the TSan build `runs` times for every thread count x schedule.
+
+    `run_args`: see `run_commands` (ProgramConfig.run, a "{exe} ..." command,
+    or arguments of `exe`); one run executes every command once.
+    `schedules` are OMP_SCHEDULE values (they matter only for a
+    schedule(runtime) build); empty means one pass without OMP_SCHEDULE,
+    reported as schedule "default". `time_limit` is per command (TSan is
+    5-15x slower than the plain build). `runner(command, cwd, env=...,
+    time_limit=...)` returns a RunResult (default: `run_subprocess`); `env`
+    is the child's complete environment. `root` makes the reported file
+    paths relative to it.
+
+    The order is pass-major (every thread count and schedule once, then
+    again) so different interleavings come early. The check stops after
+    the first run with a race, and after a timeout or out-of-memory (the
+    remaining runs would most likely do the same). `runs` in the result
+    counts thread-count x schedule runs done.
+    """
+    run = runner or run_subprocess
+    schedule_list: tuple[str | None, ...] = tuple(schedules) or (None,)
+    commands = run_commands(Path(exe), run_args)
+    races: list[RaceReport] = []
+    failures: list[str] = []
+    seen: set[frozenset[str]] = set()
+    without_archer: list[str] = []
+    done = 0
+    if archer_library() is None:
+        failures.append("libarcher.so not found (install libomp-19-dev): TSan cannot see OpenMP synchronization")
+
+    def one(command: str, t: int, s: str | None, where: str) -> tuple[bool, bool]:
+        """Run one command; (found a race, must stop)."""
+        result = run(command, Path(cwd), env=_child_environment(t, s), time_limit=time_limit)
+        if len(commands) > 1:
+            where = f"{where} ({command})"
+        if not archer_loaded(result.stdout + "\n" + result.stderr):
+            without_archer.append(where)
+        if result.timed_out:
+            failures.append(f"{where}: timed out after {time_limit:g} s")
+            return False, True
+        if result.out_of_memory:
+            failures.append(f"{where}: out of memory")
+            return False, True
+        found = parse_tsan_reports(result.stderr, t, s or DEFAULT_SCHEDULE_LABEL, root=root)
+        for report in found:
+            key = frozenset((report.first, report.second))
+            if key not in seen:
+                seen.add(key)
+                races.append(report)
+        fatal = _TSAN_FATAL_RE.search(result.stderr)
+        if fatal:  # TSan could not start, or the program crashed (both exit with TSAN_EXITCODE)
+            failures.append(f"{where}: {fatal.group(0).strip()[:200]}")
+        other = sorted({k for k in tsan_warning_kinds(result.stderr) if not k.startswith("data race")})
+        if other:
+            failures.append(f"{where}: ThreadSanitizer also reported: {', '.join(other)}")
+        rc = result.returncode
+        if rc not in (0, None) and not fatal and not (rc == TSAN_EXITCODE and (found or other)):
+            if rc < 0:
+                failures.append(f"{where}: killed by signal {-rc} {_last_line(result.stderr)}".rstrip())
+            else:
+                failures.append(f"{where}: exit status {rc} {_last_line(result.stderr)}".rstrip())
+        return bool(found), False
+
+    stop = False
+    for n in range(max(runs, 0)):
+        for t in threads:
+            for s in schedule_list:
+                where = f"threads={t} schedule={s or DEFAULT_SCHEDULE_LABEL} run {n + 1}"
+                found_any = False
+                for command in commands:
+                    found, halt = one(command, t, s, where)
+                    found_any |= found
+                    if halt:
+                        stop = True
+                        break
+                done += 1
+                if found_any:
+                    stop = True
+                if stop:
+                    break
+            if stop:
+                break
+        if stop:
+            break
+
+    loaded = done > 0 and not without_archer
+    if without_archer:
+        failures.append(
+            f"Archer did not load in {len(without_archer)} run(s) ({without_archer[0]}"
+            + (", ..." if len(without_archer) > 1 else "")
+            + "): TSan does not see OpenMP synchronization there, so its reports may be false"
+            " and a clean run proves nothing (is the binary built with -fsanitize=thread, "
+            "does the program reach an OpenMP region, does the run command hide stdout?)"
+        )
+    return RaceCheck(races=races, runs=done, archer_loaded=loaded, failures=failures)

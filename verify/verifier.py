@@ -1,0 +1,332 @@
+"""Proving suggestions on the machine in front of us.
+
+For a program (its configuration says how to build and run it) the serial
+build is the reference: its outputs and its run time. Each proposal is then
+applied alone to a copy of the tree and must
+
+  1. compile (clang-19, and gcc when the configuration asks);
+  2. print the serial outputs (exact text and integers, floats within the
+     tolerance) with every thread count (this also catches hangs early);
+  3. show no race under ThreadSanitizer with LLVM's Archer, over several
+     thread counts and schedules (the pragmas are built with
+     schedule(runtime) so OMP_SCHEDULE can vary them);
+  4. run faster than serial beyond the noise of the serial runs.
+
+Accepted proposals are tuned (schedule, collapse, tile sizes: the fastest
+verified variant wins, within a time budget) and finally checked all
+together. Nothing is written outside a temporary copy of the tree.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import statistics
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ompilot.suggest import patch
+from ompilot.suggest.model import Edit, Proposal
+
+from . import races
+from .compare import output_difference
+from .model import CheckResult, ProgramConfig, RunResult
+from .runner import Sandbox, run_command
+
+_COMPILERS = {("clang", "c"): "clang-19", ("clang", "cpp"): "clang++-19", ("gcc", "c"): "gcc", ("gcc", "cpp"): "g++"}
+_PARALLEL_FLAGS = "-O3 -fopenmp"
+_SERIAL_FLAGS = "-O3"
+#: A parallel build must beat the serial median by this much at least, or by
+#: twice the serial runs' own spread when that is larger.
+MIN_GAIN = 0.03
+#: ThreadSanitizer runs 5-15x slower; the output check (run first) catches hangs.
+SANITIZER_SLOWDOWN = 15
+
+
+class VerifyError(Exception):
+    """The program itself cannot be built or run: nothing can be verified."""
+
+
+@dataclass
+class Baseline:
+    outputs: list[str]  # per run command: stdout, then each output file
+    seconds: list[float]
+
+
+@dataclass
+class Program:
+    """One program's reference build and the checks of candidate versions of it."""
+
+    config: ProgramConfig
+    sandbox: Sandbox
+    progress: object | None = None  # callable(str) for a terminal, or None
+    baseline: Baseline | None = None
+    written: set[str] = field(default_factory=set)  # files of the copy that differ from the tree
+
+    # ------------------------------------------------------------- building
+
+    def _say(self, text: str) -> None:
+        if self.progress is not None:
+            self.progress(text)
+
+    def build(self, files: dict[str, bytes], compiler: str, cflags: str, name: str) -> RunResult:
+        """Write `files` into the copy (restoring files an earlier build changed) and build."""
+        for relative in self.written - set(files):
+            self.sandbox.write(relative, (self.config.root / relative).read_bytes())
+        for relative, data in files.items():
+            self.sandbox.write(relative, data)
+        self.written = set(files)
+        out = self.sandbox.path / name
+        cc = _COMPILERS[(compiler, self.config.language)]
+        command = self.config.build.format(cc=cc, cflags=cflags, out=shlex.quote(str(out)))
+        return run_command(command, self.sandbox.path, time_limit=self.config.time_limit,
+                           memory_limit_mb=self.config.memory_limit_mb)
+
+    def run(self, exe: str, threads: int | None, env: dict[str, str] | None = None,
+            sanitizer: bool = False) -> tuple[list[str], float, RunResult | None]:
+        """Every run command once; the outputs, the total seconds, and a failed run if any."""
+        outputs: list[str] = []
+        total = 0.0
+        for template in self.config.run:
+            command = template.format(exe=shlex.quote(str(self.sandbox.path / exe)))
+            full_env = dict(env or {})
+            if threads is not None:
+                full_env["OMP_NUM_THREADS"] = str(threads)
+            result = run_command(command, self.sandbox.path, env=full_env, time_limit=self.config.time_limit,
+                                 memory_limit_mb=self.config.memory_limit_mb, limit_address_space=not sanitizer)
+            total += result.seconds
+            if not result.ok:
+                return outputs, total, result
+            outputs.append(result.stdout)
+            for name in self.config.files:
+                path = self.sandbox.path / name
+                outputs.append(path.read_text(errors="replace") if path.exists() else "<missing>")
+        return outputs, total, None
+
+    # ------------------------------------------------------------- reference
+
+    def prepare(self, original: dict[str, bytes]) -> Baseline:
+        self._say("building the serial reference")
+        built = self.build(original, "clang", _SERIAL_FLAGS, "serial.exe")
+        if not built.ok:
+            raise VerifyError(f"the serial build fails: {_first_error(built)}")
+        outputs, _, failed = self.run("serial.exe", None)
+        if failed is not None:
+            raise VerifyError(f"the serial program fails: {_describe(failed)}")
+        again, _, _ = self.run("serial.exe", None)
+        if again != outputs:
+            raise VerifyError("the serial program's output differs between two runs: it cannot be a reference")
+        self.baseline = Baseline(outputs=outputs, seconds=[])
+        return self.baseline
+
+    # ---------------------------------------------------------------- checks
+
+    def check(
+        self, files: dict[str, bytes], race_files: dict[str, bytes], timing: bool = True, race: bool = True
+    ) -> CheckResult:
+        """All four checks of one candidate version of the program (the race
+        check can wait, for variants timed before one is chosen)."""
+        config = self.config
+        for compiler in config.compilers:
+            self._say(f"compiling with {compiler}")
+            built = self.build(files, compiler, _PARALLEL_FLAGS, f"parallel-{compiler}.exe")
+            if not built.ok:
+                return CheckResult(False, "compile", f"{compiler} rejects it: {_first_error(built)}")
+        result = CheckResult(True, "accepted", "")
+        self._say("output check")
+        for compiler in config.compilers:  # the executables built in step 1
+            for threads in config.threads:
+                outputs, _, failed = self.run(f"parallel-{compiler}.exe", threads)
+                if failed is not None:
+                    result.accepted, result.stage = False, "output"
+                    result.message = f"with {threads} threads ({compiler}): {_describe(failed)}"
+                    return result
+                difference = _difference(self.baseline.outputs, outputs, config)
+                if difference:
+                    result.accepted, result.stage, result.output_difference = False, "output", difference
+                    result.message = f"with {threads} threads ({compiler}) the output differs: {difference}"
+                    return result
+        if race and not self._race_free(race_files, result):
+            return result
+        if timing:
+            self._time(result)
+        return result
+
+    def _race_free(self, race_files: dict[str, bytes], result: CheckResult) -> bool:
+        config = self.config
+        self._say("race check (ThreadSanitizer + Archer)")
+        built = self.build(race_files, "clang", " ".join(races.SANITIZER_FLAGS), "race.exe")
+        if not built.ok:
+            result.accepted, result.stage = False, "race"
+            result.message = f"the race-check build fails: {_first_error(built)}"
+            return False
+        race = races.check_races(
+            self.sandbox.path / "race.exe", list(config.race_run or config.run), self.sandbox.path,
+            threads=tuple(sorted(set(config.threads) | {8})), runs=config.race_runs,
+            schedules=races.RACE_SCHEDULES, time_limit=config.time_limit * SANITIZER_SLOWDOWN, runner=self._race_runner,
+            root=self.sandbox.path,
+        )
+        result.race_runs, result.archer_loaded, result.races = race.runs, race.archer_loaded, race.races
+        if race.races:
+            first = race.races[0]
+            result.accepted, result.stage = False, "race"
+            result.message = f"data race: {first.first} and {first.second} ({first.threads} threads, {first.schedule})"
+            return False
+        if not race.archer_loaded or race.failures:
+            result.accepted, result.stage = False, "race"
+            result.message = "the race check could not run: " + "; ".join(race.failures or ["Archer did not load"])
+            return False
+        return True
+
+    def _race_runner(self, command: str, cwd: Path, env: dict[str, str], time_limit: float) -> RunResult:
+        return run_command(command, cwd, env=env, time_limit=time_limit,
+                           memory_limit_mb=self.config.memory_limit_mb, limit_address_space=False)
+
+    def _time(self, result: CheckResult, threads: int = 2) -> None:
+        """Serial and parallel runs interleaved, so load changes hit both alike."""
+        self._say("timing serial and parallel builds")
+        serial, parallel = [], []
+        for _ in range(self.config.timing_runs):
+            serial.append(self.run("serial.exe", None)[1])
+            parallel.append(self.run(f"parallel-{self.config.compilers[0]}.exe", threads)[1])
+        result.serial_seconds, result.parallel_seconds, result.threads = serial, parallel, threads
+        s, p = statistics.median(serial), statistics.median(parallel)
+        result.speedup = s / p if p > 0 else None
+        noise = (max(serial) - min(serial)) / s if s > 0 else 0.0
+        needed = max(MIN_GAIN, 2 * noise)
+        if p >= s * (1 - needed):
+            result.accepted, result.stage = False, "speed"
+            result.message = (f"not faster than serial beyond the noise: {s:.3f} s serial, {p:.3f} s with "
+                              f"{threads} threads (needs {needed:.0%} less)")
+        else:
+            result.message = f"{result.speedup:.2f}x faster with {threads} threads ({s:.3f} s -> {p:.3f} s)"
+
+
+def _difference(expected: list[str], actual: list[str], config: ProgramConfig) -> str | None:
+    if len(expected) != len(actual):
+        return f"{len(actual)} outputs instead of {len(expected)}"
+    for index, (want, got) in enumerate(zip(expected, actual)):
+        problem = output_difference(want, got, config.tolerance)
+        if problem:
+            return f"output {index + 1}: {problem}"
+    return None
+
+
+def _first_error(result: RunResult) -> str:
+    if result.timed_out:
+        return "timed out"
+    lines = [l for l in result.stderr.splitlines() if "error" in l] or result.stderr.splitlines() or ["no output"]
+    return lines[0].strip()[:300]
+
+
+def _describe(result: RunResult) -> str:
+    if result.timed_out:
+        return "it did not finish within the time limit (hangs?)"
+    if result.out_of_memory:
+        return "it ran out of memory"
+    tail = (result.stderr.strip().splitlines() or [""])[-1][:200]
+    return f"exit status {result.returncode}" + (f": {tail}" if tail else "")
+
+
+# --------------------------------------------------------------- proposals
+
+
+@dataclass
+class FileJob:
+    """The proposals of one source file inside a program's tree."""
+
+    relative: str  # path of the file inside config.root
+    original: bytes
+    proposals: list[Proposal]
+
+
+def verify_proposals(program: Program, job: FileJob, tune: bool = True) -> list[Proposal]:
+    """Check each proposal alone, tune the accepted ones, check them together.
+
+    Returns the accepted proposals (with their evidence); every proposal's
+    `verified` and `evidence` are set.
+    """
+    accepted: list[Proposal] = []
+    for proposal in job.proposals:
+        result = _check_edits(program, job, proposal.edits)
+        if result.accepted and tune and proposal.variants:
+            result = _tune(program, job, proposal, result)
+        proposal.verified = result.accepted
+        proposal.evidence = result.evidence()
+        if result.accepted:
+            accepted.append(proposal)
+    if len(accepted) > 1:
+        together = _check_edits(program, job, [e for p in accepted for e in p.edits])
+        if not together.accepted:
+            accepted = _greedy(program, job, accepted)
+        for p in accepted:
+            p.evidence["together"] = together.evidence() if together.accepted else "checked one by one"
+    return accepted
+
+
+def _check_edits(program: Program, job: FileJob, edits: list[Edit], race: bool = True) -> CheckResult:
+    patched = patch.apply_edits(job.original, edits)
+    racy_view = patch.apply_edits(job.original, [replace(e, text=_runtime_schedules(e.text)) for e in edits])
+    return program.check({job.relative: patched}, {job.relative: racy_view}, race=race)
+
+
+def _runtime_schedules(text: str) -> str:
+    return "".join(
+        races.runtime_schedule(line) if "#pragma omp" in line else line for line in text.splitlines(keepends=True)
+    )
+
+
+def _tune(program: Program, job: FileJob, proposal: Proposal, best: CheckResult) -> CheckResult:
+    """Try the proposal's variants; keep the fastest one that passes every check."""
+    deadline = time.monotonic() + program.config.tune_seconds
+    original, best_edits = best, proposal.edits
+    tried = [f"{proposal.summary}: {_seconds(best)}"]
+    for label, edits in proposal.variants:
+        if time.monotonic() > deadline:
+            tried.append("(tuning time used up)")
+            break
+        result = _check_edits(program, job, edits, race=False)
+        tried.append(f"{label}: {_seconds(result) if result.accepted else result.message}")
+        if result.accepted and result.speedup and best.speedup and result.speedup > best.speedup * 1.03:
+            best, best_edits = result, edits
+            best.chosen = label
+    if best is not original:  # the winner gets its own race check before it replaces the original
+        confirmed = _check_edits(program, job, best_edits)
+        if confirmed.accepted:
+            confirmed.chosen, best = best.chosen, confirmed
+        else:
+            tried.append(f"{best.chosen}: dropped, {confirmed.message}")
+            best, best_edits = original, proposal.edits
+    best.tried = tried
+    proposal.edits = best_edits
+    if best.chosen:
+        proposal.summary = best.chosen
+    return best
+
+
+def _seconds(result: CheckResult) -> str:
+    if result.speedup is None:
+        return result.message
+    return f"{statistics.median(result.parallel_seconds):.3f} s ({result.speedup:.2f}x)"
+
+
+def _greedy(program: Program, job: FileJob, accepted: list[Proposal]) -> list[Proposal]:
+    """Together they failed: add them one at a time, keeping each that still passes."""
+    kept: list[Proposal] = []
+    for proposal in accepted:
+        edits = [e for p in kept + [proposal] for e in p.edits]
+        if _check_edits(program, job, edits).accepted:
+            kept.append(proposal)
+        else:
+            proposal.verified = False
+            proposal.evidence["together"] = "fails together with the proposals before it"
+    return kept
+
+
+def environment_ready() -> str | None:
+    """None when the race checker can run here, else what is missing."""
+    library = races.race_environment(2, None).get("OMP_TOOL_LIBRARIES", "")
+    if not library or not os.path.exists(library):
+        return "LLVM's Archer (libarcher.so from libomp-19-dev) is missing; run scripts/setup.sh"
+    return None
