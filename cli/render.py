@@ -233,7 +233,7 @@ def _evidence_lines(evidence: dict) -> list[str]:
         return []
     race = evidence.get("race_check", {})
     lines = [evidence.get("message", "")]
-    if race:
+    if race and race.get("runs"):
         archer = "Archer loaded" if race.get("archer_loaded") else "Archer NOT loaded"
         lines.append(f"race check: {race.get('runs', 0)} runs under ThreadSanitizer ({archer}), "
                      f"{len(race.get('races', []))} races")

@@ -186,3 +186,32 @@ def test_a_file_that_cannot_be_built_or_run_says_what_it_needs(tmp_path, capsys)
     out = capsys.readouterr().out
     assert code == 1
     assert "no main()" in out and "build =" in out
+
+
+def test_a_change_that_starts_no_threads_needs_no_race_check(tmp_path):
+    from ompilot.suggest.engine import suggest_source
+    from ompilot.verify.session import verify_results
+
+    source = b"""#include <stdio.h>
+#define N 400
+static double A[N][N], B[N][N], C[N][N];
+int main(void) {
+  for (int i = 0; i < N; i++)
+    for (int j = 0; j < N; j++) { A[i][j] = (i * j) % 7; B[i][j] = (i + j) % 5; }
+  for (int i = 0; i < N; i++)
+    for (int j = 0; j < N; j++)
+      for (int k = 0; k < N; k++)
+        C[i][j] += A[i][k] * B[k][j];
+  printf("%.6e\\n", C[7][9] + C[N - 1][N - 2]);
+  return 0;
+}
+"""
+    (tmp_path / "mm.c").write_bytes(source)
+    (tmp_path / ".ompilot.toml").write_text(
+        'build = "{cc} {cflags} mm.c -o {out}"\nrun = ["{exe}"]\nthreads = [2]\ntiming_runs = 3\ntune_seconds = 0\n'
+    )
+    result = suggest_source(str(tmp_path / "mm.c"), source)
+    swap = next(p for p in result.proposals if p.kind == "interchange")
+    verify_results([result], tune=False)
+    assert swap.evidence["stage"] in ("accepted", "speed"), swap.evidence["message"]
+    assert swap.evidence["race_check"]["runs"] == 0
