@@ -215,3 +215,33 @@ int main(void) {
     verify_results([result], tune=False)
     assert swap.evidence["stage"] in ("accepted", "speed"), swap.evidence["message"]
     assert swap.evidence["race_check"]["runs"] == 0
+
+
+def test_ctrl_c_leaves_no_temporary_files_behind(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    tree = tmp_path / "project"
+    tree.mkdir()
+    path = program(tree, GOOD)
+    config = (tree / ".ompilot.toml").read_text().replace('run = ["{exe}"]', 'run = ["{exe} 40000000"]')
+    (tree / ".ompilot.toml").write_text(config)
+    scratch = tmp_path / "tmp"  # outside the tree, so the copy is all that lands here
+    scratch.mkdir()
+    ompilot = Path(sys.executable).with_name("ompilot")
+    env = dict(os.environ, TMPDIR=str(scratch))
+    child = subprocess.Popen([str(ompilot), "verify", str(path)], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while not any(scratch.iterdir()) and time.monotonic() < deadline:  # wait until the copy exists
+        time.sleep(0.1)
+    assert any(scratch.iterdir()), "the verifier never made its copy of the tree"
+    time.sleep(1.0)
+    os.killpg(child.pid, signal.SIGINT)
+    child.communicate(timeout=30)
+    assert child.returncode != 0
+    assert list(scratch.iterdir()) == []
+    assert (tree / "prog.c").read_text() == GOOD
