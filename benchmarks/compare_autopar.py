@@ -3,9 +3,13 @@
 For every corpus program (default: all of them; --programs to choose), in one run:
 
   1. serial:  `clang-19 -O3` (`clang++-19` for C++) of the original, `-lm`;
-  2. ompilot: `suggest_file(...).patched` (written to a temporary directory under
-     the program's own file name) built with `clang-19 -O3 -fopenmp`; when ompilot
-     proposes nothing this is the original built with -fopenmp;
+  2. ompilot: its verified patch, as `ompilot suggest` makes it: the program is
+     copied alone into a project whose .ompilot.toml runs it at the benchmark's
+     scale (scale 1 for the race checker) with --threads threads, and only the
+     proposals that pass every check (race, output, speed; tuned) are kept.
+     The patched source (under the program's own file name) is built with
+     `clang-19 -O3 -fopenmp`; when nothing is kept it is the original built with
+     -fopenmp. --static uses the unverified static suggestions instead;
   3. gcc:     `gcc -O3 -ftree-parallelize-loops=2` (`g++` for C++) of the original;
   4. polly:   `clang-19 -O3 -mllvm -polly -mllvm -polly-parallel
      -mllvm -polly-omp-backend=LLVM` of the original. Polly's LLVM OpenMP backend
@@ -83,6 +87,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import suggest_speedup as ss  # noqa: E402  (the colleague's benchmark: scales, quiet rounds, helpers)
 
 from ompilot.suggest.engine import suggest_file  # noqa: E402
+from ompilot.verify.session import verify_results  # noqa: E402
 from ompilot.verify.compare import Tolerance, output_difference  # noqa: E402
 
 TOOLS = ("ompilot", "gcc", "polly")
@@ -128,6 +133,8 @@ class Program:
     builds: dict[str, Build] = field(default_factory=dict)
     proposals: list[str] = field(default_factory=list)
     suggest_errors: list[str] = field(default_factory=list)
+    verify_errors: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)  # proposals the verifier dropped, with why
     problem: str | None = None  # the serial build or run failed: no row
     notes: list[str] = field(default_factory=list)
     discarded: int = 0
@@ -290,18 +297,6 @@ def prepare(program: Program, workdir: Path, threads: int) -> None:
         program.problem = f"serial build failed: {problem}"
         return
 
-    try:
-        result = suggest_file(program.source)
-        program.proposals = [f"{p.line}: {p.summary}" for p in result.proposals]
-        program.suggest_errors = list(result.errors)
-        patched = dirs["ompilot"] / program.name  # same file name: same language, same messages
-        patched.write_bytes(result.patched)
-        problem = ss.build(patched, builds["ompilot"].binary, openmp=True)
-    except Exception as exc:  # ompilot itself failed: report it in the ompilot cells
-        problem = f"ompilot suggest_file raised {type(exc).__name__}: {exc}"
-    if problem:
-        builds["ompilot"].failure, builds["ompilot"].failure_detail = "BUILD FAILED", problem
-
     for tool, problem in (("gcc", build_gcc(program.source, builds["gcc"].binary, threads)),
                           ("polly", build_polly(program.source, builds["polly"].binary))):
         if problem:
@@ -312,13 +307,63 @@ def prepare(program: Program, workdir: Path, threads: int) -> None:
         program.polly_subfns = polly_subfunctions(builds["polly"].binary)
 
 
+def prepare_ompilot(program: Program, workdir: Path, threads: int, verified: bool) -> None:
+    """ompilot's patch, built. Verified (the default): the program is copied
+    alone into a project whose .ompilot.toml runs it at the calibrated scale,
+    with scale 1 for the race checker (ThreadSanitizer is 5-15x slower), and
+    only the proposals the verifier accepts are kept, as `ompilot suggest` does."""
+    build = program.builds["ompilot"]
+    try:
+        if verified:
+            project = workdir / "ompilot-project"
+            project.mkdir(exist_ok=True)
+            source = project / program.name
+            shutil.copyfile(program.source, source)
+            (project / ".ompilot.toml").write_text(verify_config(program, threads))
+            result = suggest_file(source)
+            program.verify_errors = verify_results([result], tune=True)
+            program.rejected = [f"{p.line}: {p.summary}: {p.evidence.get('message')}" for p in result.rejected]
+        else:
+            result = suggest_file(program.source)
+        program.proposals = [f"{p.line}: {p.summary}" + _speedup_note(p) for p in result.proposals]
+        program.suggest_errors = list(result.errors)
+        patched = workdir / "ompilot" / program.name  # same file name: same language, same messages
+        patched.write_bytes(result.patched)
+        problem = ss.build(patched, build.binary, openmp=True)
+    except Exception as exc:  # ompilot itself failed: report it in the ompilot cells
+        problem = f"ompilot raised {type(exc).__name__}: {exc}"
+    if problem:
+        build.failure, build.failure_detail = "BUILD FAILED", problem
+
+
+def verify_config(program: Program, threads: int) -> str:
+    language = "cpp" if program.source.suffix != ".c" else "c"
+    return "\n".join([
+        f'build = "{{cc}} {{cflags}} {program.name} -o {{out}} -lm"',
+        f'run = "{{exe}} {program.scale}"',
+        'race_run = "{exe} 1"',
+        f'language = "{language}"',
+        f"threads = [{threads}]",
+        "timing_runs = 3",
+        "tune_seconds = 20",
+        "time_limit = 120",
+        f"tolerance = {{ rel = {program.tolerance.rel!r}, abs = {program.tolerance.abs!r} }}",
+        "",
+    ])
+
+
+def _speedup_note(proposal) -> str:
+    speedup = (proposal.evidence or {}).get("speedup")
+    return f" (verified {speedup:.2f}x)" if speedup else ""
+
+
 def check(program: Program, build: Build, expected: str, actual: str) -> None:
     if build.wrong is None:
         build.wrong = output_difference(expected, actual, program.tolerance)
 
 
 def measure(program: Program, workdir: Path, quiet: ss.Quiet, threads: int, scale_factor: float,
-            timeout: float) -> None:
+            timeout: float, verified: bool = True) -> None:
     prepare(program, workdir, threads)
     if program.problem:
         return
@@ -335,6 +380,7 @@ def measure(program: Program, workdir: Path, quiet: ss.Quiet, threads: int, scal
             return
     if not program.fixed:
         program.scale = max(1, round(program.scale * scale_factor))
+    prepare_ompilot(program, workdir, threads, verified)
 
     def attempt(build: Build) -> ss.Run | None:
         """One run; a failure is recorded on the build (which then runs no more)."""
@@ -487,8 +533,8 @@ def print_report(programs: list[Program], threads: int) -> None:
     for line in behind:
         print(f"  {line}")
     for p in programs:
-        for error in p.suggest_errors:
-            print(f"note: {p.name}: ompilot: {error}")
+        for error in p.suggest_errors + p.verify_errors:
+            print(f"note: {p.name}: ompilot: {error.splitlines()[0]}")
         for note in p.notes:
             print(f"note: {p.name}: {note}")
 
@@ -497,6 +543,8 @@ def print_details(programs: list[Program]) -> None:
     for p in programs:
         print(f"{p.name}:")
         print(f"  ompilot: {'; '.join(p.proposals) or 'no proposal'}")
+        for line in p.rejected:
+            print(f"  ompilot rejected {line}")
         print(f"  gcc parallelized loops at: {', '.join(p.gcc_parallel) or 'none'}")
         print(f"  polly parallel subfunctions: {'n/a' if p.polly_subfns is None else p.polly_subfns}")
 
@@ -511,6 +559,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale-factor", type=float, default=1.0, help="multiply every scale (default 1)")
     parser.add_argument("--threads", type=int, default=2, help="threads of the parallel builds (default 2)")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds allowed per run (default 60)")
+    parser.add_argument("--static", action="store_true",
+                        help="use ompilot's static suggestions, unverified (default: the verified patch)")
     parser.add_argument("--keep", action="store_true", help="keep the builds, patched sources and gcc remarks")
     parser.add_argument("--details", action="store_true",
                         help="print ompilot's proposals, gcc's parallelized loops and Polly's subfunction count")
@@ -544,7 +594,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for number, program in enumerate(programs, 1):
             try:
-                measure(program, workdir, quiet, args.threads, args.scale_factor, args.timeout)
+                measure(program, workdir, quiet, args.threads, args.scale_factor, args.timeout,
+                        verified=not args.static)
             except Exception as exc:  # keep going: one program's surprise is one row
                 program.problem = program.problem or f"{type(exc).__name__}: {exc}"
             print(f"  [{number}/{len(programs)}] {program.name} "

@@ -10,7 +10,7 @@
 # otherwise whatever `ompilot scan` returned when it failed (its 1, "found loops", counts as success).
 set -euo pipefail
 
-readonly SYSTEM_PACKAGES=(clang-19 libomp-19-dev libclang-rt-19-dev gcc g++ git)
+readonly SYSTEM_PACKAGES=(clang-19 clang-tools-19 llvm-19 libomp-19-dev libclang-rt-19-dev gcc g++ git)
 readonly ARCHER=/usr/lib/llvm-19/lib/libarcher.so
 readonly STAMP_NAME=.ompilot-setup-stamp
 

@@ -122,7 +122,7 @@ def _proposals(path: str, data: bytes, report: model.FileReport, target: str) ->
     return proposals, skipped
 
 
-_SCHEDULES = ("static", "dynamic", "guided", "static, 1", "dynamic, 16")
+_SCHEDULES = ("static", "guided", "dynamic, 8", "dynamic, 64", "static, 16")
 _TILE_SIZES = (32, 128)
 
 

@@ -33,7 +33,6 @@ from ompilot.suggest.patch import (
 
 PRAGMA = "#pragma omp parallel for"
 
-needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
 
 def pragma_above(data: bytes, marker: bytes, lines: list[str] | None = None) -> bytes:
@@ -228,7 +227,6 @@ def assert_git_applies(tmp_path: Path, name: str, before: bytes, after: bytes) -
     return diff
 
 
-@needs_git
 @pytest.mark.parametrize("case", sorted(DIFF_CASES))
 def test_git_apply_reproduces_pragma_insertion(tmp_path, case):
     before, marker = DIFF_CASES[case]
@@ -236,7 +234,6 @@ def test_git_apply_reproduces_pragma_insertion(tmp_path, case):
     assert_git_applies(tmp_path, "src/kernel.c", before, after)
 
 
-@needs_git
 def test_git_apply_reproduces_several_edits_in_separate_and_merged_hunks(tmp_path):
     before = LONG + b"  for (;;)\n" + LONG + b"  for (;;)\n" + b"int w;\n  for (;;)\n" + LONG
     starts = [i for i in range(len(before)) if before.startswith(b"  for", i)]
@@ -246,7 +243,6 @@ def test_git_apply_reproduces_several_edits_in_separate_and_merged_hunks(tmp_pat
     assert diff.count("\n@@ ") == 2  # the last two insertions share context: one hunk
 
 
-@needs_git
 @pytest.mark.parametrize(
     "before, after",
     [
@@ -261,7 +257,6 @@ def test_git_apply_handles_missing_final_newlines(tmp_path, before, after):
     assert_git_applies(tmp_path, "f.c", before, after)
 
 
-@needs_git
 @pytest.mark.parametrize("name", ["dir with space/a b.c", 'odd"name.c', "tab\tname.c", "caf\u00e9.c"])
 def test_git_apply_understands_the_header_for_unusual_names(tmp_path, name):
     before = b"int a;\nfor (;;);\n"

@@ -33,7 +33,6 @@ from ompilot.suggest.run import apply_results, suggest_paths
 OMPILOT = Path(sys.executable).with_name("ompilot")
 PRAGMA = "#pragma omp parallel for"
 
-needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
 
 def line_of(text: str, marker: str) -> int:
@@ -385,7 +384,6 @@ def test_json_for_a_file_with_nothing_to_propose(tmp_path, capsys):
 # --------------------------------------------------------------------------- --diff with git
 
 
-@needs_git
 def test_diff_applies_with_git_and_compiles_with_both_compilers(tmp_path, capsys, monkeypatch):
     repo = git_repo(tmp_path, {"src/good.c": GOOD_C.encode(), "src/other file.c": GOOD_C.encode()})
 
@@ -406,7 +404,6 @@ def test_diff_applies_with_git_and_compiles_with_both_compilers(tmp_path, capsys
     assert sorted(stat_out.split("\n")[:-1]) == sorted(["2\t0\tsrc/good.c", "2\t0\tsrc/other file.c"])
 
 
-@needs_git
 def test_diff_in_a_subdirectory_is_relative_to_it(tmp_path, capsys, monkeypatch):
     repo = git_repo(tmp_path, {"src/good.c": GOOD_C.encode()})
     diff = suggest_diff(capsys, monkeypatch, repo / "src", "good.c")
@@ -415,7 +412,6 @@ def test_diff_in_a_subdirectory_is_relative_to_it(tmp_path, capsys, monkeypatch)
     assert_only_pragma_lines_inserted(GOOD_C.encode(), (repo / "src/good.c").read_bytes())
 
 
-@needs_git
 @pytest.mark.parametrize(
     "data, endings",
     [
@@ -447,7 +443,6 @@ def test_diff_keeps_each_lines_ending(tmp_path, capsys, monkeypatch, data, endin
         compile_with_openmp(compiler, repo / "kernel.c")
 
 
-@needs_git
 def test_console_script_diff_pipes_into_git_apply(tmp_path):
     repo = git_repo(tmp_path, {"good.c": GOOD_C.encode()})
     done = subprocess.run(
@@ -691,7 +686,6 @@ def test_diff_of_a_file_outside_the_current_directory_and_any_git_tree_is_refuse
     assert path.read_text() == GOOD_C
 
 
-@needs_git
 def test_diff_of_a_file_outside_the_current_directory_is_relative_to_its_git_tree(tmp_path, capsys, monkeypatch):
     repo = git_repo(tmp_path, {"lib/good.c": GOOD_C.encode()})
     (tmp_path / "elsewhere").mkdir()
@@ -703,7 +697,6 @@ def test_diff_of_a_file_outside_the_current_directory_is_relative_to_its_git_tre
     assert len(assert_only_pragma_lines_inserted(GOOD_C.encode(), (repo / "lib/good.c").read_bytes())) == 2
 
 
-@needs_git
 def test_diff_of_files_inside_and_outside_the_current_directory_applies_somewhere(tmp_path, capsys, monkeypatch):
     repo = git_repo(tmp_path, {"src/a.c": GOOD_C.encode(), "lib/b.c": GOOD_C.encode()})
 

@@ -24,10 +24,6 @@ from ompilot.verify.races import (
 
 CLANG = "clang-19"
 
-needs_tsan = pytest.mark.skipif(
-    shutil.which(CLANG) is None or archer_library() is None,
-    reason="clang-19 and libarcher.so (libomp-19-dev) are needed",
-)
 
 PRAGMA = "#pragma omp parallel for"
 
@@ -119,7 +115,6 @@ def assert_race_at(check, src: Path, line: int) -> None:
 # --------------------------------------------------------------------------- finding races
 
 
-@needs_tsan
 def test_loop_carried_dependence_is_found(tmp_path):
     exe, src, body = build(tmp_path, "chain", CHAIN)
     check = check_races(exe, [], tmp_path, threads=(2, 4), runs=2,
@@ -132,7 +127,6 @@ def test_loop_carried_dependence_is_found(tmp_path):
     assert check.failures == []
 
 
-@needs_tsan
 def test_paths_relative_to_root(tmp_path):
     exe, src, body = build(tmp_path, "chain", CHAIN)
     check = check_races(exe, [], tmp_path, threads=(2,), runs=1, schedules=("static,1",),
@@ -141,7 +135,6 @@ def test_paths_relative_to_root(tmp_path):
     assert check.races[0].first.startswith(f"chain.c:{body} (")
 
 
-@needs_tsan
 def test_shared_temporary_is_found(tmp_path):
     exe, src, body = build(tmp_path, "temp", SHARED_TEMP)
     check = check_races(exe, [], tmp_path, threads=(2, 4), runs=2,
@@ -153,7 +146,6 @@ def test_shared_temporary_is_found(tmp_path):
     assert check.archer_loaded
 
 
-@needs_tsan
 def test_histogram_without_reduction_is_found(tmp_path):
     exe, src, body = build(tmp_path, "hist", HISTOGRAM)
     check = check_races(exe, [], tmp_path, threads=(2, 4), runs=2,
@@ -164,7 +156,6 @@ def test_histogram_without_reduction_is_found(tmp_path):
 # --------------------------------------------------------------------------- no false positives
 
 
-@needs_tsan
 def test_reduction_is_clean_with_archer(tmp_path):
     exe, _, _ = build(tmp_path, "red", REDUCTION, "#pragma omp parallel for reduction(+:s)")
     check = check_races(exe, [], tmp_path, threads=(2, 4), runs=1,
@@ -176,7 +167,6 @@ def test_reduction_is_clean_with_archer(tmp_path):
     assert check.trustworthy
 
 
-@needs_tsan
 def test_without_archer_the_flag_is_false(tmp_path):
     exe, _, _ = build(tmp_path, "red", REDUCTION, "#pragma omp parallel for reduction(+:s)")
     seen_envs = []
@@ -195,7 +185,6 @@ def test_without_archer_the_flag_is_false(tmp_path):
     assert not check.trustworthy
 
 
-@needs_tsan
 def test_run_commands_like_program_config(tmp_path):
     # ProgramConfig.run: shell commands with {exe}, each run in every pass; and the real runner
     exe, src, body = build(tmp_path, "chain", CHAIN)
@@ -240,7 +229,6 @@ def test_run_commands():
 # --------------------------------------------------------------------------- failures
 
 
-@needs_tsan
 def test_timeout_is_a_failure_and_stops(tmp_path):
     src = tmp_path / "slow.c"
     src.write_text("#include <unistd.h>\nint main(void){\n#pragma omp parallel\n{ sleep(30); }\nreturn 0;}\n")
@@ -252,7 +240,6 @@ def test_timeout_is_a_failure_and_stops(tmp_path):
     assert any("timed out" in f for f in check.failures), check.failures
 
 
-@needs_tsan
 def test_crash_is_a_failure_not_a_race(tmp_path):
     # a TSan build that crashes also exits with 66
     src = tmp_path / "seg.c"
@@ -271,7 +258,6 @@ def test_crash_is_a_failure_not_a_race(tmp_path):
     assert clean.failures == [] and clean.trustworthy
 
 
-@needs_tsan
 def test_tsan_that_cannot_start_is_a_failure_not_a_race(tmp_path):
     # TSan exits with its race status (66) when a memory limit stops it mapping its shadow
     exe, _, _ = build(tmp_path, "red", REDUCTION, "#pragma omp parallel for reduction(+:s)")
@@ -286,7 +272,6 @@ def test_tsan_that_cannot_start_is_a_failure_not_a_race(tmp_path):
 # --------------------------------------------------------------------------- parsing
 
 
-@needs_tsan
 def test_parse_captured_report_and_dedup(tmp_path):
     exe, src, body = build(tmp_path, "chain", CHAIN)
     env = dict(race_environment(4, "dynamic,1"))
@@ -368,7 +353,6 @@ def test_runtime_schedule(pragma, expected):
     assert runtime_schedule(pragma) == expected
 
 
-@needs_tsan
 def test_runtime_schedule_output_compiles(tmp_path):
     src = tmp_path / "c.c"
     src.write_text(

@@ -126,9 +126,7 @@ int main(void) {
 
 
 def _compile(tmp_path: Path, source: str, name: str, *flags: str) -> Path:
-    compiler = CLANG or shutil.which("gcc") or shutil.which("cc")
-    if compiler is None:
-        pytest.skip("no C compiler")
+    compiler = CLANG or "gcc"
     (tmp_path / f"{name}.c").write_text(source)
     exe = tmp_path / name
     subprocess.run([compiler, *flags, f"{name}.c", "-o", name], cwd=tmp_path, check=True)

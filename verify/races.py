@@ -63,6 +63,9 @@ Runner = Callable[..., RunResult]
 # --------------------------------------------------------------------------- environment
 
 
+_SYMBOLIZER = _LLVM_LIB.parent / "bin" / "llvm-symbolizer"  # from Debian's llvm-19
+
+
 @functools.lru_cache(maxsize=None)
 def archer_library() -> str | None:
     """Full path of libarcher.so, or None when it is not installed."""
@@ -93,6 +96,9 @@ def race_environment(threads: int, schedule: str | None) -> dict[str, str]:
             f"ignore_noninstrumented_modules=1 exitcode={TSAN_EXITCODE} halt_on_error=0 "
             # more remembered accesses: fewer "[failed to restore the stack]"
             "report_signal_unsafe=0 history_size=4"
+            # /usr/bin/llvm-symbolizer may be an older LLVM's that cannot read
+            # clang-19's DWARF 5: reports then lose their file:line
+            + (f" external_symbolizer_path={_SYMBOLIZER}" if _SYMBOLIZER.is_file() else "")
         ),
         "ARCHER_OPTIONS": "verbose=1",
     }

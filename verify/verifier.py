@@ -10,7 +10,7 @@ applied alone to a copy of the tree and must
   3. show no race under ThreadSanitizer with LLVM's Archer, over several
      thread counts and schedules (the pragmas are built with
      schedule(runtime) so OMP_SCHEDULE can vary them);
-  4. run faster than serial beyond the noise of the serial runs.
+  4. run faster than serial beyond the noise (paired runs, `speed_verdict`).
 
 Accepted proposals are tuned (schedule, collapse, tile sizes: the fastest
 verified variant wins, within a time budget) and finally checked all
@@ -37,9 +37,10 @@ from .runner import Sandbox, run_command
 _COMPILERS = {("clang", "c"): "clang-19", ("clang", "cpp"): "clang++-19", ("gcc", "c"): "gcc", ("gcc", "cpp"): "g++"}
 _PARALLEL_FLAGS = "-O3 -fopenmp"
 _SERIAL_FLAGS = "-O3"
-#: A parallel build must beat the serial median by this much at least, or by
-#: twice the serial runs' own spread when that is larger.
+#: A parallel build must beat serial by this much in the median of paired runs
 MIN_GAIN = 0.03
+#: ... and win this share of the pairs (see `speed_verdict`).
+MIN_FASTER_SHARE = 0.8
 #: ThreadSanitizer runs 5-15x slower; the output check (run first) catches hangs.
 SANITIZER_SLOWDOWN = 15
 
@@ -184,23 +185,57 @@ class Program:
                            memory_limit_mb=self.config.memory_limit_mb, limit_address_space=False)
 
     def _time(self, result: CheckResult, threads: int = 2) -> None:
-        """Serial and parallel runs interleaved, so load changes hit both alike."""
+        """Serial and parallel runs in pairs, so a load change hits both alike;
+        more pairs while the verdict is open (see `speed_verdict`)."""
         self._say("timing serial and parallel builds")
-        serial, parallel = [], []
-        for _ in range(self.config.timing_runs):
-            serial.append(self.run("serial.exe", None)[1])
-            parallel.append(self.run(f"parallel-{self.config.compilers[0]}.exe", threads)[1])
+        parallel_exe = f"parallel-{self.config.compilers[0]}.exe"
+        pairs: list[tuple[float, float]] = []
+        wanted = self.config.timing_runs
+        while True:
+            while len(pairs) < wanted:
+                if len(pairs) % 2:  # alternate which build runs first
+                    p = self.run(parallel_exe, threads)[1]
+                    pairs.append((self.run("serial.exe", None)[1], p))
+                else:
+                    pairs.append((self.run("serial.exe", None)[1], self.run(parallel_exe, threads)[1]))
+            faster = speed_verdict(pairs)
+            if faster is not None or wanted >= 3 * self.config.timing_runs:
+                break
+            wanted += 2
+        serial, parallel = [s for s, _ in pairs], [p for _, p in pairs]
         result.serial_seconds, result.parallel_seconds, result.threads = serial, parallel, threads
         s, p = statistics.median(serial), statistics.median(parallel)
         result.speedup = s / p if p > 0 else None
-        noise = (max(serial) - min(serial)) / s if s > 0 else 0.0
-        needed = max(MIN_GAIN, 2 * noise)
-        if p >= s * (1 - needed):
+        if faster:
+            result.message = f"{result.speedup:.2f}x faster with {threads} threads ({s:.3f} s -> {p:.3f} s)"
+        else:
+            ahead = sum(b < a for a, b in pairs)
             result.accepted, result.stage = False, "speed"
             result.message = (f"not faster than serial beyond the noise: {s:.3f} s serial, {p:.3f} s with "
-                              f"{threads} threads (needs {needed:.0%} less)")
-        else:
-            result.message = f"{result.speedup:.2f}x faster with {threads} threads ({s:.3f} s -> {p:.3f} s)"
+                              f"{threads} threads (faster in {ahead} of {len(pairs)} paired runs; needs "
+                              f"{MIN_FASTER_SHARE:.0%} of them and a median gain of {MIN_GAIN:.0%})")
+
+
+def speed_verdict(pairs: list[tuple[float, float]]) -> bool | None:
+    """Is the parallel build faster? True, False, or None while undecided.
+
+    Each pair is one serial and one parallel run made back to back. Faster
+    means: the median of parallel/serial is at most 1 - MIN_GAIN and the
+    parallel run won at least MIN_FASTER_SHARE of the pairs (a sign test,
+    which one disturbed run cannot sway the way a mean or a spread can).
+    Clearly not faster: the median ratio is above 1 - MIN_GAIN / 2, or the
+    parallel run won at most half of the pairs.
+    """
+    ratios = [p / s for s, p in pairs if s > 0]
+    if not ratios:
+        return False
+    median = statistics.median(ratios)
+    share = sum(r < 1 for r in ratios) / len(ratios)
+    if median <= 1 - MIN_GAIN and share >= MIN_FASTER_SHARE:
+        return True
+    if median > 1 - MIN_GAIN / 2 or share <= 0.5:
+        return False
+    return None
 
 
 def _difference(expected: list[str], actual: list[str], config: ProgramConfig) -> str | None:
