@@ -15,6 +15,7 @@ from rich.console import Console
 
 from ompilot.analysis import compdb, frontend
 from ompilot.analysis.scan import ScanSettings, scan_paths
+from ompilot.suggest import llm_client, llm_propose
 from ompilot.suggest.run import apply_results, suggest_paths
 from ompilot.verify.existing import CheckTargetError, check_target
 from ompilot.verify.session import verify_results
@@ -88,8 +89,21 @@ def scan(ctx: click.Context, paths: tuple[Path, ...], build_dir: Path | None, fm
               help="gpu: offload parallel loops with `target teams distribute parallel for` and map clauses.")
 @click.option("--no-verify", is_flag=True, help="Skip building and running: static suggestions, marked unverified.")
 @click.option("--no-tune", is_flag=True, help="Verify, but do not try schedule/collapse/tile variants.")
+@click.option("--llm", "llm_model", metavar="MODEL",
+              help="Also ask a model about the loops the analysis cannot prove: a model name on an "
+                   "OpenAI-compatible server (OPENAI_BASE_URL, OPENAI_API_KEY), or hf:PATH for a local "
+                   "transformers model. Its proposals are verified like the others.")
+@click.option("--llm-base-url", metavar="URL", help="The server's base URL, e.g. http://localhost:8000/v1.")
+@click.option("--llm-max-calls", type=click.IntRange(0), default=llm_client.DEFAULT_MAX_CALLS, show_default=True,
+              help="Model requests per run at most (cached answers are free).")
+@click.option("--llm-timeout", type=click.FloatRange(min=0, min_open=True), default=llm_client.DEFAULT_TIMEOUT,
+              show_default=True, help="Seconds to wait for one answer.")
+@click.option("--llm-no-cache", is_flag=True, help="Ask again instead of using cached answers.")
+@click.option("--no-code-upload", is_flag=True, envvar="OMPILOT_NO_CODE_UPLOAD",
+              help="Never send source code off this machine: only hf: models or a server on localhost.")
 @click.pass_context
-def suggest(ctx, paths, build_dir, fmt, jobs, mode, target, no_verify, no_tune) -> None:
+def suggest(ctx, paths, build_dir, fmt, jobs, mode, target, no_verify, no_tune, llm_model, llm_base_url,
+            llm_max_calls, llm_timeout, llm_no_cache, no_code_upload) -> None:
     """Propose OpenMP pragmas for the loops proven parallel, with their reasons.
 
     Each proposal is built and run first (race check, output check, timing)
@@ -98,9 +112,22 @@ def suggest(ctx, paths, build_dir, fmt, jobs, mode, target, no_verify, no_tune) 
     """
     settings = _settings(ctx, build_dir, jobs)
     console = Console(highlight=False, stderr=True)
+    client = None
+    if llm_model:
+        llm_settings = llm_client.LLMSettings(
+            model=llm_model, base_url=llm_base_url, timeout=llm_timeout, max_calls=llm_max_calls,
+            use_cache=not llm_no_cache, no_code_upload=no_code_upload,
+        )
+        try:
+            client = llm_client.ModelClient(llm_settings)
+        except llm_client.LLMError as exc:
+            click.echo(f"ompilot: {exc}", err=True)
+            ctx.exit(EXIT_ERROR)
     try:
         compdb.toolchain_flags()
         results, errors = suggest_paths(list(paths), settings, target)
+        if client is not None:
+            errors = errors + _ask_model(results, client, settings, console, verified=not no_verify)
         if not no_verify and any(r.proposals for r in results):
             problem = environment_ready()
             if problem:
@@ -128,6 +155,24 @@ def suggest(ctx, paths, build_dir, fmt, jobs, mode, target, no_verify, no_tune) 
         ctx.exit(EXIT_ERROR)
     found = any(r.proposals or r.errors for r in results) or errors
     ctx.exit(EXIT_FINDINGS if found else EXIT_CLEAN)
+
+
+def _ask_model(results, client, settings, console: Console, verified: bool) -> list[str]:
+    if console.is_terminal:
+        with console.status(f"asking {client.settings.model}"):
+            errors = llm_propose.add_model_proposals(results, client, settings)
+    else:
+        errors = llm_propose.add_model_proposals(results, client, settings)
+    if not verified:  # a model's proposal is a candidate until the verifier has run it
+        for result in results:
+            held = [p for p in result.proposals if p.origin == "model"]
+            for proposal in held:
+                proposal.verified = False
+                proposal.evidence = {"accepted": False, "stage": "setup",
+                                     "message": "model proposals are kept only when verified (drop --no-verify)"}
+            result.proposals = [p for p in result.proposals if p.origin != "model"]
+            result.rejected.extend(held)
+    return errors
 
 
 def _verify(results, console: Console, tune: bool) -> list[str]:

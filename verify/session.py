@@ -55,7 +55,7 @@ def _verify_program(config, members: list[FileSuggestions], progress, tune: bool
         for result in members:
             job = FileJob(_relative(result.path, config.root), result.data, list(result.proposals))
             accepted = verify_proposals(program, job, tune=tune)
-            result.rejected = [p for p in job.proposals if p not in accepted]
+            result.rejected += [p for p in job.proposals if p not in accepted]
             result.proposals = accepted
     return []
 
@@ -68,5 +68,5 @@ def _withhold(result: FileSuggestions, why: str) -> None:
     for proposal in result.proposals:
         proposal.verified = False
         proposal.evidence = {"accepted": False, "stage": "setup", "message": why}
-    result.rejected = list(result.proposals)
+    result.rejected += result.proposals
     result.proposals = []
