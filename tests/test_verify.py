@@ -212,9 +212,26 @@ int main(void) {
     )
     result = suggest_source(str(tmp_path / "mm.c"), source)
     swap = next(p for p in result.proposals if p.kind == "interchange")
-    verify_results([result], tune=False)
+    progress: list[str] = []
+    verify_results([result], progress=progress.append, tune=False)
     assert swap.evidence["stage"] in ("accepted", "speed"), swap.evidence["message"]
     assert swap.evidence["race_check"]["runs"] == 0
+    # the progress line names what is being checked, and how far along it is
+    total = len(result.proposals) + len(result.rejected)
+    assert any(line.startswith(f"mm.c:{swap.line} swap the loops") and f"/{total})" in line for line in progress)
+    assert any(line.endswith("timing serial and parallel builds") for line in progress)
+
+
+def test_the_speed_verdict_is_a_sign_test_on_paired_runs():
+    from ompilot.verify.verifier import speed_verdict
+
+    assert speed_verdict([(1.0, 0.5)] * 5) is True
+    assert speed_verdict([(1.0, 1.0)] * 5) is False  # no gain
+    assert speed_verdict([(1.0, 1.2)] * 4 + [(3.0, 1.0)]) is False  # one disturbed serial run does not make it faster
+    # a real 2x gain survives one disturbed parallel run
+    assert speed_verdict([(1.0, 0.5)] * 4 + [(1.0, 2.5)]) is True
+    # faster in the median but losing too many pairs: undecided, so more pairs are run
+    assert speed_verdict([(1.0, 0.9)] * 3 + [(1.0, 1.1)] * 2) is None
 
 
 def test_ctrl_c_leaves_no_temporary_files_behind(tmp_path):

@@ -64,12 +64,13 @@ class Program:
     progress: object | None = None  # callable(str) for a terminal, or None
     baseline: Baseline | None = None
     written: set[str] = field(default_factory=set)  # files of the copy that differ from the tree
+    label: str = ""  # what is being checked, for the progress line
 
     # ------------------------------------------------------------- building
 
     def _say(self, text: str) -> None:
         if self.progress is not None:
-            self.progress(text)
+            self.progress(f"{self.label}: {text}" if self.label else text)
 
     def build(self, files: dict[str, bytes], compiler: str, cflags: str, name: str) -> RunResult:
         """Write `files` into the copy (restoring files an earlier build changed) and build."""
@@ -283,7 +284,8 @@ def verify_proposals(program: Program, job: FileJob, tune: bool = True) -> list[
     `verified` and `evidence` are set.
     """
     accepted: list[Proposal] = []
-    for proposal in job.proposals:
+    for number, proposal in enumerate(job.proposals, 1):
+        program.label = f"{job.relative}:{proposal.line} {proposal.summary} ({number}/{len(job.proposals)})"
         result = _check_edits(program, job, proposal.edits)
         if result.accepted and tune and proposal.variants:
             result = _tune(program, job, proposal, result)
@@ -292,6 +294,7 @@ def verify_proposals(program: Program, job: FileJob, tune: bool = True) -> list[
         if result.accepted:
             accepted.append(proposal)
     if len(accepted) > 1:
+        program.label = f"{job.relative}: all {len(accepted)} accepted proposals together"
         together = _check_edits(program, job, [e for p in accepted for e in p.edits])
         if not together.accepted:
             accepted = _greedy(program, job, accepted)
@@ -331,6 +334,7 @@ def _tune(program: Program, job: FileJob, proposal: Proposal, best: CheckResult)
         if time.monotonic() > deadline:
             tried.append("(tuning time used up)")
             break
+        program.label = f"{job.relative}:{proposal.line} tuning: {label}"
         result = _check_edits(program, job, edits, race=False)
         tried.append(f"{label}: {_seconds(result) if result.accepted else result.message}")
         if result.accepted and result.speedup and best.speedup and result.speedup > best.speedup * 1.03:
