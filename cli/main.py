@@ -21,7 +21,7 @@ from ompilot.verify.existing import CheckTargetError, check_target
 from ompilot.verify.session import verify_results
 from ompilot.verify.verifier import environment_ready
 
-from . import render
+from . import github, render
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -204,6 +204,86 @@ def verify(ctx, target_path: Path, fmt: str) -> None:
     else:
         render.print_verify(outcomes, Console(highlight=False))
     ctx.exit(EXIT_CLEAN if all(o.result and o.result.accepted for o in outcomes) else EXIT_FINDINGS)
+
+
+@cli.command("github-review")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--pr", "number", type=int, help="Pull request number (default: from GITHUB_EVENT_PATH).")
+@click.option("--repo", envvar="GITHUB_REPOSITORY", help="OWNER/NAME (default: GITHUB_REPOSITORY).")
+@click.option("--api-url", envvar="GITHUB_API_URL", default="https://api.github.com", show_default=True)
+@click.option("--no-verify", is_flag=True, help="Post static suggestions, marked unverified.")
+@click.option("--max-comments", type=click.IntRange(0), default=github.DEFAULT_MAX_COMMENTS, show_default=True,
+              help="Inline comments per review at most; the rest go in the review body.")
+@click.option("--save-plan", type=click.Path(dir_okay=False, path_type=Path),
+              help="Analyse and verify only; write the findings here and post nothing (no token needed).")
+@click.option("--from-plan", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Post the findings of a saved plan; analyses and runs nothing.")
+@click.pass_context
+def github_review(ctx, paths, number, repo, api_url, no_verify, max_comments, save_plan, from_plan) -> None:
+    """Post ompilot's suggestions on a pull request as one review.
+
+    Runs in a checkout of the pull request's head. PATHS default to the pull
+    request's changed C/C++ files. The token comes from GITHUB_TOKEN only.
+    Exit 0 when the review was posted (or there was nothing new), 2 on errors.
+    """
+    token = os.environ.get("GITHUB_TOKEN", "")
+    event_path = os.environ.get("GITHUB_EVENT_PATH")
+    number = number or github.pull_number_from_event(event_path)
+    planned: list = []
+    if from_plan is not None:
+        try:
+            planned, plan_number = github.load_plan(from_plan)
+        except github.GitHubError as exc:
+            click.echo(f"ompilot: {exc}", err=True)
+            ctx.exit(EXIT_ERROR)
+        number = number or plan_number
+    needs_api = from_plan is not None or save_plan is None or not paths
+    if needs_api and (not repo or not number or not token):
+        missing = [name for name, value in (("--repo/GITHUB_REPOSITORY", repo), ("--pr", number),
+                                            ("GITHUB_TOKEN", token)) if not value]
+        click.echo(f"ompilot: github-review needs {', '.join(missing)}", err=True)
+        ctx.exit(EXIT_ERROR)
+    client = github.GitHubClient(api_url, repo, token) if needs_api else None
+    try:
+        if from_plan is not None:
+            findings = planned
+        else:
+            root = Path.cwd()
+            targets = list(paths) or [root / f for f in client.changed_files(number) if f.endswith(github.C_SUFFIXES)]
+            targets = [t for t in targets if t.exists()]
+            findings = []
+            if targets:
+                settings = _settings(ctx, None, None)
+                results, errors = suggest_paths(targets, settings)
+                if not no_verify and any(r.proposals for r in results):
+                    problem = environment_ready()
+                    if problem:
+                        raise compdb.ToolchainError(problem)
+                    errors += _verify(results, Console(highlight=False, stderr=True), tune=True)
+                for line in errors + [e for r in results for e in r.errors]:
+                    click.echo(f"ompilot: {line.splitlines()[0]}", err=True)
+                findings = github.findings_from(results, root)
+            if save_plan is not None:
+                github.save_plan(save_plan, findings, number)
+                click.echo(f"ompilot: {len(findings)} finding(s) written to {save_plan}")
+                ctx.exit(EXIT_CLEAN)
+        expected_head = github.head_sha_from_event(event_path) if from_plan is not None else None
+        outcome = github.post_review(client, number, findings, max_comments, expected_head)
+    except (github.GitHubError, *_ENVIRONMENT_ERRORS) as exc:
+        click.echo(f"ompilot: {exc}", err=True)
+        ctx.exit(EXIT_ERROR)
+    finally:
+        if client is not None:
+            client.close()
+    if outcome.retried_after_422:
+        click.echo(f"ompilot: GitHub refused an inline comment, all moved to the review body: "
+                   f"{outcome.retried_after_422}", err=True)
+    if outcome.posted:
+        click.echo(f"ompilot: posted a review on #{number}: {len(outcome.inline)} inline, "
+                   f"{len(outcome.in_body)} in the body, {outcome.already_posted} posted before")
+    else:
+        click.echo(f"ompilot: nothing new to post on #{number} ({outcome.already_posted} posted before)")
+    ctx.exit(EXIT_CLEAN)
 
 
 def main(argv: list[str] | None = None) -> int:
