@@ -226,20 +226,20 @@ def _classify(exc: Exception, settings: LLMSettings) -> tuple[str, bool]:
     except ImportError:  # pragma: no cover - openai is a dependency
         return f"model call failed: {exc}", False
     where = f"model {settings.model}"
-    if isinstance(exc, openai.APITimeoutError):
-        return f"{where}: no answer within {settings.timeout:g} s (--llm-timeout)", True
-    if isinstance(exc, openai.APIConnectionError):
-        return f"{where}: cannot reach the server ({exc}); is it running, and is --llm-base-url right?", True
-    if isinstance(exc, openai.RateLimitError):
-        return f"{where}: rate limited by the server (HTTP 429)", True
-    if isinstance(exc, openai.InternalServerError):
-        return f"{where}: the server failed (HTTP {exc.status_code})", True
-    if isinstance(exc, openai.AuthenticationError):
-        return f"{where}: the server refused the API key (set OPENAI_API_KEY)", False
-    if isinstance(exc, openai.NotFoundError):
-        return f"{where}: the server does not know this model or endpoint (HTTP 404)", False
-    if isinstance(exc, openai.APIStatusError):
-        return f"{where}: the server answered HTTP {exc.status_code}", False
+    # most specific first: the status errors are subclasses of APIStatusError
+    known = (
+        (openai.APITimeoutError, "no answer within {timeout:g} s (--llm-timeout)", True),
+        (openai.APIConnectionError, "cannot reach the server ({exc}); is it running, and is --llm-base-url right?", True),
+        (openai.RateLimitError, "rate limited by the server (HTTP 429)", True),
+        (openai.InternalServerError, "the server failed (HTTP {status})", True),
+        (openai.AuthenticationError, "the server refused the API key (set OPENAI_API_KEY)", False),
+        (openai.NotFoundError, "the server does not know this model or endpoint (HTTP 404)", False),
+        (openai.APIStatusError, "the server answered HTTP {status}", False),
+    )
+    for kind, template, retry in known:
+        if isinstance(exc, kind):
+            status = getattr(exc, "status_code", None)
+            return f"{where}: " + template.format(timeout=settings.timeout, exc=exc, status=status), retry
     return f"{where}: {type(exc).__name__}: {exc}", False
 
 
