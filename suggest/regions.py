@@ -33,8 +33,39 @@ def merge(path: str, data: bytes, pairs: list[tuple[model.Verdict, Proposal]]) -
         if region is not None:
             for verdict, proposal in run:
                 region.explanation.extend(f"line {verdict.loop.line}: {why}" for why in proposal.explanation)
+            region.variants = _variants(region, [p for _, p in run])
         merged.extend([region] if region else [p for _, p in run])
     return merged
+
+
+_REGION_SCHEDULES = ("static", "guided", "dynamic, 8")
+_SCHEDULE = re.compile(r" schedule\([^)]*\)")
+
+
+def _variants(region: Proposal, separate: list[Proposal]) -> list[tuple[str, list[Edit]]]:
+    """For the tuner: the loops with their own `parallel for` each, and the
+    region with one schedule on every loop."""
+    variants = [("a separate #pragma omp parallel for on each loop", [e for p in separate for e in p.edits])]
+    for schedule in _REGION_SCHEDULES:
+        edits = [Edit(e.start, e.end, _with_schedule(e.text, schedule)) for e in region.edits]
+        variants.append((f"{region.summary}, schedule({schedule}) on each loop", edits))
+    return variants
+
+
+def _with_schedule(text: str, schedule: str) -> str:
+    out = []
+    for line in text.splitlines(keepends=True):
+        if "#pragma omp for" in line:
+            body = line.rstrip("\r\n")
+            ending = line[len(body):]
+            body = _SCHEDULE.sub("", body)
+            if body.endswith(" nowait"):
+                body = body[: -len(" nowait")] + f" schedule({schedule}) nowait"
+            else:
+                body += f" schedule({schedule})"
+            line = body + ending
+        out.append(line)
+    return "".join(out)
 
 
 def _runs(data: bytes, pairs):

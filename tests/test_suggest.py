@@ -143,3 +143,23 @@ def test_adjacent_offloaded_loops_share_one_data_region(tmp_path):
     env = dict(os.environ, LD_LIBRARY_PATH="/usr/lib/llvm-19/lib", OMP_TARGET_OFFLOAD="MANDATORY")
     out = subprocess.run([str(tmp_path / "offload")], check=True, capture_output=True, text=True, env=env)
     assert out.stdout == serial
+
+
+def test_a_region_comes_with_variants_for_the_tuner():
+    from ompilot.suggest import patch
+
+    source = b"""void f(double *restrict a, double *restrict b, int n) {
+    for (int i = 0; i < n; i++)
+        a[i] = 2.0 * i;
+    for (int i = 0; i < n; i++)
+        b[i] = 3.0 * i;
+}
+"""
+    result = suggest_source("f.c", source)
+    [region] = [p for p in result.proposals if p.kind == "region"]
+    variants = dict(region.variants)
+    separate = patch.apply_edits(source, variants["a separate #pragma omp parallel for on each loop"]).decode()
+    assert separate.count("#pragma omp parallel for") == 2 and "{" not in separate.split("\n", 1)[1][:40]
+    guided = patch.apply_edits(source, variants[f"{region.summary}, schedule(guided) on each loop"]).decode()
+    assert "#pragma omp for schedule(guided) nowait" in guided
+    assert guided.count("#pragma omp for schedule(guided)") == 2 and guided.count("#pragma omp parallel\n") == 1

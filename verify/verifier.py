@@ -287,7 +287,8 @@ def verify_proposals(program: Program, job: FileJob, tune: bool = True) -> list[
     for number, proposal in enumerate(job.proposals, 1):
         program.label = f"{job.relative}:{proposal.line} {proposal.summary} ({number}/{len(job.proposals)})"
         result = _check_edits(program, job, proposal.edits)
-        if result.accepted and tune and proposal.variants:
+        # correct but not faster: another schedule or shape may still pay off
+        if tune and proposal.variants and (result.accepted or result.stage == "speed"):
             result = _tune(program, job, proposal, result)
         proposal.verified = result.accepted
         proposal.evidence = result.evidence()
@@ -337,7 +338,9 @@ def _tune(program: Program, job: FileJob, proposal: Proposal, best: CheckResult)
         program.label = f"{job.relative}:{proposal.line} tuning: {label}"
         result = _check_edits(program, job, edits, race=False)
         tried.append(f"{label}: {_seconds(result) if result.accepted else result.message}")
-        if result.accepted and result.speedup and best.speedup and result.speedup > best.speedup * 1.03:
+        if result.accepted and result.speedup and (
+            not best.accepted or not best.speedup or result.speedup > best.speedup * 1.03
+        ):
             best, best_edits = result, edits
             best.chosen = label
     if best is not original:  # the winner gets its own race check before it replaces the original
