@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Sets up ompilot on Debian 12 and runs it once on the bundled corpus.
 #
-#   scripts/setup.sh            install what is missing, then: ompilot scan corpus/
+#   scripts/setup.sh            install what is missing, then: ompilot scan corpus/ and
+#                               ompilot suggest corpus/matmul_naive.c --diff (verified)
 #   scripts/setup.sh --no-demo  install what is missing only
 #
 # Idempotent and quick when nothing changed: system packages are checked with
 # dpkg first, and pip runs only when pyproject.toml changed since the last run.
 # Exit codes: 0 ok, 2 environment problem (the message says what to do),
-# otherwise whatever `ompilot scan` returned when it failed (its 1, "found loops", counts as success).
+# otherwise whatever ompilot returned when it failed (its 1, "found something", counts as success).
 set -euo pipefail
 
 readonly SYSTEM_PACKAGES=(clang-19 clang-tools-19 llvm-19 libomp-19-dev libclang-rt-19-dev gcc g++ git)
@@ -18,7 +19,7 @@ say() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 2; }
 
 usage() {
-    sed -n '2,10s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+    sed -n '2,11s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 demo=1
@@ -171,5 +172,10 @@ if [[ $demo -eq 1 ]]; then
     status=0
     .venv/bin/ompilot scan corpus/ || status=$?
     [[ $status -le 1 ]] || exit "$status"
-    say "done: loops marked 'parallel' can take the pragma shown beside them"
+    say "loops marked 'parallel' can take the pragma shown beside them"
+    say "running: .venv/bin/ompilot suggest corpus/matmul_naive.c --diff (builds, race-checks and times each change)"
+    status=0
+    .venv/bin/ompilot suggest corpus/matmul_naive.c --diff || status=$?
+    [[ $status -le 1 ]] || exit "$status"
+    say "done: the diff above holds only changes that passed every check; apply it with git apply"
 fi
