@@ -298,13 +298,18 @@ PROGS = programs()
 PROG_IDS = [p.name for p in PROGS]
 
 
-def _parallel_cases():
-    cases = []
+def _truths():
+    """(program, truth) for every corpus program whose truth file loads."""
     for prog in PROGS:
         try:
-            truth = load_truth(prog)
+            yield prog, load_truth(prog)
         except Exception:
             continue
+
+
+def _parallel_cases():
+    cases = []
+    for prog, truth in _truths():
         for loop in truth.get("loops", []):
             if not loop.get("parallel"):
                 continue
@@ -319,11 +324,7 @@ def _parallel_cases():
 
 def _existing_pragma_cases():
     cases = []
-    for prog in PROGS:
-        try:
-            truth = load_truth(prog)
-        except Exception:
-            continue
+    for prog, truth in _truths():
         if not truth.get("has_openmp_pragmas"):
             continue
         if any(lp.get("race") for lp in truth["loops"]):
