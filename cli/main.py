@@ -14,14 +14,17 @@ import click
 from rich.console import Console
 
 from ompilot.analysis import compdb, frontend
-from ompilot.analysis.scan import ScanSettings, scan_paths
+from ompilot.analysis import sources
+from ompilot.analysis.scan import ScanSettings, scan_file
 from ompilot.suggest import llm_client, llm_propose
+from ompilot.suggest.engine import suggest_file
 from ompilot.suggest.run import apply_results, suggest_paths
 from ompilot.verify.existing import CheckTargetError, check_target
 from ompilot.verify.session import verify_results
 from ompilot.verify.verifier import environment_ready
 
-from . import github, render
+from . import check as checking
+from . import formats, github, progress, render
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -32,10 +35,20 @@ def cli() -> None:
     """Find the loops of C/C++ code that can run in parallel with OpenMP."""
 
 
-def common_options(command):
+SCAN_FORMATS = ("text", "json", "sarif", "github")
+PATCH_FORMATS = (*SCAN_FORMATS, "diff")
+
+
+def common_options(command=None, *, formats=SCAN_FORMATS):
     """PATH arguments and the options every analysing command takes."""
+    if command is None:
+        return lambda c: common_options(c, formats=formats)
     command = click.option("-j", "--jobs", type=int, default=None, help="Files analysed at once (default: number of CPUs).")(command)
-    command = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)(command)
+    command = click.option(
+        "--format", "fmt", type=click.Choice(formats), default="text", show_default=True,
+        help="text: for people (colours and progress on a terminal only); json; sarif (SARIF 2.1.0); "
+             "github (workflow annotations)" + ("; diff (a unified diff for git apply)" if "diff" in formats else "") + ".",
+    )(command)
     command = click.option(
         "-p", "build_dir", type=click.Path(file_okay=False, path_type=Path),
         help="Directory with compile_commands.json (default: searched upwards from each file).",
@@ -68,12 +81,15 @@ def scan(ctx: click.Context, paths: tuple[Path, ...], build_dir: Path | None, fm
     settings = _settings(ctx, build_dir, jobs)
     try:
         compdb.toolchain_flags()
-        reports, errors = scan_paths(list(paths), settings)
+        files, errors = sources.collect_sources(list(paths))
+        reports = progress.analyse(scan_file, files, settings, console=Console(stderr=True), label="scanning")
     except _ENVIRONMENT_ERRORS as exc:
         click.echo(f"ompilot: {exc}", err=True)
         ctx.exit(EXIT_ERROR)
     if fmt == "json":
         click.echo(render.to_json(reports, errors))
+    elif fmt in ("sarif", "github"):
+        formats.emit_scan(reports, errors, fmt)
     else:
         render.print_text(reports, errors, Console(highlight=False))
     if not any(r.analysed for r in reports):
@@ -82,8 +98,37 @@ def scan(ctx: click.Context, paths: tuple[Path, ...], build_dir: Path | None, fm
 
 
 @cli.command()
-@common_options
-@click.option("--diff", "mode", flag_value="diff", help="Print a unified diff that `git apply` accepts.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="FILES...")
+@click.option("--strict", is_flag=True, help="Also fail (exit 1) on new parallel loops and on files Clang cannot parse.")
+@click.option("--format", "fmt", type=click.Choice(PATCH_FORMATS), default="text", show_default=True,
+              help="text: one line per finding, like a compiler; json; sarif (SARIF 2.1.0, with the "
+                   "insertions as fixes); github (workflow annotations); diff (the insertions, for git apply).")
+@click.option("-p", "build_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Directory with compile_commands.json (default: searched upwards from each file).")
+@click.option("-j", "--jobs", type=int, default=None,
+              help=f"Files analysed at once (default: number of CPUs; fewer than {progress.POOL_MIN_FILES} files "
+                   "are analysed in one process, which is faster).")
+@click.pass_context
+def check(ctx: click.Context, paths, strict: bool, fmt: str, build_dir: Path | None, jobs: int | None) -> None:
+    """Fast static check for pre-commit and CI: races in existing OpenMP
+    pragmas are errors (exit 1); loops that could run in parallel are notes
+    (exit 1 only with --strict). No model, no builds, no runs.
+    """
+    settings = _settings(ctx, build_dir, jobs)
+    try:
+        compdb.toolchain_flags()
+        outcome = checking.run_check(list(paths), settings, with_fixes=fmt in ("sarif", "diff"),
+                                     console=Console(stderr=True))
+    except _ENVIRONMENT_ERRORS as exc:
+        click.echo(f"ompilot: {exc}", err=True)
+        ctx.exit(EXIT_ERROR)
+    checking.emit(outcome, fmt)
+    ctx.exit(outcome.exit_code(strict))
+
+
+@cli.command()
+@common_options(formats=PATCH_FORMATS)
+@click.option("--diff", "mode", flag_value="diff", help="Print a unified diff that `git apply` accepts (= --format diff).")
 @click.option("--apply", "mode", flag_value="apply", help="Write the changes into the files (atomically).")
 @click.option("--target", type=click.Choice(["cpu", "gpu"]), default="cpu", show_default=True,
               help="gpu: offload parallel loops with `target teams distribute parallel for` and map clauses.")
@@ -125,7 +170,8 @@ def suggest(ctx, paths, build_dir, fmt, jobs, mode, target, no_verify, no_tune, 
             ctx.exit(EXIT_ERROR)
     try:
         compdb.toolchain_flags()
-        results, errors = suggest_paths(list(paths), settings, target)
+        files, errors = sources.collect_sources(list(paths))
+        results = progress.analyse(suggest_file, files, settings, target, console=console, label="analysing")
         if client is not None:
             errors = errors + _ask_model(results, client, settings, console, verified=not no_verify)
         if not no_verify and any(r.proposals for r in results):
@@ -136,7 +182,7 @@ def suggest(ctx, paths, build_dir, fmt, jobs, mode, target, no_verify, no_tune, 
     except _ENVIRONMENT_ERRORS as exc:
         click.echo(f"ompilot: {exc}", err=True)
         ctx.exit(EXIT_ERROR)
-    if mode == "diff":
+    if mode == "diff" or (fmt == "diff" and mode is None):
         text, path_errors = render.diffs(results)
         sys.stdout.flush()
         sys.stdout.buffer.write(text)
@@ -149,6 +195,8 @@ def suggest(ctx, paths, build_dir, fmt, jobs, mode, target, no_verify, no_tune, 
         render.print_suggestions(results, errors, Console(highlight=False), applied=True)
     elif fmt == "json":
         click.echo(render.suggestions_json(results, errors))
+    elif fmt in ("sarif", "github"):
+        formats.emit_suggest(results, errors, fmt)
     else:
         render.print_suggestions(results, errors, Console(highlight=False))
     if not any(r.analysed for r in results):

@@ -1,0 +1,167 @@
+"""`ompilot check FILES...`: the fast, static gate (pre-commit, CI).
+
+No model, no builds, no runs: the analysis of `ompilot scan`, reported the
+way compilers and ruff report, one line per finding:
+
+    path:line:col: error: existing '#pragma omp parallel for' races: ... [RaceInPragma]
+    path:line:col: note: loop can run in parallel: #pragma omp parallel for [parallel-opportunity]
+
+Races in existing pragmas are errors (exit 1); new opportunities are notes
+and fail the run only with --strict, as do warnings about files Clang could
+not parse. Inputs that are not C/C++ or cannot be read are errors; when no
+file at all could be read the exit status is 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+
+from ompilot.analysis import model, sources
+from ompilot.analysis.scan import scan_file
+from ompilot.suggest.engine import suggest_file
+
+from . import annotations, findings as F, progress, render
+
+#: Names pre-commit's `types_or: [c, c++]` passes besides the ones `scan` walks.
+EXTRA_SOURCE_SUFFIXES = {".inl", ".ino", ".ipp", ".tpp", ".cppm", ".ixx", ".ccm", ".cxxm", ".c++m", ".mm"}
+JSON_VERSION = 1
+_LEVEL_STYLE = {"error": "bold red", "warning": "bold magenta", "note": "bold cyan"}
+
+
+@dataclass
+class CheckOutcome:
+    findings: list[F.Finding] = field(default_factory=list)  # races and opportunities, in file order
+    problems: list[F.Finding] = field(default_factory=list)  # whole-file errors and warnings
+    checked: int = 0  # files read and analysed
+    results: list = field(default_factory=list)  # suggest results, when fixes were asked for
+
+    def count(self, level: str) -> int:
+        return sum(f.level == level for f in self.findings + self.problems)
+
+    def exit_code(self, strict: bool) -> int:
+        if not self.checked:
+            return 2
+        if self.count("error"):
+            return 1
+        return 1 if strict and (self.count("note") or self.count("warning")) else 0
+
+
+def is_checkable(path: Path) -> bool:
+    return sources.is_source_name(path) or path.suffix.lower() in EXTRA_SOURCE_SUFFIXES
+
+
+def run_check(paths: list[Path], settings, with_fixes: bool = False, console: Console | None = None) -> CheckOutcome:
+    """Analyse the files; with_fixes also computes the insertions (suggest's
+    engine, unverified) for SARIF fixes and diffs."""
+    files, errors = sources.collect_sources(paths)
+    wanted = []
+    for path in files:
+        if is_checkable(path):
+            wanted.append(path)
+        else:
+            errors.append(f"{path}: not a C or C++ file (by its name), not checked")
+    outcome = CheckOutcome()
+    if with_fixes:
+        outcome.results = progress.analyse(suggest_file, wanted, settings, "cpu", console=console, label="checking")
+        reports = [r.report or model.FileReport(path=r.path, errors=r.errors, analysed=False) for r in outcome.results]
+    else:
+        reports = progress.analyse(scan_file, wanted, settings, console=console, label="checking")
+    known = {str(p).rstrip("/") for p in [*paths, *files]}
+    index = F.SourceIndex({r.path: r.data for r in outcome.results if r.analysed})
+    by_path = {r.path: r for r in outcome.results}
+    outcome.problems = [F.file_finding(line, "error", known) for line in errors]
+    for report in reports:
+        if not report.analysed:
+            outcome.problems.extend(F.file_finding(line, "error", known) for line in report.errors)
+            continue
+        outcome.checked += 1
+        outcome.problems.extend(F.file_finding(line, "warning", known) for line in report.errors)
+        opportunities = [v for v in report.verdicts if F.is_opportunity(v)]
+        result = by_path.get(report.path)
+        fixes = F.fixes_by_loop(result, index, opportunities) if result is not None else {}
+        if result is not None:
+            extra = [e for e in result.errors if e not in report.errors]
+            outcome.problems.extend(F.file_finding(line, "warning", known) for line in extra)
+        for v in report.verdicts:
+            if v.races:
+                outcome.findings.append(F.race_finding(v, index))
+            elif F.is_opportunity(v):
+                outcome.findings.append(F.opportunity_finding(v, index, fixes.get(v.loop.line, ())))
+    return outcome
+
+
+# ----------------------------------------------------------------- output
+
+
+def text_line(f: F.Finding) -> tuple[str, str]:
+    """(plain, rich markup) forms of one finding's line."""
+    where = f.file if f.line is None else f"{f.file}:{f.line}:{f.column}"
+    where = where or "ompilot"
+    plain = f"{where}: {f.level}: {f.message} [{f.rule}]"
+    markup = (f"[bold]{escape(where)}[/]: [{_LEVEL_STYLE[f.level]}]{f.level}[/]: "
+              f"{escape(f.message)} [dim]\\[{escape(f.rule)}][/]")
+    return plain, markup
+
+
+def summary(outcome: CheckOutcome) -> str:
+    errors, warnings, notes = outcome.count("error"), outcome.count("warning"), outcome.count("note")
+    files = f"{outcome.checked} file{'s' * (outcome.checked != 1)} checked"
+    if not (errors or warnings or notes):
+        return f"{files}: no races in existing pragmas, no new parallel loops"
+    parts = [f"{n} {word}{'s' * (n != 1)}" for n, word in ((errors, "error"), (warnings, "warning"), (notes, "note")) if n]
+    return f"{files}: " + ", ".join(parts)
+
+
+def print_text(outcome: CheckOutcome, console: Console, levels: tuple[str, ...] = ("error", "warning", "note")) -> None:
+    for f in outcome.problems + outcome.findings:
+        if f.level not in levels:
+            continue
+        plain, markup = text_line(f)
+        if console.is_terminal:
+            console.print(markup, highlight=False, soft_wrap=True)
+        else:
+            console.print(plain, markup=False, highlight=False, soft_wrap=True)
+    console.print(summary(outcome), markup=False, highlight=False, soft_wrap=True)
+
+
+def finding_record(f: F.Finding) -> dict:
+    return {"file": f.file, "line": f.line, "column": f.column, "level": f.level, "rule": f.rule,
+            "message": f.message, **f.data}
+
+
+def to_json(outcome: CheckOutcome) -> str:
+    return json.dumps({
+        "version": JSON_VERSION,
+        "findings": [finding_record(f) for f in outcome.findings],
+        "errors": [finding_record(f) for f in outcome.problems],
+        "summary": {"files": outcome.checked, "errors": outcome.count("error"),
+                    "warnings": outcome.count("warning"), "notes": outcome.count("note")},
+    }, indent=2)
+
+
+def emit(outcome: CheckOutcome, fmt: str) -> None:
+    """Print the outcome in `fmt` (text, json, sarif, github, diff) on stdout."""
+    if fmt == "json":
+        print(to_json(outcome))
+    elif fmt == "sarif":
+        from . import sarif
+
+        print(sarif.to_sarif(outcome.findings, outcome.problems, successful=outcome.checked > 0))
+    elif fmt == "github":
+        sys.stdout.write(annotations.annotations(outcome.problems + outcome.findings))
+    elif fmt == "diff":
+        text, path_errors = render.diffs([r for r in outcome.results if r.analysed])
+        sys.stdout.flush()
+        sys.stdout.buffer.write(text)
+        sys.stdout.buffer.flush()
+        outcome.problems.extend(F.Finding("", None, None, "warning", F.INPUT_ERROR, e) for e in path_errors)
+        # the diff is the notes; what it cannot show goes to stderr
+        print_text(outcome, Console(stderr=True, highlight=False), levels=("error", "warning"))
+    else:
+        print_text(outcome, Console(highlight=False))
