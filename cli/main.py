@@ -134,6 +134,8 @@ def check(ctx: click.Context, paths, strict: bool, fmt: str, build_dir: Path | N
               help="gpu: offload parallel loops with `target teams distribute parallel for` and map clauses.")
 @click.option("--no-verify", is_flag=True, help="Skip building and running: static suggestions, marked unverified.")
 @click.option("--no-tune", is_flag=True, help="Verify, but do not try schedule/collapse/tile variants.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the proposals with their evidence (the JSON of --format json) to this file.")
 @click.option("--llm", "llm_model", metavar="MODEL",
               help="Also ask a model about the loops the analysis cannot prove: a model name on an "
                    "OpenAI-compatible server (OPENAI_BASE_URL, OPENAI_API_KEY), or hf:PATH for a local "
@@ -147,7 +149,7 @@ def check(ctx: click.Context, paths, strict: bool, fmt: str, build_dir: Path | N
 @click.option("--no-code-upload", is_flag=True, envvar="OMPILOT_NO_CODE_UPLOAD",
               help="Never send source code off this machine: only hf: models or a server on localhost.")
 @click.pass_context
-def suggest(ctx, paths, build_dir, fmt, jobs, mode, target, no_verify, no_tune, llm_model, llm_base_url,
+def suggest(ctx, paths, build_dir, fmt, jobs, mode, target, no_verify, no_tune, report_path, llm_model, llm_base_url,
             llm_max_calls, llm_timeout, llm_no_cache, no_code_upload) -> None:
     """Propose OpenMP pragmas for the loops proven parallel, with their reasons.
 
@@ -182,9 +184,12 @@ def suggest(ctx, paths, build_dir, fmt, jobs, mode, target, no_verify, no_tune, 
     except _ENVIRONMENT_ERRORS as exc:
         click.echo(f"ompilot: {exc}", err=True)
         ctx.exit(EXIT_ERROR)
+    if report_path is not None:
+        report_path.write_text(render.suggestions_json(results, errors))
     if mode == "diff" or (fmt == "diff" and mode is None):
         text, path_errors = render.diffs(results)
         sys.stdout.flush()
+        sys.stderr.write(render.diff_report(results))  # the evidence, for the person reading; stdout stays a pure diff
         sys.stdout.buffer.write(text)
         sys.stdout.buffer.flush()
         errors = errors + path_errors

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 from pathlib import Path
 
 from rich.console import Console
@@ -227,6 +228,24 @@ def print_suggestions(results, errors: list[str], console: Console, applied: boo
     console.print(f"{count} changes {verb} in {files} of {len(results)} files", markup=False, highlight=False, soft_wrap=True)
 
 
+def _spread(seconds: list[float]) -> str:
+    return f"median {statistics.median(seconds):.3f} s ({min(seconds):.3f}-{max(seconds):.3f})"
+
+
+def diff_report(results) -> str:
+    """What was proved for each change in the diff, and what was dropped."""
+    lines = []
+    for result in results:
+        for p in result.proposals:
+            if p.verified is None:
+                continue  # --no-verify: nothing was proved beyond the analysis
+            lines.append(f"ompilot: {p.file}:{p.line}: {p.summary} ({p.origin}, verified)")
+            lines += [f"    {line}" for line in _evidence_lines(p.evidence)]
+        for p in result.rejected:
+            lines.append(f"ompilot: {p.file}:{p.line}: dropped: {p.summary}: {p.evidence.get('message', 'rejected')}")
+    return "".join(f"{line}\n" for line in lines)
+
+
 def _evidence_lines(evidence: dict) -> list[str]:
     """The verifier's evidence in a few lines: speedup, races, output."""
     if not evidence:
@@ -239,6 +258,10 @@ def _evidence_lines(evidence: dict) -> list[str]:
                      f"{len(race.get('races', []))} races")
     if "output_check" in evidence:
         lines.append(f"output check: {evidence['output_check']}")
+    serial, parallel = evidence.get("serial_seconds") or [], evidence.get("parallel_seconds") or []
+    if serial and parallel:
+        lines.append(f"timing: serial {_spread(serial)}, parallel {_spread(parallel)} with "
+                     f"{evidence.get('threads')} threads, {len(serial)} runs each")
     if evidence.get("tried"):
         lines.append("tried: " + "; ".join(evidence["tried"]))
     return [l for l in lines if l]

@@ -293,7 +293,7 @@ def suggest_diff(capsys, monkeypatch, cwd: Path, *names: str) -> bytes:
     code = main(["suggest", "--no-verify", "--diff", "-j", "1", *names])
     captured = capsys.readouterr()
     assert code == 1, captured.err
-    assert captured.err == "", captured.err
+    assert captured.err == "", captured.err  # --no-verify: no evidence to report
     # the CLI writes bytes to sys.stdout.buffer; capsys decodes them (ASCII sources here)
     return captured.out.encode("utf-8", "surrogateescape")
 
@@ -718,3 +718,39 @@ def test_diff_of_a_file_whose_name_starts_with_two_dots(tmp_path, capsys, monkey
     assert captured.err == ""
     assert code == 1
     assert captured.out.startswith("--- a/..hidden.c\n+++ b/..hidden.c\n")
+
+
+def test_a_verified_diff_comes_with_its_evidence_on_stderr_and_in_the_report(tmp_path, capsys, monkeypatch):
+    source = write(tmp_path, "prog.c", """#include <stdio.h>
+#include <stdlib.h>
+#include <math.h>
+int main(int argc, char **argv) {
+    int n = argc > 1 ? atoi(argv[1]) : 1000;
+    double *a = malloc(n * sizeof *a);
+    for (int i = 0; i < n; i++)
+        a[i] = sin(i * 0.001) * cos(i * 0.002) + sqrt(i + 1.0);
+    double s = 0.0;
+    for (int i = 0; i < n; i++)
+        s += a[i];
+    printf("%.10e\\n", s);
+    free(a);
+    return 0;
+}
+""")
+    (tmp_path / ".ompilot.toml").write_text('build = "{cc} {cflags} prog.c -o {out} -lm"\nrun = "{exe} 4000000"\n'
+                                            'race_run = "{exe} 20000"\nthreads = [2]\ntiming_runs = 3\ntune_seconds = 0\n')
+    monkeypatch.chdir(tmp_path)
+    code = main(["suggest", "prog.c", "--diff", "--report", "report.json"])
+    captured = capsys.readouterr()
+    report = json.loads((tmp_path / "report.json").read_text())
+    checked = report["proposals"] + report["rejected"]
+    assert checked and all(p["evidence"]["stage"] in ("accepted", "speed") for p in checked), checked
+    assert all(p["evidence"]["output_check"] == "same" for p in checked)
+    for p in checked:  # each appears on stderr with its evidence: kept with timing and race check, or dropped and why
+        if p["verified"]:
+            assert f"prog.c:{p['line']}: {p['directive']} (analysis, verified)" in captured.err
+        else:
+            assert f"prog.c:{p['line']}: dropped: {p['directive']}: not faster" in captured.err
+    if report["proposals"]:
+        assert code == 1 and captured.out.startswith("--- a/prog.c")
+        assert "timing: serial median" in captured.err and "race check:" in captured.err
