@@ -3,7 +3,7 @@
 Two stages, so that pull-request code never runs with a write token:
 
   plan: analyse (and verify) the pull request's C/C++ files in a checkout
-        and describe each suggestion as a Finding: the lines it replaces,
+        and describe each suggestion as a ReviewSuggestion: the lines it replaces,
         their replacement, its evidence. Needs no token to write.
   post: read the pull request's diff and the comments already there, and
         post one review: a ```suggestion``` comment for every finding whose
@@ -45,7 +45,7 @@ class GitHubError(Exception):
 
 
 @dataclass(frozen=True)
-class Finding:
+class ReviewSuggestion:
     """One suggestion, placed on the lines of the pull request's head it replaces."""
 
     path: str  # relative to the repository root, with /
@@ -89,7 +89,7 @@ class Finding:
 # ------------------------------------------------------------------ plan
 
 
-def findings_from(results: list[FileSuggestions], root: Path) -> list[Finding]:
+def findings_from(results: list[FileSuggestions], root: Path) -> list[ReviewSuggestion]:
     findings = []
     for result in results:
         path = Path(result.path).resolve().relative_to(root.resolve()).as_posix()
@@ -108,7 +108,7 @@ def findings_from(results: list[FileSuggestions], root: Path) -> list[Finding]:
             body = result.data[end : max(end, loops[0].end_offset)] if loops else b""
             following = body.decode("utf-8", errors="replace").split("\n")[:CONTEXT_LINES]
             context = "\n".join([loops[0].function or "" if loops else ""] + [l.strip() for l in following])
-            findings.append(Finding(
+            findings.append(ReviewSuggestion(
                 path=path, start_line=start_line, end_line=start_line + original.rstrip("\n").count("\n"),
                 original=original, replacement=replacement, title=proposal.summary,
                 evidence=evidence_line(proposal), explanation=tuple(proposal.explanation), origin=proposal.origin,
@@ -134,20 +134,20 @@ def evidence_line(proposal) -> str:
     return "; ".join(parts) + "."
 
 
-def save_plan(path: Path, findings: list[Finding], number: int | None = None) -> None:
+def save_plan(path: Path, findings: list[ReviewSuggestion], number: int | None = None) -> None:
     data = {"version": PLAN_VERSION, "pull_request": number, "findings": [asdict(f) for f in findings]}
     with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", delete=False) as out:
         json.dump(data, out, indent=2)
     os.replace(out.name, path)
 
 
-def load_plan(path: Path) -> tuple[list[Finding], int | None]:
+def load_plan(path: Path) -> tuple[list[ReviewSuggestion], int | None]:
     """The findings, and the pull request they were made for (if the plan says)."""
     try:
         data = json.loads(path.read_text())
         if data.get("version") != PLAN_VERSION:
             raise ValueError(f"version {data.get('version')!r}, expected {PLAN_VERSION}")
-        findings = [Finding(**{**f, "explanation": tuple(f.get("explanation", ()))}) for f in data["findings"]]
+        findings = [ReviewSuggestion(**{**f, "explanation": tuple(f.get("explanation", ()))}) for f in data["findings"]]
         number = data.get("pull_request")
         return findings, number if isinstance(number, int) else None
     except (OSError, ValueError, TypeError, KeyError) as exc:
@@ -229,8 +229,8 @@ def _message(response: httpx.Response) -> str:
 @dataclass
 class PostedReview:
     posted: bool
-    inline: list[Finding] = field(default_factory=list)
-    in_body: list[Finding] = field(default_factory=list)
+    inline: list[ReviewSuggestion] = field(default_factory=list)
+    in_body: list[ReviewSuggestion] = field(default_factory=list)
     already_posted: int = 0
     retried_after_422: str | None = None  # GitHub's message when the inline comments had to move
     review_id: int | None = None
@@ -248,11 +248,11 @@ def commentable_ranges(diff_text: str) -> dict[str, list[range]]:
     return ranges
 
 
-def _inside(finding: Finding, ranges: dict[str, list[range]]) -> bool:
+def _inside(finding: ReviewSuggestion, ranges: dict[str, list[range]]) -> bool:
     return any(finding.start_line in r and finding.end_line in r for r in ranges.get(finding.path, ()))
 
 
-def post_review(client: GitHubClient, number: int, findings: list[Finding],
+def post_review(client: GitHubClient, number: int, findings: list[ReviewSuggestion],
                 max_comments: int = DEFAULT_MAX_COMMENTS, expected_head: str | None = None) -> PostedReview:
     """`expected_head`: the commit the findings were made on (a workflow_run's
     head_sha); a plan that names another pull request is refused."""
@@ -283,7 +283,7 @@ def post_review(client: GitHubClient, number: int, findings: list[Finding],
     return outcome
 
 
-def _review_payload(head_sha: str, inline: list[Finding], in_body: list[Finding], repeated: int) -> dict:
+def _review_payload(head_sha: str, inline: list[ReviewSuggestion], in_body: list[ReviewSuggestion], repeated: int) -> dict:
     count = len(inline) + len(in_body)
     lines = [f"**ompilot** found {count} new OpenMP suggestion{'s' if count != 1 else ''} for this pull request."]
     if inline:
