@@ -29,7 +29,7 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +50,7 @@ class EngineCount:
     verified: set[tuple[str, int]] = field(default_factory=set)  # (program, loop line)
     correct_not_faster: set[tuple[str, int]] = field(default_factory=set)
     from_model: set[tuple[str, int]] = field(default_factory=set)
+    refused_before_building: int = 0  # model answers refused by the vetting (no build)
     seconds: float = 0.0
 
 
@@ -73,7 +74,9 @@ def calibrated_scale(source: Path, workdir: Path) -> int:
 
 
 def evaluate(source: Path, truth: dict, workdir: Path, scale: int, threads: int,
-             client: llm_client.ModelClient | None, count: EngineCount) -> None:
+             client: llm_client.ModelClient | None, counts: dict[str, EngineCount]) -> None:
+    """The built-in proposals are verified once; the model's, for the loops
+    the built-in engine left, are verified on their own and added to them."""
     project = workdir / source.stem
     shutil.rmtree(project, ignore_errors=True)
     project.mkdir(parents=True)
@@ -87,19 +90,32 @@ def evaluate(source: Path, truth: dict, workdir: Path, scale: int, threads: int,
         f"tolerance = {{ rel = {tolerance['rel']!r}, abs = {tolerance['abs']!r} }}\n"
     )
     started = time.monotonic()
-    result = suggest_file(copy)
-    if client is not None:
-        for error in llm_propose.add_model_proposals([result], client):
-            print(f"  note: {source.name}: {error}", file=sys.stderr)
-    verify_results([result], tune=False)
-    count.seconds += time.monotonic() - started
-    for line in loop_lines(result.data, result.proposals):
-        count.verified.add((source.name, line))
-    for line in loop_lines(result.data, [p for p in result.proposals if p.origin == "model"]):
-        count.from_model.add((source.name, line))
+    built_in = suggest_file(copy)
+    verify_results([built_in], tune=False)
+    _count(source.name, built_in, counts["built-in"], time.monotonic() - started)
+    if client is None:
+        return
+    started = time.monotonic()
+    asked = replace(built_in, proposals=list(built_in.proposals), rejected=[])
+    for error in llm_propose.add_model_proposals([asked], client):
+        print(f"  note: {source.name}: {error}", file=sys.stderr)
+    asked.proposals = [p for p in asked.proposals if p.origin == "model"]
+    if asked.proposals:
+        verify_results([asked], tune=False)
+    with_model = counts[f"built-in + {client.settings.model}"]
+    _count(source.name, built_in, with_model, 0.0)
+    _count(source.name, asked, with_model, time.monotonic() - started)
+    refused = [p for p in asked.rejected if (p.evidence or {}).get("stage") == "model"]
+    with_model.refused_before_building += len(refused)
+
+
+def _count(program: str, result, count: EngineCount, seconds: float) -> None:
+    count.seconds += seconds
+    count.verified |= {(program, line) for line in loop_lines(result.data, result.proposals)}
+    count.from_model |= {(program, line) for line in
+                         loop_lines(result.data, [p for p in result.proposals if p.origin == "model"])}
     slow = [p for p in result.rejected if (p.evidence or {}).get("stage") == "speed"]
-    for line in loop_lines(result.data, slow):
-        count.correct_not_faster.add((source.name, line))
+    count.correct_not_faster |= {(program, line) for line in loop_lines(result.data, slow)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,18 +130,18 @@ def main(argv: list[str] | None = None) -> int:
     names = [n.strip() for n in args.programs.split(",")] if args.programs else [
         json.loads(t.read_text())["program"] for t in sorted(ss.CORPUS.glob("*.truth.json"))]
     programs = ss.select_programs(names)
-    engines: dict[str, llm_client.ModelClient | None] = {"built-in": None}
+    engines: dict[str, llm_client.ModelClient] = {}
+    names_of_engines = ["built-in"]
     if args.llm:
-        engines[f"built-in + {args.llm}"] = llm_client.ModelClient(
-            llm_client.LLMSettings(model=args.llm, base_url=args.llm_base_url))
+        engines["model"] = llm_client.ModelClient(llm_client.LLMSettings(model=args.llm, base_url=args.llm_base_url))
+        names_of_engines.append(f"built-in + {args.llm}")
     truth_parallel = {(s.name, loop["line"]) for s, t in programs for loop in t["loops"] if loop["parallel"]}
-    counts = {name: EngineCount() for name in engines}
+    counts = {name: EngineCount() for name in names_of_engines}
     workdir = Path(tempfile.mkdtemp(prefix="ompilot-evaluate-"))
     try:
         for number, (source, truth) in enumerate(programs, 1):
             scale = args.scale or calibrated_scale(source, workdir)
-            for name, client in engines.items():
-                evaluate(source, truth, workdir, scale, args.threads, client, counts[name])
+            evaluate(source, truth, workdir, scale, args.threads, engines.get("model"), counts)
             print(f"  [{number}/{len(programs)}] {source.name}", file=sys.stderr, flush=True)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -134,11 +150,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(programs)} programs, {total} loops, {len(truth_parallel)} parallel by the ground truth; "
           f"scale {args.scale or 'calibrated'}, {args.threads} threads")
     print(f"{'engine':<40} {'verified parallel':>18} {'of them truth-parallel':>23} {'correct, not faster':>20} "
-          f"{'from the model':>15} {'time':>7}")
+          f"{'from the model':>15} {'refused unbuilt':>16} {'time':>7}")
     for name, count in counts.items():
         agreeing = len(count.verified & truth_parallel)
         print(f"{name:<40} {len(count.verified):>18} {agreeing:>23} {len(count.correct_not_faster):>20} "
-              f"{len(count.from_model):>15} {count.seconds:>6.0f}s")
+              f"{len(count.from_model):>15} {count.refused_before_building:>16} {count.seconds:>6.0f}s")
         for program, line in sorted(count.verified - truth_parallel):
             print(f"  {name}: {program}:{line} verified parallel, but the truth calls it serial")
     return 0
