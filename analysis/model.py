@@ -327,6 +327,9 @@ class Verdict:
     data_problem: str | None = None  # why the data of this loop cannot be stated
     hoist: list[DataUse] | None = None  # a `target data` region can enclose this loop
     tile: str | None = None  # "#pragma omp tile sizes(...)" to put below the loop's directive
+    #: for a racy existing pragma: the directive that is correct ("" when the
+    #: loop has a proven dependence and the pragma must go); None: no fix known
+    fix: str | None = None
 
     @property
     def status(self) -> str:

@@ -63,6 +63,7 @@ class NestPlanner:
         if existing is not None:
             verdict.existing = existing
             verdict.races = _races(existing, decision)
+            verdict.fix = _fix(existing, decision) if verdict.races else None
             self._mark_collapsed(loop, _collapse_of(existing))
             return verdict, decision
         if loop.info.in_macro:
@@ -419,6 +420,24 @@ def _races(existing: model.ExistingPragma, decision: Decision) -> list[model.Rea
     for r in decision.reductions:
         races.append(model.RaceInPragma(pragma=text, cause=f"{r.var} is updated by every iteration without reduction({r.op}: {r.var})"))
     return races
+
+
+def _fix(existing: model.ExistingPragma, decision: Decision) -> str | None:
+    """The racy pragma made right: its missing clauses added, or "" (remove
+    it) when the loop carries a proven dependence."""
+    if any(r.proven and not isinstance(r, model.EarlyExit) for r in decision.reasons):
+        return ""
+    if "parallel" not in existing.directive.split() or decision.parallel is not True or "\\" in existing.text:
+        return None
+    counter = decision.canonical.var.name if decision.canonical and decision.canonical.var else None
+    added = []
+    if decision.private:
+        added.append(f"private({', '.join(decision.private)})")
+    lastprivate = [name for name in decision.lastprivate if name != counter]
+    if lastprivate:
+        added.append(f"lastprivate({', '.join(lastprivate)})")
+    added += [r.render() for r in decision.reductions]
+    return " ".join([existing.text.strip(), *added]) if added else None
 
 
 def _direct_loops(stmt: ir.Stmt):

@@ -66,6 +66,8 @@ class ReviewSuggestion:
         return hashlib.sha256(key.encode()).hexdigest()[:12]
 
     def suggestion_block(self) -> str:
+        if not self.replacement.strip():
+            return "```suggestion\n```"  # an empty suggestion deletes the lines
         return f"```suggestion\n{self.replacement.rstrip(chr(10))}\n```"
 
     def comment_body(self) -> str:

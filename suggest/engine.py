@@ -119,7 +119,45 @@ def _proposals(path: str, data: bytes, report: model.FileReport, target: str) ->
     proposals.extend(regions.merge(path, data, parallel_for))
     # a region's opening line goes above its first loop's own directive
     proposals[:0] = regions.data_regions(path, data, offloaded)
+    fix = _race_fix(path, data, report)
+    if fix is not None:
+        proposals.insert(0, fix)  # the verifier checks it first and keeps it under the others
     return proposals, skipped
+
+
+def _race_fix(path: str, data: bytes, report: model.FileReport) -> Proposal | None:
+    """One proposal that corrects every racy existing pragma of the file whose
+    fix is known: missing clauses added, or the pragma removed where the loop
+    carries a proven dependence. One, because a program with two racy pragmas
+    gives wrong output until both are fixed."""
+    edits, explanation, lines = [], [], []
+    for verdict in report.verdicts:
+        if not verdict.races or verdict.fix is None or verdict.existing is None:
+            continue
+        start = _offset_of_line(data, verdict.existing.line)
+        end = data.find(b"\n", start)
+        end = len(data) if end == -1 else end + 1
+        text = data[start:end].decode("utf-8", errors="surrogateescape")
+        if text.rstrip().endswith("\\") or verdict.existing.text.strip() not in " ".join(text.split()):
+            continue  # continued over several lines, or not where the analysis says: leave it
+        indent = text[: len(text) - len(text.lstrip())]
+        ending = text[len(text.rstrip("\r\n")):]
+        edits.append(Edit(start, end, f"{indent}{verdict.fix}{ending}" if verdict.fix else ""))
+        lines.append(verdict.existing.line)
+        what = f"'{verdict.fix}'" if verdict.fix else "removed"
+        explanation.append(f"line {verdict.existing.line}: '{verdict.existing.text}' races ({verdict.races[0].text()}): {what}")
+    if not edits:
+        return None
+    summary = f"fix the racy pragma{'s' if len(edits) > 1 else ''} at line{'s' if len(edits) > 1 else ''} " + \
+        ", ".join(map(str, lines))
+    return Proposal(file=path, line=lines[0], kind="fix", summary=summary, edits=edits, explanation=explanation)
+
+
+def _offset_of_line(data: bytes, line: int) -> int:
+    offset = 0
+    for _ in range(line - 1):
+        offset = data.index(b"\n", offset) + 1
+    return offset
 
 
 _SCHEDULES = ("static", "guided", "dynamic, 8", "dynamic, 64", "static, 16")

@@ -156,7 +156,9 @@ def test_diff_applies_and_races_go_to_stderr(here, capsys):
     assert code == 1
     assert "racy.c:4:1: error: existing '#pragma omp parallel for' races" in err
     assert "note:" not in err  # the diff shows them
-    assert out.startswith("--- a/good.c\n+++ b/good.c\n")
+    # the racy pragma's fix comes first: the loop carries a dependence, so the pragma goes
+    assert out.startswith("--- a/racy.c\n+++ b/racy.c\n") and "\n-#pragma omp parallel for\n" in out
+    assert "--- a/good.c\n+++ b/good.c\n" in out
     (here / "fix.patch").write_text(out)
     subprocess.run(["git", "init", "-q"], cwd=here, check=True)
     result = subprocess.run(["git", "apply", "fix.patch"], cwd=here, capture_output=True, text=True)
@@ -165,6 +167,8 @@ def test_diff_applies_and_races_go_to_stderr(here, capsys):
     assert patched[GOOD_DOALL_LINE - 1].strip() == "#pragma omp parallel for"
     code, out, _ = check(capsys, "--strict", "good.c")
     assert code == 0, out
+    code, out, _ = check(capsys, "racy.c")
+    assert code == 0 and "error" not in out, out
 
 
 def test_suggest_diff_flag_is_format_diff(here, capsys):

@@ -53,7 +53,8 @@ def test_patched_program_gives_serial_output(program: Path, tmp_path: Path):
     truth = _truth(program)
     result = suggest_file(program)
     assert not [e for e in result.errors if "withheld" in e], result.errors
-    racy = any(loop.get("race") for loop in truth["loops"])
+    if any(loop.get("race") for loop in truth["loops"]):  # its own pragmas race: ompilot fixes them
+        assert any(p.kind == "fix" for p in result.proposals)
     patched = tmp_path / program.name
     patched.write_bytes(result.patched)
     original = tmp_path / f"original{program.suffix}"
@@ -63,17 +64,13 @@ def test_patched_program_gives_serial_output(program: Path, tmp_path: Path):
     tolerance = Tolerance(**{k: float(v) for k, v in truth.get("tolerance", {}).items()})
     for compiler in ("clang", "gcc"):
         exe = tmp_path / f"parallel-{compiler}"
-        _build(compiler, patched, exe, openmp=not racy)
+        _build(compiler, patched, exe, openmp=True)
         for threads in (2, 3):
             difference = output_difference(expected, _run(exe, threads), tolerance)
             assert difference is None, f"{compiler}, {threads} threads: {difference}"
 
 
-#: Programs whose own pragmas race on purpose cannot give the serial output.
-RACE_FREE = [p for p in PROGRAMS if not any(loop.get("race") for loop in _truth(p)["loops"])]
-
-
-@pytest.mark.parametrize("program", RACE_FREE, ids=[p.name for p in RACE_FREE])
+@pytest.mark.parametrize("program", PROGRAMS, ids=[p.name for p in PROGRAMS])
 def test_offloaded_program_gives_serial_output(program: Path, tmp_path: Path):
     """--target gpu: built for clang's host offload device (real data maps) and
     with gcc (host fallback), the output is still the serial one."""

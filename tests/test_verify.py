@@ -262,3 +262,29 @@ def test_ctrl_c_leaves_no_temporary_files_behind(tmp_path):
     assert child.returncode != 0
     assert list(scratch.iterdir()) == []
     assert (tree / "prog.c").read_text() == GOOD
+
+
+def test_racy_pragmas_are_fixed_together_and_the_fix_is_the_base_of_other_checks(tmp_path):
+    from ompilot.suggest.engine import suggest_file
+    from ompilot.verify.session import verify_results
+
+    source = (Path(__file__).resolve().parent.parent / "corpus" / "omp_racy_private.c").read_bytes()
+    (tmp_path / "prog.c").write_bytes(source)
+    (tmp_path / ".ompilot.toml").write_text(
+        'build = "{cc} {cflags} prog.c -o {out}"\nrun = "{exe} 20"\nrace_run = "{exe} 1"\n'
+        "threads = [2]\ntiming_runs = 3\ntune_seconds = 0\n"
+    )
+    result = suggest_file(tmp_path / "prog.c")
+    [fix] = [p for p in result.proposals if p.kind == "fix"]
+    others = [p for p in result.proposals if p.kind != "fix"]
+    assert fix.summary == "fix the racy pragmas at lines 21, 28" and others
+    verify_results([result], tune=False)
+    # both pragmas race and the sum comes out wrong; fixed together they pass, faster or not
+    assert fix.verified and fix.evidence["stage"] == "accepted", fix.evidence
+    assert fix.evidence["race_check"]["runs"] > 0 and fix.evidence["race_check"]["races"] == []
+    assert fix.evidence["output_check"] == "same"
+    patched = result.patched.decode()
+    assert "#pragma omp parallel for private(t)" in patched and "#pragma omp parallel for reduction(+: sum)" in patched
+    # the other proposal was checked on top of the fix: without it the output would differ
+    for other in others:
+        assert other.evidence["output_check"] == "same", other.evidence

@@ -275,6 +275,9 @@ class FileJob:
     relative: str  # path of the file inside config.root
     original: bytes
     proposals: list[Proposal]
+    #: edits every check includes: an accepted fix of the file's racy pragmas,
+    #: without which no other change could show the serial output
+    base: list[Edit] = field(default_factory=list)
 
 
 def verify_proposals(program: Program, job: FileJob, tune: bool = True) -> list[Proposal]:
@@ -286,7 +289,10 @@ def verify_proposals(program: Program, job: FileJob, tune: bool = True) -> list[
     accepted: list[Proposal] = []
     for number, proposal in enumerate(job.proposals, 1):
         program.label = f"{job.relative}:{proposal.line} {proposal.summary} ({number}/{len(job.proposals)})"
-        result = _check_edits(program, job, proposal.edits)
+        result = _check_edits(program, job, proposal.edits, fix=proposal.kind == "fix")
+        if proposal.kind == "fix" and result.stage == "speed":  # a race fix need not be faster
+            result.accepted, result.stage = True, "accepted"
+            result.message = f"race-free and the serial output, where the original pragmas were not ({result.message})"
         # correct but not faster: another schedule or shape may still pay off
         if tune and proposal.variants and (result.accepted or result.stage == "speed"):
             result = _tune(program, job, proposal, result)
@@ -294,6 +300,8 @@ def verify_proposals(program: Program, job: FileJob, tune: bool = True) -> list[
         proposal.evidence = result.evidence()
         if result.accepted:
             accepted.append(proposal)
+            if proposal.kind == "fix":
+                job.base = list(proposal.edits)
     if len(accepted) > 1:
         program.label = f"{job.relative}: all {len(accepted)} accepted proposals together"
         together = _check_edits(program, job, [e for p in accepted for e in p.edits])
@@ -304,10 +312,11 @@ def verify_proposals(program: Program, job: FileJob, tune: bool = True) -> list[
     return accepted
 
 
-def _check_edits(program: Program, job: FileJob, edits: list[Edit], race: bool = True) -> CheckResult:
+def _check_edits(program: Program, job: FileJob, edits: list[Edit], race: bool = True, fix: bool = False) -> CheckResult:
+    edits = job.base + [e for e in edits if e not in job.base]
     patched = patch.apply_edits(job.original, edits)
     racy_view = patch.apply_edits(job.original, [replace(e, text=_runtime_schedules(e.text)) for e in edits])
-    threads = _starts_threads(edits)
+    threads = _starts_threads(edits) or fix  # a fix that removes a pragma leaves the others running
     result = program.check({job.relative: patched}, {job.relative: racy_view}, race=race and threads)
     if not threads and result.accepted:
         result.message += "; it starts no threads, so there is nothing to race"
