@@ -58,6 +58,7 @@ class LoopQuestion:
     function: str | None
     context: str  # the lines of the function before the loop
     loop_text: str
+    declarations: str  # file-scope lines (macros, globals, types) naming what the loop uses
     proved: list[str]  # what the analysis established (facts, notes)
     proved_against: list[str]  # dependences and effects that make it serial
     unproved: list[str]  # what the analysis could not establish
@@ -75,6 +76,7 @@ def question_for(path: str, data: bytes, verdict: model.Verdict) -> LoopQuestion
         line=loop.line,
         function=loop.function,
         context="\n".join(_from_function_start(before, loop.function)),
+        declarations="\n".join(_file_scope_declarations(lines[: loop.line - 1], "\n".join(loop_lines))),
         loop_text="\n".join(loop_lines),
         proved=list(verdict.notes),
         proved_against=[r.text() for r in verdict.reasons if r.proven],
@@ -92,6 +94,27 @@ def _from_function_start(before: list[str], function: str | None) -> list[str]:
     return before
 
 
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+MAX_DECLARATION_LINES = 20
+
+
+def _file_scope_declarations(before: list[str], loop_text: str) -> list[str]:
+    """Unindented lines before the loop that declare a name the loop uses:
+    #define lines, globals, typedefs and struct heads (the function's own
+    declarations are in the context already)."""
+    used = set(_IDENTIFIER.findall(loop_text))
+    found = []
+    for line in before:
+        if not line or line[0].isspace() or line.startswith(("//", "/*", "*", "#include")):
+            continue
+        macro = line.startswith("#define")
+        # a variable or type, not a function: no '(' before any initializer
+        variable = line.rstrip().endswith((";", "{")) and "(" not in line.split("=")[0]
+        if (macro or variable) and used & set(_IDENTIFIER.findall(line)):
+            found.append(line)
+    return found[:MAX_DECLARATION_LINES]
+
+
 def messages_for(question: LoopQuestion, examples: list[Example]) -> list[dict[str, str]]:
     messages = [{"role": "system", "content": SYSTEM}]
     for example in examples:
@@ -105,6 +128,8 @@ def _ask(program: str, loop_text: str, question: LoopQuestion | None) -> str:
     parts = [f"File {program}."]
     if question is not None:
         parts[0] = f"File {program}, function {question.function or '?'}, loop at line {question.line}."
+        if question.declarations.strip():
+            parts.append(f"Declarations at file scope it uses:\n<source>\n{question.declarations}\n</source>")
         if question.context.strip():
             parts.append(f"Code before the loop:\n<source>\n{question.context}\n</source>")
     parts.append(f"The loop nest:\n<source>\n{loop_text}\n</source>")

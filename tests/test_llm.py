@@ -348,3 +348,15 @@ def test_the_cache_key_changes_with_the_model_and_the_prompt(tmp_path):
     assert client.complete([{"role": "user", "content": "a"}]) == "a" and client.calls == 1
     client.complete([{"role": "user", "content": "b"}])
     assert client.calls == 2 and len(list(Path(tmp_path).rglob("*.json"))) == 2
+
+
+def test_the_question_names_the_file_scope_declarations_the_loop_uses():
+    from ompilot.analysis.scan import ScanSettings, scan_file
+
+    source = Path(__file__).resolve().parent.parent / "corpus" / "matmul_naive.c"
+    report = scan_file(source, ScanSettings())
+    product = next(v for v in report.verdicts if "B[k][j]" in source.read_text().splitlines()[v.loop.end_line - 1])
+    question = llm_prompt.question_for(str(source), source.read_bytes(), product)
+    assert question.declarations.splitlines() == ["#define N 512", "static double A[N][N], B[N][N], C[N][N];"]
+    asked = llm_prompt.messages_for(question, [])[-1]["content"]
+    assert "Declarations at file scope it uses:\n<source>\n#define N 512" in asked
