@@ -117,6 +117,9 @@ class Build:
     failure_detail: str = ""
     wrong: str | None = None  # the first output difference from the serial reference
     runs: list[ss.Run] = field(default_factory=list)
+    #: True when ompilot's verified patch is empty and the source has no pragma:
+    #: the program a user gets is the serial one, so its runs are the serial runs
+    unchanged: bool = False
 
     def seconds(self) -> float | None:
         return statistics.median(r.wall for r in self.runs) if self.runs and not self.failure else None
@@ -329,6 +332,9 @@ def prepare_ompilot(program: Program, workdir: Path, threads: int, verified: boo
         program.suggest_errors = list(result.errors)
         patched = workdir / "ompilot" / program.name  # same file name: same language, same messages
         patched.write_bytes(result.patched)
+        if result.patched == result.data and b"#pragma omp" not in result.data:
+            build.unchanged = True  # nothing passed the checks: the user keeps the serial program
+            return
         problem = ss.build(patched, build.binary, openmp=True)
     except Exception as exc:  # ompilot itself failed: report it in the ompilot cells
         problem = f"ompilot raised {type(exc).__name__}: {exc}"
@@ -398,7 +404,7 @@ def measure(program: Program, workdir: Path, quiet: ss.Quiet, threads: int, scal
         return
     expected = first.stdout
     for tool in TOOLS:
-        if not builds[tool].failure:
+        if not builds[tool].failure and not builds[tool].unchanged:
             run = attempt(builds[tool])
             if run is not None:
                 check(program, builds[tool], expected, run.stdout)
@@ -412,7 +418,7 @@ def measure(program: Program, workdir: Path, quiet: ss.Quiet, threads: int, scal
             runs: dict[str, ss.Run] = {}
             for tool in rotation:
                 build = builds[tool]
-                if build.failure:
+                if build.failure or build.unchanged:
                     continue
                 run = attempt(build)
                 if run is None:
@@ -433,6 +439,8 @@ def measure(program: Program, workdir: Path, quiet: ss.Quiet, threads: int, scal
         for tool, run in runs.items():
             if not builds[tool].failure:
                 builds[tool].runs.append(run)
+    if builds["ompilot"].unchanged:
+        builds["ompilot"].runs = list(serial.runs)
 
     seconds = serial.seconds()
     if seconds is not None and not WINDOW[0] <= seconds <= WINDOW[1]:
@@ -460,7 +468,7 @@ def cell(program: Program, tool: str) -> str:
     if speedup is None:
         return f"{'-':>16}"
     text = f"{build.seconds():>8.3f} {speedup:>6.2f}x"
-    return text + (" WRONG" if build.wrong else "      ")
+    return text + (" WRONG" if build.wrong else " same " if build.unchanged else "      ")
 
 
 def print_report(programs: list[Program], threads: int) -> None:
@@ -482,7 +490,8 @@ def print_report(programs: list[Program], threads: int) -> None:
     print("-" * len(header))
     print("* scale calibrated in this run (program not in suggest_speedup.SCALES); "
           "fixed: the program ignores its scale argument")
-    print(f"speedup = serial s / tool s (medians); {threads} threads; WRONG = output differs from serial "
+    print(f"speedup = serial s / tool s (medians); {threads} threads; same = ompilot kept no change, so its "
+          "program is the serial one; WRONG = output differs from serial "
           "beyond the truth's tolerance: excluded from the means and counts below")
     print()
 
@@ -515,7 +524,8 @@ def print_report(programs: list[Program], threads: int) -> None:
         print(f"slower than {SLOWER}x with {tool}: {', '.join(slower) or 'none'}")
     print()
     nothing = [p.name for p in measured if not p.proposals and not p.builds["ompilot"].failure]
-    print(f"ompilot proposed nothing for {len(nothing)} programs (built as the original with -fopenmp): "
+    print(f"ompilot kept no change for {len(nothing)} programs (the serial program itself, 1.00x; the original "
+          f"built with -fopenmp where it has pragmas of its own): "
           + (", ".join(nothing) or "none"))
     behind = []
     for p in measured:

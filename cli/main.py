@@ -315,6 +315,9 @@ def github_review(ctx, paths, number, repo, api_url, no_verify, max_comments, sa
                     errors += _verify(results, Console(highlight=False, stderr=True), tune=True)
                 for line in errors + [e for r in results for e in r.errors]:
                     click.echo(f"ompilot: {line.splitlines()[0]}", err=True)
+                for p in (p for r in results for p in r.rejected):  # for the workflow's log
+                    click.echo(f"ompilot: {p.file}:{p.line}: dropped {p.summary}: "
+                               f"{(p.evidence or {}).get('message', 'rejected')}", err=True)
                 findings = github.findings_from(results, root)
             if save_plan is not None:
                 github.save_plan(save_plan, findings, number)

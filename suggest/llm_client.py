@@ -87,7 +87,8 @@ class OpenAIBackend:
                 model=self.name, messages=messages, temperature=0, **extra
             )
         except openai.BadRequestError as exc:
-            if not self._json_mode or "response_format" not in str(exc):
+            # `extra`, not the flag: another thread may have switched it off meanwhile
+            if not extra or "response_format" not in str(exc):
                 raise
             self._json_mode = False
             response = self._client.chat.completions.create(model=self.name, messages=messages, temperature=0)

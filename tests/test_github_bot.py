@@ -227,6 +227,7 @@ def test_verified_suggestions_carry_their_evidence(tmp_path, monkeypatch, capsys
         code = review(server)
     out, err = capsys.readouterr()
     assert code == 0, err
+    assert len(server.posted_payloads) == 1, out + err
     [payload] = server.posted_payloads
     bodies = {c["line"]: c["body"] for c in payload["comments"]}
     # the interchange runs on one thread: its 3x or more gain shows even on a busy machine

@@ -174,7 +174,9 @@ def test_a_correct_pragma_passes_the_race_and_output_checks_and_is_timed(tmp_pat
     assert evidence["stage"] in ("accepted", "speed")
     assert evidence["race_check"]["archer_loaded"] and evidence["race_check"]["runs"] >= 3
     assert evidence["race_check"]["races"] == [] and evidence["output_check"] == "same"
-    assert len(evidence["serial_seconds"]) == 3 and evidence["speedup"] is not None
+    # 3 paired runs, more while the speed verdict is open (a "faster" needs 5)
+    assert 3 <= len(evidence["serial_seconds"]) == len(evidence["parallel_seconds"]) <= 15
+    assert evidence["speedup"] is not None
     assert code == (0 if evidence["accepted"] else 1)
 
 
@@ -230,6 +232,8 @@ def test_the_speed_verdict_is_a_sign_test_on_paired_runs():
     assert speed_verdict([(1.0, 1.2)] * 4 + [(3.0, 1.0)]) is False  # one disturbed serial run does not make it faster
     # a real 2x gain survives one disturbed parallel run
     assert speed_verdict([(1.0, 0.5)] * 4 + [(1.0, 2.5)]) is True
+    assert speed_verdict([(1.0, 0.5)] * 3) is None  # three wins in a row happen by chance 1 time in 8
+    assert speed_verdict([(1.0, 1.1)] * 3) is False  # slower is said at once
     # faster in the median but losing too many pairs: undecided, so more pairs are run
     assert speed_verdict([(1.0, 0.9)] * 3 + [(1.0, 1.1)] * 2) is None
 

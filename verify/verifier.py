@@ -38,9 +38,11 @@ _COMPILERS = {("clang", "c"): "clang-19", ("clang", "cpp"): "clang++-19", ("gcc"
 _PARALLEL_FLAGS = "-O3 -fopenmp"
 _SERIAL_FLAGS = "-O3"
 #: A parallel build must beat serial by this much in the median of paired runs
-MIN_GAIN = 0.03
+MIN_GAIN = 0.05
 #: ... and win this share of the pairs (see `speed_verdict`).
 MIN_FASTER_SHARE = 0.8
+#: Fewer pairs decide nothing: 3 of 3 wins happen by chance one time in 8.
+MIN_PAIRS = 5
 #: ThreadSanitizer runs 5-15x slower; the output check (run first) catches hangs.
 SANITIZER_SLOWDOWN = 15
 
@@ -200,7 +202,7 @@ class Program:
                 else:
                     pairs.append((self.run("serial.exe", None)[1], self.run(parallel_exe, threads)[1]))
             faster = speed_verdict(pairs)
-            if faster is not None or wanted >= 3 * self.config.timing_runs:
+            if faster is not None or wanted >= 3 * max(self.config.timing_runs, MIN_PAIRS):
                 break
             wanted += 2
         serial, parallel = [s for s, _ in pairs], [p for _, p in pairs]
@@ -225,17 +227,18 @@ def speed_verdict(pairs: list[tuple[float, float]]) -> bool | None:
     parallel run won at least MIN_FASTER_SHARE of the pairs (a sign test,
     which one disturbed run cannot sway the way a mean or a spread can).
     Clearly not faster: the median ratio is above 1 - MIN_GAIN / 2, or the
-    parallel run won at most half of the pairs.
+    parallel run won at most half of the pairs. "Faster" needs MIN_PAIRS
+    pairs at least; "not faster" may be said sooner.
     """
     ratios = [p / s for s, p in pairs if s > 0]
     if not ratios:
         return False
     median = statistics.median(ratios)
     share = sum(r < 1 for r in ratios) / len(ratios)
-    if median <= 1 - MIN_GAIN and share >= MIN_FASTER_SHARE:
-        return True
     if median > 1 - MIN_GAIN / 2 or share <= 0.5:
         return False
+    if median <= 1 - MIN_GAIN and share >= MIN_FASTER_SHARE and len(ratios) >= MIN_PAIRS:
+        return True
     return None
 
 
@@ -302,14 +305,16 @@ def verify_proposals(program: Program, job: FileJob, tune: bool = True) -> list[
             accepted.append(proposal)
             if proposal.kind == "fix":
                 job.base = list(proposal.edits)
-    if len(accepted) > 1:
-        program.label = f"{job.relative}: all {len(accepted)} accepted proposals together"
-        together = _check_edits(program, job, [e for p in accepted for e in p.edits])
+    fixes = [p for p in accepted if p.kind == "fix"]  # in job.base: part of every check below
+    changes = [p for p in accepted if p.kind != "fix"]
+    if len(changes) > 1:
+        program.label = f"{job.relative}: all {len(changes)} accepted proposals together"
+        together = _check_edits(program, job, [e for p in changes for e in p.edits])
         if not together.accepted:
-            accepted = _greedy(program, job, accepted)
-        for p in accepted:
+            changes = _greedy(program, job, changes)
+        for p in changes:
             p.evidence["together"] = together.evidence() if together.accepted else "checked one by one"
-    return accepted
+    return fixes + changes
 
 
 def _check_edits(program: Program, job: FileJob, edits: list[Edit], race: bool = True, fix: bool = False) -> CheckResult:
