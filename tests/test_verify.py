@@ -292,3 +292,22 @@ def test_racy_pragmas_are_fixed_together_and_the_fix_is_the_base_of_other_checks
     # the other proposal was checked on top of the fix: without it the output would differ
     for other in others:
         assert other.evidence["output_check"] == "same", other.evidence
+
+
+def test_removing_the_only_racy_pragma_needs_no_race_check(tmp_path):
+    from ompilot.suggest.engine import suggest_file
+    from ompilot.verify.session import verify_results
+
+    source = (Path(__file__).resolve().parent.parent / "corpus" / "omp_racy_flow.c").read_bytes()
+    (tmp_path / "prog.c").write_bytes(source)
+    (tmp_path / ".ompilot.toml").write_text(
+        'build = "{cc} {cflags} prog.c -o {out}"\nrun = "{exe} 4"\nthreads = [2]\ntiming_runs = 3\ntune_seconds = 0\n'
+    )
+    result = suggest_file(tmp_path / "prog.c")
+    [fix] = [p for p in result.proposals if p.kind == "fix"]
+    verify_results([result], tune=False)
+    # no OpenMP region is left: Archer would not load, and there is nothing to race
+    assert fix.verified and fix.evidence["race_check"]["runs"] == 0, fix.evidence
+    assert "#pragma omp parallel for\n    for (int i = 1" not in result.patched.decode()
+    # and the other proposals were checked without the racy pragma in the way
+    assert all(p.evidence["output_check"] == "same" for p in result.proposals + result.rejected if p is not fix)

@@ -321,7 +321,8 @@ def _check_edits(program: Program, job: FileJob, edits: list[Edit], race: bool =
     edits = job.base + [e for e in edits if e not in job.base]
     patched = patch.apply_edits(job.original, edits)
     racy_view = patch.apply_edits(job.original, [replace(e, text=_runtime_schedules(e.text)) for e in edits])
-    threads = _starts_threads(edits) or fix  # a fix that removes a pragma leaves the others running
+    # a fix that removes a pragma leaves the file's other pragmas running, if it has any
+    threads = _starts_threads(edits) or (fix and b"#pragma omp" in patched)
     result = program.check({job.relative: patched}, {job.relative: racy_view}, race=race and threads)
     if not threads and result.accepted:
         result.message += "; it starts no threads, so there is nothing to race"
