@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import compare_autopar  # noqa: E402
 import suggest_speedup as ss  # noqa: E402
 
-from ompilot.suggest import llm_client, llm_propose  # noqa: E402
+from ompilot.suggest import llm_client, llm_propose, patch  # noqa: E402
 from ompilot.suggest.engine import suggest_file  # noqa: E402
 from ompilot.verify.session import verify_results  # noqa: E402
 
@@ -60,7 +60,7 @@ def loop_lines(data: bytes, proposals) -> set[int]:
     for proposal in proposals:
         for edit in proposal.edits:
             if WORKSHARING.search(edit.text) and edit.start == edit.end:
-                lines.add(data.count(b"\n", 0, edit.start) + 1)
+                lines.add(patch.line_number(data, edit.start))
     return lines
 
 

@@ -99,13 +99,11 @@ def findings_from(results: list[FileSuggestions], root: Path) -> list[ReviewSugg
             if not proposal.edits:
                 continue
             first = patch.line_start(result.data, min(e.start for e in proposal.edits))
-            last = max(max(e.end - 1, e.start) for e in proposal.edits)
-            end = result.data.find(b"\n", last)
-            end = len(result.data) if end == -1 else end + 1
+            end = patch.line_end(result.data, max(max(e.end - 1, e.start) for e in proposal.edits))
             shifted = [type(e)(e.start - first, e.end - first, e.text) for e in proposal.edits]
             original = result.data[first:end].decode("utf-8", errors="replace")
             replacement = patch.apply_edits(result.data[first:end], shifted).decode("utf-8", errors="replace")
-            start_line = result.data.count(b"\n", 0, first) + 1
+            start_line = patch.line_number(result.data, first)
             loops = [v.loop for v in (result.report.verdicts if result.report else []) if v.loop.line == proposal.line]
             body = result.data[end : max(end, loops[0].end_offset)] if loops else b""
             following = body.decode("utf-8", errors="replace").split("\n")[:CONTEXT_LINES]

@@ -134,9 +134,8 @@ def _race_fix(path: str, data: bytes, report: model.FileReport) -> Proposal | No
     for verdict in report.verdicts:
         if not verdict.races or verdict.fix is None or verdict.existing is None:
             continue
-        start = _offset_of_line(data, verdict.existing.line)
-        end = data.find(b"\n", start)
-        end = len(data) if end == -1 else end + 1
+        start = patch.line_offset(data, verdict.existing.line)
+        end = patch.line_end(data, start)
         text = data[start:end].decode("utf-8", errors="surrogateescape")
         if text.rstrip().endswith("\\") or verdict.existing.text.strip() not in " ".join(text.split()):
             continue  # continued over several lines, or not where the analysis says: leave it
@@ -151,13 +150,6 @@ def _race_fix(path: str, data: bytes, report: model.FileReport) -> Proposal | No
     summary = f"fix the racy pragma{'s' if len(edits) > 1 else ''} at line{'s' if len(edits) > 1 else ''} " + \
         ", ".join(map(str, lines))
     return Proposal(file=path, line=lines[0], kind="fix", summary=summary, edits=edits, explanation=explanation)
-
-
-def _offset_of_line(data: bytes, line: int) -> int:
-    offset = 0
-    for _ in range(line - 1):
-        offset = data.index(b"\n", offset) + 1
-    return offset
 
 
 _SCHEDULES = ("static", "guided", "dynamic, 8", "dynamic, 64", "static, 16")

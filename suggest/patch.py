@@ -91,8 +91,23 @@ def _ending_for_insertion(data: bytes, start: int) -> bytes:
     return b"\n"
 
 
-def _line_number(data: bytes, offset: int) -> int:
+def line_number(data: bytes, offset: int) -> int:
+    """1-based number of the line holding `offset`."""
     return data.count(b"\n", 0, offset) + 1
+
+
+def line_offset(data: bytes, number: int) -> int:
+    """Offset of the first byte of line `number` (1-based)."""
+    offset = 0
+    for _ in range(number - 1):
+        offset = data.index(b"\n", offset) + 1
+    return offset
+
+
+def line_end(data: bytes, offset: int) -> int:
+    """Offset just past the line holding `offset`, its newline included."""
+    newline = data.find(b"\n", offset)
+    return len(data) if newline == -1 else newline + 1
 
 
 def _previous_line_continues(data: bytes, start: int) -> bool:
@@ -115,7 +130,7 @@ def insertion_above(data: bytes, line_start_offset: int, text_lines: list[str]) 
         raise PatchError(f"offset {start} is not the start of a line; pass line_start(data, offset)")
     if _previous_line_continues(data, start):
         raise PatchError(
-            f"line {_line_number(data, start)} continues the line above it (backslash, e.g. a macro);"
+            f"line {line_number(data, start)} continues the line above it (backslash, e.g. a macro);"
             " add the pragma by hand, e.g. as _Pragma(...)"
         )
     for line in text_lines:
