@@ -18,7 +18,7 @@ from ompilot.analysis import sources
 from ompilot.analysis.scan import ScanSettings, scan_file
 from ompilot.suggest import llm_client, llm_propose
 from ompilot.suggest.engine import suggest_file
-from ompilot.suggest.run import apply_results, suggest_paths
+from ompilot.suggest.run import apply_results
 from ompilot.verify.existing import CheckTargetError, check_target
 from ompilot.verify.session import verify_results
 from ompilot.verify.verifier import environment_ready
@@ -172,15 +172,8 @@ def suggest(ctx, paths, build_dir, fmt, jobs, mode, target, no_verify, no_tune, 
             ctx.exit(EXIT_ERROR)
     try:
         compdb.toolchain_flags()
-        files, errors = sources.collect_sources(list(paths))
-        results = progress.analyse(suggest_file, files, settings, target, console=console, label="analysing")
-        if client is not None:
-            errors = errors + _ask_model(results, client, settings, console, verified=not no_verify)
-        if not no_verify and any(r.proposals for r in results):
-            problem = environment_ready()
-            if problem:
-                raise compdb.ToolchainError(problem)
-            errors = errors + _verify(results, console, tune=not no_tune)
+        results, errors = _suggest_verified(list(paths), settings, target, console, verify=not no_verify,
+                                            tune=not no_tune, client=client)
     except _ENVIRONMENT_ERRORS as exc:
         click.echo(f"ompilot: {exc}", err=True)
         ctx.exit(EXIT_ERROR)
@@ -208,6 +201,22 @@ def suggest(ctx, paths, build_dir, fmt, jobs, mode, target, no_verify, no_tune, 
         ctx.exit(EXIT_ERROR)
     found = any(r.proposals or r.errors for r in results) or errors
     ctx.exit(EXIT_FINDINGS if found else EXIT_CLEAN)
+
+
+def _suggest_verified(paths: list[Path], settings, target: str, console: Console, verify: bool, tune: bool = True,
+                      client=None) -> tuple[list, list[str]]:
+    """What `suggest` and `github-review` share: analyse, ask the model if
+    one is given, verify unless told not to. Raises the environment errors."""
+    files, errors = sources.collect_sources(paths)
+    results = progress.analyse(suggest_file, files, settings, target, console=console, label="analysing")
+    if client is not None:
+        errors = errors + _ask_model(results, client, settings, console, verified=verify)
+    if verify and any(r.proposals for r in results):
+        problem = environment_ready()
+        if problem:
+            raise compdb.ToolchainError(problem)
+        errors = errors + _verify(results, console, tune=tune)
+    return results, errors
 
 
 def _ask_model(results, client, settings, console: Console, verified: bool) -> list[str]:
@@ -306,13 +315,8 @@ def github_review(ctx, paths, number, repo, api_url, no_verify, max_comments, sa
             targets = [t for t in targets if t.exists()]
             findings = []
             if targets:
-                settings = _settings(ctx, None, None)
-                results, errors = suggest_paths(targets, settings)
-                if not no_verify and any(r.proposals for r in results):
-                    problem = environment_ready()
-                    if problem:
-                        raise compdb.ToolchainError(problem)
-                    errors += _verify(results, Console(highlight=False, stderr=True), tune=True)
+                results, errors = _suggest_verified(targets, _settings(ctx, None, None), "cpu",
+                                                    Console(highlight=False, stderr=True), verify=not no_verify)
                 for line in errors + [e for r in results for e in r.errors]:
                     click.echo(f"ompilot: {line.splitlines()[0]}", err=True)
                 for p in (p for r in results for p in r.rejected):  # for the workflow's log
