@@ -6,6 +6,8 @@ visit, so those loops would vanish. `_OPENMP` is defined by hand instead, so
 `#ifdef _OPENMP` code reads as in a parallel build, and existing pragmas are
 read from the text (pragmas.py). `check_openmp_syntax` parses again with
 -fopenmp, only for files that have pragmas, to report Clang's own errors on them.
+Without -fopenmp Clang's <omp.h> does not parse with _OPENMP defined, so the
+analysis parse finds ompilot's own omp.h first (include/omp.h), which wraps it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from . import ir
 
 K = ci.CursorKind
 _OPENMP_DEFINE = "-D_OPENMP=202411"
+#: holds ompilot's omp.h, searched before the system directories (not before -I).
+_OMP_SHIM_DIR = str(Path(__file__).resolve().parent / "include")
 
 _BINARY_OPS = {
     3: "*", 4: "/", 5: "%", 6: "+", 7: "-", 8: "<<", 9: ">>", 10: "<=>", 11: "<",
@@ -62,6 +66,29 @@ def _rows_are_pointers(canonical, element) -> bool:
     if canonical.kind == ci.TypeKind.POINTER:
         return canonical.get_pointee().get_canonical().kind == ci.TypeKind.POINTER
     return element.kind == ci.TypeKind.POINTER and element is not canonical
+
+
+_BRACKET_QUALIFIERS = {"static", "const", "volatile", "restrict", "__restrict", "__restrict__"}
+
+
+def _array_parameter_is_restrict(type_spelling: str) -> bool:
+    """`double A[restrict n][m]` declares `double (*restrict A)[m]`.
+
+    libclang reports an array parameter by its written array type, and has no
+    call for the qualifiers C99 allows inside its first brackets; Clang's
+    printing of the type (typedefs and macros resolved) shows them there.
+    """
+    start = type_spelling.find("[")
+    end = type_spelling.find("]", start)
+    if start < 0 or end < 0:
+        return False
+    words = type_spelling[start + 1 : end].split()
+    qualifiers = []
+    for word in words:
+        if word not in _BRACKET_QUALIFIERS:
+            break
+        qualifiers.append(word)
+    return any(q.startswith(("restrict", "__restrict")) for q in qualifiers)
 
 
 class FrontendError(RuntimeError):
@@ -108,7 +135,7 @@ def parse(path: str | Path, flags: list[str], data: bytes | None = None) -> ir.T
     path = str(path)
     if data is None:
         data = Path(path).read_bytes()
-    args = [a for a in flags if a not in ("-fopenmp", "-fopenmp=libomp")] + [_OPENMP_DEFINE]
+    args = [a for a in flags if a not in ("-fopenmp", "-fopenmp=libomp")] + [_OPENMP_DEFINE, "-isystem", _OMP_SHIM_DIR]
     if path.endswith((".h", ".hpp", ".hh", ".hxx")) and "-x" not in args:
         args = ["-x", "c++-header" if not path.endswith(".h") else "c-header", *args]
     try:
@@ -127,7 +154,7 @@ def parse(path: str | Path, flags: list[str], data: bytes | None = None) -> ir.T
 
 def check_openmp_syntax(path: str | Path, flags: list[str], data: bytes) -> list[str]:
     """Clang's own errors about OpenMP pragmas (parse with -fopenmp)."""
-    args = [a for a in flags if a != _OPENMP_DEFINE] + ["-fopenmp"]
+    args = [*flags, "-fopenmp"]
     unsaved = [(str(path), data.decode("utf-8", errors="surrogateescape"))] if _is_utf8(data) else None
     tu = _index().parse(str(path), args=args, unsaved_files=unsaved, options=ci.TranslationUnit.PARSE_INCOMPLETE)
     return _errors(tu, str(path))
@@ -258,7 +285,9 @@ class _Converter:
             line=c.location.line,
             # an array parameter is a pointer in C: `double a[N][N]` is `double (*a)[N]`
             is_pointer=(canonical.kind == ci.TypeKind.POINTER and not dims) or (kind == "param" and bool(dims)),
-            is_restrict=t.is_restrict_qualified() or canonical.is_restrict_qualified(),
+            is_restrict=t.is_restrict_qualified()
+            or canonical.is_restrict_qualified()
+            or (kind == "param" and bool(dims) and _array_parameter_is_restrict(canonical.spelling)),
             is_const=canonical.is_const_qualified() and not dims,
             is_reference=is_reference,
             array_dims=tuple(dims) if dims else None,
