@@ -24,14 +24,18 @@ from dataclasses import dataclass, field
 
 from . import ir
 
-#: Library calls that keep no pointer or reference to their arguments once they
-#: return, and return none into them (so not memcpy, strchr, fgets, std::min).
-_KEEPS_NO_POINTER = {
+#: Library functions and container methods that keep no pointer or reference to
+#: their arguments once they return, and return none into them (so not memcpy,
+#: strchr, fgets or std::min). Only for callees not defined in the file.
+_FUNCTIONS_KEEPING_NOTHING = {
     "printf", "fprintf", "sprintf", "snprintf", "scanf", "fscanf", "sscanf", "puts", "fputs",
     "fwrite", "fread", "memcmp", "strcmp", "strncmp", "strlen", "qsort", "free", "atoi", "atol",
     "atof", "abs", "labs", "fabs", "sqrt", "exp", "log", "pow", "sin", "cos", "tan", "floor",
-    "ceil", "round", "swap", "operator<<", "operator>>", "to_string", "push_back", "emplace_back",
-    "push_front", "emplace_front", "push", "emplace", "insert", "resize", "reserve", "count",
+    "ceil", "round", "swap", "operator<<", "operator>>", "to_string",
+}  # fmt: skip
+_METHODS_KEEPING_NOTHING = {
+    "push_back", "emplace_back", "push_front", "emplace_front", "push", "emplace", "insert",
+    "resize", "count", "find",
 }  # fmt: skip
 _OPAQUE_EXPRESSIONS = {"lambda_expr", "stmt_expr", "addr_label_expr", "block_expr"}
 _SETJMP = {"setjmp", "_setjmp", "sigsetjmp", "__sigsetjmp"}
@@ -69,7 +73,10 @@ class FunctionEvents:
     # ------------------------------------------------------------ the query
 
     def live_after(self, var: ir.Var, loop: ir.Stmt, enclosing=()) -> bool:
-        """May the value `var` holds when `loop` ends be read afterwards?"""
+        """May the value `var` holds when `loop` ends be read afterwards?
+
+        `enclosing` (the loops around `loop`) is not needed: the graph holds
+        their back edges. It stays for the callers' convenience."""
         self._build()
         if var.kind != "static" and var in self._declared_in(loop):
             return False  # its lifetime ends with the loop
@@ -272,8 +279,9 @@ class FunctionEvents:
         for e in s.expressions():
             part = self._effects(e)
             effects.gen |= part.gen  # its writes are not certain: no kill
-        if "asm" in getattr(s, "kind", ""):
-            effects.gen = _ALL
+        kind = getattr(s, "kind", "")
+        if "asm" in kind or kind == "declaration":
+            effects.gen = _ALL  # operands or initialisers the syntax tree does not show
         hub = self._node(effects, [nxt])
         self.handlers.append(hub)
         try:
@@ -394,7 +402,7 @@ class FunctionEvents:
         """May the callee keep a pointer or reference to its argument i after it returns?"""
         function = call.function
         if function is None or function.body is None:
-            return name not in _KEEPS_NO_POINTER
+            return not _keeps_nothing(call)
         # a member operator's call lists the object first: m(i, j) is m.operator()(i, j)
         shift = 1 if function.is_method and name.startswith("operator") and len(call.args) == len(function.params) + 1 else 0
         index = i - shift
@@ -421,6 +429,7 @@ class FunctionEvents:
                 self._indices(operand, fx, certain)
                 return
         self._value(arg, fx, certain)
+
 
 def _category(var: ir.Var) -> str | None:
     """"scalar" (a number or pointer) or "array" (a local array) when the
@@ -454,14 +463,16 @@ def _param_kept(function: ir.Function, param: ir.Var) -> bool:
     """
     if param.is_reference:
         pointer = False
-    elif param.is_pointer and '(' not in param.type and (
+    elif param.is_pointer and "(" not in param.type and (
         (param.array_dims is None and param.type.count("*") == 1 and "[" not in param.type)
         or (param.array_dims is not None and len(param.array_dims) == 1 and "*" not in param.type)
     ):
         pointer = True
     else:
         return True
-    for stmt in function.body.walk() if function.body is not None else ():
+    if function.body is None:
+        return True
+    for stmt in function.body.walk():
         if isinstance(stmt, ir.Decl) and stmt.var.is_reference and stmt.init is not None and _mentions(stmt.init, param):
             return True
         if isinstance(stmt, ir.Jump) and stmt.value is not None and not pointer and _mentions(stmt.value, param):
@@ -469,9 +480,18 @@ def _param_kept(function: ir.Function, param: ir.Var) -> bool:
         if isinstance(stmt, ir.OtherStmt) and any(_mentions(e, param) for e in stmt.exprs):
             return True
         for e in stmt.expressions():
+            if any(isinstance(x, ir.OtherExpr) and x.kind in _OPAQUE_EXPRESSIONS for x in e.walk()):
+                return True  # a lambda may capture it
             if _kept_in(e, param, pointer):
                 return True
     return False
+
+
+def _keeps_nothing(call: ir.Call) -> bool:
+    name = call.name.split("::")[-1]
+    if call.receiver is not None:
+        return name in _METHODS_KEEPING_NOTHING or name in ("operator<<", "operator>>")
+    return name in _FUNCTIONS_KEEPING_NOTHING
 
 
 def _kept_in(e: ir.Expr, p: ir.Var, pointer: bool) -> bool:
@@ -481,10 +501,10 @@ def _kept_in(e: ir.Expr, p: ir.Var, pointer: bool) -> bool:
         return _mentions(e.operand, p)
     if isinstance(e, ir.Call):
         parts = ((e.receiver,) if e.receiver is not None else ()) + e.args
-        if e.name.split("::")[-1] not in _KEEPS_NO_POINTER and any(_mentions(a, p) for a in parts):
+        if not _keeps_nothing(e) and any(_mentions(a, p) for a in parts):
             return True
-    if isinstance(e, ir.OtherExpr) and e.kind in _OPAQUE_EXPRESSIONS and _mentions(e, p):
-        return True
+    if isinstance(e, ir.OtherExpr) and e.kind == "init_list_expr" and not pointer and _mentions(e, p):
+        return True  # may initialise a reference member
     if pointer and isinstance(e, ir.Index) and _is(e.base, p):
         return _kept_in(e.index, p, pointer)
     if pointer and isinstance(e, ir.Unary) and e.op == "*" and _is(e.operand, p):
