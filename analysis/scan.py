@@ -88,7 +88,7 @@ def scan_source(
         ctx = FunctionContext(
             function=function,
             functions=functions,
-            events=FunctionEvents(function),
+            events=FunctionEvents(function, is_cpp=tu.is_cpp),
             fresh_pointers=fresh[function],
             distinct_params=distinct,
         )
