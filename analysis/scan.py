@@ -156,8 +156,8 @@ def _merge(units: list[Path], summaries: dict[str, program.FileSummary], request
     seen: dict[str, str] = {}
     for s in found:
         for d in s.definitions:
-            if d.is_static:
-                continue
+            if d.is_static or d.name == "main":
+                continue  # several mains are several programs, said in the reasons
             if d.key in seen and seen[d.key] != s.path:
                 errors.append(f"{s.path}: {d.name} is also defined in {seen[d.key]}; neither definition is used for facts across files")
             seen.setdefault(d.key, s.path)
