@@ -614,7 +614,7 @@ class _Converter:
             if usr:
                 self.calls.append((call, usr))
                 call.usr = usr
-                if ref.kind == K.FUNCTION_DECL:
+                if ref.kind == K.FUNCTION_DECL and c.type.get_canonical().kind == ci.TypeKind.POINTER:
                     call.callee_malloc = self._declared_malloc(definition)
         return call
 

@@ -81,9 +81,10 @@ def callee_key(call: ir.Call) -> str:
     return call.usr or call.name
 
 
-def summarise(tu: ir.TranslationUnit) -> FileSummary:
+def summarise(tu: ir.TranslationUnit, sources: dict[ir.Function, dict] | None = None) -> FileSummary:
+    """`sources`: local_sources of each defined function, when already known."""
     defined = [f for f in tu.functions if f.body is not None]
-    sources = {f: local_sources(f) for f in defined}
+    sources = sources if sources is not None else {f: local_sources(f) for f in defined}
     objects: dict[ir.Var, str] = {}
     calls: list[CallSite] = []
     escaping: set[str] = set(tu.referenced_functions)
@@ -185,15 +186,15 @@ def local_sources(function: ir.Function) -> dict[ir.Var, frozenset[str]]:
             assign(stmt.var, frozenset() if stmt.init is None or _names_array(stmt.init, once) else allocation_source(stmt.init))
         for e in stmt.expressions():
             out_params = set()
-            for x in e.walk():
-                if isinstance(x, ir.Call) and x.name in _OUT_PARAM_ALLOCATORS and x.args:
-                    first = x.args[0]
-                    if isinstance(first, ir.Unary) and first.op == "&" and isinstance(first.operand, ir.Name):
-                        if first.operand.var is not None:
-                            out_params.add(id(first))
-                            assign(first.operand.var, frozenset({x.name}))
-            for x in e.walk():
-                if isinstance(x, ir.Assign) and isinstance(x.target, ir.Name) and x.target.var is not None:
+            for x in e.walk():  # pre-order: a call comes before its arguments
+                if isinstance(x, ir.Call):
+                    if x.name in _OUT_PARAM_ALLOCATORS and x.args:
+                        first = x.args[0]
+                        if isinstance(first, ir.Unary) and first.op == "&" and isinstance(first.operand, ir.Name):
+                            if first.operand.var is not None:
+                                out_params.add(id(first))
+                                assign(first.operand.var, frozenset({x.name}))
+                elif isinstance(x, ir.Assign) and isinstance(x.target, ir.Name) and x.target.var is not None:
                     if x.target.var.is_pointer:
                         source = allocation_source(x.value) if x.op == "=" else None
                         if source is None and x.op == "=" and _names_array(x.value, once):

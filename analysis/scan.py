@@ -213,6 +213,10 @@ class _Prepared:
     pragma_lines: dict
     syntax_loops: list
     min_work: int
+    sources: dict[ir.Function, dict[ir.Var, frozenset[str]]] = field(default_factory=dict)  # program.local_sources
+
+    def __post_init__(self) -> None:
+        self.sources = {f: program.local_sources(f) for f in self.tu.functions if f.body is not None}
 
 
 @dataclass
@@ -289,10 +293,10 @@ def _first_pass_source(path, data, settings, report, unit: bool, keep: bool) -> 
         problem = prepared
         summary = program.FileSummary(path, parsed=False, problem=problem) if problem else program.FileSummary(path)
         return _FirstPass(report, summary if unit else None)
-    summary = program.summarise(prepared.tu)
+    summary = program.summarise(prepared.tu, prepared.sources)
     alone = program.merge([summary], whole=False)
     _analyse(prepared, alone, report)
-    depends = _depends(prepared.tu, alone)
+    depends = _depends(prepared, alone)
     return _FirstPass(report, summary if unit else None, depends, prepared if keep and depends and unit else None)
 
 
@@ -332,7 +336,7 @@ def _analyse(prepared: _Prepared, facts: program.ProgramFacts, report: model.Fil
             function=function,
             functions=functions,
             events=FunctionEvents(function),
-            fresh_pointers=_fresh_pointers(function, facts.allocators),
+            fresh_pointers=_fresh_pointers(function, facts.allocators, prepared.sources[function]),
             distinct_pairs=params.distinct if params else frozenset(),
         )
         planner = NestPlanner(path, function, ctx, prepared.lines, prepared.pragma_lines, prepared.min_work)
@@ -345,19 +349,19 @@ def _analyse(prepared: _Prepared, facts: program.ProgramFacts, report: model.Fil
     return report
 
 
-def _depends(tu: ir.TranslationUnit, alone: program.ProgramFacts) -> bool:
+def _depends(prepared: _Prepared, alone: program.ProgramFacts) -> bool:
     """Could facts from other files change this file's verdicts? Yes when a
     function with loops has two pointer parameters that are not restrict and
     are not already proven distinct from this file alone (or might be refuted
     by calls elsewhere), or a local pointer comes from an allocator this file
     does not define."""
-    for function in tu.functions:
+    for function in prepared.tu.functions:
         if function.body is None or not any(isinstance(s, ir.LoopStmt) for s in function.body.walk()):
             continue
         loose = [p for p in function.params if (p.is_pointer or p.is_reference) and not p.is_restrict]
         if len(loose) >= 2:
             return True
-        if any(not needs <= alone.allocators for needs in program.local_sources(function).values()):
+        if any(not needs <= alone.allocators for needs in prepared.sources[function].values()):
             return True
     return False
 
@@ -422,8 +426,13 @@ def _syntax_loop_model(path: str, s: syntax.SyntaxLoop) -> model.Loop:
     )
 
 
-def _fresh_pointers(function: ir.Function, allocators: frozenset[str] = frozenset(program.BUILTIN_ALLOCATORS)) -> set[ir.Var]:
+def _fresh_pointers(
+    function: ir.Function,
+    allocators: frozenset[str] = frozenset(program.BUILTIN_ALLOCATORS),
+    sources: dict[ir.Var, frozenset[str]] | None = None,
+) -> set[ir.Var]:
     """Local pointers whose every assignment is a new allocation (from the
     library or from one of the program's own allocators), NULL, or an array
-    the function names only there."""
-    return {v for v, needs in program.local_sources(function).items() if needs <= allocators}
+    the function names only there. `sources`: program.local_sources(function)."""
+    sources = sources if sources is not None else program.local_sources(function)
+    return {v for v, needs in sources.items() if needs <= allocators}

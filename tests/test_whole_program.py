@@ -416,3 +416,28 @@ def test_pragmas_from_the_whole_program_keep_the_output(tmp_path):
     assert (root / "kernels.c").read_text().count("#pragma omp parallel for") == 2
     for threads in (2, 4):
         assert _build_and_run(root, tmp_path / "parallel", openmp=True, threads=threads) == serial
+
+
+def test_cpp_new_wrapper_in_another_file(tmp_path, capsys, monkeypatch):
+    (tmp_path / "pool.cpp").write_text(
+        "#include <cstddef>\n"
+        "double *make(std::size_t n) { double *p = new double[n]; return p; }\n"
+    )
+    (tmp_path / "ops.cpp").write_text(
+        "void mul(double *c, const double *a, int n) {\n"
+        "    for (int i = 0; i < n; i++)\n"
+        "        c[i] = 2.0 * a[i];\n"
+        "}\n"
+    )
+    (tmp_path / "main.cpp").write_text(
+        "#include <cstddef>\n"
+        "double *make(std::size_t n);\n"
+        "void mul(double *c, const double *a, int n);\n"
+        "int main() { double *a = make(10); double *c = make(10); mul(c, a, 10); return c[0] > 0; }\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    main(["scan", "--format", "json", "main.cpp", "ops.cpp", "pool.cpp", "--", "-std=c++17"])
+    (loop,) = [loop for loop in json.loads(capsys.readouterr().out)["loops"] if loop["file"] == "ops.cpp"]
+    assert loop["status"] == "parallel"
+    assert any("distinct allocations from make" in n for n in loop["notes"])
