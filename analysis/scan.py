@@ -59,10 +59,9 @@ def scan_files(files: list[Path], settings: ScanSettings, run: Runner | None = N
     if not files:
         return [], []
     programs, unit_of = _programs(files, settings)
-    serial = run is None and (settings.jobs <= 1 or len(files) <= 1)
     run = run or _default_runner
     tasks = [_Task(Path(f), unit_of.get(_key(f)) is not None) for f in files]
-    firsts: list[_FirstPass] = run(_first_pass_kept if serial else _first_pass, tasks, settings)
+    firsts: list[_FirstPass] = run(_first_pass_kept, tasks, settings)
     reports = [f.report for f in firsts]
     depending = [i for i, f in enumerate(firsts) if f.depends and tasks[i].unit]
     if not depending:
@@ -83,14 +82,16 @@ def scan_files(files: list[Path], settings: ScanSettings, run: Runner | None = N
             reports[i] = _explain_not_whole(reports[i], why)
         else:
             again.append(i)
-    if again:
-        facts = [facts_of[unit_of[_key(files[i])]][0] for i in again]
-        if serial:
-            redone = [_analyse(firsts[i].prepared, f, model.FileReport(path=str(files[i]))) for i, f in zip(again, facts)]
-        else:
-            redone = run(_reanalyse_pair, list(zip([files[i] for i in again], facts)), settings)
-        for i, report in zip(again, redone):
-            reports[i] = _with_earlier_errors(report, firsts[i].report)
+    kept = [i for i in again if firsts[i].prepared is not None]  # phase 1 ran in this process
+    parse_again = [i for i in again if firsts[i].prepared is None]
+    facts = {i: facts_of[unit_of[_key(files[i])]][0] for i in again}
+    for i in kept:
+        reports[i] = _analyse(firsts[i].prepared, facts[i], model.FileReport(path=str(files[i])))
+    redone = run(_reanalyse_pair, [(files[i], facts[i]) for i in parse_again], settings) if parse_again else []
+    for i, report in zip(parse_again, redone):
+        reports[i] = report
+    for i in again:
+        reports[i] = _with_earlier_errors(reports[i], firsts[i].report)
     return reports, errors
 
 
@@ -224,7 +225,11 @@ class _FirstPass:
     report: model.FileReport
     summary: program.FileSummary | None = None
     depends: bool = False  # the verdicts may change with facts from other files
-    prepared: _Prepared | None = None  # kept only when the passes run in this process
+    prepared: _Prepared | None = None  # the parsed file, kept only within this process
+
+    def __getstate__(self) -> dict:
+        """A worker sends back the summary and the report, never the parsed file."""
+        return {**self.__dict__, "prepared": None}
 
 
 def scan_file(path: Path, settings: ScanSettings = ScanSettings()) -> model.FileReport:
