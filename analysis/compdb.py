@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -72,16 +73,38 @@ def flags_for(source: Path, database_dir: Path | None, *, infer: bool = False) -
         return None
     database = _Database.load(Path(database_dir))
     path = Path(os.path.abspath(source))
-    if not infer and not database.lists(path):
+    entry = database.entry(path)
+    if entry is not None:
+        return entry.flags()
+    if not infer:
         return None
-    commands = database.db.getCompileCommands(str(path))
+    commands = database.db.getCompileCommands(str(path)) if database.db is not None else None
     if commands is None or len(commands) == 0:
         return None
     command = commands[0]
-    directory = command.directory
+    directory = _absolute(command.directory, database.directory)
     arguments = list(command.arguments)
     filename = os.path.normpath(os.path.join(directory, command.filename))
     return clean_arguments(arguments[1:], directory, {filename, str(path), command.filename})
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One compile command, its "directory" made absolute (a relative one is
+    relative to the database's own folder, so a database can move with its tree)."""
+
+    file: str  # normalised absolute path of the source
+    directory: str
+    arguments: tuple[str, ...]  # the compiler first, as in the database
+
+    def flags(self) -> list[str]:
+        raw = os.path.join(self.directory, self.file)
+        return clean_arguments(list(self.arguments[1:]), self.directory, {self.file, raw, os.path.basename(self.file)})
+
+
+def entries(database_dir: Path) -> list[Entry]:
+    """The database's entries, in its order, each source once (its first command)."""
+    return list(_Database.load(Path(database_dir)).entries)
 
 
 def clean_arguments(arguments: list[str], directory: str, sources: set[str]) -> list[str]:
@@ -134,8 +157,10 @@ def _absolute(path: str, directory: str) -> str:
 
 @dataclass(frozen=True)
 class _Database:
-    db: ci.CompilationDatabase
-    files: frozenset[str]  # normalised absolute paths listed in the database
+    directory: str
+    entries: tuple[Entry, ...]
+    by_file: dict[str, Entry]  # normalised and real paths of the sources
+    db: ci.CompilationDatabase | None  # libclang's, only to infer flags for headers
 
     @staticmethod
     def load(directory: Path) -> _Database:
@@ -146,8 +171,8 @@ class _Database:
             raise CompileDatabaseError(f"{json_path}: no such file") from None
         return _load_database(str(directory.absolute()), stamp)
 
-    def lists(self, path: Path) -> bool:
-        return str(path) in self.files or os.path.realpath(path) in self.files
+    def entry(self, path: Path) -> Entry | None:
+        return self.by_file.get(str(path)) or self.by_file.get(os.path.realpath(path))
 
 
 @lru_cache(maxsize=16)
@@ -156,25 +181,49 @@ def _load_database(directory: str, _stamp: int) -> _Database:
     json_path = os.path.join(directory, DATABASE_NAME)
     try:
         with open(json_path, encoding="utf-8") as handle:
-            entries = json.load(handle)
+            raw = json.load(handle)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise CompileDatabaseError(f"{json_path}: not a valid compilation database ({error})") from None
-    if not isinstance(entries, list):
+    if not isinstance(raw, list):
         raise CompileDatabaseError(f"{json_path}: not a valid compilation database (expected a JSON list)")
+    found: list[Entry] = []
+    by_file: dict[str, Entry] = {}
+    for index, item in enumerate(raw):
+        entry = _entry(item, directory)
+        if entry is None:
+            raise CompileDatabaseError(
+                f"{json_path}: not a valid compilation database (entry {index + 1} needs "
+                '"directory", "file" and "arguments" or "command")'
+            )
+        if entry.file in by_file:
+            continue
+        found.append(entry)
+        by_file[entry.file] = entry
+        by_file.setdefault(os.path.realpath(entry.file), entry)
     try:
         db = ci.CompilationDatabase.fromDirectory(directory)
     except ci.CompilationDatabaseError:
-        raise CompileDatabaseError(f"{json_path}: libclang cannot load this compilation database") from None
-    return _Database(db, frozenset(_listed_files(db)))
+        db = None
+    return _Database(directory, tuple(found), by_file, db)
 
 
-def _listed_files(db: ci.CompilationDatabase) -> set[str]:
-    files: set[str] = set()
-    for command in db.getAllCompileCommands() or []:
-        name = os.path.normpath(os.path.join(command.directory, command.filename))
-        files.add(name)
-        files.add(os.path.realpath(name))
-    return files
+def _entry(item, database_dir: str) -> Entry | None:
+    if not isinstance(item, dict) or not isinstance(item.get("file"), str) or not isinstance(item.get("directory"), str):
+        return None
+    arguments = item.get("arguments")
+    if isinstance(arguments, list) and all(isinstance(a, str) for a in arguments) and arguments:
+        args = tuple(arguments)
+    elif isinstance(item.get("command"), str):
+        try:
+            args = tuple(shlex.split(item["command"]))
+        except ValueError:
+            return None
+        if not args:
+            return None
+    else:
+        return None
+    directory = _absolute(item["directory"], database_dir)
+    return Entry(file=_absolute(item["file"], directory), directory=directory, arguments=args)
 
 
 def toolchain_flags() -> list[str]:

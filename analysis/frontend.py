@@ -190,6 +190,8 @@ class _Converter:
         self.vars: dict[int, ir.Var] = {}
         self.functions_by_usr: dict[str, ir.Function] = {}
         self.calls: list[tuple[ir.Call, str]] = []
+        self.malloc_usrs: dict[str, bool] = {}
+        self.referenced_functions: set[str] = set()
         self.is_cpp = any(
             str(path).endswith(ext) for ext in (".cpp", ".cc", ".cxx", ".C", ".hpp", ".hh", ".c++")
         ) or "c++" in " ".join(a for a in tu.cursor.translation_unit.spelling.split())
@@ -208,11 +210,14 @@ class _Converter:
             globals=globals_,
             errors=_errors(self.tu, self.path),
             is_cpp=self.is_cpp,
+            referenced_functions=frozenset(self.referenced_functions),
         )
 
     def _collect(self, parent, functions, globals_):
         for c in parent.get_children():
             if not self.lib.clang_Location_isFromMainFile(c.location):
+                if c.location.file is not None and not c.location.is_in_system_header:
+                    self._function_refs(c)  # a project header's inline code may call anything
                 continue
             if c.kind in _FUNCTION_KINDS:
                 if c.is_definition():
@@ -221,6 +226,28 @@ class _Converter:
                 self._collect(c, functions, globals_)
             elif c.kind == K.VAR_DECL:
                 globals_.append(self._var(c))
+                self._function_refs(c)
+
+    def _function_refs(self, c) -> None:
+        """Functions named under c outside the bodies converted here (a global's
+        initialiser, a function defined in a project header): they may be called
+        or have their address taken where the analysis does not look."""
+        for node in c.walk_preorder():
+            if node.kind == K.DECL_REF_EXPR and node.referenced is not None:
+                if node.referenced.kind in _FUNCTION_KINDS:
+                    self.referenced_functions.add(node.spelling)
+
+    def _declared_malloc(self, c) -> bool:
+        """`__attribute__((malloc))` on any declaration of the function c."""
+        usr = c.get_usr()
+        known = self.malloc_usrs.get(usr)
+        if known is None:
+            known = self.malloc_usrs[usr] = any(
+                a.kind == K.UNEXPOSED_ATTR and any(t.spelling in ("malloc", "__malloc__") for t in a.get_tokens())
+                for a in c.get_children()
+                if a.kind.is_attribute()
+            )
+        return known
 
     def _function(self, c) -> ir.Function:
         params = [self._var(p) for p in c.get_children() if p.kind == K.PARM_DECL]
@@ -233,8 +260,10 @@ class _Converter:
             is_static=c.storage_class == ci.StorageClass.STATIC,
             is_method=c.kind in (K.CXX_METHOD, K.CONSTRUCTOR, K.DESTRUCTOR),
             is_template=c.kind == K.FUNCTION_TEMPLATE,
+            usr=c.get_usr() or "",
+            is_malloc=self._declared_malloc(c),
         )
-        usr = c.get_usr()
+        usr = fn.usr
         if usr:
             self.functions_by_usr[usr] = fn
         if body_cursor is not None:
@@ -613,6 +642,9 @@ class _Converter:
             usr = definition.get_usr()
             if usr:
                 self.calls.append((call, usr))
+                call.usr = usr
+                if ref.kind == K.FUNCTION_DECL and c.type.get_canonical().kind == ci.TypeKind.POINTER:
+                    call.callee_malloc = self._declared_malloc(definition)
         return call
 
     def _conditional(self, c, line, text) -> ir.Expr:

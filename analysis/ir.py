@@ -122,6 +122,8 @@ class Call(Expr):
     args: tuple[Expr, ...]
     function: Function | None = None  # the definition, when it is in this file
     receiver: Expr | None = None  # `v` in v.push_back(x)
+    usr: str = ""  # Clang's name for the callee, the same in every translation unit
+    callee_malloc: bool = False  # the callee is declared __attribute__((malloc))
 
     def children(self):
         return ((self.receiver,) if self.receiver is not None else ()) + self.args
@@ -322,6 +324,8 @@ class Function:
     is_static: bool = False
     is_method: bool = False
     is_template: bool = False
+    usr: str = ""  # Clang's name for the function, the same in every translation unit
+    is_malloc: bool = False  # declared __attribute__((malloc)): returns memory nothing else points to
 
 
 @dataclass(eq=False)
@@ -331,6 +335,8 @@ class TranslationUnit:
     globals: list[Var]
     errors: list[str]  # Clang errors, one line each
     is_cpp: bool = False
+    #: functions named outside any function body (global initialisers): their address escapes
+    referenced_functions: frozenset[str] = frozenset()
 
     def function(self, name: str) -> Function | None:
         for f in self.functions:

@@ -157,6 +157,13 @@ class PossibleAlias(Reason):
     )
     written: str
     other: str
+    #: what the program would have to show for them to be distinct, e.g. "x and y
+    #: are parameters of kernel, an external function whose callers are not all in view (...)"
+    missing: str | None = None
+
+    def text(self) -> str:
+        base = self.template.format(written=self.written, other=self.other)
+        return f"{base}; {self.missing}" if self.missing else base
 
 
 @dataclass(frozen=True)

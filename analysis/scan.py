@@ -1,23 +1,38 @@
 """Scanning files: source -> Clang IR -> per-loop decisions -> verdicts.
 
-`scan_file` is the library entry point; `scan_paths` runs it over a tree,
-several files at once in worker processes.
+`scan_file` is the library entry point for one file, analysed alone.
+`scan_files` (and `scan_paths`, which first collects the sources) analyses
+the files of a program together, in three phases:
+
+1. each file is parsed and analysed alone (as `scan_file` does) and gives a
+   small `program.FileSummary`; a file whose verdicts may change with facts
+   from other files (pointer parameters, pointers from the program's own
+   allocators) is marked as depending on them;
+2. when some file depends on them, the summaries of its program (the entries
+   of its compile_commands.json, or all the sources given) are merged:
+   allocators across files, calls of each function across files;
+3. the depending files are analysed again with the merged facts.
+
+Phases 1 and 3 run in worker processes when `jobs` > 1.
 """
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 
-from . import compdb, frontend, ir, model, pragmas, sources, syntax
+from . import compdb, frontend, ir, model, pragmas, program, sources, syntax
 from .decide import FunctionContext
 from .liveness import FunctionEvents
-from .loops import to_affine, written_vars
 from .nest import NestPlanner
 
 #: Below this many operations for the whole loop, threads cost more than they save.
 MIN_PARALLEL_WORK = 20_000
+
+_HEADER_SUFFIXES = (".h", ".hh", ".hpp", ".hxx", ".h++", ".H", ".ipp", ".tpp", ".txx")
 
 
 @dataclass(frozen=True)
@@ -28,37 +43,274 @@ class ScanSettings:
     min_work: int = MIN_PARALLEL_WORK
 
 
-def scan_paths(paths: list[Path], settings: ScanSettings) -> tuple[list[model.FileReport], list[str]]:
+#: run(func, items, settings, *extra) -> [func(item, settings, *extra) for item in items]
+Runner = Callable[..., list]
+
+
+def scan_paths(paths: list[Path], settings: ScanSettings, run: Runner | None = None) -> tuple[list[model.FileReport], list[str]]:
     files, errors = sources.collect_sources(paths)
-    if settings.jobs > 1 and len(files) > 1:
-        with ProcessPoolExecutor(max_workers=settings.jobs) as pool:
-            reports = list(pool.map(scan_file, files, [settings] * len(files), chunksize=4))
-    else:
-        reports = [scan_file(f, settings) for f in files]
+    reports, program_errors = scan_files(files, settings, run)
+    return reports, errors + program_errors
+
+
+def scan_files(files: list[Path], settings: ScanSettings, run: Runner | None = None) -> tuple[list[model.FileReport], list[str]]:
+    """Reports for `files` (in their order) and one line per problem with the
+    program around them (a translation unit that failed, a function defined twice)."""
+    if not files:
+        return [], []
+    programs, unit_of = _programs(files, settings)
+    run = run or _default_runner
+    tasks = [_Task(Path(f), unit_of.get(_key(f)) is not None) for f in files]
+    firsts: list[_FirstPass] = run(_first_pass_kept, tasks, settings)
+    reports = [f.report for f in firsts]
+    depending = [i for i, f in enumerate(firsts) if f.depends and tasks[i].unit]
+    if not depending:
+        return reports, []
+    errors: list[str] = []
+    summaries = {_key(files[i]): firsts[i].summary for i in range(len(files)) if tasks[i].unit}
+    wanted = {unit_of[_key(files[i])] for i in depending}
+    others = [u for p in wanted for u in programs[p] if _key(u) not in summaries]
+    for summary in run(_summary_only, [_Task(u, True) for u in others], settings):
+        summaries[_key(summary.path)] = summary
+    facts_of: dict[int, tuple[program.ProgramFacts | None, str | None]] = {}
+    for p in sorted(wanted):
+        facts_of[p] = _merge(programs[p], summaries, {_key(f) for f in files}, errors)
+    again: list[int] = []
+    for i in depending:
+        facts, why = facts_of[unit_of[_key(files[i])]]
+        if facts is None:
+            reports[i] = _explain_not_whole(reports[i], why)
+        else:
+            again.append(i)
+    kept = [i for i in again if firsts[i].prepared is not None]  # phase 1 ran in this process
+    parse_again = [i for i in again if firsts[i].prepared is None]
+    facts = {i: facts_of[unit_of[_key(files[i])]][0] for i in again}
+    for i in kept:
+        reports[i] = _analyse(firsts[i].prepared, facts[i], model.FileReport(path=str(files[i])))
+    redone = run(_reanalyse_pair, [(files[i], facts[i]) for i in parse_again], settings) if parse_again else []
+    for i, report in zip(parse_again, redone):
+        reports[i] = report
+    for i in again:
+        reports[i] = _with_earlier_errors(reports[i], firsts[i].report)
     return reports, errors
 
 
+def _default_runner(func, items, settings, *extra) -> list:
+    if settings.jobs > 1 and len(items) > 1:
+        with ProcessPoolExecutor(max_workers=min(settings.jobs, len(items))) as pool:
+            return list(pool.map(func, items, *[[e] * len(items) for e in (settings, *extra)], chunksize=2))
+    return [func(item, settings, *extra) for item in items]
+
+
+def _reanalyse_pair(pair, settings):
+    """_reanalyse for run(), whose extra arguments are the same for every item."""
+    path, facts = pair
+    return _reanalyse(path, settings, facts)
+
+
+def _key(path) -> str:
+    return os.path.normpath(os.path.abspath(str(path)))
+
+
+def _programs(files: list[Path], settings: ScanSettings) -> tuple[list[list[Path]], dict[str, int]]:
+    """The programs the files belong to, as lists of translation units, and for
+    each file that is a unit the index of its program. A program is a
+    compile_commands.json's entries, or all the (non-header) sources given."""
+    programs: list[list[Path]] = []
+    unit_of: dict[str, int] = {}
+    databases: dict[str, int] = {}
+    loose: list[Path] = []
+    listed: dict[str, tuple[list[Path], set[str]]] = {}
+    for f in files:
+        database = None
+        if settings.flags is None:
+            database = settings.build_dir or compdb.find_compile_database(Path(f))
+        if database and _key(database) not in listed:
+            entry_files = [Path(e.file) for e in compdb.entries(Path(database))]
+            listed[_key(database)] = (entry_files, {_key(e) for e in entry_files})
+        entry_files, keys = listed[_key(database)] if database else ([], set())
+        if database and _key(f) in keys:
+            index = databases.get(_key(database))
+            if index is None:
+                index = databases[_key(database)] = len(programs)
+                programs.append(entry_files)
+                for e in entry_files:
+                    unit_of.setdefault(_key(e), index)
+        elif not database and not str(f).endswith(_HEADER_SUFFIXES):
+            loose.append(Path(f))
+    if len(loose) > 1:
+        index = len(programs)
+        programs.append(loose)
+        for f in loose:
+            unit_of.setdefault(_key(f), index)
+    return programs, unit_of
+
+
+def _merge(units: list[Path], summaries: dict[str, program.FileSummary], requested: set[str], errors: list[str]):
+    """(facts, None) for a whole program in view, else (None, why not). A unit
+    the user did not ask for that failed gets its own line in `errors`."""
+    found = [summaries[_key(u)] for u in units]
+    failed = [s for s in found if not s.parsed]
+    for s in failed:
+        if _key(s.path) not in requested:
+            errors.append(f"{s.path}: {s.problem}; calls from it are not known, so no fact about other files relies on it")
+    seen: dict[str, str] = {}
+    for s in found:
+        for d in s.definitions:
+            if d.is_static or d.name == "main":
+                continue  # several mains are several programs, said in the reasons
+            if d.key in seen and seen[d.key] != s.path:
+                errors.append(f"{s.path}: {d.name} is also defined in {seen[d.key]}; neither definition is used for facts across files")
+            seen.setdefault(d.key, s.path)
+    if failed:
+        names = ", ".join(s.path for s in failed)
+        return None, f"an external function, and {names} (part of the program) could not be analysed, so not all its callers are known"
+    mains = [s.path for s in found if s.has_main]
+    if len(mains) > 1:
+        return None, (
+            f"an external function; the files analysed together define main {len(mains)} times "
+            f"({', '.join(mains[:3])}{', ...' if len(mains) > 3 else ''}), so they are several programs "
+            "and calls from other files are not used"
+        )
+    if not mains:
+        return None, program.NOT_IN_VIEW.replace("(analyse", "(no file defines main; analyse")
+    return program.merge(found, whole=True), None
+
+
+def _explain_not_whole(report: model.FileReport, why: str | None) -> model.FileReport:
+    """Say why facts from other files were not used, in the reasons that needed them."""
+    if not why:
+        return report
+    for verdict in report.verdicts:
+        verdict.reasons = [
+            replace(r, missing=r.missing.replace(program.NOT_IN_VIEW, why))
+            if isinstance(r, model.PossibleAlias) and r.missing else r
+            for r in verdict.reasons
+        ]
+    return report
+
+
+def _with_earlier_errors(report: model.FileReport, first: model.FileReport) -> model.FileReport:
+    report.errors = list(first.errors)
+    return report
+
+
+# -------------------------------------------------------------- one file
+
+
+@dataclass(frozen=True)
+class _Task:
+    path: Path
+    unit: bool  # a translation unit of a program analysed together
+
+
+@dataclass
+class _Prepared:
+    """A parsed file, ready for the loop analysis."""
+
+    path: str
+    tu: ir.TranslationUnit
+    lines: list[str]
+    pragma_lines: dict
+    syntax_loops: list
+    min_work: int
+    sources: dict[ir.Function, dict[ir.Var, frozenset[str]]] = field(default_factory=dict)  # program.local_sources
+
+    def __post_init__(self) -> None:
+        self.sources = {f: program.local_sources(f) for f in self.tu.functions if f.body is not None}
+
+
+@dataclass
+class _FirstPass:
+    report: model.FileReport
+    summary: program.FileSummary | None = None
+    depends: bool = False  # the verdicts may change with facts from other files
+    prepared: _Prepared | None = None  # the parsed file, kept only within this process
+
+    def __getstate__(self) -> dict:
+        """A worker sends back the summary and the report, never the parsed file."""
+        return {**self.__dict__, "prepared": None}
+
+
 def scan_file(path: Path, settings: ScanSettings = ScanSettings()) -> model.FileReport:
-    report = model.FileReport(path=str(path))
+    """Analyse one file alone: only its own allocators and calls are known."""
+    return _first_pass(_Task(Path(path), False), settings).report
+
+
+def _first_pass(task: _Task, settings: ScanSettings, keep: bool = False) -> _FirstPass:
+    path = str(task.path)
+    report = model.FileReport(path=path)
     try:
-        text = sources.read_source(Path(path))
+        text = sources.read_source(task.path)
     except sources.SourceError as exc:
         report.errors.append(str(exc))
         report.analysed = False
-        return report
+        return _FirstPass(report, program.FileSummary(path, parsed=False, problem=_unreadable(exc, path)))
     if text.warning:
         report.errors.append(text.warning)
-    return scan_source(str(path), text.data, settings, report)
+    return _first_pass_source(path, text.data, settings, report, task.unit, keep)
+
+
+def _first_pass_kept(task: _Task, settings: ScanSettings) -> _FirstPass:
+    return _first_pass(task, settings, keep=True)
+
+
+def _unreadable(exc: Exception, path: str) -> str:
+    message = str(exc)
+    if not os.path.exists(path):
+        return "listed as a translation unit but the file does not exist (regenerate compile_commands.json)"
+    return message.removeprefix(f"{path}: ")
+
+
+def _summary_only(task: _Task, settings: ScanSettings) -> program.FileSummary:
+    """Phase 1 for a unit whose loops nobody asked for: its summary alone."""
+    path = str(task.path)
+    try:
+        text = sources.read_source(task.path)
+    except sources.SourceError as exc:
+        return program.FileSummary(path, parsed=False, problem=_unreadable(exc, path))
+    language = syntax.language_for(path, text.data)
+    tu = frontend.parse(path, _flags(path, language, settings), text.data)
+    if tu.errors:
+        return program.FileSummary(path, parsed=False, problem=f"Clang reports {len(tu.errors)} error(s); first: {tu.errors[0]}")
+    return program.summarise(tu)
+
+
+def _reanalyse(path: Path, settings: ScanSettings, facts: program.ProgramFacts) -> model.FileReport:
+    """Phase 3 in a worker: parse again and analyse with the program's facts."""
+    report = model.FileReport(path=str(path))
+    text = sources.read_source(Path(path))
+    prepared = _prepare(str(path), text.data, settings, report)
+    return _analyse(prepared, facts, report) if isinstance(prepared, _Prepared) else report
 
 
 def scan_source(
     path: str, data: bytes, settings: ScanSettings = ScanSettings(), report: model.FileReport | None = None
 ) -> model.FileReport:
+    """Analyse source text as the file `path`, alone."""
     report = report or model.FileReport(path=path)
+    return _first_pass_source(path, data, settings, report, unit=False, keep=False).report
+
+
+def _first_pass_source(path, data, settings, report, unit: bool, keep: bool) -> _FirstPass:
+    prepared = _prepare(path, data, settings, report, always_parse=unit)
+    if not isinstance(prepared, _Prepared):
+        problem = prepared
+        summary = program.FileSummary(path, parsed=False, problem=problem) if problem else program.FileSummary(path)
+        return _FirstPass(report, summary if unit else None)
+    summary = program.summarise(prepared.tu, prepared.sources)
+    alone = program.merge([summary], whole=False)
+    _analyse(prepared, alone, report)
+    depends = _depends(prepared, alone)
+    return _FirstPass(report, summary if unit else None, depends, prepared if keep and depends and unit else None)
+
+
+def _prepare(path: str, data: bytes, settings: ScanSettings, report: model.FileReport, always_parse: bool = False):
+    """The parsed file, or the problem (None: nothing to analyse)."""
     language = syntax.language_for(path, data)
     syntax_loops = syntax.find_loops(data, language)
-    if not syntax_loops:
-        return report
+    if not syntax_loops and not always_parse:
+        return None
     flags = _flags(path, language, settings)
     tu = frontend.parse(path, flags, data)
     if tu.errors:
@@ -67,36 +319,86 @@ def scan_source(
         for s in syntax_loops:
             loop = _syntax_loop_model(path, s)
             report.verdicts.append(model.Verdict(loop=loop, parallel=None, reasons=[reason]))
-        return report
+        return f"Clang reports {len(tu.errors)} error(s); first: {tu.errors[0]}"
     lines = data.decode("utf-8", errors="surrogateescape").splitlines()
     pragma_lines = dict(syntax.find_omp_pragmas(data))
     if pragma_lines:
         pragma_errors = frontend.check_openmp_syntax(path, flags, data)
         if pragma_errors:
             report.errors.append(f"{path}: Clang rejects an OpenMP pragma: {pragma_errors[0]}")
+    return _Prepared(path, tu, lines, pragma_lines, syntax_loops, settings.min_work)
+
+
+def _analyse(prepared: _Prepared, facts: program.ProgramFacts, report: model.FileReport) -> model.FileReport:
+    path, tu = prepared.path, prepared.tu
+    report.verdicts = []
     functions = {f.name: f for f in tu.functions if f.body is not None}
-    has_main = "main" in functions
-    fresh = {f: _fresh_pointers(f) for f in tu.functions if f.body is not None}
-    call_sites: dict | None = None
     for function in tu.functions:
         if function.body is None or not any(isinstance(s, ir.LoopStmt) for s in function.body.walk()):
             continue
-        distinct = False
-        if _may_prove_distinct(function, has_main):
-            call_sites = call_sites if call_sites is not None else _call_sites(tu, fresh)
-            distinct = _params_distinct(function, call_sites)
+        params = facts.for_function(function)
         ctx = FunctionContext(
             function=function,
             functions=functions,
-            events=FunctionEvents(function, is_cpp=tu.is_cpp),
-            fresh_pointers=fresh[function],
-            distinct_params=distinct,
+            events=FunctionEvents(function, is_cpp=prepared.tu.is_cpp),
+            fresh_pointers=_fresh_pointers(function, facts.allocators, prepared.sources[function]),
+            distinct_pairs=params.distinct if params else frozenset(),
         )
-        planner = NestPlanner(path, function, ctx, lines, pragma_lines, settings.min_work)
-        report.verdicts.extend(planner.run())
-    _add_unseen_loops(path, syntax_loops, report)
+        planner = NestPlanner(path, function, ctx, prepared.lines, prepared.pragma_lines, prepared.min_work)
+        verdicts = planner.run()
+        if params is not None:
+            _explain_params(function, params, verdicts)
+        report.verdicts.extend(verdicts)
+    _add_unseen_loops(path, prepared.syntax_loops, report)
     report.verdicts.sort(key=lambda v: (v.loop.line, v.loop.column))
     return report
+
+
+def _depends(prepared: _Prepared, alone: program.ProgramFacts) -> bool:
+    """Could facts from other files change this file's verdicts? Yes when a
+    function with loops has two pointer parameters that are not restrict and
+    are not already proven distinct from this file alone (or might be refuted
+    by calls elsewhere), or a local pointer comes from an allocator this file
+    does not define."""
+    for function in prepared.tu.functions:
+        if function.body is None or not any(isinstance(s, ir.LoopStmt) for s in function.body.walk()):
+            continue
+        loose = [p for p in function.params if (p.is_pointer or p.is_reference) and not p.is_restrict]
+        if len(loose) >= 2:
+            return True
+        if any(not needs <= alone.allocators for needs in prepared.sources[function].values()):
+            return True
+    return False
+
+
+def _explain_params(function: ir.Function, params: program.ParamFacts, verdicts: list[model.Verdict]) -> None:
+    """Name the call-site proof on the loops that rely on it, and say what is
+    missing on the possible aliases between parameters."""
+    names = {p.name for p in function.params if (p.is_pointer or p.is_reference) and not p.is_restrict}
+    for verdict in verdicts:
+        reasons = []
+        for r in verdict.reasons:
+            pair = frozenset((r.written, r.other)) if isinstance(r, model.PossibleAlias) else None
+            if pair is not None and not r.missing and pair in params.missing:
+                r = replace(r, missing=f"{r.written} and {r.other} are parameters of {params.missing[pair]}")
+            reasons.append(r)
+        verdict.reasons = reasons
+        if verdict.parallel and params.distinct:
+            used = sorted(n for n in names if _loop_names(verdict, function, n))
+            pairs = [p for p in params.distinct if p <= set(used)]
+            if pairs:
+                covered = ", ".join(sorted({n for p in pairs for n in p}))
+                verdict.notes.append(f"{covered} (parameters of {function.name}) never alias: {params.proof}")
+
+
+def _loop_names(verdict: model.Verdict, function: ir.Function, name: str) -> bool:
+    for stmt in function.body.walk():
+        if isinstance(stmt, ir.LoopStmt) and stmt.info.line == verdict.loop.line and stmt.info.column == verdict.loop.column:
+            return any(
+                isinstance(x, ir.Name) and x.name == name and x.var is not None and x.var.kind == "param"
+                for s in stmt.walk() for e in s.expressions() for x in e.walk()
+            )
+    return False
 
 
 def _add_unseen_loops(path: str, syntax_loops, report: model.FileReport) -> None:
@@ -129,147 +431,13 @@ def _syntax_loop_model(path: str, s: syntax.SyntaxLoop) -> model.Loop:
     )
 
 
-def _fresh_pointers(function: ir.Function) -> set[ir.Var]:
-    """Local pointers whose every assignment is a new allocation.
-
-    `t = a; a = b; b = t;` swaps two such pointers: they still point at two
-    distinct allocations, so the swap keeps them fresh (and `t` is not).
-    """
-    allocated: dict[ir.Var, bool] = {}
-    swaps = _swap_statements(function.body)
-    once = _arrays_named_once(function.body)
-    for stmt in function.body.walk():
-        if id(stmt) in swaps:
-            continue
-        if isinstance(stmt, ir.Decl) and stmt.var.is_pointer and stmt.var.kind == "local":
-            fresh = stmt.init is None or _is_allocation(stmt.init) or _names_array(stmt.init, once)
-            allocated[stmt.var] = allocated.get(stmt.var, True) and fresh
-        for e in stmt.expressions():
-            for x in e.walk():
-                if isinstance(x, ir.Assign) and isinstance(x.target, ir.Name) and x.target.var is not None:
-                    var = x.target.var
-                    if var.is_pointer:
-                        fresh = x.op == "=" and (_is_allocation(x.value) or _names_array(x.value, once))
-                        allocated[var] = allocated.get(var, True) and fresh
-                elif isinstance(x, ir.Unary) and x.op == "&" and isinstance(x.operand, ir.Name) and x.operand.var:
-                    allocated[x.operand.var] = False
-    return {v for v, fresh in allocated.items() if fresh and v.kind == "local"}
-
-
-def _arrays_named_once(body: ir.Stmt) -> set[ir.Var]:
-    """Arrays this function names exactly once: a pointer set to one of them is
-    the only way the function reaches it, so it is as good as a fresh object."""
-    counts: dict[ir.Var, int] = {}
-    for stmt in body.walk():
-        for e in stmt.expressions():
-            for x in e.walk():
-                if isinstance(x, ir.Name) and x.var is not None and x.var.is_array and x.var.kind != "param":
-                    counts[x.var] = counts.get(x.var, 0) + 1
-    return {v for v, n in counts.items() if n == 1}
-
-
-def _names_array(e: ir.Expr | None, once: set[ir.Var]) -> bool:
-    return isinstance(e, ir.Name) and e.var in once
-
-
-def _swap_statements(body: ir.Stmt) -> set[int]:
-    """ids of the last two statements of each `t = a; a = b; b = t;` triple."""
-    found: set[int] = set()
-    for block in body.walk():
-        if not isinstance(block, ir.Block):
-            continue
-        stmts = block.stmts
-        for first, second, third in zip(stmts, stmts[1:], stmts[2:]):
-            pairs = [_copy(s) for s in (first, second, third)]
-            if None in pairs:
-                continue
-            (t, a), (a2, b), (b2, t2) = pairs
-            if a is a2 and b is b2 and t is t2 and len({t, a, b}) == 3:
-                found.update((id(second), id(third)))
-    return found
-
-
-def _copy(s: ir.Stmt) -> tuple[ir.Var, ir.Var] | None:
-    """(dst, src) for `dst = src;` or `T *dst = src;` between pointer variables."""
-    if isinstance(s, ir.Decl) and isinstance(s.init, ir.Name) and s.init.var is not None:
-        return (s.var, s.init.var) if s.var.is_pointer else None
-    if isinstance(s, ir.ExprStmt) and isinstance(s.expr, ir.Assign) and s.expr.op == "=":
-        target, value = s.expr.target, s.expr.value
-        if isinstance(target, ir.Name) and isinstance(value, ir.Name) and target.var and value.var:
-            return (target.var, value.var) if target.var.is_pointer else None
-    return None
-
-
-def _is_allocation(e: ir.Expr | None) -> bool:
-    if isinstance(e, ir.Call):
-        return e.name in ("malloc", "calloc", "aligned_alloc")
-    if isinstance(e, ir.OtherExpr):
-        return e.kind == "cxx_new_expr" or any(_is_allocation(p) for p in e.parts)
-    return False
-
-
-def _call_sites(tu: ir.TranslationUnit, fresh: dict) -> dict[str, list[tuple[ir.Call, set[ir.Var]] | None]]:
-    """Calls by callee name, with the caller's fresh pointers; None marks a use
-    of the name that is not a call (its address escapes)."""
-    sites: dict[str, list[tuple[ir.Call, set[ir.Var]] | None]] = {}
-    names = {f.name for f in tu.functions}
-    for function in tu.functions:
-        if function.body is None:
-            continue
-        for stmt in function.body.walk():
-            for e in stmt.expressions():
-                for x in e.walk():
-                    if isinstance(x, ir.Call) and x.name in names:
-                        sites.setdefault(x.name, []).append((x, fresh[function]))
-                for x in e.walk():
-                    if isinstance(x, ir.Name) and x.var is None and x.name in names and x.value is None:
-                        if not any(isinstance(c, ir.Call) and c.name == x.name for c in e.walk()):
-                            sites.setdefault(x.name, []).append(None)
-    return sites
-
-
-def _may_prove_distinct(function: ir.Function, has_main: bool) -> bool:
-    """Only a program (the file defines main) or a static function has all its
-    callers in view, and only two pointer parameters can alias each other."""
-    pointers = sum(p.is_pointer or p.is_reference for p in function.params)
-    return pointers >= 2 and (has_main or function.is_static)
-
-
-def _params_distinct(function, call_sites) -> bool:
-    """Every call passes distinct whole objects to the pointer parameters."""
-    pointer_params = [i for i, p in enumerate(function.params) if p.is_pointer or p.is_reference]
-    calls = call_sites.get(function.name, [])
-    if not calls or any(c is None for c in calls):
-        return False
-    reassigned = written_vars(function.body)
-    if any(function.params[i] in reassigned for i in pointer_params):
-        return False
-    for call, fresh in calls:
-        roots = []
-        for i in pointer_params:
-            if i >= len(call.args):
-                return False
-            root = _whole_object(call.args[i], fresh)
-            if root is None:
-                return False
-            roots.append(root)
-        if len(set(roots)) != len(roots):
-            return False
-    return True
-
-
-def _whole_object(e: ir.Expr, fresh: set[ir.Var]) -> ir.Var | None:
-    """A distinct object passed whole: an array, a fresh allocation or a local
-    container, as `a` or `&a[0]`; not `a + 1` (which could overlap `a`)."""
-    if isinstance(e, ir.Name) and e.var is not None:
-        v = e.var
-        if (v.is_array and v.kind != "param") or v in fresh or (v.is_container and not v.is_reference):
-            return v
-        return None
-    if isinstance(e, ir.Unary) and e.op == "&" and isinstance(e.operand, ir.Index):
-        index = to_affine(e.operand.index)
-        if index is not None and index.is_constant and index.const == 0:
-            return _whole_object(e.operand.base, fresh)
-    return None
-
-
+def _fresh_pointers(
+    function: ir.Function,
+    allocators: frozenset[str] = frozenset(program.BUILTIN_ALLOCATORS),
+    sources: dict[ir.Var, frozenset[str]] | None = None,
+) -> set[ir.Var]:
+    """Local pointers whose every assignment is a new allocation (from the
+    library or from one of the program's own allocators), NULL, or an array
+    the function names only there. `sources`: program.local_sources(function)."""
+    sources = sources if sources is not None else program.local_sources(function)
+    return {v for v, needs in sources.items() if needs <= allocators}

@@ -6,6 +6,7 @@ environment error.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ from rich.console import Console
 
 from ompilot.analysis import compdb, frontend
 from ompilot.analysis import sources
-from ompilot.analysis.scan import ScanSettings, scan_file
+from ompilot.analysis.scan import ScanSettings, scan_file, scan_files
 from ompilot.suggest import llm_client, llm_propose
 from ompilot.suggest.engine import suggest_file
 from ompilot.suggest.run import apply_results
@@ -82,7 +83,9 @@ def scan(ctx: click.Context, paths: tuple[Path, ...], build_dir: Path | None, fm
     try:
         compdb.toolchain_flags()
         files, errors = sources.collect_sources(list(paths))
-        reports = progress.analyse(scan_file, files, settings, console=Console(stderr=True), label="scanning")
+        run = functools.partial(progress.analyse, console=Console(stderr=True), label="scanning")
+        reports, program_errors = scan_files(files, settings, run)
+        errors += program_errors
     except _ENVIRONMENT_ERRORS as exc:
         click.echo(f"ompilot: {exc}", err=True)
         ctx.exit(EXIT_ERROR)

@@ -1,0 +1,426 @@
+"""Facts about a whole program, gathered one translation unit at a time.
+
+Phase 1 (`summarise`) turns one parsed file into a small picklable
+`FileSummary`: the functions it defines, whether each returns only fresh
+memory (allocator evidence), its calls with how each argument is bound, the
+functions whose address escapes. Phase 2 (`merge`) joins the summaries of a
+program: allocators are found by a fixed point across files (wrappers of
+wrappers), and the pointer parameters of each function are proven distinct
+pair by pair when every call in the program binds them to distinct objects.
+The scan then analyses each file with the merged `ProgramFacts`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import combinations
+
+from . import ir
+from .loops import written_vars
+
+#: Library calls that return memory nothing else points to. posix_memalign
+#: returns it through its first argument.
+BUILTIN_ALLOCATORS = ("malloc", "calloc", "realloc", "aligned_alloc", "posix_memalign", "new")
+_OUT_PARAM_ALLOCATORS = ("posix_memalign",)
+_NULL_KINDS = ("cxx_null_ptr_literal_expr", "gnu_null_expr")
+
+NOT_IN_VIEW = (
+    "an external function whose callers are not all in view "
+    "(analyse the whole program: give its compile_commands.json or all its sources)"
+)
+
+
+# ------------------------------------------------------------------ summaries
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A call argument that is one whole object of the caller: an array, a
+    container, or a local pointer only ever set by allocator calls."""
+
+    object: str  # unique in the program
+    text: str  # the argument as written
+    allocators: frozenset[str]  # keys of the allocators it must come from; empty: an array
+
+
+@dataclass(frozen=True)
+class CallSite:
+    callee: str  # key (Clang USR, the same in every file)
+    where: str  # "main.c:12"
+    args: tuple[Bound | str, ...]  # a Bound, or the text of an argument that is not a whole object
+
+
+@dataclass(frozen=True)
+class Definition:
+    key: str
+    name: str
+    file: str
+    is_static: bool
+    pointer_params: tuple[tuple[int, str], ...]  # (position, name) of pointer and reference parameters
+    reassigns_params: bool  # a pointer parameter is assigned in the body: call-site facts do not hold
+    returns: frozenset[str] | None  # allocator keys whose results it returns; None: it returns other things
+    declared_malloc: bool
+
+
+@dataclass(frozen=True)
+class FileSummary:
+    path: str
+    parsed: bool = True
+    definitions: tuple[Definition, ...] = ()
+    calls: tuple[CallSite, ...] = ()
+    escaping: frozenset[str] = frozenset()  # function names used other than by a direct call
+    declared_allocators: tuple[tuple[str, str], ...] = ()  # (key, name) of callees declared malloc
+    has_main: bool = False
+    problem: str | None = None  # why the file gave no facts (parsed=False)
+
+
+def callee_key(call: ir.Call) -> str:
+    """How calls and definitions of a function meet across files: its USR."""
+    if call.receiver is None and call.name in BUILTIN_ALLOCATORS:
+        return call.name
+    return call.usr or call.name
+
+
+def summarise(tu: ir.TranslationUnit, sources: dict[ir.Function, dict] | None = None) -> FileSummary:
+    """`sources`: local_sources of each defined function, when already known."""
+    defined = [f for f in tu.functions if f.body is not None]
+    sources = sources if sources is not None else {f: local_sources(f) for f in defined}
+    objects: dict[ir.Var, str] = {}
+    calls: list[CallSite] = []
+    escaping: set[str] = set(tu.referenced_functions)
+    declared: dict[str, str] = {}
+    for function in defined:
+        for stmt in function.body.walk():
+            for e in stmt.expressions():
+                for x in e.walk():
+                    if isinstance(x, ir.Call):
+                        if x.callee_malloc:
+                            declared[callee_key(x)] = x.name
+                        if len(x.args) >= 2:
+                            args = tuple(_binding(a, sources[function], objects, tu.path) for a in x.args)
+                            calls.append(CallSite(callee_key(x), f"{tu.path}:{x.line}", args))
+                    elif isinstance(x, ir.Name) and x.var is None and x.value is None:
+                        escaping.add(x.name)
+    definitions = tuple(_definition(f, sources[f], tu.path) for f in defined)
+    return FileSummary(
+        path=tu.path,
+        definitions=definitions,
+        calls=tuple(calls),
+        escaping=frozenset(escaping),
+        declared_allocators=tuple(sorted(declared.items())),
+        has_main=any(f.name == "main" for f in defined),
+    )
+
+
+def _definition(function: ir.Function, sources, path: str) -> Definition:
+    pointer_params = tuple((i, p.name) for i, p in enumerate(function.params) if p.is_pointer or p.is_reference)
+    reassigned = written_vars(function.body) if len(pointer_params) >= 2 else set()
+    return Definition(
+        key=function.usr or function.name,
+        name=function.name,
+        file=path,
+        is_static=function.is_static,
+        pointer_params=pointer_params,
+        reassigns_params=any(function.params[i] in reassigned for i, _ in pointer_params),
+        returns=_returned_allocations(function, sources),
+        declared_malloc=function.is_malloc,
+    )
+
+
+def _returned_allocations(function: ir.Function, sources) -> frozenset[str] | None:
+    """The allocators whose results are all this function returns (NULL aside)."""
+    needs: set[str] = set()
+    returned = False
+    for stmt in function.body.walk():
+        if isinstance(stmt, ir.Jump) and stmt.kind == "return" and stmt.value is not None:
+            source = allocation_source(stmt.value, sources)
+            if source is None:
+                return None
+            needs |= source
+            returned = returned or bool(source)
+    return frozenset(needs) if returned else None
+
+
+def allocation_source(e: ir.Expr | None, sources: dict[ir.Var, frozenset[str]] | None = None) -> frozenset[str] | None:
+    """The allocators a pointer value comes from (empty for NULL), or None when
+    it may come from anything else. `sources` are local pointers known to hold
+    only allocations (for `return p;`); without them a name is never fresh."""
+    if isinstance(e, ir.Const):
+        return frozenset() if e.value == 0 else None
+    if isinstance(e, ir.Call):
+        if e.name in _OUT_PARAM_ALLOCATORS:
+            return None
+        return frozenset({callee_key(e)})
+    if isinstance(e, ir.OtherExpr):
+        if e.kind == "cxx_new_expr":
+            return frozenset({"new"})
+        return frozenset() if e.kind in _NULL_KINDS else None
+    if isinstance(e, ir.Conditional):
+        then, orelse = allocation_source(e.then, sources), allocation_source(e.orelse, sources)
+        return None if then is None or orelse is None else then | orelse
+    if isinstance(e, ir.Name) and sources is not None and e.var in sources:
+        return sources[e.var]
+    return None
+
+
+def local_sources(function: ir.Function) -> dict[ir.Var, frozenset[str]]:
+    """Local pointers whose every assignment is an allocator call (or NULL, or
+    an array the function names only there), with the allocators they need.
+
+    `t = a; a = b; b = t;` swaps two such pointers: they still point at two
+    distinct allocations, so the swap keeps them (and `t` is dropped).
+    """
+    needs: dict[ir.Var, frozenset[str] | None] = {}
+
+    def assign(var: ir.Var, source: frozenset[str] | None) -> None:
+        if var in needs and needs[var] is None:
+            return
+        needs[var] = None if source is None else needs.get(var, frozenset()) | source
+
+    swaps = _swap_statements(function.body)
+    once = _arrays_named_once(function.body)
+    for stmt in function.body.walk():
+        if id(stmt) in swaps:
+            continue
+        if isinstance(stmt, ir.Decl) and stmt.var.is_pointer and stmt.var.kind == "local":
+            assign(stmt.var, frozenset() if stmt.init is None or _names_array(stmt.init, once) else allocation_source(stmt.init))
+        for e in stmt.expressions():
+            out_params = set()
+            for x in e.walk():  # pre-order: a call comes before its arguments
+                if isinstance(x, ir.Call):
+                    if x.name in _OUT_PARAM_ALLOCATORS and x.args:
+                        first = x.args[0]
+                        if isinstance(first, ir.Unary) and first.op == "&" and isinstance(first.operand, ir.Name):
+                            if first.operand.var is not None:
+                                out_params.add(id(first))
+                                assign(first.operand.var, frozenset({x.name}))
+                elif isinstance(x, ir.Assign) and isinstance(x.target, ir.Name) and x.target.var is not None:
+                    if x.target.var.is_pointer:
+                        source = allocation_source(x.value) if x.op == "=" else None
+                        if source is None and x.op == "=" and _names_array(x.value, once):
+                            source = frozenset()
+                        assign(x.target.var, source)
+                elif isinstance(x, ir.Unary) and x.op == "&" and isinstance(x.operand, ir.Name) and x.operand.var:
+                    if id(x) not in out_params:
+                        assign(x.operand.var, None)
+    return {v: n for v, n in needs.items() if n is not None and v.kind == "local"}
+
+
+def _arrays_named_once(body: ir.Stmt) -> set[ir.Var]:
+    """Arrays this function names exactly once: a pointer set to one of them is
+    the only way the function reaches it, so it is as good as a fresh object."""
+    counts: dict[ir.Var, int] = {}
+    for stmt in body.walk():
+        for e in stmt.expressions():
+            for x in e.walk():
+                if isinstance(x, ir.Name) and x.var is not None and x.var.is_array and x.var.kind != "param":
+                    counts[x.var] = counts.get(x.var, 0) + 1
+    return {v for v, n in counts.items() if n == 1}
+
+
+def _names_array(e: ir.Expr | None, once: set[ir.Var]) -> bool:
+    return isinstance(e, ir.Name) and e.var in once
+
+
+def _swap_statements(body: ir.Stmt) -> set[int]:
+    """ids of the last two statements of each `t = a; a = b; b = t;` triple."""
+    found: set[int] = set()
+    for block in body.walk():
+        if not isinstance(block, ir.Block):
+            continue
+        stmts = block.stmts
+        for first, second, third in zip(stmts, stmts[1:], stmts[2:]):
+            pairs = [_copy(s) for s in (first, second, third)]
+            if None in pairs:
+                continue
+            (t, a), (a2, b), (b2, t2) = pairs
+            if a is a2 and b is b2 and t is t2 and len({t, a, b}) == 3:
+                found.update((id(second), id(third)))
+    return found
+
+
+def _copy(s: ir.Stmt) -> tuple[ir.Var, ir.Var] | None:
+    """(dst, src) for `dst = src;` or `T *dst = src;` between pointer variables."""
+    if isinstance(s, ir.Decl) and isinstance(s.init, ir.Name) and s.init.var is not None:
+        return (s.var, s.init.var) if s.var.is_pointer else None
+    if isinstance(s, ir.ExprStmt) and isinstance(s.expr, ir.Assign) and s.expr.op == "=":
+        target, value = s.expr.target, s.expr.value
+        if isinstance(target, ir.Name) and isinstance(value, ir.Name) and target.var and value.var:
+            return (target.var, value.var) if target.var.is_pointer else None
+    return None
+
+
+def whole_object(e: ir.Expr, sources: dict[ir.Var, frozenset[str]]) -> tuple[ir.Var, frozenset[str]] | None:
+    """A distinct object passed whole, with the allocators it needs: an array,
+    a local pointer to allocations, or a local container, as `a` or `&a[0]`;
+    not `a + 1` (which could overlap `a`)."""
+    from .loops import to_affine
+
+    if isinstance(e, ir.Name) and e.var is not None:
+        v = e.var
+        if (v.is_array and v.kind != "param") or (v.is_container and not v.is_reference):
+            return v, frozenset()
+        if v in sources:
+            return v, sources[v]
+        return None
+    if isinstance(e, ir.Unary) and e.op == "&" and isinstance(e.operand, ir.Index):
+        index = to_affine(e.operand.index)
+        if index is not None and index.is_constant and index.const == 0:
+            return whole_object(e.operand.base, sources)
+    return None
+
+
+def _binding(e: ir.Expr, sources, objects: dict[ir.Var, str], path: str) -> Bound | str:
+    found = whole_object(e, sources)
+    if found is None:
+        return e.text
+    var, needs = found
+    name = objects.setdefault(var, f"{path}#{len(objects)}")
+    return Bound(object=name, text=e.text, allocators=needs)
+
+
+# ---------------------------------------------------------------------- merge
+
+
+@dataclass(frozen=True)
+class ParamFacts:
+    """What the program says about the pointer parameters of one function."""
+
+    distinct: frozenset[frozenset[str]] = frozenset()  # pairs of parameter names proven distinct
+    proof: str = ""  # how, for the notes: "every caller passes distinct allocations from xmalloc"
+    missing: dict[frozenset[str], str] = field(default_factory=dict)  # pair -> what is missing to prove it
+
+
+@dataclass(frozen=True)
+class ProgramFacts:
+    allocators: frozenset[str] = frozenset(BUILTIN_ALLOCATORS)  # keys
+    params: dict[str, ParamFacts] = field(default_factory=dict)  # function key -> facts
+
+    def for_function(self, function: ir.Function) -> ParamFacts | None:
+        return self.params.get(function.usr or function.name)
+
+
+def merge(summaries: list[FileSummary], *, whole: bool, why_not_whole: str | None = None) -> ProgramFacts:
+    """Program facts from the summaries of its files.
+
+    whole=True: the summaries are every translation unit of one program, so
+    the calls of any function are all among them. Otherwise only static
+    functions, and functions of a file that defines main (taken as a program
+    of its own, as ompilot has always done for single files), have their
+    callers in view; `why_not_whole` says why the rest do not.
+    """
+    definitions: dict[str, list[Definition]] = {}
+    for s in summaries:
+        for d in s.definitions:
+            definitions.setdefault(d.key, []).append(d)
+    allocators, names = _allocators(summaries, definitions)
+    calls: dict[str, list[CallSite]] = {}
+    for s in summaries:
+        for c in s.calls:
+            calls.setdefault(c.callee, []).append(c)
+    escaping = {n for s in summaries for n in s.escaping}
+    mains = {s.path for s in summaries if s.has_main}
+    params: dict[str, ParamFacts] = {}
+    for key, defs in definitions.items():
+        d = defs[0]
+        if len(d.pointer_params) < 2:
+            continue
+        in_view = d.is_static or whole or d.file in mains
+        params[key] = _param_facts(d, defs, calls.get(key, []), in_view, d.name in escaping, allocators, names, why_not_whole)
+    return ProgramFacts(allocators=frozenset(allocators), params=params)
+
+
+def _allocators(summaries, definitions) -> tuple[set[str], dict[str, str]]:
+    """Keys of the functions that return only fresh memory: the library's, the
+    declared ones, and wrappers of those (found until nothing changes)."""
+    allocators = set(BUILTIN_ALLOCATORS)
+    names = {k: k for k in BUILTIN_ALLOCATORS}
+    for s in summaries:
+        for key, name in s.declared_allocators:
+            allocators.add(key)
+            names[key] = name
+    unique = {k: defs[0] for k, defs in definitions.items() if len(defs) == 1}
+    for key, d in unique.items():
+        names[key] = d.name
+        if d.declared_malloc:
+            allocators.add(key)
+    for key in {k for k, defs in definitions.items() if len(defs) > 1}:
+        allocators.discard(key)  # two bodies: which one returns what is not known
+    changed = True
+    while changed:
+        changed = False
+        for key, d in unique.items():
+            if key not in allocators and d.returns is not None and d.returns <= allocators:
+                allocators.add(key)
+                changed = True
+    return allocators, names
+
+
+def _param_facts(d: Definition, defs, calls, in_view, escapes, allocators, names, why_not_whole) -> ParamFacts:
+    params = dict(d.pointer_params)
+    pairs = [frozenset((params[i], params[j])) for i, j in combinations(sorted(params), 2)]
+    problem = None
+    if len(defs) > 1:
+        problem = f"{d.name} is defined more than once ({', '.join(x.file for x in defs)})"
+    elif d.reassigns_params:
+        problem = f"{d.name} assigns a pointer parameter, so what callers pass is not what its loops use"
+    elif not in_view:
+        problem = f"{d.name}, {why_not_whole or NOT_IN_VIEW}"
+    elif escapes:
+        problem = f"{d.name}, whose address is taken: calls through that pointer are not seen"
+    elif not calls:
+        problem = f"{d.name}, which nothing in view calls"
+    if problem is not None:
+        return ParamFacts(missing={p: problem for p in pairs})
+    distinct: set[frozenset[str]] = set()
+    missing: dict[frozenset[str], str] = {}
+    used: set[str] = set()
+    arrays = False
+    for (i, x), (j, y) in combinations(sorted(d.pointer_params), 2):
+        pair = frozenset((x, y))
+        why = None
+        for call in calls:
+            why = _call_problem(call, i, x, j, y, allocators, names)
+            if why:
+                break
+        if why:
+            missing[pair] = f"{d.name}: {why}"
+            continue
+        distinct.add(pair)
+        for call in calls:
+            for k in (i, j):
+                bound = call.args[k]
+                used |= bound.allocators
+                arrays = arrays or not bound.allocators
+    return ParamFacts(distinct=frozenset(distinct), proof=_proof_text(used, arrays, names, calls), missing=missing)
+
+
+def _call_problem(call: CallSite, i, x, j, y, allocators, names) -> str | None:
+    if max(i, j) >= len(call.args):
+        return f"the call at {call.where} passes fewer arguments"
+    a, b = call.args[i], call.args[j]
+    for bound, param in ((a, x), (b, y)):
+        if isinstance(bound, str):
+            return f"the call at {call.where} passes {bound} for {param}, not a whole array or allocation of its own"
+        unknown = sorted(names.get(k, k) for k in bound.allocators - allocators)
+        if unknown:
+            return (
+                f"the call at {call.where} passes {bound.text} for {param}, which comes from "
+                f"{', '.join(unknown)}, not known to return fresh memory"
+            )
+    if a.object == b.object:
+        return f"the call at {call.where} passes {a.text} for both {x} and {y}"
+    return None
+
+
+def _proof_text(allocators: set[str], arrays: bool, names, calls) -> str:
+    spelled = sorted({names.get(k, k) for k in allocators})
+    if spelled and not arrays:
+        what = f"distinct allocations from {', '.join(spelled)}"
+    elif spelled:
+        what = f"distinct objects (arrays, allocations from {', '.join(spelled)})"
+    else:
+        what = "distinct arrays"
+    files = sorted({c.where.rsplit(":", 1)[0] for c in calls})
+    count = f"{len(calls)} call{'s' if len(calls) != 1 else ''} in {', '.join(files)}"
+    return f"every caller passes {what} ({count})"
