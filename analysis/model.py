@@ -353,3 +353,7 @@ class FileReport:
     verdicts: list[Verdict] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # one line each, naming the file
     analysed: bool = True  # False when the file could not be read at all
+    #: the program facts (analysis.program.ProgramFacts) the verdicts used when
+    #: the file was analysed with the rest of its program; None: the file alone.
+    #: Re-analysing a patched copy of the file must use the same facts.
+    program: object | None = None

@@ -59,7 +59,7 @@ def scan_files(files: list[Path], settings: ScanSettings, run: Runner | None = N
     if not files:
         return [], []
     programs, unit_of = _programs(files, settings)
-    run = run or _default_runner
+    run = run or run_each
     tasks = [_Task(Path(f), unit_of.get(_key(f)) is not None) for f in files]
     firsts: list[_FirstPass] = run(_first_pass_kept, tasks, settings)
     reports = [f.report for f in firsts]
@@ -92,10 +92,11 @@ def scan_files(files: list[Path], settings: ScanSettings, run: Runner | None = N
         reports[i] = report
     for i in again:
         reports[i] = _with_earlier_errors(reports[i], firsts[i].report)
+        reports[i].program = facts[i]
     return reports, errors
 
 
-def _default_runner(func, items, settings, *extra) -> list:
+def run_each(func, items, settings, *extra) -> list:
     if settings.jobs > 1 and len(items) > 1:
         with ProcessPoolExecutor(max_workers=min(settings.jobs, len(items))) as pool:
             return list(pool.map(func, items, *[[e] * len(items) for e in (settings, *extra)], chunksize=2))
@@ -285,11 +286,22 @@ def _reanalyse(path: Path, settings: ScanSettings, facts: program.ProgramFacts) 
 
 
 def scan_source(
-    path: str, data: bytes, settings: ScanSettings = ScanSettings(), report: model.FileReport | None = None
+    path: str,
+    data: bytes,
+    settings: ScanSettings = ScanSettings(),
+    report: model.FileReport | None = None,
+    program_facts: program.ProgramFacts | None = None,
 ) -> model.FileReport:
-    """Analyse source text as the file `path`, alone."""
+    """Analyse source text as the file `path`: alone, or with the facts of its
+    program (`FileReport.program` of an earlier whole-program scan)."""
     report = report or model.FileReport(path=path)
-    return _first_pass_source(path, data, settings, report, unit=False, keep=False).report
+    if program_facts is None:
+        return _first_pass_source(path, data, settings, report, unit=False, keep=False).report
+    prepared = _prepare(path, data, settings, report)
+    if isinstance(prepared, _Prepared):
+        _analyse(prepared, program_facts, report)
+        report.program = program_facts
+    return report
 
 
 def _first_pass_source(path, data, settings, report, unit: bool, keep: bool) -> _FirstPass:

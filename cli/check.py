@@ -14,6 +14,7 @@ file at all could be read the exit status is 2.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from dataclasses import dataclass, field
@@ -23,8 +24,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from ompilot.analysis import model, sources
-from ompilot.analysis.scan import scan_file
-from ompilot.suggest.engine import suggest_file
+from ompilot.analysis.scan import scan_files
+from ompilot.suggest.run import suggest_files
 
 from . import annotations, findings as F, progress, render
 
@@ -68,10 +69,13 @@ def run_check(paths: list[Path], settings, with_fixes: bool = False, console: Co
             errors.append(f"{path}: not a C or C++ file (by its name), not checked")
     outcome = CheckOutcome()
     if with_fixes:
-        outcome.results = progress.analyse(suggest_file, wanted, settings, "cpu", console=console, label="checking")
+        run = functools.partial(progress.analyse, console=console, label="checking")
+        outcome.results, program_errors = suggest_files(wanted, settings, "cpu", run)
         reports = [r.report or model.FileReport(path=r.path, errors=r.errors, analysed=False) for r in outcome.results]
     else:
-        reports = progress.analyse(scan_file, wanted, settings, console=console, label="checking")
+        run = functools.partial(progress.analyse, console=console, label="checking")
+        reports, program_errors = scan_files(wanted, settings, run)
+    errors += program_errors
     known = {str(p).rstrip("/") for p in [*paths, *files]}
     index = F.SourceIndex({r.path: r.data for r in outcome.results if r.analysed})
     by_path = {r.path: r for r in outcome.results}

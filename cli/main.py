@@ -18,8 +18,7 @@ from ompilot.analysis import compdb, frontend
 from ompilot.analysis import sources
 from ompilot.analysis.scan import ScanSettings, scan_file, scan_files
 from ompilot.suggest import llm_client, llm_propose
-from ompilot.suggest.engine import suggest_file
-from ompilot.suggest.run import apply_results
+from ompilot.suggest.run import apply_results, suggest_files
 from ompilot.verify.existing import CheckTargetError, check_target
 from ompilot.verify.session import verify_results
 from ompilot.verify.verifier import environment_ready
@@ -211,7 +210,9 @@ def _suggest_verified(paths: list[Path], settings, target: str, console: Console
     """What `suggest` and `github-review` share: analyse, ask the model if
     one is given, verify unless told not to. Raises the environment errors."""
     files, errors = sources.collect_sources(paths)
-    results = progress.analyse(suggest_file, files, settings, target, console=console, label="analysing")
+    run = functools.partial(progress.analyse, console=console, label="analysing")
+    results, program_errors = suggest_files(files, settings, target, run)
+    errors = errors + program_errors
     if client is not None:
         errors = errors + _ask_model(results, client, settings, console, verified=verify)
     if verify and any(r.proposals for r in results):

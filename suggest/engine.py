@@ -35,16 +35,28 @@ class FileSuggestions:
         return patch.apply_edits(self.data, [e for p in self.proposals for e in p.edits])
 
 
-def suggest_file(path: Path, settings: ScanSettings = ScanSettings(), target: str = "cpu") -> FileSuggestions:
+def suggest_file(
+    path: Path, settings: ScanSettings = ScanSettings(), target: str = "cpu", report: model.FileReport | None = None
+) -> FileSuggestions:
+    """Proposals for one file; `report` is its scan when the caller already has
+    it (a whole-program scan), else the file is analysed alone."""
     try:
         text = sources.read_source(Path(path))
     except sources.SourceError as exc:
         return FileSuggestions(path=str(path), data=b"", errors=[str(exc)], analysed=False)
-    return suggest_source(str(path), text.data, settings, target)
+    if report is not None and report.program is not None:
+        report = scan_source(str(path), text.data, settings, program_facts=report.program)
+    else:
+        report = None  # read again above: analyse exactly the text that gets patched
+    return suggest_source(str(path), text.data, settings, target, report)
 
 
 def suggest_source(
-    path: str, data: bytes, settings: ScanSettings = ScanSettings(), target: str = "cpu"
+    path: str,
+    data: bytes,
+    settings: ScanSettings = ScanSettings(),
+    target: str = "cpu",
+    report: model.FileReport | None = None,
 ) -> FileSuggestions:
     """Proposals for one file's text.
 
@@ -58,7 +70,7 @@ def suggest_source(
     }
     <BLANKLINE>
     """
-    report = scan_source(path, data, settings)
+    report = report or scan_source(path, data, settings)
     result = FileSuggestions(path=path, data=data, report=report, errors=list(report.errors))
     result.proposals, result.skipped = _proposals(path, data, report, target)
     if any(p.kind == "interchange" for p in result.proposals):
@@ -71,7 +83,7 @@ def suggest_source(
             if v.pragma and patch.line_start(data, v.loop.start_offset) not in proposed
         }
         problem = _self_check(
-            path, result.patched, settings,
+            path, result.patched, settings, report.program,
             races_before=sum(bool(v.races) for v in report.verdicts),
             left_alone=lambda offset: _original_offset_of(offset, edits) in left_alone,
         )
@@ -198,7 +210,7 @@ def _follow_rewrites(result: FileSuggestions, settings: ScanSettings, target: st
     header)."""
     swaps = [e for p in result.proposals if p.kind == "interchange" for e in p.edits]
     rewritten = patch.apply_edits(result.data, swaps)
-    again = scan_source(result.path, rewritten, settings)
+    again = scan_source(result.path, rewritten, settings, program_facts=result.report.program)
     more, _ = _proposals(result.path, rewritten, again, target)
     have = {(e.start, e.text) for p in result.proposals for e in p.edits}
     tiled = [(v.loop.start_offset, v.loop.end_offset) for v in result.report.verdicts if v.tile]
@@ -322,8 +334,8 @@ def explain(verdict: model.Verdict) -> list[str]:
     return out
 
 
-def _self_check(path: str, patched: bytes, settings: ScanSettings, races_before: int, left_alone) -> str | None:
-    again = scan_source(path, patched, settings)
+def _self_check(path: str, patched: bytes, settings: ScanSettings, facts, races_before: int, left_alone) -> str | None:
+    again = scan_source(path, patched, settings, program_facts=facts)
     if any("not analysed" in e or "rejects an OpenMP pragma" in e for e in again.errors):
         return next(e for e in again.errors if "not analysed" in e or "rejects" in e)
     races = [v for v in again.verdicts if v.races]

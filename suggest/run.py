@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from ompilot.analysis import sources
-from ompilot.analysis.scan import ScanSettings
+from ompilot.analysis.scan import Runner, ScanSettings, run_each, scan_files
 
 from . import patch
 from .engine import FileSuggestions, suggest_file
@@ -17,13 +16,27 @@ def suggest_paths(
     paths: list[Path], settings: ScanSettings, target: str = "cpu"
 ) -> tuple[list[FileSuggestions], list[str]]:
     files, errors = sources.collect_sources(paths)
-    if settings.jobs > 1 and len(files) > 1:
-        with ProcessPoolExecutor(max_workers=settings.jobs) as pool:
-            n = len(files)
-            results = list(pool.map(suggest_file, files, [settings] * n, [target] * n, chunksize=2))
-    else:
-        results = [suggest_file(f, settings, target) for f in files]
-    return results, errors
+    results, program_errors = suggest_files(files, settings, target)
+    return results, errors + program_errors
+
+
+def suggest_files(
+    files: list[Path], settings: ScanSettings, target: str = "cpu", run: Runner | None = None
+) -> tuple[list[FileSuggestions], list[str]]:
+    """Proposals for `files`, analysed as the program they belong to (the
+    compile database's translation units, or the files given together), so a
+    kernel in one file is proven with the allocations and calls of the others.
+    `run(func, items, settings, *extra)` maps over the files (a process pool
+    or a progress bar); the default runs them here or in a pool by settings.jobs."""
+    run = run or run_each
+    reports, errors = scan_files(files, settings, run)
+    pairs = list(zip(files, reports))
+    return run(_suggest_pair, pairs, settings, target), errors
+
+
+def _suggest_pair(pair: tuple[Path, object], settings: ScanSettings, target: str) -> FileSuggestions:
+    path, report = pair
+    return suggest_file(path, settings, target, report)
 
 
 def apply_results(results: list[FileSuggestions]) -> list[str]:

@@ -441,3 +441,40 @@ def test_cpp_new_wrapper_in_another_file(tmp_path, capsys, monkeypatch):
     (loop,) = [loop for loop in json.loads(capsys.readouterr().out)["loops"] if loop["file"] == "ops.cpp"]
     assert loop["status"] == "parallel"
     assert any("distinct allocations from make" in n for n in loop["notes"])
+
+
+def test_suggest_diff_uses_the_whole_program(tmp_path, capsys, monkeypatch):
+    """`ompilot suggest . --diff --no-verify` proposes the kernels' pragmas from
+    the program's facts, and the diff applies and keeps the output."""
+    root = write_project(tmp_path / "proj", relative=True)
+    serial = _build_and_run(root, tmp_path / "serial", openmp=False)
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    monkeypatch.chdir(root)
+    capsys.readouterr()
+    code = main(["suggest", ".", "--diff", "--no-verify"])
+    diff = capsys.readouterr().out
+    assert code == 1
+    kernel_part = diff.split("--- a/kernels.c", 1)[1].split("--- a/", 1)[0]
+    added = [line for line in kernel_part.splitlines() if line.startswith("+") and "#pragma omp parallel for" in line]
+    assert len(added) == 2, diff
+    subprocess.run(["git", "apply", "-"], cwd=root, input=diff, text=True, check=True)
+    for threads in (2, 4):
+        assert _build_and_run(root, tmp_path / "parallel", openmp=True, threads=threads) == serial
+
+
+def test_suggest_on_the_kernel_file_alone_proposes_nothing_for_the_kernels(tmp_path, capsys, monkeypatch):
+    root = write_project(tmp_path / "proj", relative=True)
+    (root / "compile_commands.json").unlink()
+    monkeypatch.chdir(root)
+    capsys.readouterr()
+    main(["suggest", "kernels.c", "--diff", "--no-verify", "--", "-I."])
+    assert "#pragma omp" not in capsys.readouterr().out
+
+
+def test_check_uses_the_whole_program(tmp_path, capsys, monkeypatch):
+    root = write_project(tmp_path / "proj", relative=True)
+    monkeypatch.chdir(root)
+    capsys.readouterr()
+    main(["check", "--format", "json", "kernels.c"])
+    out = capsys.readouterr().out
+    assert "parallel-opportunity" in out or "parallel for" in out
