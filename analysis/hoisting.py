@@ -166,7 +166,7 @@ def _privatizable(decision: Decision, form: CanonicalLoop, body_locals, shared_n
     for ref in decision.facts.refs if decision.facts else ():
         var = ref.key.var
         if (ref.subscripts is None and not ref.key.fields and var.name in names and var is not form.var
-                and var not in body_locals and var.is_scalar_number):
+                and var not in body_locals and var.is_scalar_number and var.kind in ("local", "param")):
             out.add(var)
     return out
 
