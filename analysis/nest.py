@@ -18,17 +18,20 @@ from .loops import CanonicalLoop, names_in, to_affine, to_poly, trip_count, writ
 _COLLAPSE_WHEN_TRIPS_BELOW = 64
 _MAX_COLLAPSE = 3
 
-# What threads cost, in the unit of `_work` (one memory reference of the loop
-# body). Measured with benchmarks/fork_join_cost.py on the 2-core development
-# machine (clang-19 -O3 -fopenmp, libomp, 2 threads, idle): an empty
-# `parallel for` entered 200000 times in a row costs 1.26 us per entry; an
-# `omp for` inside a running region 0.74 us (its barrier); an `omp single`
-# 0.45 us; a serial reference of a triad, a reversed dot product and an LU row
-# update 0.147 ns on average. MIN_PARALLEL_WORK (analysis/scan.py, 20000) is
-# where a second thread, saving half the work, saves more than one fork/join.
-FORK_JOIN_OPERATIONS = 8_600
-BARRIER_OPERATIONS = 5_000
-SINGLE_OPERATIONS = 3_000
+# What threads cost, in the unit of `_work` (one reference, array element or
+# scalar, of the loop body). Measured with benchmarks/fork_join_cost.py on the
+# 2-core development machine (clang-19 -O3 -fopenmp, libomp, 2 threads): with
+# the machine idle, an empty `parallel for` entered 200000 times in a row
+# costs 1.26 us per entry, an `omp for` inside a running region 0.74 us (its
+# barrier), an `omp single` 0.45 us; the serial kernels (a triad, a reversed
+# dot product, an LU row update, a 5-point stencil) take 0.110 ns per
+# estimated operation (the median; the kinds range from 0.027 to 0.33).
+# Under load (3-5 other processes on the 2 cores) the three costs grew 4-5x.
+# MIN_PARALLEL_WORK (analysis/scan.py, 20000) is about where a second thread,
+# saving half the work, saves one fork/join.
+FORK_JOIN_OPERATIONS = 11_500
+BARRIER_OPERATIONS = 6_700
+SINGLE_OPERATIONS = 4_100
 #: the thread count the estimates assume (the machines ompilot is tuned on)
 ESTIMATE_THREADS = 2
 

@@ -283,3 +283,23 @@ def test_patched_program_prints_the_serial_output_without_races(tmp_path, name, 
     assert banner in checked.stdout + checked.stderr  # Archer really ran (it prints to stdout)
     assert checked.returncode == 0 and "ThreadSanitizer" not in checked.stderr, checked.stderr[-2000:]
     assert _close(serial, "".join(l for l in checked.stdout.splitlines(keepends=True) if banner not in l))
+
+
+def test_adjacent_loops_never_drop_two_barriers_in_a_row():
+    # 1 writes a, 2 writes b, 3 reads a: each pair alone needs no barrier, but
+    # without the second one, loop 3 could read a while loop 1 still writes it
+    source = b"""#define N 100000
+double a[N], b[N], c[N];
+void f(void) {
+  for (int i = 0; i < N; i++)
+    a[i] = i;
+  for (int i = 0; i < N; i++)
+    b[i] = 2.0 * i;
+  for (int i = 0; i < N; i++)
+    c[i] = a[N - 1 - i];
+}
+"""
+    result = suggest_source("three.c", source)
+    [region] = [p for p in result.proposals if p.kind == "region"]
+    directives = [line.strip() for line in result.patched.decode().splitlines() if "#pragma omp for" in line]
+    assert directives == ["#pragma omp for nowait", "#pragma omp for", "#pragma omp for"]
