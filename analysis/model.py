@@ -383,7 +383,7 @@ class Verdict:
     pragma: str | None = None  # the directive ompilot would insert
     notes: list[str] = field(default_factory=list)  # what was proved, for explanations
     trip_count: int | None = None
-    work: int | None = None  # estimated operations over the whole loop
+    work: int | None = None  # estimated operations of one entry into the loop
     collapse_max: int = 1  # perfectly nested parallel loops that could be collapsed
     rewrites: list[Rewrite] = field(default_factory=list)
     data: list[DataUse] | None = None  # for offloading; None when not stated
