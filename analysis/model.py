@@ -200,6 +200,40 @@ class TooSmall(Reason):
         "about {work} operations in all: too little work to pay for starting threads"
     )
     work: int
+    #: a loop inside serial loops starts and joins the threads on every entry:
+    #: how often it is entered (None: only known at run time) and the loop
+    #: around it whose iterations enter it
+    entries: int | None = None
+    outer_line: int | None = None
+    fork_join: int | None = None  # operations one fork/join costs (analysis/nest.py)
+
+    def text(self) -> str:
+        if self.outer_line is None:
+            return self.template.format(work=self.work)
+        entered = (f"entered {self.entries} times" if self.entries is not None
+                   else f"entered once per iteration of the loop at line {self.outer_line}")
+        return (f"about {self.work} operations per entry, {entered}: each entry starts and joins the "
+                f"threads (about {self.fork_join} operations), more than a second thread saves")
+
+
+@dataclass(frozen=True)
+class RegionHoisted(Reason):
+    """A serial loop around parallel loops, run by every thread of one parallel region."""
+
+    template: ClassVar[str] = (
+        "the loop stays serial, but '{directive}' is hoisted above it: every thread runs it, the threads "
+        "start once instead of {forks} per iteration, and the loops at lines {loops} share them with "
+        "'#pragma omp for'{singles}"
+    )
+    directive: str
+    forks: int  # fork/joins per iteration of this loop without the region
+    loops: str  # "12, 15"
+    single_lines: str = ""  # "11, 14": statements run by one thread in `#pragma omp single`
+
+    def text(self) -> str:
+        singles = (f"; the statements at lines {self.single_lines} run in '#pragma omp single'"
+                   if self.single_lines else "")
+        return self.template.format(directive=self.directive, forks=self.forks, loops=self.loops, singles=singles)
 
 
 @dataclass(frozen=True)
@@ -316,6 +350,35 @@ class Rewrite:
     reason: str
 
 
+@dataclass(frozen=True)
+class RegionStep:
+    """One statement of the serial loop's body inside a hoisted region, by the line it starts on."""
+
+    line: int
+    role: str  # for (a `#pragma omp for` loop) | single (run by one thread) | all (every thread, private)
+    group: int = 0  # statements of one `#pragma omp single` block share a group number
+    barrier_above: bool = False  # `#pragma omp barrier` first: a thread may still read what this writes
+    nowait: bool = False  # a `for` whose barrier the next loop does not need
+
+
+@dataclass(frozen=True)
+class HoistedRegion:
+    """`#pragma omp parallel` around a serial loop whose body holds parallel loops.
+
+    Every thread runs the serial loop (its counter and the scalars its body
+    writes for itself are private); the parallel loops inside are shared out
+    with `#pragma omp for`, statements that write shared state run in
+    `#pragma omp single`, and the implied barriers keep the serial order.
+    """
+
+    directive: str  # "#pragma omp parallel private(k)"
+    steps: tuple[RegionStep, ...]  # every statement of the loop body, in order
+    work: int | None  # estimated operations of the parallel loops per iteration of the serial loop
+    overhead: int  # estimated operations of barriers and singles per iteration
+    overhead_alone: int  # ... of the fork/joins of `parallel for` on each loop instead
+    notes: tuple[str, ...] = ()
+
+
 @dataclass
 class Verdict:
     loop: Loop
@@ -327,7 +390,7 @@ class Verdict:
     pragma: str | None = None  # the directive ompilot would insert
     notes: list[str] = field(default_factory=list)  # what was proved, for explanations
     trip_count: int | None = None
-    work: int | None = None  # estimated operations over the whole loop
+    work: int | None = None  # estimated operations of one entry into the loop
     collapse_max: int = 1  # perfectly nested parallel loops that could be collapsed
     rewrites: list[Rewrite] = field(default_factory=list)
     data: list[DataUse] | None = None  # for offloading; None when not stated
@@ -337,6 +400,12 @@ class Verdict:
     #: for a racy existing pragma: the directive that is correct ("" when the
     #: loop has a proven dependence and the pragma must go); None: no fix known
     fix: str | None = None
+    #: a serial loop with a parallel region hoisted above it (see HoistedRegion)
+    region: HoistedRegion | None = None
+    #: a loop that is a `#pragma omp for` of the region hoisted above the loop at this line
+    hoisted_in: int | None = None
+    #: for such a loop: the `parallel for` it would get on its own (None: too small per entry)
+    pragma_alone: str | None = None
 
     @property
     def status(self) -> str:

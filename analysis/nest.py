@@ -8,12 +8,41 @@ existing OpenMP pragma are checked for races instead.
 
 from __future__ import annotations
 
-from . import datamap, ir, model, pragmas
+from dataclasses import dataclass
+
+from . import datamap, hoisting, ir, model, pragmas
+from .affine import Affine
 from .decide import Decision, FunctionContext, decide, distinct_object
 from .loops import CanonicalLoop, names_in, to_affine, to_poly, trip_count, written_vars
 
 _COLLAPSE_WHEN_TRIPS_BELOW = 64
 _MAX_COLLAPSE = 3
+
+# What threads cost, in the unit of `_work` (one reference, array element or
+# scalar, of the loop body). Measured with benchmarks/fork_join_cost.py on the
+# 2-core development machine (clang-19 -O3 -fopenmp, libomp, 2 threads): with
+# the machine idle, an empty `parallel for` entered 200000 times in a row
+# costs 1.26 us per entry, an `omp for` inside a running region 0.74 us (its
+# barrier), an `omp single` 0.45 us; the serial kernels (a triad, a reversed
+# dot product, an LU row update, a 5-point stencil) take 0.110 ns per
+# estimated operation (the median; the kinds range from 0.027 to 0.33).
+# Under load (3-5 other processes on the 2 cores) the three costs grew 4-5x.
+# MIN_PARALLEL_WORK (analysis/scan.py, 20000) is about where a second thread,
+# saving half the work, saves one fork/join.
+FORK_JOIN_OPERATIONS = 11_500
+BARRIER_OPERATIONS = 6_700
+SINGLE_OPERATIONS = 4_100
+#: the thread count the estimates assume (the machines ompilot is tuned on)
+ESTIMATE_THREADS = 2
+
+
+@dataclass(eq=False)
+class _Planned:
+    loop: ir.LoopStmt
+    verdict: model.Verdict
+    decision: Decision
+    outer: list
+    enclosing: list[ir.LoopStmt]
 
 
 class NestPlanner:
@@ -29,9 +58,10 @@ class NestPlanner:
         self.user_regions: set[int] = set()  # lines of loops under the user's own pragmas
 
     def run(self) -> list[model.Verdict]:
-        self.planned: list[tuple[ir.LoopStmt, model.Verdict, list[ir.LoopStmt]]] = []
+        self.planned: list[_Planned] = []
         if self.function.body is not None:
             self._walk(self.function.body, [], [], None)
+            self._hoist_regions()
             self._hoist_data()
         return self.verdicts
 
@@ -39,7 +69,7 @@ class NestPlanner:
         for loop in _direct_loops(stmt):
             verdict, decision = self._plan(loop, outer, enclosing, parallel_above)
             self.verdicts.append(verdict)
-            self.planned.append((loop, verdict, list(enclosing)))
+            self.planned.append(_Planned(loop, verdict, decision, list(outer), list(enclosing)))
             region = parallel_above
             if region is None and (verdict.pragma or _opens_region(verdict.existing)):
                 region = loop.info.line
@@ -86,10 +116,21 @@ class NestPlanner:
             verdict.reasons.append(model.TooSmall(work=0))
             return verdict, decision
         verdict.trip_count = trip_count(decision.canonical) if decision.canonical else None
-        verdict.work = self._work(decision, verdict.trip_count)
+        verdict.work = self._work(decision, outer)
         if verdict.work is not None and verdict.work < self.min_work:
-            verdict.reasons.append(model.TooSmall(work=verdict.work))
+            verdict.reasons.append(self._too_small(verdict.work, outer, enclosing))
             return verdict, decision
+        self._finish(loop, decision, outer, enclosing, verdict)
+        return verdict, decision
+
+    def _too_small(self, work: int, outer, enclosing) -> model.TooSmall:
+        if not enclosing:
+            return model.TooSmall(work=work)
+        return model.TooSmall(work=work, entries=_entries(outer), outer_line=enclosing[-1].info.line,
+                              fork_join=FORK_JOIN_OPERATIONS)
+
+    def _finish(self, loop, decision: Decision, outer, enclosing, verdict: model.Verdict) -> None:
+        """Clauses, directive, data and rewrites of a loop that gets a directive."""
         collapse_max, merged_private = self._collapse(loop, decision, outer, enclosing)
         verdict.collapse_max = collapse_max
         collapse = 1
@@ -122,7 +163,6 @@ class NestPlanner:
             verdict.rewrites.append(rewrite)
             if collapse == 1:
                 self._tile(loop, decision, verdict)
-        return verdict, decision
 
     def _verdict(self, loop: ir.LoopStmt, decision: Decision, enclosing) -> model.Verdict:
         info = loop.info
@@ -148,22 +188,39 @@ class NestPlanner:
 
     # ------------------------------------------------------------- estimates
 
-    def _work(self, decision: Decision, trips: int | None) -> int | None:
-        """Operations over the whole loop: trips x references per iteration."""
-        if trips is None or decision.facts is None:
+    def _work(self, decision: Decision, outer) -> int | None:
+        """Operations of one entry into the loop: trips x references per iteration.
+
+        Bounds that move with an enclosing counter (triangular loops) are
+        taken at that counter's midpoint, which gives the mean per entry for
+        bounds linear in it.
+        """
+        if decision.facts is None or decision.canonical is None:
             return None
-        per_iteration = 0
+        values = _midpoints(outer)
+        if values is None:
+            values = {}
+        trips = _trips(decision.canonical, values)
+        if trips is None:
+            return None
+        middle = _midpoint(decision.canonical, values)
+        if middle is not None:
+            values[decision.canonical.counter] = middle
+        per_iteration = 0.0
         for ref in decision.facts.refs:
-            cost = 1
+            cost, inner_values = 1.0, dict(values)
             for inner in ref.loops:
                 form = self.ctx.canonical(inner) if isinstance(inner, ir.For) else None
-                n = trip_count(form) if isinstance(form, CanonicalLoop) else None
+                n = _trips(form, inner_values) if isinstance(form, CanonicalLoop) else None
                 if n is None:
                     return None
                 cost *= max(n, 1)
+                middle = _midpoint(form, inner_values)
+                if middle is not None:
+                    inner_values[form.counter] = middle
             per_iteration += cost
         per_iteration += 8 * len(decision.facts.calls)
-        return trips * max(per_iteration, 1)
+        return int(round(trips * max(per_iteration, 1)))
 
     def _collapse(self, loop, decision: Decision, outer, enclosing) -> tuple[int, tuple[str, ...]]:
         """How many perfectly nested, rectangular, parallel loops start here."""
@@ -243,14 +300,123 @@ class NestPlanner:
         else:
             verdict.data = uses
 
+    # ------------------------------------------------------- hoisted regions
+
+    def _hoist_regions(self) -> None:
+        """A `#pragma omp parallel` region around each outermost serial loop
+        whose body holds parallel loops, where it is safe (hoisting.py) and the
+        estimate says its barriers cost less than forking on every iteration."""
+        covered: set[int] = set()
+        for p in list(self.planned):
+            loop, verdict = p.loop, p.verdict
+            if (verdict.pragma or verdict.existing or verdict.parallel is True or loop.info.in_macro
+                    or any(id(e) in covered for e in p.enclosing) or p not in self.planned):
+                continue
+            if any(q.verdict.pragma or q.verdict.existing for q in self.planned if q.loop in p.enclosing):
+                continue
+            items = loop.body.stmts if isinstance(loop.body, ir.Block) else [loop.body]
+            inners = {id(q.loop): hoisting.Inner(q.loop, q.verdict, q.decision) for q in self.planned
+                      if any(q.loop is item for item in items) and self._shareable(q)}
+            if not inners:
+                continue
+            if any(q.verdict.existing for q in self.planned if loop in q.enclosing):
+                continue
+            for inner in inners.values():
+                if inner.verdict.data is None and inner.verdict.data_problem is None:
+                    self._data(inner.verdict, inner.decision)  # what `nowait` is decided on
+            with_pragma = {id(q.loop) for q in self.planned if q.verdict.pragma and id(q.loop) not in inners}
+            plan = hoisting.plan_region(loop, p.decision, p.enclosing, inners, self.ctx, self.lines, with_pragma)
+            if isinstance(plan, str):
+                verdict.notes.append(f"no parallel region hoisted above this loop: {plan}")
+                continue
+            if self._hoist(p, plan, inners):
+                covered.add(id(loop))
+
+    def _shareable(self, q: _Planned) -> bool:
+        """A parallel loop that may become a `#pragma omp for` of a hoisted region."""
+        v = q.verdict
+        if v.existing or q.decision.parallel is not True or q.loop.info.in_macro or id(q.loop) in self.collapsed:
+            return False
+        return all(isinstance(r, model.TooSmall) and r.work > 0 for r in v.reasons)
+
+    def _hoist(self, p: _Planned, plan: hoisting.Plan, inners: dict[int, hoisting.Inner]) -> bool:
+        """Cost the plan; when it pays, turn the inner loops into `omp for`."""
+        fors = [s for s in plan.steps if s.role == "for"]
+        singles = {s.group for s in plan.steps if s.role == "single"}
+        barriers = len(fors) - len(plan.nowait) + sum(s.barrier_above for s in plan.steps)
+        overhead = barriers * BARRIER_OPERATIONS + len(singles) * SINGLE_OPERATIONS
+        alone = [i for i in inners.values() if i.verdict.pragma]
+        overhead_alone = FORK_JOIN_OPERATIONS * len(alone)
+        works = [i.verdict.work for i in inners.values()]
+        work = None if None in works else sum(works)
+        saved = 1 - 1 / ESTIMATE_THREADS
+        if work is not None:
+            gain = work * saved - overhead
+            gain_alone = sum(i.verdict.work * saved - FORK_JOIN_OPERATIONS for i in alone)
+            why = (f"the parallel loops do about {work} operations per iteration of this loop; barriers and "
+                   f"singles in one region cost about {overhead}, a fork/join per loop about {overhead_alone}")
+            if gain <= 0 or gain <= gain_alone:
+                p.verdict.notes.append(f"no parallel region hoisted above this loop: {why}")
+                return False
+        else:
+            why = (f"sizes known only at run time; barriers and singles in one region cost about {overhead} "
+                   f"operations per iteration of this loop, a fork/join per loop about {overhead_alone}")
+            if overhead >= overhead_alone:
+                p.verdict.notes.append(f"no parallel region hoisted above this loop: {why}")
+                return False
+        directive = " ".join(["#pragma omp parallel", *([f"private({', '.join(plan.private)})"] if plan.private else [])])
+        loop_lines = []
+        for inner in sorted(inners.values(), key=lambda i: i.loop.info.line):
+            q = next(q for q in self.planned if q.loop is inner.loop)
+            v = q.verdict
+            v.pragma_alone = v.pragma
+            if v.pragma is None:
+                v.reasons = [r for r in v.reasons if not isinstance(r, model.TooSmall)]
+                self._finish(q.loop, q.decision, q.outer, q.enclosing, v)
+                self._replan_inside(q)
+            nowait = ["nowait"] if inner.loop.info.line in plan.nowait else []
+            v.pragma = " ".join(["#pragma omp for", *v.clauses.render(), *nowait])
+            v.hoisted_in = p.loop.info.line
+            v.notes.append(f"shares the threads of the parallel region hoisted above the loop at line "
+                           f"{p.loop.info.line}: no fork/join per entry")
+            loop_lines.append(inner.loop.info.line)
+        single_lines = [s.line for s in plan.steps if s.role == "single"]
+        p.verdict.region = model.HoistedRegion(
+            directive=directive, steps=tuple(plan.steps), work=work, overhead=overhead,
+            overhead_alone=overhead_alone, notes=(why,),
+        )
+        p.verdict.reasons.append(model.RegionHoisted(
+            directive=directive, forks=len(alone), loops=", ".join(map(str, loop_lines)),
+            single_lines=", ".join(map(str, single_lines)),
+        ))
+        p.verdict.notes.append(why)
+        if plan.private:
+            p.verdict.notes.append(f"private({', '.join(plan.private)}): every thread runs the loop, each with its own")
+        for step in plan.steps:
+            if step.barrier_above:
+                p.verdict.notes.append(f"a barrier above line {step.line}: statements every thread runs read "
+                                       "what it writes")
+        return True
+
+    def _replan_inside(self, q: _Planned) -> None:
+        """Plan the loops inside a loop that became a worksharing loop again:
+        they now run inside its region (simd at most)."""
+        inside = [r for r in self.planned if q.loop in r.enclosing]
+        ids = {id(r.verdict) for r in inside}
+        self.planned = [r for r in self.planned if id(r.verdict) not in ids]
+        self.verdicts = [v for v in self.verdicts if id(v) not in ids]
+        self._walk(q.loop.body, q.outer + [q.decision.canonical], q.enclosing + [q.loop], q.loop.info.line)
+
     def _hoist_data(self) -> None:
         """Mark the outermost serial loops around offloadable loops where one
         `target data` region can keep the arrays on the device throughout."""
         covered: set[int] = set()
-        for loop, verdict, enclosing in self.planned:
+        for p in self.planned:
+            loop, verdict, enclosing = p.loop, p.verdict, p.enclosing
             if verdict.pragma or verdict.existing or any(id(e) in covered for e in enclosing):
                 continue
-            inside = [(l, v) for l, v, encl in self.planned if v.pragma and any(e is loop for e in encl)]
+            inside = [(q.loop, q.verdict) for q in self.planned
+                      if q.verdict.pragma and any(e is loop for e in q.enclosing)]
             if not inside or any(v.data is None for _, v in inside):
                 continue
             uses = datamap.hoistable(loop, [(l, v.data) for l, v in inside])
@@ -324,6 +490,54 @@ class NestPlanner:
                     affine = to_affine(form.start) is not None and to_affine(form.bound) is not None
                     return "static, 16" if affine else "guided"
         return None
+
+
+def _evaluate(form: Affine | None, values: dict[str, float]) -> float | None:
+    if form is None or any(name not in values for name, _ in form.terms):
+        return None
+    return form.const + sum(c * values[name] for name, c in form.terms)
+
+
+def _trips(form: CanonicalLoop, values: dict[str, float]) -> float | None:
+    """Iterations of one entry, with enclosing counters at the given values."""
+    lo, hi = _evaluate(form.dim.lower, values), _evaluate(form.dim.upper, values)
+    if lo is None or hi is None:
+        return None
+    return max(0.0, (hi - lo) / abs(form.step) + 1)
+
+
+def _midpoint(form: CanonicalLoop, values: dict[str, float]) -> float | None:
+    lo, hi = _evaluate(form.dim.lower, values), _evaluate(form.dim.upper, values)
+    return None if lo is None or hi is None else (lo + hi) / 2
+
+
+def _midpoints(outer) -> dict[str, float] | None:
+    """Each enclosing counter at the middle of its range; None when one is unknown."""
+    values: dict[str, float] = {}
+    for form in outer:
+        if not isinstance(form, CanonicalLoop):
+            return None
+        middle = _midpoint(form, values)
+        if middle is None:
+            return None
+        values[form.counter] = middle
+    return values
+
+
+def _entries(outer) -> int | None:
+    """How often a loop inside `outer` is entered: the enclosing trip counts' product."""
+    values: dict[str, float] = {}
+    total = 1.0
+    for form in outer:
+        if not isinstance(form, CanonicalLoop):
+            return None
+        n = _trips(form, values)
+        middle = _midpoint(form, values)
+        if n is None or middle is None:
+            return None
+        total *= n
+        values[form.counter] = middle
+    return int(round(total))
 
 
 _MAX_TILE_DEPTH = 3

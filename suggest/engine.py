@@ -98,7 +98,13 @@ def _proposals(path: str, data: bytes, report: model.FileReport, target: str) ->
     skipped: list[str] = []
     parallel_for: list[tuple[model.Verdict, Proposal]] = []
     offloaded: list[tuple[model.Verdict, Proposal]] = []
+    hoisted, alone = _hoisted_regions(path, data, report, target, skipped)
+    proposals.extend(hoisted)
     for verdict in report.verdicts:
+        if verdict.hoisted_in is not None:
+            if id(verdict) not in alone:
+                continue  # a `#pragma omp for` of a region proposal above
+            verdict = replace(verdict, pragma=verdict.pragma_alone, hoisted_in=None)
         if target == "gpu" and verdict.hoist:
             proposal = _insert_above(path, data, verdict, [offload.data_region(verdict.hoist)], "data-region")
             if not isinstance(proposal, str):
@@ -135,6 +141,27 @@ def _proposals(path: str, data: bytes, report: model.FileReport, target: str) ->
     if fix is not None:
         proposals.insert(0, fix)  # the verifier checks it first and keeps it under the others
     return proposals, skipped
+
+
+def _hoisted_regions(path: str, data: bytes, report: model.FileReport, target: str,
+                     skipped: list[str]) -> tuple[list[Proposal], set[int]]:
+    """Proposals for the parallel regions hoisted above serial loops (CPU only),
+    and the ids of inner-loop verdicts that fall back to a `parallel for` of
+    their own (GPU target, or a region the text does not allow)."""
+    proposals: list[Proposal] = []
+    alone: set[int] = set()
+    for outer in report.verdicts:
+        if outer.region is None:
+            continue
+        inners = [v for v in report.verdicts if v.hoisted_in == outer.loop.line and v.loop.function == outer.loop.function]
+        proposal = regions.hoisted(path, data, outer, inners) if target == "cpu" else "offloading"
+        if isinstance(proposal, str):
+            if target == "cpu":
+                skipped.append(f"{path}:{outer.loop.line}: parallel region not hoisted: {proposal}")
+            alone.update(id(v) for v in inners)
+        else:
+            proposals.append(proposal)
+    return proposals, alone
 
 
 def _race_fix(path: str, data: bytes, report: model.FileReport) -> Proposal | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from ompilot.analysis import model
+from ompilot.analysis.hoisting import nowait_safe
 
 from . import patch
 from .model import Edit, Proposal
@@ -98,9 +99,12 @@ def _region(path: str, data: bytes, verdicts: list[model.Verdict]) -> Proposal |
     edits = [Edit(start, start, f"{indent}#pragma omp parallel{newline}{indent}{{{newline}")]
     explanation = [f"one parallel region for the {len(verdicts)} loops at lines "
                    f"{', '.join(str(v.loop.line) for v in verdicts)}: threads start once"]
+    nowait = False
     for verdict, following in zip(verdicts, verdicts[1:] + [None]):
         clauses = verdict.clauses.render()
-        nowait = following is not None and _nowait_safe(verdict, following)
+        # never two in a row: the loop after a nowait one must keep its barrier,
+        # or a third loop could start while the first is still running
+        nowait = following is not None and not nowait and _nowait_safe(verdict, following)
         if nowait:
             explanation.append(f"nowait after line {verdict.loop.line}: line {following.loop.line} "
                                "touches nothing it writes and writes nothing it reads")
@@ -116,17 +120,7 @@ def _region(path: str, data: bytes, verdicts: list[model.Verdict]) -> Proposal |
 
 
 def _nowait_safe(verdict: model.Verdict, following: model.Verdict) -> bool:
-    if verdict.clauses.reductions or verdict.clauses.lastprivate:
-        return False  # their values are complete only after the barrier
-    if verdict.data is None or following.data is None:
-        return False
-    if not all(d.distinct for d in verdict.data + following.data):
-        return False
-    written = {d.name for d in verdict.data if d.written}
-    read = {d.name for d in verdict.data if d.read}
-    touched_next = {d.name for d in following.data}
-    written_next = {d.name for d in following.data if d.written}
-    return not (written & touched_next) and not (read & written_next)
+    return nowait_safe(verdict, following)
 
 
 def data_regions(path: str, data: bytes, pairs: list[tuple[model.Verdict, Proposal]]) -> list[Proposal]:
@@ -164,4 +158,122 @@ def data_regions(path: str, data: bytes, pairs: list[tuple[model.Verdict, Propos
             explanation=[f"the loops at lines {lines} share their arrays on the device: they move once, "
                          "not once per loop"],
         ))
+    return out
+
+
+# ----------------------------------------------------------- hoisted regions
+
+
+def hoisted(path: str, data: bytes, outer: model.Verdict, inners: list[model.Verdict]) -> Proposal | str:
+    """The edits of a region the analysis hoisted above a serial loop
+    (`outer.region`): `#pragma omp parallel` and braces around the loop,
+    `#pragma omp for` above its parallel loops, `#pragma omp single` around
+    the statements that write shared state, barriers where the plan says.
+    A sentence instead when the text does not allow it."""
+    from ompilot.analysis import syntax
+
+    region = outer.region
+    loop = outer.loop
+    by_line = {v.loop.line: v for v in inners}
+    start = patch.line_start(data, loop.start_offset)
+    if data[start : loop.start_offset].strip():
+        return "the serial loop does not start its own line"
+    tail = _TAIL.match(data, loop.end_offset)
+    if tail is None:
+        return "code follows the serial loop on its last line: no room for the region's closing brace"
+    statements = _body_statements(syntax.parse(data, syntax.language_for(path, data)), loop.start_offset)
+    if statements is None:
+        return "the serial loop's body could not be found in the text"
+    newline = "\r\n" if data[start:].split(b"\n", 1)[0].endswith(b"\r") else "\n"
+    indent = data[start : loop.start_offset].decode("utf-8", errors="surrogateescape")
+    prefix = newline if tail.end() == len(data) and not data.endswith(b"\n") else ""
+    edits = [Edit(start, start, f"{indent}{region.directive}{newline}{indent}{{{newline}"),
+             Edit(tail.end(), tail.end(), f"{prefix}{indent}}}{newline}")]
+    try:
+        for group in _groups(region.steps):
+            first = group[0]
+            barrier = ["#pragma omp barrier"] if first.barrier_above else []
+            if first.role == "for":
+                verdict = by_line.get(first.line)
+                if verdict is None:
+                    return f"the loop at line {first.line} has no directive"
+                at = patch.line_start(data, verdict.loop.start_offset)
+                if data[at : verdict.loop.start_offset].strip():
+                    return f"the loop at line {first.line} does not start its own line"
+                lines = [*barrier, verdict.pragma, *([verdict.tile] if verdict.tile else [])]
+                edits.append(patch.insertion_above(data, at, lines))
+                continue
+            nodes = [statements.get(step.line) for step in group]
+            if None in nodes:
+                return f"the statement at line {first.line} could not be found in the text"
+            begin, end = nodes[0][0], nodes[-1][1]
+            at = patch.line_start(data, begin)
+            after = _TAIL.match(data, end)
+            if data[at:begin].strip() or after is None:
+                return f"the statements at lines {first.line}-{group[-1].line} do not stand on lines of their own"
+            if len(group) == 1:
+                edits.append(patch.insertion_above(data, at, [*barrier, "#pragma omp single"]))
+            else:
+                edits.append(patch.insertion_above(data, at, [*barrier, "#pragma omp single", "{"]))
+                own = data[at:begin].decode("utf-8", errors="surrogateescape")
+                edits.append(Edit(after.end(), after.end(), f"{own}}}{newline}"))
+    except patch.PatchError as exc:
+        return str(exc)
+    fors = [s.line for s in region.steps if s.role == "for"]
+    singles = [s.line for s in region.steps if s.role == "single"]
+    explanation = [
+        f"one parallel region around the serial loop at line {loop.line}: every thread runs it, and the "
+        f"threads start once, not on every iteration; the loops at lines {', '.join(map(str, fors))} are shared "
+        "out with '#pragma omp for', whose barriers keep the serial order",
+        *region.notes,
+    ]
+    if singles:
+        explanation.append(f"'#pragma omp single' around the statements at lines {', '.join(map(str, singles))}: "
+                           "they write shared state, so one thread runs them and the barrier after publishes it")
+    explanation.extend(n for n in outer.notes if n not in region.notes)
+    for step in region.steps:
+        if step.nowait:
+            explanation.append(f"nowait after line {step.line}: the next loop touches nothing it writes and "
+                               "writes nothing it reads")
+    summary = f"#pragma omp parallel region hoisted above the serial loop at line {loop.line}"
+    proposal = Proposal(file=path, line=loop.line, kind="region", summary=summary, edits=edits,
+                        explanation=explanation)
+    alone = [v for v in inners if v.pragma_alone]
+    if alone:
+        separate = [patch.insertion_above(data, patch.line_start(data, v.loop.start_offset),
+                                          [v.pragma_alone, *([v.tile] if v.tile else [])]) for v in alone]
+        proposal.variants = [("a separate #pragma omp parallel for on each loop", separate)]
+    return proposal
+
+
+def _groups(steps) -> list[list[model.RegionStep]]:
+    """The steps that take directives: each `for` alone, each `single` group together."""
+    out: list[list[model.RegionStep]] = []
+    for step in steps:
+        if step.role == "for":
+            out.append([step])
+        elif step.role == "single":
+            if out and out[-1][0].role == "single" and out[-1][0].group == step.group:
+                out[-1].append(step)
+            else:
+                out.append([step])
+    return out
+
+
+def _body_statements(tree, loop_start: int) -> dict[int, tuple[int, int]] | None:
+    """Start line -> (start, end) bytes of each statement in the body of the
+    `for` that begins at `loop_start` (comments left out)."""
+    node = tree.root_node.descendant_for_byte_range(loop_start, loop_start + 3)
+    while node is not None and not (node.type == "for_statement" and node.start_byte == loop_start):
+        node = node.parent
+    if node is None:
+        return None
+    body = node.child_by_field_name("body")
+    if body is None:
+        return None
+    children = body.named_children if body.type == "compound_statement" else [body]
+    out: dict[int, tuple[int, int]] = {}
+    for child in children:
+        if child.type != "comment":
+            out.setdefault(child.start_point[0] + 1, (child.start_byte, child.end_byte))
     return out
