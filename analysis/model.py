@@ -356,8 +356,10 @@ class RuntimeAliasCheck:
         return f"if({self.condition()})"
 
     def text(self) -> str:
-        pairs = ", nor ".join(f"{self._range(a).section} and {self._range(b).section}" for a, b in self.pairs)
-        return f"parallel when {pairs} do not overlap; checked at run time"
+        pairs = [f"{self._range(a).section} and {self._range(b).section}" for a, b in self.pairs]
+        if len(pairs) == 1:
+            return f"parallel when {pairs[0]} do not overlap; checked at run time"
+        return f"parallel when none of these overlap: {', '.join(pairs)}; checked at run time"
 
     def to_json(self) -> dict:
         return {

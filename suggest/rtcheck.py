@@ -71,4 +71,22 @@ def _after_includes(data: bytes, before: int) -> int:
                 at = offset
             else:
                 block_includes = True
-    return at
+    return at or _after_leading_comments(data)
+
+
+def _after_leading_comments(data: bytes) -> int:
+    """Offset past the comment lines a file starts with (its header comment)."""
+    offset = 0
+    in_block = False
+    for line in data.splitlines(keepends=True):
+        text = line.strip()
+        if in_block:
+            in_block = b"*/" not in text
+        elif text.startswith(b"/*"):
+            in_block = b"*/" not in text[2:]
+            if not in_block and not text.endswith(b"*/"):
+                return offset  # code after the comment on the same line
+        elif not text.startswith(b"//") and text:
+            return offset
+        offset += len(line)
+    return offset
