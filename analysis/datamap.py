@@ -40,6 +40,8 @@ def data_uses(refs: list[Ref], dims: dict[str, LoopDim], is_distinct=lambda var:
         span = _span(group, dims)
         if span is None:
             return f"the range of {name} the loop touches is not affine in its bounds"
+        if row_sizes(var):
+            read = read or written  # whole rows move: copy them in too, or the columns left alone come back as garbage
         uses.append(model.DataUse(name, read, written, _section_text(name, *span), _freeze(span), is_distinct(var)))
     return uses
 
