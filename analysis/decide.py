@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-from . import depend, ir, model
+from . import datamap, depend, ir, model
 from .accesses import BodyFacts, BodyWalker, Key, Ref
 from .affine import AccessSite, Affine, LoopDim
 from .liveness import FunctionEvents
@@ -345,14 +345,13 @@ def _runtime_alias_check(decision: Decision, canonical: CanonicalLoop, ctx: Func
     """The overlap test that makes the loop safe, when every other check
     passed: each base's range over the whole loop must be stated from
     loop-invariant values, starting at the base pointer."""
-    from . import datamap
-
     facts = decision.facts
     variant = {v.name for v in facts.writes} | {v.name for v in facts.declared}
     by_key: dict[Key, list[Ref]] = {}
     for ref in facts.refs:
         if ref.subscripts is not None:
             by_key.setdefault(ref.key, []).append(ref)
+
     def dims_for(ref: Ref) -> dict[str, LoopDim]:
         forms = [ctx.canonical(loop) if isinstance(loop, ir.For) else None for loop in ref.loops]
         if not all(isinstance(f, CanonicalLoop) for f in forms):

@@ -129,9 +129,19 @@ def test_helper_added_once_and_suggest_is_idempotent(tmp_path: Path):
     # after the conditional include block, before the first kernel
     assert patched.index("#endif") < patched.index("ompilot_disjoint(") < patched.index("void scale")
     assert patched.count("#pragma omp parallel for if(ompilot_disjoint(") == 2
+    # the tuner's variants (other schedules) keep the check and bring the helper along
+    from ompilot.suggest import patch
+    for label, edits in result.proposals[0].variants:
+        variant = patch.apply_edits(result.data, edits + result.proposals[1].edits).decode()
+        assert variant.count("static inline int ompilot_disjoint(") == 1, label
+        assert "schedule(" in label and " if(ompilot_disjoint(y, " in variant, label
     # patched again: nothing new, and the existing if() pragmas are understood as right
     again = suggest_source("kernels.c", result.patched)
     assert again.proposals == [] and not again.errors
+    # a kernel added later reuses the helper already in the file
+    grown = result.patched + b"\nvoid negate(int n, int *y, const int *x)\n{\n    for (int i = 0; i < n; i++)\n        y[i] = -x[i];\n}\n"
+    later = suggest_source("kernels.c", grown)
+    assert len(later.proposals) == 1 and later.patched.count(b"static inline int ompilot_disjoint(") == 1
     report = scan_source("kernels.c", result.patched)
     assert [v.status for v in report.verdicts] == ["parallel-if-disjoint", "parallel-if-disjoint"]
     assert not any(v.races for v in report.verdicts)
