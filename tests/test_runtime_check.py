@@ -313,8 +313,9 @@ int main(void)
 
 def test_verified_suggest_keeps_the_checked_pragma(tmp_path: Path, monkeypatch, capsys):
     """`ompilot suggest FILE --diff` builds, race-checks, compares and times the
-    checked pragma. On a machine busy with other work the timing may not show
-    the gain; then the race and output checks must still have passed."""
+    checked pragma (--no-tune: the schedule search would add a minute). On a
+    machine busy with other work the timing may not show the gain; then the
+    race and output checks must still have passed."""
     (tmp_path / "relax.c").write_text(RELAX_C)
     monkeypatch.chdir(tmp_path)
     code = main(["suggest", "relax.c", "--diff", "--no-tune", "--report", "report.json"])
