@@ -11,6 +11,8 @@ else in its body touches those arrays' elements.
 
 from __future__ import annotations
 
+import re
+
 from . import ir, model
 from .accesses import Ref
 from .affine import LoopDim
@@ -38,6 +40,8 @@ def data_uses(refs: list[Ref], dims: dict[str, LoopDim], is_distinct=lambda var:
         span = _span(group, dims)
         if span is None:
             return f"the range of {name} the loop touches is not affine in its bounds"
+        if row_sizes(var):
+            read = read or written  # whole rows move: copy them in too, or the columns left alone come back as garbage
         uses.append(model.DataUse(name, read, written, _section_text(name, *span), _freeze(span), is_distinct(var)))
     return uses
 
@@ -50,15 +54,23 @@ def _freeze(span: tuple[Poly, Poly]) -> tuple:
     return tuple(tuple(sorted(p.items())) for p in span)
 
 
-def _span(refs: list[Ref], dims: dict[str, LoopDim]) -> tuple[Poly, Poly] | None:
-    if any(len(r.subscripts) != 1 or not r.exact for r in refs):
+def _span(refs: list[Ref], dims) -> tuple[Poly, Poly] | None:
+    """Lowest and highest element (a row, for arrays of rows) of one array the
+    refs touch. `dims` maps counters to their loops, or is a function giving
+    that map for one ref (the loops around it)."""
+    dims_for = dims if callable(dims) else (lambda ref: dims)
+    rows = row_sizes(refs[0].key.var)
+    if rows is None or any(len(r.subscripts) != 1 + len(rows) or not r.exact for r in refs):
         return None
     lows, highs = [], []
     for ref in refs:
+        around = dims_for(ref)
+        if not _within_rows(ref.subscripts[1:], rows, around):
+            return None
         poly = to_poly(ref.subscripts[0])
         if poly is None:
             return None
-        low, high = _extreme(poly, dims, lowest=True), _extreme(poly, dims, lowest=False)
+        low, high = _extreme(poly, around, lowest=True), _extreme(poly, around, lowest=False)
         if low is None or high is None:
             return None
         lows.append(low)
@@ -67,6 +79,120 @@ def _span(refs: list[Ref], dims: dict[str, LoopDim]) -> tuple[Poly, Poly] | None
     if low is None or high is None:
         return None
     return low, high
+
+
+_BRACKETS = re.compile(r"\[([^\[\]]*)\]")
+_SIZE = re.compile(r"\s*(\d+|[A-Za-z_]\w*)\s*")
+
+
+def row_sizes(var: ir.Var) -> list[str] | None:
+    """The sizes of the dimensions after the first, as C text, for a pointer
+    to rows (`double (*A)[M]`, the VLA parameter `double A[n][m]`, a fixed
+    array); [] for a plain pointer; None when a size is not a name or number."""
+    if var.is_array and var.kind != "param":
+        rest = var.array_dims[1:]
+        return None if any(d is None for d in rest) else [str(d) for d in rest]
+    groups = _BRACKETS.findall(var.type)
+    if var.is_array:  # a parameter `T a[n][m]` is `T (*a)[m]`
+        groups = groups[1:]
+    elif "(*" not in var.type:
+        groups = []
+    sizes = []
+    for group in groups:
+        match = _SIZE.fullmatch(group)
+        if match is None:
+            return None
+        sizes.append(match.group(1))
+    return sizes
+
+
+def _within_rows(subscripts, sizes: list[str], dims) -> bool:
+    """0 <= subscript <= size - 1 for each subscript after the first."""
+    for expr, size in zip(subscripts, sizes):
+        poly = to_poly(expr)
+        if poly is None:
+            return False
+        low, high = _extreme(poly, dims, lowest=True), _extreme(poly, dims, lowest=False)
+        if low is None or high is None:
+            return False
+        size_poly = {(): int(size)} if size.isdigit() else {(size,): 1}
+        below = _sub(_add(high, {(): 1}), size_poly)  # high + 1 - size <= 0
+        if not _constant_at_most(below, 0) or not _nonnegative(low):
+            return False
+    return True
+
+
+def _constant_at_most(poly: Poly, limit: int) -> bool:
+    return all(not m for m in poly) and poly.get((), 0) <= limit
+
+
+def _nonnegative(poly: Poly, positive_names: frozenset[str] = frozenset()) -> bool:
+    """Provably >= 0: non-negative coefficients over names known to be >= 0."""
+    return all(c >= 0 and all(n in positive_names for n in m) for m, c in poly.items())
+
+
+# ------------------------------------------------------------ run-time checks
+
+
+def alias_range(refs: list[Ref], dims_for, variant: set[str]) -> model.AliasRange | str:
+    """The elements of one pointer (or array) base a loop may touch, as
+    loop-invariant C text from the base pointer up to the highest element,
+    for a run-time overlap test; or why that range cannot be stated.
+
+    `dims_for(ref)` gives the loops around a ref (the analysed loop and the
+    inner ones), `variant` the names the loop writes."""
+    var = refs[0].key.var
+    name = var.name
+    if any(r.key.fields for r in refs):
+        return f"{refs[0].key} is reached through a structure member"
+    if var.is_array and var.kind != "param":
+        if any(d is None for d in var.array_dims):
+            return f"the size of {name} is not fixed"
+        return model.AliasRange(name, "0", str(var.array_dims[0]))
+    if not var.is_pointer or var.is_reference or var.is_container:
+        return f"{name} is not a plain pointer"
+    if name in variant:
+        return f"the pointer {name} itself changes in the loop"
+    span = _span(refs, dims_for)
+    if span is None:
+        return f"the range of {name} the loop touches is not affine in its bounds"
+    low, high = span
+    if any(n in variant for m in (*low, *high) for n in m):
+        return f"the range of {name} depends on values the loop changes"
+    if not _nonnegative(low):
+        return f"{name} may be indexed below {name}[0]"
+    for ref in refs:
+        around = dims_for(ref)
+        for expr in ref.subscripts:
+            unsure = _unsigned_factors(to_poly(expr) or {}, around)
+            if unsure:
+                return f"the sign of {unsure} in {ref.text} is not known"
+    return model.AliasRange(name, "0", poly_text(_add(high, {(): 1})))
+
+
+def _unsigned_factors(poly: Poly, dims: dict[str, LoopDim]) -> str | None:
+    """A name multiplying a loop counter that may be negative where the access
+    runs. The extremes above take such factors to be >= 0; a loop around the
+    access whose bound it is (`j < m` from `j = 0`) proves it."""
+    for monomial in poly:
+        if len(monomial) < 2 or not any(n in dims for n in monomial):
+            continue
+        for n in monomial:
+            if n not in dims and not _bound_of_running_loop(n, dims):
+                return n
+    return None
+
+
+def _bound_of_running_loop(name: str, dims: dict[str, LoopDim]) -> bool:
+    """A loop from a constant L >= 0 up to `name + c` runs only when name >= L - c >= 0."""
+    for dim in dims.values():
+        lower, upper = dim.lower, dim.upper
+        if lower is None or upper is None or not lower.is_constant or dim.step <= 0:
+            continue
+        if upper.terms == ((name, 1),):
+            if lower.const >= 0 and lower.const - upper.const >= 0:
+                return True
+    return False
 
 
 def _extreme(poly: Poly, dims: dict[str, LoopDim], lowest: bool) -> Poly | None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-from . import depend, ir, model
+from . import datamap, depend, ir, model
 from .accesses import BodyFacts, BodyWalker, Key, Ref
-from .affine import AccessSite, Affine
+from .affine import AccessSite, Affine, LoopDim
 from .liveness import FunctionEvents
 from .loops import CanonicalLoop, canonical_form, range_for_form, split_linearized, to_affine, to_poly, written_vars
 
@@ -51,12 +51,21 @@ class Decision:
     reductions: list[model.Reduction] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     facts: BodyFacts | None = None
+    #: (written, other) arrays reached through pointers that may alias
+    alias_pairs: list[tuple[Key, Key]] = field(default_factory=list)
+    #: set when aliasing is the only obstacle and a run-time test can rule it out
+    runtime_check: model.RuntimeAliasCheck | None = None
 
     @property
     def parallel(self) -> bool | None:
         if any(r.proven for r in self.reasons):
             return False
         return None if self.reasons else True
+
+    @property
+    def only_aliasing(self) -> bool:
+        """Parallel but for arrays reached through pointers that may alias."""
+        return bool(self.alias_pairs) and all(isinstance(r, model.PossibleAlias) for r in self.reasons)
 
 
 def decide(
@@ -85,6 +94,8 @@ def decide(
         decision.lastprivate.append(counter_var.name)
     _scalars(facts, decision, loop, enclosing, ctx, counter_var, preset_private, preset_reductions or {})
     _arrays(facts, decision, canonical, outer, ctx, preset_reductions or {}, enclosing, preset_private)
+    if decision.only_aliasing:
+        decision.runtime_check = _runtime_alias_check(decision, canonical, ctx)
     return decision
 
 
@@ -317,6 +328,8 @@ def _names(e: ir.Expr) -> set[str]:
 
 
 def _aliases(by_key, written, decision, ctx) -> None:
+    """One PossibleAlias reason for the first pair of arrays that may overlap;
+    every such pair is kept for a run-time check."""
     keys = list(by_key)
     for w in written:
         for other in keys:
@@ -325,8 +338,45 @@ def _aliases(by_key, written, decision, ctx) -> None:
             through_member = _via_pointer_member(w) or _via_pointer_member(other)
             if not through_member and (other.var is w.var or not _may_alias(w.var, other.var, ctx)):
                 continue
-            decision.reasons.append(model.PossibleAlias(written=str(w), other=str(other)))
-            return
+            if not decision.alias_pairs:
+                decision.reasons.append(model.PossibleAlias(written=str(w), other=str(other)))
+            decision.alias_pairs.append((w, other))
+
+
+def _runtime_alias_check(decision: Decision, canonical: CanonicalLoop, ctx: FunctionContext) -> model.RuntimeAliasCheck | None:
+    """The overlap test that makes the loop safe, when every other check
+    passed: each base's range over the whole loop must be stated from
+    loop-invariant values, starting at the base pointer."""
+    facts = decision.facts
+    variant = {v.name for v in facts.writes} | {v.name for v in facts.declared}
+    by_key: dict[Key, list[Ref]] = {}
+    for ref in facts.refs:
+        if ref.subscripts is not None:
+            by_key.setdefault(ref.key, []).append(ref)
+
+    def dims_for(ref: Ref) -> dict[str, LoopDim]:
+        forms = [ctx.canonical(loop) if isinstance(loop, ir.For) else None for loop in ref.loops]
+        if not all(isinstance(f, CanonicalLoop) for f in forms):
+            return {}  # an inner loop without known bounds: the range stays open
+        counters = {canonical.counter} | {f.counter for f in forms}
+        dims = {canonical.counter: canonical.dim}
+        dims.update((f.counter, _checked_dim(f, variant, counters)) for f in forms)
+        return dims
+
+    ranges: dict[str, model.AliasRange] = {}
+    pairs: list[tuple[str, str]] = []
+    for written, other in decision.alias_pairs:
+        for key in (written, other):
+            if str(key) not in ranges:
+                found = datamap.alias_range(by_key[key], dims_for, variant)
+                if isinstance(found, str):
+                    decision.notes.append(f"no run-time alias check: {found}")
+                    return None
+                ranges[str(key)] = found
+        pair = (str(written), str(other))
+        if pair not in pairs and pair[::-1] not in pairs:
+            pairs.append(pair)
+    return model.RuntimeAliasCheck(tuple(ranges[k] for k in sorted(ranges)), tuple(pairs))
 
 
 def _via_pointer_member(key: Key) -> bool:

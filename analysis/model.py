@@ -379,6 +379,67 @@ class HoistedRegion:
     notes: tuple[str, ...] = ()
 
 
+#: The C helper a run-time alias check calls; `suggest` adds its definition once per file.
+DISJOINT_HELPER = "ompilot_disjoint"
+
+
+@dataclass(frozen=True)
+class AliasRange:
+    """The elements of `*base` a loop may touch: base[first], ..., base[first + count - 1]."""
+
+    base: str  # the pointer or array, as the loop names it: "y"
+    first: str  # C text, "0"
+    count: str  # C text, loop-invariant: "n"
+
+    @property
+    def section(self) -> str:
+        return f"{self.base}[{self.first}:{self.count}]"
+
+    def start(self) -> str:
+        return self.base if self.first == "0" else f"{self.base} + {self.first}"
+
+    def bytes(self) -> str:
+        return f"(size_t)({self.count}) * sizeof *{self.base}"
+
+
+@dataclass(frozen=True)
+class RuntimeAliasCheck:
+    """A loop that is parallel when the memory behind its pointers does not
+    overlap: every (written base, other base) pair's byte ranges are compared
+    when the loop starts, and the loop runs serially when any two overlap."""
+
+    ranges: tuple[AliasRange, ...]
+    pairs: tuple[tuple[str, str], ...]  # (written base, other base), by AliasRange.base
+
+    def _range(self, base: str) -> AliasRange:
+        return next(r for r in self.ranges if r.base == base)
+
+    def condition(self) -> str:
+        """C: true when no pair overlaps; `ompilot_disjoint(y, ..., x, ...) && ...`."""
+        tests = []
+        for a, b in self.pairs:
+            ra, rb = self._range(a), self._range(b)
+            tests.append(f"{DISJOINT_HELPER}({ra.start()}, {ra.bytes()}, {rb.start()}, {rb.bytes()})")
+        return " && ".join(tests)
+
+    def clause(self) -> str:
+        return f"if({self.condition()})"
+
+    def text(self) -> str:
+        pairs = [f"{self._range(a).section} and {self._range(b).section}" for a, b in self.pairs]
+        if len(pairs) == 1:
+            return f"parallel when {pairs[0]} do not overlap; checked at run time"
+        return f"parallel when none of these overlap: {', '.join(pairs)}; checked at run time"
+
+    def to_json(self) -> dict:
+        return {
+            "condition": self.condition(),
+            "ranges": [{"base": r.base, "first": r.first, "count": r.count} for r in self.ranges],
+            "pairs": [list(p) for p in self.pairs],
+            "message": self.text(),
+        }
+
+
 @dataclass
 class Verdict:
     loop: Loop
@@ -407,12 +468,18 @@ class Verdict:
     #: for such a loop: the `parallel for` it would get on its own (None: too small per entry)
     pragma_alone: str | None = None
 
+
+    #: parallel only when its pointers' ranges do not overlap, tested by the pragma's if()
+    runtime_check: RuntimeAliasCheck | None = None
+
     @property
     def status(self) -> str:
         if self.races:
             return "race"
         if self.parallel is None:
             return "unknown"
+        if self.parallel and self.runtime_check is not None:
+            return "parallel-if-disjoint"
         return "parallel" if self.parallel else "serial"
 
 

@@ -94,13 +94,18 @@ class NestPlanner:
             verdict.existing = existing
             verdict.races = _races(existing, decision)
             verdict.fix = _fix(existing, decision) if verdict.races else None
+            if decision.parallel is None and _has_check(existing, decision.runtime_check):
+                _behind_check(verdict, decision.runtime_check)  # the pragma's if() rules out the overlap
             self._mark_collapsed(loop, _collapse_of(existing))
             return verdict, decision
         if loop.info.in_macro:
             verdict.reasons.append(model.UnsupportedConstruct(what="a loop written inside a macro", line=loop.info.line))
             return verdict, decision
-        if decision.parallel is not True:
-            return verdict, decision
+        checked = decision.runtime_check if decision.parallel is None else None
+        if decision.parallel is not True and (checked is None or parallel_above is not None):
+            return verdict, decision  # no run-time check inside a parallel loop
+        if checked is not None:
+            _behind_check(verdict, checked)
         if parallel_above is not None:
             verdict.reasons.append(model.InsideParallel(outer_line=parallel_above))
             ours = parallel_above not in self.user_regions  # the user's own loops are theirs to tune
@@ -156,7 +161,8 @@ class NestPlanner:
             collapse=collapse,
             schedule=schedule,
         )
-        verdict.pragma = " ".join(["#pragma omp parallel for", *verdict.clauses.render()])
+        verdict.pragma = " ".join(["#pragma omp parallel for", *verdict.clauses.render(),
+                                   *([checked.clause()] if checked else [])])
         self._data(verdict, decision)
         rewrite = self._interchange(loop, decision, outer, enclosing)
         if rewrite is not None:
@@ -242,7 +248,9 @@ class NestPlanner:
             chain_outer = chain_outer + [current_decision.canonical]
             chain_enclosing = chain_enclosing + [current]
             inner_decision = decide(inner, chain_outer, chain_enclosing, self.ctx)
-            if inner_decision.parallel is not True or set(inner_decision.reductions) != set(decision.reductions):
+            # under the outer loop's run-time check, the inner loop's aliasing is checked too
+            behind_check = decision.runtime_check is not None and inner_decision.only_aliasing
+            if (inner_decision.parallel is not True and not behind_check) or set(inner_decision.reductions) != set(decision.reductions):
                 break
             if inner_decision.lastprivate:
                 break
@@ -579,6 +587,20 @@ def _pointer_copies(decision: Decision) -> tuple[str, ...]:
     bases = {r.key.var.name for r in facts.refs if r.subscripts is not None and not r.key.fields
              and r.key.var.is_pointer and r.key.var not in facts.writes and r.key.var not in facts.declared}
     return tuple(sorted(bases))
+
+
+def _behind_check(verdict: model.Verdict, check: model.RuntimeAliasCheck) -> None:
+    """A loop whose only obstacle is possible aliasing, parallel behind an
+    if() that tests the pointers' ranges when it starts."""
+    verdict.parallel = True
+    verdict.runtime_check = check
+    verdict.reasons = [r for r in verdict.reasons if not isinstance(r, model.PossibleAlias)]
+    verdict.notes.append(check.text())
+
+
+def _has_check(existing: model.ExistingPragma, check: model.RuntimeAliasCheck | None) -> bool:
+    """The pragma's if() is the test ompilot would put there."""
+    return check is not None and "".join(check.clause().split()) in "".join(existing.text.split())
 
 
 def _simd_candidate(loop: ir.LoopStmt, decision: Decision) -> bool:

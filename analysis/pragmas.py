@@ -11,7 +11,10 @@ _DIRECTIVE_WORDS = {
     "masked", "master", "single", "sections", "section", "critical", "atomic", "task",
     "data", "enter", "exit", "update", "declare", "tile", "unroll", "ordered", "barrier",
 }  # fmt: skip
-_CLAUSE = re.compile(r"([A-Za-z_]+)\s*(\((?:[^()]|\([^()]*\))*\))?")
+_ARGS = r"\([^()]*\)"
+for _ in range(3):  # clause arguments nest parentheses: if(ompilot_disjoint(y, (size_t)(n) * ...))
+    _ARGS = r"\((?:[^()]|" + _ARGS + r")*\)"
+_CLAUSE = re.compile(r"([A-Za-z_]+)\s*(" + _ARGS + r")?")
 _LOOP_DIRECTIVES = ("for", "simd", "distribute", "loop", "taskloop")
 
 

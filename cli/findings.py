@@ -120,6 +120,8 @@ def opportunity_finding(v: model.Verdict, index: SourceIndex, fixes: tuple[Fix, 
     line, column = index.position(v.loop.file, v.loop.start_offset)
     if v.clauses.simd:
         rule, message = SIMD_OPPORTUNITY, f"loop can be vectorised: {v.pragma}"
+    elif v.runtime_check is not None:
+        rule, message = OPPORTUNITY, f"loop can run in parallel, {v.runtime_check.text()}: {v.pragma}"
     else:
         rule, message = OPPORTUNITY, f"loop can run in parallel: {v.pragma}"
     return Finding(v.loop.file, line, column, "note", rule, message,
@@ -134,6 +136,7 @@ def refusal_finding(v: model.Verdict, index: SourceIndex) -> Finding:
         "serial": "loop cannot run in parallel",
         "unknown": "loop not proven safe to run in parallel",
         "parallel": "loop is parallel but gets no pragma",
+        "parallel-if-disjoint": "loop is parallel when its arrays do not overlap, but gets no pragma",
     }[v.status]
     return Finding(v.loop.file, line, column, "note", v.reasons[0].code, f"{lead}: {why}",
                    data={"loop_line": v.loop.line, "status": v.status})

@@ -45,6 +45,7 @@ def verdict_record(v: model.Verdict) -> dict:
         "existing_pragma": v.existing.text if v.existing else None,
         "races": [r.text() for r in v.races],
         "notes": list(v.notes),
+        "runtime_check": v.runtime_check.to_json() if v.runtime_check else None,
         "trip_count": v.trip_count,
         "work": v.work,
     }
@@ -58,7 +59,7 @@ def to_json(reports: list[model.FileReport], errors: list[str]) -> str:
 
 _OTHER_COLUMNS = 45  # cells kept for verdict, pragma and why beside a long location
 
-_STYLE = {"parallel": "green", "serial": "yellow", "unknown": "magenta", "race": "bold red"}
+_STYLE = {"parallel": "green", "parallel-if-disjoint": "cyan", "serial": "yellow", "unknown": "magenta", "race": "bold red"}
 
 
 def print_text(reports: list[model.FileReport], errors: list[str], console: Console) -> None:
@@ -96,21 +97,28 @@ def print_text(reports: list[model.FileReport], errors: list[str], console: Cons
         console.print(f"[red]error[/]: {escape(line)}", highlight=False, markup=True, soft_wrap=True)
     counts = _counts(reports)
     console.print(
-        f"{counts['loops']} loops in {len(reports)} files: {counts['pragma']} to parallelize, "
-        f"{counts['race']} races in existing pragmas, {counts['serial']} serial, {counts['unknown']} undecided",
+        _summary(reports, counts),
         highlight=False,
         soft_wrap=True,
     )
 
 
 def _counts(reports: list[model.FileReport]) -> dict[str, int]:
-    counts = {"loops": 0, "pragma": 0, "race": 0, "serial": 0, "unknown": 0, "parallel": 0}
+    counts = {"loops": 0, "pragma": 0, "checked": 0, "race": 0, "serial": 0, "unknown": 0, "parallel": 0,
+              "parallel-if-disjoint": 0}
     for r in reports:
         for v in r.verdicts:
             counts["loops"] += 1
             counts[v.status] += 1
             counts["pragma"] += v.pragma is not None
+            counts["checked"] += v.pragma is not None and v.runtime_check is not None
     return counts
+
+
+def _summary(reports: list[model.FileReport], counts: dict[str, int]) -> str:
+    checked = f" ({counts['checked']} behind a run-time alias check)" if counts["checked"] else ""
+    return (f"{counts['loops']} loops in {len(reports)} files: {counts['pragma']} to parallelize{checked}, "
+            f"{counts['race']} races in existing pragmas, {counts['serial']} serial, {counts['unknown']} undecided")
 
 
 def has_findings(reports: list[model.FileReport], errors: list[str]) -> bool:
@@ -130,8 +138,7 @@ def _print_lines(reports, errors, console: Console) -> None:
         console.print(f"error: {line}", markup=False, highlight=False, soft_wrap=True)
     counts = _counts(reports)
     console.print(
-        f"{counts['loops']} loops in {len(reports)} files: {counts['pragma']} to parallelize, "
-        f"{counts['race']} races in existing pragmas, {counts['serial']} serial, {counts['unknown']} undecided",
+        _summary(reports, counts),
         markup=False, highlight=False, soft_wrap=True,
     )
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from ompilot.analysis import model, sources
 from ompilot.analysis.scan import ScanSettings, scan_source
 
-from . import offload, patch, regions
+from . import offload, patch, regions, rtcheck
 from .model import Edit, Proposal
 
 
@@ -120,9 +120,14 @@ def _proposals(path: str, data: bytes, report: model.FileReport, target: str) ->
             skipped.append(f"{path}:{verdict.loop.line}: {proposal}")
             continue
         proposal.explanation = explain(verdict) + notes
+        helper = _helper(data, verdict, directive)
+        if helper is not None:
+            proposal.edits.append(helper)  # edits[0] stays the pragma, at the loop
         if directive.startswith("#pragma omp parallel for"):
-            proposal.variants = _variants(data, verdict, proposal)
-        if target == "cpu" and directive.startswith("#pragma omp parallel for"):
+            proposal.variants = _variants(data, verdict, proposal, helper)
+        if verdict.runtime_check is not None and directive.startswith("#pragma omp parallel for"):
+            proposals.append(proposal)  # its if() needs a parallel of its own: no shared region
+        elif target == "cpu" and directive.startswith("#pragma omp parallel for"):
             parallel_for.append((verdict, proposal))
         else:
             proposals.append(proposal)
@@ -195,7 +200,15 @@ _SCHEDULES = ("static", "guided", "dynamic, 8", "dynamic, 64", "static, 16")
 _TILE_SIZES = (32, 128)
 
 
-def _variants(data: bytes, verdict: model.Verdict, proposal: Proposal) -> list[tuple[str, list[Edit]]]:
+def _helper(data: bytes, verdict: model.Verdict, directive: str) -> Edit | None:
+    """The definition of the function a run-time alias check calls, once per file."""
+    if verdict.runtime_check is None or model.DISJOINT_HELPER not in directive:
+        return None
+    return rtcheck.helper_edit(data, verdict.loop.start_offset)
+
+
+def _variants(data: bytes, verdict: model.Verdict, proposal: Proposal,
+              helper: Edit | None = None) -> list[tuple[str, list[Edit]]]:
     """Versions of a parallel-for proposal that differ in schedule, collapse
     depth or tile sizes; the verifier times them and keeps the fastest one
     that still passes every check."""
@@ -215,9 +228,10 @@ def _variants(data: bytes, verdict: model.Verdict, proposal: Proposal) -> list[t
     start = patch.line_start(data, verdict.loop.start_offset)
     out = []
     for variant, tile in options:
-        directive = " ".join(["#pragma omp parallel for", *variant.render()])
+        check = [verdict.runtime_check.clause()] if verdict.runtime_check else []
+        directive = " ".join(["#pragma omp parallel for", *variant.render(), *check])
         lines = [directive] + ([tile] if tile else [])
-        out.append((" / ".join(lines), [patch.insertion_above(data, start, lines)]))
+        out.append((" / ".join(lines), [*([helper] if helper else []), patch.insertion_above(data, start, lines)]))
     return out
 
 
@@ -348,6 +362,9 @@ def explain(verdict: model.Verdict) -> list[str]:
     if c.lastprivate:
         out.append(f"lastprivate({', '.join(c.lastprivate)}): read after the loop, written in every iteration")
     out.extend(verdict.notes)
+    if verdict.runtime_check is not None:
+        out.append(f"if({model.DISJOINT_HELPER}(...)): the pointers' byte ranges are compared as integer addresses "
+                   "when the loop starts; overlapping arguments run it serially, as written")
     if c.collapse > 1:
         out.append(f"collapse({c.collapse}): a perfect rectangular nest, every level parallel")
     if c.schedule:

@@ -18,6 +18,8 @@ def directive(verdict: model.Verdict) -> tuple[str, list[str]]:
     """The offload directive for a parallel loop, or its CPU pragma with why not."""
     if verdict.clauses.simd:
         return verdict.pragma, []  # an inner loop: vectorised inside the offloaded one
+    if verdict.runtime_check is not None:
+        return verdict.pragma, ["kept on the CPU: its pointers are checked for overlap at run time"]
     if verdict.data is None:
         return verdict.pragma, [f"kept on the CPU: {verdict.data_problem}"]
     if verdict.clauses.lastprivate:

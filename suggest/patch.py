@@ -157,7 +157,9 @@ def _encode(text: str) -> bytes:
 
 
 def _ordered(data: bytes, edits: list[Edit]) -> list[Edit]:
-    """Edits by position (insertions at one offset keep their order), checked for range and overlap."""
+    """Edits by position (insertions at one offset keep their order), checked for range and overlap.
+    An insertion that several proposals share (the helper a run-time alias check calls) is made once."""
+    edits = list(dict.fromkeys(edits))
     for edit in edits:
         if not 0 <= edit.start <= edit.end <= len(data):
             raise PatchError(

@@ -99,8 +99,13 @@ CASES = [
         "/*L*/", "serial", None, ["NonCanonicalLoop"],
     ),
     (
-        "pointer parameters that may alias",
+        "pointer parameters that may alias: parallel behind a run-time check",
         "void f(double *a, double *b, int n) {\n  for (int i = 0; i < n; i++) /*L*/ a[i] = b[i];\n}\n",
+        "/*L*/", "parallel-if-disjoint", [], [],
+    ),
+    (
+        "pointer parameters that may alias, offset of unknown sign",
+        "void f(double *a, double *b, int n, int d) {\n  for (int i = 0; i < n; i++) /*L*/ a[i] = b[i + d];\n}\n",
         "/*L*/", "unknown", None, ["PossibleAlias"],
     ),
     (

@@ -75,7 +75,10 @@ def test_precision_and_recall(results):
                 continue
             ours = verdict.parallel is True
             where = f"{program.name}:{loop['line']}"
-            if ours and not loop["parallel"]:
+            # a run-time alias check is right on a loop that is serial only because the
+            # pointers really overlap: that call takes the serial path
+            overlap_checked = verdict.runtime_check is not None and loop.get("reason_code") == "PossibleAlias"
+            if ours and not loop["parallel"] and not overlap_checked:
                 wrong.append(f"{where}: truth says serial ({loop['reason']})")
             if loop["parallel"]:
                 truly_parallel += 1
