@@ -161,6 +161,7 @@ class NestPlanner:
             collapse=collapse,
             schedule=schedule,
         )
+        checked = verdict.runtime_check
         verdict.pragma = " ".join(["#pragma omp parallel for", *verdict.clauses.render(),
                                    *([checked.clause()] if checked else [])])
         self._data(verdict, decision)

@@ -188,6 +188,7 @@ def _explain_not_whole(report: model.FileReport, why: str | None) -> model.FileR
             if isinstance(r, model.PossibleAlias) and r.missing else r
             for r in verdict.reasons
         ]
+        verdict.notes = [n.replace(program.NOT_IN_VIEW, why) for n in verdict.notes]
     return report
 
 
@@ -395,6 +396,11 @@ def _explain_params(function: ir.Function, params: program.ParamFacts, verdicts:
                 r = replace(r, missing=f"{r.written} and {r.other} are parameters of {params.missing[pair]}")
             reasons.append(r)
         verdict.reasons = reasons
+        if verdict.runtime_check is not None:  # say why the check is needed
+            for a, b in verdict.runtime_check.pairs:
+                why = params.missing.get(frozenset((a, b)))
+                if why:
+                    verdict.notes.append(f"not proven without the check: {a} and {b} are parameters of {why}")
         if verdict.parallel and params.distinct:
             used = sorted(n for n in names if _loop_names(verdict, function, n))
             pairs = [p for p in params.distinct if p <= set(used)]

@@ -136,6 +136,19 @@ def alias_reasons(verdict: model.Verdict) -> list[model.PossibleAlias]:
     return [r for r in verdict.reasons if isinstance(r, model.PossibleAlias)]
 
 
+def not_proven(verdict: model.Verdict) -> bool:
+    """No static proof that the pointers are distinct: unknown, or parallel
+    only behind a run-time check of their ranges."""
+    return verdict.status in ("unknown", "parallel-if-disjoint") and (
+        bool(alias_reasons(verdict)) or verdict.runtime_check is not None
+    )
+
+
+def missing(verdict: model.Verdict) -> str:
+    """What the program would have to show, from the reason or, behind a run-time check, the notes."""
+    return " ".join([r.missing or "" for r in alias_reasons(verdict)] + verdict.notes)
+
+
 @pytest.mark.parametrize("relative", [False, True], ids=["absolute-directory", "relative-directory"])
 def test_kernels_in_their_own_file_are_parallel(tmp_path, relative):
     root = write_project(tmp_path / "proj", relative=relative)
@@ -192,10 +205,9 @@ def test_kernels_alone_say_what_is_missing(tmp_path, capsys, monkeypatch):
     root = write_project(tmp_path / "proj", relative=True)
     report = scan_file(root / "kernels.c", ScanSettings(build_dir=root))
     for verdict in report.verdicts:
-        assert verdict.parallel is None
-        (reason,) = alias_reasons(verdict)
-        assert "an external function whose callers are not all in view" in reason.missing
-        assert "compile_commands.json or all its sources" in reason.text()
+        assert not_proven(verdict)
+        assert "an external function whose callers are not all in view" in missing(verdict)
+        assert "compile_commands.json or all its sources" in missing(verdict)
     monkeypatch.chdir(root)
     capsys.readouterr()
     main(["scan", "kernels.c", "--", "-I."])
@@ -214,16 +226,15 @@ def test_one_call_with_the_same_array_twice_keeps_the_alias(tmp_path):
     kernels, errors = _scan_kernels(root)
     assert errors == []
     assert kernels[5].parallel is True  # scale_add's calls are all distinct
-    (reason,) = alias_reasons(kernels[11])
-    assert kernels[11].parallel is None
-    assert "passes y for both" in reason.missing and "main.c:20" in reason.missing
+    assert not_proven(kernels[11])
+    assert "passes y for both" in missing(kernels[11]) and "main.c:20" in missing(kernels[11])
 
 
 def test_offset_pointer_keeps_the_alias(tmp_path):
     main_c = MAIN_C.replace("smooth(z, y, n);", "smooth(z, z + 1, n - 1);")
     kernels, _ = _scan_kernels(write_project(tmp_path / "proj", relative=True, main_c=main_c))
-    assert kernels[11].parallel is None
-    assert "z + 1" in alias_reasons(kernels[11])[0].missing
+    assert not_proven(kernels[11])
+    assert "z + 1" in missing(kernels[11])
 
 
 def test_address_taken_kernel_keeps_the_alias(tmp_path):
@@ -232,8 +243,8 @@ def test_address_taken_kernel_keeps_the_alias(tmp_path):
     )
     kernels, _ = _scan_kernels(write_project(tmp_path / "proj", relative=True, main_c=main_c))
     assert kernels[5].parallel is True
-    assert kernels[11].parallel is None
-    assert "address is taken" in alias_reasons(kernels[11])[0].missing
+    assert not_proven(kernels[11])
+    assert "address is taken" in missing(kernels[11])
 
 
 def test_allocator_that_may_return_a_global_array(tmp_path):
@@ -243,10 +254,9 @@ def test_allocator_that_may_return_a_global_array(tmp_path):
     )
     main_c = MAIN_C.replace("double *y = xmalloc(n * sizeof *y);", "double *y = alloc_vector(n);")
     kernels, _ = _scan_kernels(write_project(tmp_path / "proj", relative=True, alloc_c=alloc_c, main_c=main_c))
-    assert kernels[5].parallel is None  # x and y may both be `spare`
-    reason = alias_reasons(kernels[5])[0]
-    assert "alloc_vector, not known to return fresh memory" in reason.missing
-    assert kernels[11].parallel is None  # smooth(z, y): y may be `spare` too, a global named elsewhere
+    assert not_proven(kernels[5])  # x and y may both be `spare`
+    assert "alloc_vector, not known to return fresh memory" in missing(kernels[5])
+    assert not_proven(kernels[11])  # smooth(z, y): y may be `spare` too, a global named elsewhere
 
 
 SAME_FILE = """\
@@ -316,8 +326,8 @@ def test_same_file_wrapper_returning_a_static_is_not_an_allocator(tmp_path):
     path = tmp_path / "same.c"
     path.write_text(source)
     (verdict,) = [v for v in scan_file(path).verdicts if v.loop.function == "add"]
-    assert verdict.parallel is None
-    assert "xalloc, not known to return fresh memory" in alias_reasons(verdict)[0].missing
+    assert not_proven(verdict)
+    assert "xalloc, not known to return fresh memory" in missing(verdict)
 
 
 # ------------------------------------------------------------------ bad input
@@ -332,8 +342,8 @@ def test_function_defined_twice(tmp_path):
     kernels, errors = _scan_kernels(root)
     assert any(e.startswith(str(root / "other.c")) and "smooth is also defined in" in e for e in errors), errors
     assert kernels[5].parallel is True
-    assert kernels[11].parallel is None
-    assert "defined more than once" in alias_reasons(kernels[11])[0].missing
+    assert not_proven(kernels[11])
+    assert "defined more than once" in missing(kernels[11])
 
 
 def _project_with_a_header_missing_for_main(tmp_path: Path) -> Path:
@@ -354,8 +364,8 @@ def test_header_missing_in_one_entry(tmp_path):
     kernels = verdicts(reports, "kernels.c")
     assert set(kernels) == {5, 11}
     for verdict in kernels.values():
-        assert verdict.parallel is None
-        assert "could not be analysed" in alias_reasons(verdict)[0].missing
+        assert not_proven(verdict)
+        assert "could not be analysed" in missing(verdict)
 
 
 def test_header_missing_in_an_entry_not_scanned(tmp_path):
@@ -363,7 +373,7 @@ def test_header_missing_in_an_entry_not_scanned(tmp_path):
     reports, errors = scan_paths([root / "kernels.c"], ScanSettings(build_dir=root))
     (line,) = errors
     assert line.startswith(str(root / "main.c")) and "error" in line and "calls from it are not known" in line
-    assert all(v.parallel is None for v in reports[0].verdicts)
+    assert all(not_proven(v) for v in reports[0].verdicts)
 
 
 def test_entry_for_a_file_that_no_longer_exists(tmp_path):
@@ -372,7 +382,7 @@ def test_entry_for_a_file_that_no_longer_exists(tmp_path):
     reports, errors = scan_paths([root], ScanSettings(build_dir=root))
     (line,) = errors
     assert line.startswith(str(root / "gone.c")) and "does not exist" in line
-    assert all(v.parallel is None for v in verdicts(reports, "kernels.c").values())
+    assert all(not_proven(v) for v in verdicts(reports, "kernels.c").values())
     assert verdicts(reports, "main.c")[22].parallel is True  # the rest is still analysed
 
 
@@ -383,8 +393,8 @@ def test_several_programs_use_no_cross_file_facts(tmp_path):
     kernels, errors = _scan_kernels(root)
     assert errors == []
     for verdict in kernels.values():
-        assert verdict.parallel is None
-        assert "define main 2 times" in alias_reasons(verdict)[0].missing
+        assert not_proven(verdict)
+        assert "define main 2 times" in missing(verdict)
 
 
 # ------------------------------------------------------- the proof, run for real
@@ -462,13 +472,16 @@ def test_suggest_diff_uses_the_whole_program(tmp_path, capsys, monkeypatch):
         assert _build_and_run(root, tmp_path / "parallel", openmp=True, threads=threads) == serial
 
 
-def test_suggest_on_the_kernel_file_alone_proposes_nothing_for_the_kernels(tmp_path, capsys, monkeypatch):
+def test_suggest_on_the_kernel_file_alone_checks_the_pointers_at_run_time(tmp_path, capsys, monkeypatch):
+    """Without the callers, no static proof: each kernel's pragma is guarded
+    by a run-time test that its pointers' ranges do not overlap."""
     root = write_project(tmp_path / "proj", relative=True)
     (root / "compile_commands.json").unlink()
     monkeypatch.chdir(root)
     capsys.readouterr()
     main(["suggest", "kernels.c", "--diff", "--no-verify", "--", "-I."])
-    assert "#pragma omp" not in capsys.readouterr().out
+    pragmas = [line for line in capsys.readouterr().out.splitlines() if line.startswith("+") and "#pragma omp" in line]
+    assert len(pragmas) == 2 and all("if(ompilot_disjoint(" in line for line in pragmas)
 
 
 def test_check_uses_the_whole_program(tmp_path, capsys, monkeypatch):
