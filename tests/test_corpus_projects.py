@@ -51,6 +51,8 @@ OMP_PRAGMA = re.compile(r"^\s*#\s*pragma\s+omp\b", re.MULTILINE)
 LOOP_KEYS = {"file", "line", "function", "parallel", "pragma_expected", "required_clauses",
              "collapse_max", "category", "reason_code", "reason", "needs_alias_proof",
              "needs_runtime_proof", "runtime_check"}
+TRUTH_KEYS = {"project", "description", "sources", "defines", "check_defines", "link", "tolerance",
+              "has_openmp_pragmas", "loops"}
 
 _SCRATCH = Path(tempfile.mkdtemp(prefix="ompilot-projects-"))
 
@@ -155,14 +157,18 @@ def test_projects_ship_with_the_package():
 def test_truth_well_formed(name):
     d = PROJECTS_DIR / name
     t = load(name)
+    assert set(t) <= TRUTH_KEYS, f"unknown keys {set(t) - TRUTH_KEYS}"
     assert t["project"] == name
     assert isinstance(t["description"], str) and t["description"].strip()
     assert t["has_openmp_pragmas"] is False
     assert t["link"] == ["-lm"]
     assert set(t["tolerance"]) == {"rel", "abs"} and t["tolerance"]["rel"] <= 1e-6
     assert sorted(t["sources"]) == sorted(p.name for p in d.glob("*.c")), "sources vs *.c files"
-    for x in t["defines"]:
+    for x in t["defines"] + t.get("check_defines", []):
         assert re.fullmatch(r"[A-Z_][A-Z0-9_]*(=\S+)?", x), x
+    macros = {x.split("=")[0] for x in t["defines"]}
+    if "check_defines" in t:
+        assert {x.split("=")[0] for x in t["check_defines"]} == macros, "check_defines: other macros"
     assert not OMP_PRAGMA.search("".join(p.read_text() for p in d.iterdir() if p.suffix in (".c", ".h")))
 
     by_file: dict[str, list[dict]] = {}
@@ -266,11 +272,12 @@ class OmpBuild:
     """Objects of one project built with clang -fopenmp -O1 once; variants
     recompile only the files they change."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, defines: tuple[str, ...]):
         self.name = name
         self.src = PROJECTS_DIR / name
         self.truth = load(name)
-        self.dir = _SCRATCH / name
+        self.defines = list(defines)
+        self.dir = _SCRATCH / name / ("default" if self.defines == self.truth["defines"] else "small")
         shutil.copytree(self.src, self.dir / "base")
         self.count = 0
         for f in self.truth["sources"]:
@@ -280,8 +287,9 @@ class OmpBuild:
 
     def _object(self, where: Path, file: str, extra: tuple[str, ...] = ()) -> Path:
         obj = where / (file[:-2] + ".o")
-        compile_cmd(CLANG, where, ["-std=c99", "-O1", "-fopenmp", "-Wall", "-Werror", *extra,
-                                   *cflags(self.truth), "-I" + str(self.src), "-c", file, "-o", str(obj)])
+        compile_cmd(CLANG, where, ["-std=c99", "-O1", "-fopenmp", "-Wall", "-Werror", *extra, "-I.",
+                                   *[f"-D{x}" for x in self.defines], "-I" + str(self.src),
+                                   "-c", file, "-o", str(obj)])
         return obj
 
     def link(self, pragmas: dict[tuple[str, int], str], tag: str, extra: tuple[str, ...] = ()) -> Path:
@@ -314,13 +322,21 @@ class OmpBuild:
         return None
 
 
+def omp_build(name: str, small: bool = False) -> OmpBuild:
+    """The project built with its defines, or (small=True) with check_defines."""
+    t = load(name)
+    return _omp_build(name, tuple(t["check_defines"] if small and "check_defines" in t else t["defines"]))
+
+
 @functools.lru_cache(maxsize=None)
-def omp_build(name: str) -> OmpBuild:
-    return OmpBuild(name)
+def _omp_build(name: str, defines: tuple[str, ...]) -> OmpBuild:
+    return OmpBuild(name, defines)
 
 
 def _variants(name: str) -> list[tuple[str, int, list[tuple[dict, int]]]]:
-    """(tag, threads, [(loop, collapse)]) builds covering every parallel loop."""
+    """(tag, threads, [(loop, collapse)]) builds covering every parallel loop.
+    Tags other than depth0 and collapse are nested loops: checked at the
+    project's check_defines size."""
     by_depth: dict[int, list] = {}
     collapsed = []
     for loop in load(name)["loops"]:
@@ -340,9 +356,9 @@ def _variants(name: str) -> list[tuple[str, int, list[tuple[dict, int]]]]:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_parallel_pragmas_keep_the_output(name):
-    build = omp_build(name)
     problems = []
     for tag, threads, group in _variants(name):
+        build = omp_build(name, small=tag not in ("depth0", "collapse"))
         pragmas = {(lp["file"], lp["line"]): pragma_text(lp, c) for lp, c in group}
         exe = build.link(pragmas, tag)
         msg = build.differs(exe, threads, runs=2 if threads == 4 else 1)

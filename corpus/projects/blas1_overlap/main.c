@@ -30,7 +30,7 @@ int main(int argc, char **argv)
         y.data[i] = (double) (i % 7) - 3.0;
     }
 
-    for (rep = 0; rep < 4; rep++) {
+    for (rep = 0; rep < 12; rep++) {
         daxpy(n, 0.5, x.data, y.data);
         dscal(n, 0.9, y.data);
     }

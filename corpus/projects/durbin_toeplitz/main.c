@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #ifndef N
-#define N 5000
+#define N 7000
 #endif
 
 static void durbin(int n, const double *r, double *y, double *z)

@@ -18,7 +18,7 @@ struct grid *grid_create(int nx, int ny)
     for (i = 0; i < nx; i++)
         for (j = 0; j < ny; j++) {
             c = i * ny + j;
-            g->u[c] = (i == 0 || j == 0) ? 100.0 : 0.0;
+            g->u[c] = (i == 0 || j == 0) ? 100.0 : 20.0;
             g->unew[c] = g->u[c];
             g->kappa[c] = 0.1 + 0.05 * (double) ((i / 16 + j / 16) % 3);
         }

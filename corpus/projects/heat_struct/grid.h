@@ -2,10 +2,10 @@
 #define GRID_H
 
 #ifndef NX
-#define NX 240
+#define NX 400
 #endif
 #ifndef NY
-#define NY 200
+#define NY 400
 #endif
 
 /* A structured grid; the arrays are allocated separately. */

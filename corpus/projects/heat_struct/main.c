@@ -14,7 +14,7 @@ int main(int argc, char **argv)
         scale = 1;
 
     g = grid_create(NX, NY);
-    heat_run(g, 500 * scale, 0.2);
+    heat_run(g, 400 * scale, 0.2);
 
     printf("total heat = %.13e\n", heat_total(g));
     printf("last change = %.13e  u[20][20] = %.13e\n", heat_change(g),

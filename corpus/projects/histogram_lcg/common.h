@@ -4,7 +4,7 @@
 #include <stddef.h>
 
 #ifndef NSAMPLES
-#define NSAMPLES 2000000
+#define NSAMPLES 5000000
 #endif
 #ifndef NBINS
 #define NBINS 64

@@ -81,11 +81,11 @@ int main(int argc, char **argv)
             return 2;
         }
         synth(h, w, a);
-        for (pass = 0; pass < 20; pass++) {
+        for (pass = 0; pass < 50; pass++) {
             blur3(h, w, a, b);
             blur3(h, w, b, a);
         }
-        edges = sobel_count(h, w, a, mag, 60);
+        edges = sobel_count(h, w, a, mag, 12);
         printf("edge pixels: %ld\n", edges);
         printf("a[10][10] = %d  mag[h/2][w/2] = %d\n", a[10][10], mag[h / 2][w / 2]);
         free(a);

@@ -2,7 +2,7 @@
 #define BODIES_H
 
 #ifndef NBODIES
-#define NBODIES 800
+#define NBODIES 1200
 #endif
 #ifndef NSTEPS
 #define NSTEPS 12

@@ -14,7 +14,7 @@ int main(int argc, char **argv)
     scale = argc > 1 ? atoi(argv[1]) : 1;
     if (scale < 1)
         scale = 1;
-    sweeps = 60 * scale;
+    sweeps = 120 * scale;
     h2 = 1.0 / ((double) (N - 1) * (N - 1));
 
     f = (double (*)[N]) solver_alloc(sizeof(double) * N * N);
