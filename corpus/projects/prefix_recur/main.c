@@ -29,7 +29,7 @@ int main(int argc, char **argv)
 
     printf("w: %.13e\n", weighted_sum(n, w));
     printf("v after in-place shift: %.13e  v[n-1] = %.13e\n", weighted_sum(n, v), v[n - 1]);
-    printf("prefix end %.13e  recurrence end %.13e\n", ps[n - 1], x[n - 1]);
+    printf("prefix end %.13e  recurrence end %.13e  sum %.13e\n", ps[n - 1], x[n - 1], weighted_sum(n, x));
 
     free(v);
     free(w);

@@ -31,7 +31,7 @@ int main(int argc, char **argv)
 
     energy = 0.0;
     for (i = 0; i < n - NTAPS + 1; i++)
-        energy += lp[i] * lp[i] + 1e-3 * env[i];
+        energy += lp[i] * lp[i] + 1e-3 * env[i] + 1e-3 * res[i];
     printf("smoothed up to %d, last envelope %.13e\n", filled, last);
     printf("energy %.13e  sm[100] %.13e\n", energy, sm[100]);
     printf("iir end %.13e\n", res[n - NTAPS]);
