@@ -40,6 +40,10 @@ _PASS_THROUGH = {
     K.UNEXPOSED_EXPR, K.PAREN_EXPR, K.CSTYLE_CAST_EXPR, K.CXX_STATIC_CAST_EXPR,
     K.CXX_FUNCTIONAL_CAST_EXPR, K.CXX_CONST_CAST_EXPR, K.CXX_REINTERPRET_CAST_EXPR,
 }  # fmt: skip
+_CASTS = {
+    K.CSTYLE_CAST_EXPR, K.CXX_STATIC_CAST_EXPR, K.CXX_FUNCTIONAL_CAST_EXPR, K.CXX_CONST_CAST_EXPR,
+    K.CXX_REINTERPRET_CAST_EXPR,
+}  # fmt: skip
 _FUNCTION_KINDS = {K.FUNCTION_DECL, K.CXX_METHOD, K.FUNCTION_TEMPLATE, K.CONSTRUCTOR, K.DESTRUCTOR}
 _SCOPE_KINDS = {
     K.NAMESPACE, K.CLASS_DECL, K.STRUCT_DECL, K.CLASS_TEMPLATE, K.LINKAGE_SPEC,
@@ -540,7 +544,9 @@ class _Converter:
         kind = c.kind
         if kind in _PASS_THROUGH:
             children = [ch for ch in c.get_children() if _is_expr(ch.kind)]
-            if len(children) == 1:
+            if len(children) == 1 or (children and kind in _CASTS):
+                # a cast to a variably modified type, `(double (*)[n]) p`, has the
+                # size expressions as children before its operand, the last one
                 return self._expr(children[-1])
             if not children and kind == K.UNEXPOSED_EXPR:
                 return ir.OtherExpr(line=c.extent.start.line, text=self._text(c), kind="unexposed")

@@ -22,6 +22,13 @@ from .loops import written_vars
 #: returns it through its first argument.
 BUILTIN_ALLOCATORS = ("malloc", "calloc", "realloc", "aligned_alloc", "posix_memalign", "new")
 _OUT_PARAM_ALLOCATORS = ("posix_memalign",)
+#: Library calls that return their first argument: `memset(xmalloc(n), 0, n)` is fresh memory.
+_RETURN_FIRST_ARGUMENT = ("memset", "memcpy", "memmove")
+#: A need of the form "a call of F returns its argument K, which needs these
+#: allocators" (`checked(malloc(n), n)`, F defined in any file of the program):
+#: met when F returns its parameter K unchanged on every path and the inner
+#: needs are met. Spelled as one string so needs stay sets of strings.
+_SEP = "\x1f"
 _NULL_KINDS = ("cxx_null_ptr_literal_expr", "gnu_null_expr")
 
 NOT_IN_VIEW = (
@@ -60,6 +67,7 @@ class Definition:
     reassigns_params: bool  # a pointer parameter is assigned in the body: call-site facts do not hold
     returns: frozenset[str] | None  # allocator keys whose results it returns; None: it returns other things
     declared_malloc: bool
+    returns_param: int | None = None  # every return gives back this parameter, never reassigned
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,7 @@ class FileSummary:
     declared_allocators: tuple[tuple[str, str], ...] = ()  # (key, name) of callees declared malloc
     has_main: bool = False
     problem: str | None = None  # why the file gave no facts (parsed=False)
+    pass_needs: frozenset[str] = frozenset()  # every pass-through need (see _PASS) this file has
 
 
 def callee_key(call: ir.Call) -> str:
@@ -102,6 +111,9 @@ def summarise(tu: ir.TranslationUnit, sources: dict[ir.Function, dict] | None = 
                     elif isinstance(x, ir.Name) and x.var is None and x.value is None:
                         escaping.add(x.name)
     definitions = tuple(_definition(f, sources[f], tu.path) for f in defined)
+    needs = [n for d in definitions if d.returns for n in d.returns]
+    needs += [n for c in calls for b in c.args if isinstance(b, Bound) for n in b.allocators]
+    needs += [n for by_var in sources.values() for found in by_var.values() for n in found]
     return FileSummary(
         path=tu.path,
         definitions=definitions,
@@ -109,7 +121,32 @@ def summarise(tu: ir.TranslationUnit, sources: dict[ir.Function, dict] | None = 
         escaping=frozenset(escaping),
         declared_allocators=tuple(sorted(declared.items())),
         has_main=any(f.name == "main" for f in defined),
+        pass_needs=frozenset(_all_pass_needs(needs)),
     )
+
+
+def pass_need(callee: str, position: int, inner: frozenset[str]) -> str:
+    return _SEP.join(("", "pass", callee, str(position), *sorted(inner)))
+
+
+def _parse_pass_need(need: str) -> tuple[str, int, frozenset[str]] | None:
+    parts = need.split(_SEP)
+    if len(parts) < 4 or parts[:2] != ["", "pass"]:
+        return None
+    return parts[2], int(parts[3]), frozenset(parts[4:])
+
+
+def _all_pass_needs(needs) -> set[str]:
+    return {n for n in needs if n.startswith(_SEP)}
+
+
+def need_name(need: str, names: dict[str, str]) -> str:
+    """A need as people read it: `xmalloc`, or `checked(xmalloc)` for a pass-through."""
+    parsed = _parse_pass_need(need)
+    if parsed is None:
+        return names.get(need, need)
+    callee, _, inner = parsed
+    return f"{names.get(callee, callee)}({', '.join(sorted(need_name(n, names) for n in inner))})"
 
 
 def _definition(function: ir.Function, sources, path: str) -> Definition:
@@ -124,7 +161,26 @@ def _definition(function: ir.Function, sources, path: str) -> Definition:
         reassigns_params=any(function.params[i] in reassigned for i, _ in pointer_params),
         returns=_returned_allocations(function, sources),
         declared_malloc=function.is_malloc,
+        returns_param=_returned_parameter(function),
     )
+
+
+def _returned_parameter(function: ir.Function) -> int | None:
+    """The parameter every `return` gives back unchanged, as `checked(p, n)` does."""
+    pointers = {p: i for i, p in enumerate(function.params) if p.is_pointer}
+    found: set[int] = set()
+    for stmt in function.body.walk():
+        if isinstance(stmt, ir.Jump) and stmt.kind == "return":
+            value = stmt.value
+            if not (isinstance(value, ir.Name) and value.var in pointers):
+                return None
+            found.add(pointers[value.var])
+    if len(found) != 1:
+        return None
+    (position,) = found
+    if function.params[position] in written_vars(function.body):
+        return None
+    return position
 
 
 def _returned_allocations(function: ir.Function, sources) -> frozenset[str] | None:
@@ -150,6 +206,13 @@ def allocation_source(e: ir.Expr | None, sources: dict[ir.Var, frozenset[str]] |
     if isinstance(e, ir.Call):
         if e.name in _OUT_PARAM_ALLOCATORS:
             return None
+        if e.name in _RETURN_FIRST_ARGUMENT and e.receiver is None and e.args:
+            return allocation_source(e.args[0], sources)
+        fresh_args = [(i, allocation_source(a, sources)) for i, a in enumerate(e.args)]
+        fresh_args = [(i, s) for i, s in fresh_args if s]
+        if len(fresh_args) == 1 and not any(n.startswith(_SEP) for n in fresh_args[0][1]):
+            position, inner = fresh_args[0]  # maybe a function that checks and returns it
+            return frozenset({pass_need(callee_key(e), position, inner)})
         return frozenset({callee_key(e)})
     if isinstance(e, ir.OtherExpr):
         if e.kind == "cxx_new_expr":
@@ -346,12 +409,22 @@ def _allocators(summaries, definitions) -> tuple[set[str], dict[str, str]]:
             allocators.add(key)
     for key in {k for k, defs in definitions.items() if len(defs) > 1}:
         allocators.discard(key)  # two bodies: which one returns what is not known
+    passes = {n for s in summaries for n in s.pass_needs}
     changed = True
     while changed:
         changed = False
         for key, d in unique.items():
             if key not in allocators and d.returns is not None and d.returns <= allocators:
                 allocators.add(key)
+                changed = True
+        for need in passes - allocators:
+            callee, position, inner = _parse_pass_need(need)
+            d = unique.get(callee)
+            if d is not None and d.returns_param == position and inner <= allocators:
+                allocators.add(need)  # checks and returns memory that is fresh
+                changed = True
+            elif callee in allocators and inner <= allocators:
+                allocators.add(need)  # an allocator itself, given fresh memory too (realloc)
                 changed = True
     return allocators, names
 
@@ -402,7 +475,7 @@ def _call_problem(call: CallSite, i, x, j, y, allocators, names) -> str | None:
     for bound, param in ((a, x), (b, y)):
         if isinstance(bound, str):
             return f"the call at {call.where} passes {bound} for {param}, not a whole array or allocation of its own"
-        unknown = sorted(names.get(k, k) for k in bound.allocators - allocators)
+        unknown = sorted(need_name(k, names) for k in bound.allocators - allocators)
         if unknown:
             return (
                 f"the call at {call.where} passes {bound.text} for {param}, which comes from "
@@ -414,7 +487,7 @@ def _call_problem(call: CallSite, i, x, j, y, allocators, names) -> str | None:
 
 
 def _proof_text(allocators: set[str], arrays: bool, names, calls) -> str:
-    spelled = sorted({names.get(k, k) for k in allocators})
+    spelled = sorted({need_name(k, names) for k in allocators})
     if spelled and not arrays:
         what = f"distinct allocations from {', '.join(spelled)}"
     elif spelled:

@@ -491,3 +491,40 @@ def test_check_uses_the_whole_program(tmp_path, capsys, monkeypatch):
     main(["check", "--format", "json", "kernels.c"])
     out = capsys.readouterr().out
     assert "parallel-opportunity" in out or "parallel for" in out
+
+
+# Allocation through functions that hand back the memory they are given:
+# memset() returns its first argument, checked() is the project's own.
+CHECKED_ALLOC_C = ALLOC_C.replace(
+    "double *alloc_vector(size_t n)",
+    "void *checked(void *p, size_t n)\n{\n    if (!p && n) {\n        perror(\"checked\");\n        exit(1);\n    }\n"
+    "    return p;\n}\n\nvoid *zeroed(size_t n)\n{\n    return memset(checked(malloc(n), n), 0, n);\n}\n\n"
+    "double *alloc_vector(size_t n)",
+).replace("#include <stdlib.h>", "#include <stdlib.h>\n#include <string.h>")
+CHECKED_ALLOC_H = ALLOC_H.replace("double *alloc_vector", "void *checked(void *p, size_t n);\nvoid *zeroed(size_t n);\ndouble *alloc_vector")
+
+
+def test_memory_passed_through_a_checking_function_is_fresh(tmp_path):
+    main_c = MAIN_C.replace("double *y = xmalloc(n * sizeof *y);", "double *y = checked(malloc(n * sizeof *y), n);").replace(
+        "double *z = (double *)xmalloc(n * sizeof(double));", "double *z = zeroed(n * sizeof(double));"
+    )
+    root = write_project(tmp_path / "proj", relative=True, main_c=main_c, alloc_c=CHECKED_ALLOC_C)
+    (root / "alloc.h").write_text(CHECKED_ALLOC_H)
+    kernels, errors = _scan_kernels(root)
+    assert errors == []
+    assert all(v.status == "parallel" for v in kernels.values()), [v.notes for v in kernels.values()]
+    assert any("checked(malloc)" in n for n in kernels[5].notes), kernels[5].notes
+    assert any("zeroed" in n for n in kernels[11].notes), kernels[11].notes
+
+
+def test_a_function_returning_another_pointer_is_no_pass_through(tmp_path):
+    """`pick(p, n)` may return a global buffer instead of p: not fresh."""
+    alloc_c = CHECKED_ALLOC_C.replace(
+        "void *checked(void *p, size_t n)\n{", "static double spare[8];\n\nvoid *checked(void *p, size_t n)\n{\n    if (n < 8)\n        return spare;"
+    )
+    main_c = MAIN_C.replace("double *y = xmalloc(n * sizeof *y);", "double *y = checked(malloc(n * sizeof *y), n);")
+    root = write_project(tmp_path / "proj", relative=True, main_c=main_c, alloc_c=alloc_c)
+    (root / "alloc.h").write_text(CHECKED_ALLOC_H)
+    kernels, _ = _scan_kernels(root)
+    assert not_proven(kernels[5])
+    assert "checked(malloc), not known to return fresh memory" in missing(kernels[5])
