@@ -261,6 +261,15 @@ def _key_dependences(key: Key, refs: list[Ref], builder: _SiteBuilder) -> list[m
                             access=src.text, line=src.line, other=snk.text, other_line=snk.line, why=why
                         )
                     )
+                elif result.exists and _open_inner_loop(sites[id(src)], sites[id(snk)], builder.common):
+                    # an inner loop with a bound that is not affine was left open: the
+                    # element the test found may lie outside the range it really runs
+                    problems.append(
+                        model.UnanalyzableAccess(
+                            access=src.text, line=src.line, other=snk.text, other_line=snk.line,
+                            why="an inner loop's bounds are not affine, so the elements it reaches are not known",
+                        )
+                    )
                 elif result.exists:
                     kind = "output" if src.is_write and snk.is_write and not (src.is_read or snk.is_read) else (
                         "flow" if src.is_write else "anti"
@@ -274,6 +283,18 @@ def _key_dependences(key: Key, refs: list[Ref], builder: _SiteBuilder) -> list[m
                 if problems and len(problems) >= _MAX_PAIR_REASONS:
                     return problems
     return problems
+
+
+def _open_inner_loop(a: AccessSite, b: AccessSite, common: int) -> bool:
+    """A loop inside the tested one (past the `common` outer dimensions) whose
+    subscripts use its counter and whose bounds are unknown."""
+    for site in (a, b):
+        for dim in site.loops[common:]:
+            if (dim.lower is None or dim.upper is None) and any(
+                s is None or dim.var in s.names() for s in site.subscripts
+            ):
+                return True
+    return False
 
 
 def _array_reduction(key, refs, decision, preset_reductions) -> bool:
