@@ -156,10 +156,15 @@ def measure(project: Project, workdir: Path, quiet: ss.Quiet, threads: int, seco
 
 
 def calibrate(binary: Path, env: dict[str, str], seconds: float) -> int:
-    """The smallest power-of-two argv[1] whose serial run takes `seconds` (at most 64)."""
-    scale = 1
-    while scale < 64 and ss.run(binary, scale, env).wall < seconds:
-        scale *= 2
+    """The smallest power-of-two argv[1] whose serial run takes `seconds`
+    (at most 64), unless doubling it would take over 5x that: the projects
+    grow by up to the cube of their scale."""
+    scale, wall = 1, ss.run(binary, 1, env).wall
+    while scale < 64 and wall < seconds:
+        bigger = ss.run(binary, 2 * scale, env).wall
+        if bigger > 5 * seconds:
+            break
+        scale, wall = 2 * scale, bigger
     return scale
 
 
