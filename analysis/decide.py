@@ -393,8 +393,9 @@ def _runtime_alias_check(decision: Decision, canonical: CanonicalLoop, ctx: Func
             pairs.append((a, b))
 
     for w, other in decision.alias_pairs:
-        a, b = base_of(w), base_of(other)
-        if a is None or b is None:
+        a = base_of(w)
+        b = base_of(other) if a is not None else None
+        if b is None:
             return None
         add(a, b)
     structures = members.structures_read(decision.loop)
