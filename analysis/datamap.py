@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from . import ir, model
+from . import ir, members, model
 from .accesses import Ref
 from .affine import LoopDim
 from .loops import CanonicalLoop, Poly, to_poly, written_vars
@@ -54,20 +54,27 @@ def _freeze(span: tuple[Poly, Poly]) -> tuple:
     return tuple(tuple(sorted(p.items())) for p in span)
 
 
-def _span(refs: list[Ref], dims) -> tuple[Poly, Poly] | None:
+def _span(refs: list[Ref], dims, rows: list[str] | None = None, subscripts_of=None, poly_of=to_poly) -> tuple[Poly, Poly] | None:
     """Lowest and highest element (a row, for arrays of rows) of one array the
     refs touch. `dims` maps counters to their loops, or is a function giving
-    that map for one ref (the loops around it)."""
+    that map for one ref (the loops around it). `rows`, `subscripts_of` and
+    `poly_of` default to the ref's variable's row sizes, its subscripts and
+    `to_poly`; a pointer field (`b->x[i]`) passes its own."""
     dims_for = dims if callable(dims) else (lambda ref: dims)
-    rows = row_sizes(refs[0].key.var)
-    if rows is None or any(len(r.subscripts) != 1 + len(rows) or not r.exact for r in refs):
+    subscripts_of = subscripts_of or (lambda ref: ref.subscripts)
+    if rows is None:
+        rows = row_sizes(refs[0].key.var)
+    if rows is None:
         return None
     lows, highs = [], []
     for ref in refs:
-        around = dims_for(ref)
-        if not _within_rows(ref.subscripts[1:], rows, around):
+        subscripts = subscripts_of(ref)
+        if subscripts is None or len(subscripts) != 1 + len(rows) or not ref.exact:
             return None
-        poly = to_poly(ref.subscripts[0])
+        around = dims_for(ref)
+        if not _within_rows(subscripts[1:], rows, around):
+            return None
+        poly = poly_of(subscripts[0])
         if poly is None:
             return None
         low, high = _extreme(poly, around, lowest=True), _extreme(poly, around, lowest=False)
@@ -140,20 +147,31 @@ def alias_range(refs: list[Ref], dims_for, variant: set[str]) -> model.AliasRang
     for a run-time overlap test; or why that range cannot be stated.
 
     `dims_for(ref)` gives the loops around a ref (the analysed loop and the
-    inner ones), `variant` the names the loop writes."""
+    inner ones), `variant` the names the loop writes. A pointer field of a
+    structure (`b->x`, `s.x`) is a base too, indexed by one subscript; the
+    caller keeps the structure itself in the check (members.py)."""
     var = refs[0].key.var
-    name = var.name
-    if any(r.key.fields for r in refs):
-        return f"{refs[0].key} is reached through a structure member"
-    if var.is_array and var.kind != "param":
+    name = str(refs[0].key)
+    subscripts_of, rows = None, None
+    poly_of = lambda e: to_poly(members.fields_as_names(e, variant))  # noqa: E731
+    if refs[0].key.fields:
+        struct = members.pointer_member(refs[0].key)
+        if isinstance(struct, str):
+            return struct
+        if var.name in variant:
+            return f"the structure {struct.text} changes in the loop"
+        subscripts_of, rows = members.element_subscripts, []
+        if any(subscripts_of(r) is None for r in refs):
+            return f"{name} is indexed with more than one subscript"
+    elif var.is_array and var.kind != "param":
         if any(d is None for d in var.array_dims):
             return f"the size of {name} is not fixed"
         return model.AliasRange(name, "0", str(var.array_dims[0]))
-    if not var.is_pointer or var.is_reference or var.is_container:
+    elif not var.is_pointer or var.is_reference or var.is_container:
         return f"{name} is not a plain pointer"
-    if name in variant:
+    elif name in variant:
         return f"the pointer {name} itself changes in the loop"
-    span = _span(refs, dims_for)
+    span = _span(refs, dims_for, rows, subscripts_of, poly_of)
     if span is None:
         return f"the range of {name} the loop touches is not affine in its bounds"
     low, high = span
@@ -163,8 +181,8 @@ def alias_range(refs: list[Ref], dims_for, variant: set[str]) -> model.AliasRang
         return f"{name} may be indexed below {name}[0]"
     for ref in refs:
         around = dims_for(ref)
-        for expr in ref.subscripts:
-            unsure = _unsigned_factors(to_poly(expr) or {}, around)
+        for expr in (subscripts_of or (lambda r: r.subscripts))(ref):
+            unsure = _unsigned_factors(poly_of(expr) or {}, around)
             if unsure:
                 return f"the sign of {unsure} in {ref.text} is not known"
     return model.AliasRange(name, "0", poly_text(_add(high, {(): 1})))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-from . import datamap, depend, ir, model
+from . import datamap, depend, ir, members, model
 from .accesses import BodyFacts, BodyWalker, Key, Ref
 from .affine import AccessSite, Affine, LoopDim
 from .liveness import FunctionEvents
@@ -367,7 +367,9 @@ def _aliases(by_key, written, decision, ctx) -> None:
 def _runtime_alias_check(decision: Decision, canonical: CanonicalLoop, ctx: FunctionContext) -> model.RuntimeAliasCheck | None:
     """The overlap test that makes the loop safe, when every other check
     passed: each base's range over the whole loop must be stated from
-    loop-invariant values, starting at the base pointer."""
+    loop-invariant values, starting at the base pointer. A structure whose
+    fields the loop reads (`b->x[i]`, `i < b->n`) is kept away from every
+    written range, so the fields stay what the check read (members.py)."""
     facts = decision.facts
     variant = {v.name for v in facts.writes} | {v.name for v in facts.declared}
     by_key: dict[Key, list[Ref]] = {}
@@ -380,24 +382,65 @@ def _runtime_alias_check(decision: Decision, canonical: CanonicalLoop, ctx: Func
         if not all(isinstance(f, CanonicalLoop) for f in forms):
             return {}  # an inner loop without known bounds: the range stays open
         counters = {canonical.counter} | {f.counter for f in forms}
-        dims = {canonical.counter: canonical.dim}
-        dims.update((f.counter, _checked_dim(f, variant, counters)) for f in forms)
+        dims = {canonical.counter: members.field_dim(canonical, variant)}
+        dims.update(
+            (f.counter, _checked_dim(replace(f, dim=members.field_dim(f, variant)), variant, counters)) for f in forms
+        )
         return dims
 
+    written = [k for k, refs in by_key.items() if any(r.is_write for r in refs)]
+    for key in written:
+        inside = members.field_structure(key) if key.fields else None
+        if key.fields and not _via_pointer_member(key):
+            where = inside.text if inside else f"a structure reached from {key.var.name}"
+            decision.notes.append(f"no run-time alias check: the loop writes {key}, inside {where}")
+            return None
     ranges: dict[str, model.AliasRange] = {}
+
+    def base_of(key: Key) -> str | None:
+        """The range a key lies in, stated once; None (with a note) when it cannot be."""
+        inside = members.field_structure(key) if key.fields and not _via_pointer_member(key) else None
+        found = inside.alias_range() if inside else datamap.alias_range(by_key[key], dims_for, variant)
+        if isinstance(found, str):
+            decision.notes.append(f"no run-time alias check: {found}")
+            return None
+        ranges.setdefault(found.base, found)
+        return found.base
+
     pairs: list[tuple[str, str]] = []
-    for written, other in decision.alias_pairs:
-        for key in (written, other):
-            if str(key) not in ranges:
-                found = datamap.alias_range(by_key[key], dims_for, variant)
-                if isinstance(found, str):
-                    decision.notes.append(f"no run-time alias check: {found}")
-                    return None
-                ranges[str(key)] = found
-        pair = (str(written), str(other))
-        if pair not in pairs and pair[::-1] not in pairs:
-            pairs.append(pair)
+
+    def add(a: str, b: str) -> None:
+        if a != b and (a, b) not in pairs and (b, a) not in pairs:
+            pairs.append((a, b))
+
+    for w, other in decision.alias_pairs:
+        a = base_of(w)
+        b = base_of(other) if a is not None else None
+        if b is None:
+            return None
+        add(a, b)
+    structures = members.structures_read(decision.loop)
+    for key in written:
+        reach = [s for s in structures if _via_pointer_member(key) or _may_reach_structure(key.var, s, ctx)]
+        if reach:
+            a = base_of(key)
+            if a is None:
+                return None
+            for structure in reach:
+                ranges.setdefault(structure.text, structure.alias_range())
+                add(a, structure.text)
     return model.RuntimeAliasCheck(tuple(ranges[k] for k in sorted(ranges)), tuple(pairs))
+
+
+def _may_reach_structure(var: ir.Var, structure: members.StructObject, ctx: FunctionContext) -> bool:
+    """Writes through `var` may land in the structure's storage."""
+    if structure.through_pointer:
+        return structure.var is not var and _may_alias(var, structure.var, ctx)
+    if var.is_restrict or distinct_object(var, ctx):
+        return False
+    own = structure.var.kind in ("local", "param") and not structure.var.is_reference
+    # a pointer parameter holds its value before the function's own structures exist
+    return not (own and var.kind == "param" and not var.is_reference)
 
 
 def _via_pointer_member(key: Key) -> bool:

@@ -617,8 +617,11 @@ class _Converter:
         children = [ch for ch in c.get_children() if _is_expr(ch.kind)]
         base = self._expr(children[0]) if children else None
         arrow = bool(children) and children[0].type.get_canonical().kind == ci.TypeKind.POINTER
-        points = c.type.get_canonical().kind == ci.TypeKind.POINTER
-        return ir.Member(line=line, text=text, base=base, field=c.spelling, arrow=arrow, points=points)
+        kind = c.type.get_canonical().kind
+        points = kind == ci.TypeKind.POINTER
+        is_integer = kind in _NUMBER_TYPES and kind not in _FLOAT_TYPES
+        return ir.Member(line=line, text=text, base=base, field=c.spelling, arrow=arrow, points=points,
+                         is_integer=is_integer)
 
     def _call(self, c, line, text) -> ir.Expr:
         name = c.spelling or text.split("(")[0].strip() or "a function pointer"

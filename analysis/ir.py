@@ -111,6 +111,7 @@ class Member(Expr):
     field: str
     arrow: bool
     points: bool = False  # the member is itself a pointer: indexing it leaves the struct
+    is_integer: bool = False  # an integer field (`b->n`): may stand in a loop bound or range
 
     def children(self):
         return (self.base,) if self.base is not None else ()

@@ -385,20 +385,26 @@ DISJOINT_HELPER = "ompilot_disjoint"
 
 @dataclass(frozen=True)
 class AliasRange:
-    """The elements of `*base` a loop may touch: base[first], ..., base[first + count - 1]."""
+    """The elements of `*base` a loop may touch: base[first], ..., base[first + count - 1];
+    or, `whole`, the storage of one object the loop reads fields of (`*b`, `s`)."""
 
-    base: str  # the pointer or array, as the loop names it: "y"
+    base: str  # the pointer or array, as the loop names it: "y", "b->x"; or the object: "*b", "s"
     first: str  # C text, "0"
     count: str  # C text, loop-invariant: "n"
+    whole: bool = False
 
     @property
     def section(self) -> str:
-        return f"{self.base}[{self.first}:{self.count}]"
+        return self.base if self.whole else f"{self.base}[{self.first}:{self.count}]"
 
     def start(self) -> str:
+        if self.whole:
+            return self.base[1:] if self.base.startswith("*") else f"&{self.base}"
         return self.base if self.first == "0" else f"{self.base} + {self.first}"
 
     def bytes(self) -> str:
+        if self.whole:
+            return f"sizeof {self.base}"
         return f"(size_t)({self.count}) * sizeof *{self.base}"
 
 
@@ -406,7 +412,9 @@ class AliasRange:
 class RuntimeAliasCheck:
     """A loop that is parallel when the memory behind its pointers does not
     overlap: every (written base, other base) pair's byte ranges are compared
-    when the loop starts, and the loop runs serially when any two overlap."""
+    when the loop starts, and the loop runs serially when any two overlap.
+    A structure whose fields the loop reads (`b->x`, `b->n`) is one of the
+    ranges too, so that the fields the check reads stay what the loop reads."""
 
     ranges: tuple[AliasRange, ...]
     pairs: tuple[tuple[str, str], ...]  # (written base, other base), by AliasRange.base
@@ -426,18 +434,32 @@ class RuntimeAliasCheck:
         return f"if({self.condition()})"
 
     def text(self) -> str:
-        pairs = [f"{self._range(a).section} and {self._range(b).section}" for a, b in self.pairs]
-        if len(pairs) == 1:
-            return f"parallel when {pairs[0]} do not overlap; checked at run time"
-        return f"parallel when none of these overlap: {', '.join(pairs)}; checked at run time"
+        if len(self.pairs) == 1:
+            a, b = self.pairs[0]
+            return f"parallel when {self._range(a).section} and {self._range(b).section} do not overlap; checked at run time"
+        others: dict[str, list[str]] = {}
+        for a, b in self.pairs:
+            others.setdefault(a, []).append(self._range(b).section)
+        parts = []
+        for a, sections in others.items():
+            if len(sections) == 1:
+                parts.append(f"{self._range(a).section} does not overlap {sections[0]}")
+            else:
+                parts.append(f"{self._range(a).section} overlaps none of {_and_list(sections)}")
+        return f"parallel when {'; '.join(parts)}; checked at run time"
 
     def to_json(self) -> dict:
         return {
             "condition": self.condition(),
-            "ranges": [{"base": r.base, "first": r.first, "count": r.count} for r in self.ranges],
+            "ranges": [{"base": r.base, "first": r.first, "count": r.count, "whole_object": r.whole}
+                       for r in self.ranges],
             "pairs": [list(p) for p in self.pairs],
             "message": self.text(),
         }
+
+
+def _and_list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 @dataclass

@@ -1,17 +1,14 @@
 /* Loops that keep PossibleAlias: no run-time check can be stated. */
-// expect 18: unknown
-// note 18: no run-time alias check: x may be indexed below x[0]
-// expect 24: parallel-if-disjoint
-// condition 24: ompilot_disjoint(y, (size_t)(n) * sizeof *y, x, (size_t)(n - 1) * sizeof *x)
-// expect 30: unknown
-// note 30: no run-time alias check: the pointer x itself changes in the loop
-// expect 39: unknown
-// note 39: no run-time alias check: p->out is reached through a structure member
-// expect 45: unknown
-// note 45: no run-time alias check: the range of x the loop touches is not affine in its bounds
-// expect 48: parallel
-// expect 56: serial
-struct pair { double *in, *out; };
+// expect 15: unknown
+// note 15: no run-time alias check: x may be indexed below x[0]
+// expect 21: parallel-if-disjoint
+// condition 21: ompilot_disjoint(y, (size_t)(n) * sizeof *y, x, (size_t)(n - 1) * sizeof *x)
+// expect 27: unknown
+// note 27: no run-time alias check: the pointer x itself changes in the loop
+// expect 36: unknown
+// note 36: no run-time alias check: the range of x the loop touches is not affine in its bounds
+// expect 39: parallel
+// expect 47: serial
 
 void negative_offset(int n, double *y, const double *x)
 {
@@ -32,12 +29,6 @@ void pointer_moves(int n, double *y, const double *x)
         if (y[i] > 1.0)
             x = y;
     }
-}
-
-void members(int n, struct pair *p)
-{
-    for (int i = 0; i < n; i++)
-        p->out[i] = p->in[i];
 }
 
 void bound_changes(int n, double *y, const double *x)
