@@ -225,11 +225,14 @@ def _arrays(facts, decision, canonical, outer, ctx, preset_reductions, enclosing
     if not written:
         return
     builder = _SiteBuilder(canonical, outer, facts, ctx)
+    same_memory: dict[tuple, list[Ref]] = {}
+    for key, refs in by_key.items():
+        same_memory.setdefault(_element_key(key), []).extend(refs)
     reported = 0
     for key in written:
         if str(key) in preset_private:
             continue  # the pragma makes it private: each thread has its own copy
-        refs = by_key[key]
+        refs = same_memory[_element_key(key)]
         problems = _key_dependences(key, refs, builder)
         if problems and _array_reduction(key, refs, decision, preset_reductions):
             continue
@@ -242,9 +245,18 @@ def _arrays(facts, decision, canonical, outer, ctx, preset_reductions, enclosing
     _aliases(by_key, written, decision, ctx)
 
 
+def _element_key(key: Key) -> tuple:
+    """`b->n` is `b[0].n`: both spellings of one field of a pointed-to struct
+    array must meet in the dependence test."""
+    fields = key.fields
+    if fields and fields[0].startswith("->"):
+        fields = ("." + fields[0][2:], *fields[1:])
+    return key.var, fields
+
+
 def _key_dependences(key: Key, refs: list[Ref], builder: _SiteBuilder) -> list[model.Reason]:
     problems: list[model.Reason] = []
-    sites = {id(r): builder.site(r) for r in refs}
+    sites = {id(r): replace(builder.site(r), array=str(key)) for r in refs}
     if len({builder.shapes.get(id(r)) for r in refs}) > 1:
         # mixed row sizes or mixed linear/delinearised views of one array: compare nothing
         sites = {k: replace(v, subscripts=tuple(None for _ in v.subscripts)) for k, v in sites.items()}

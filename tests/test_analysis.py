@@ -149,6 +149,12 @@ CASES = [
         "double a[8];\nvoid f(void) {\n  for (int i = 0; i < 8; i++) /*L*/ a[i] = i;\n}\n",
         "/*L*/", "parallel", None, ["TooSmall"],
     ),
+    (
+        "b->n is b[0].n: a write to b[i].n reaches it",
+        "struct s { int n; double v; };\nvoid f(struct s *b, int m) {\n"
+        "  for (int i = 0; i < m; i++) /*L*/ b[i].n = b->n + 1;\n}\n",
+        "/*L*/", "serial", None, ["CarriedDependence"],
+    ),
 ]
 
 
