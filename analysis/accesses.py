@@ -48,6 +48,7 @@ class Ref:
     exposed: bool = False  # a scalar read whose value may come from an earlier iteration
     exact: bool = True  # False: the element is not known (a call writes "somewhere" in it)
     induction_step: int | None = None  # `k += 2`: an induction-shaped update
+    ctype: str = ""  # the accessed object's C type ("double"), "" when not known
 
 
 @dataclass
@@ -396,6 +397,7 @@ class BodyWalker:
             update_op=update_op,
             exposed=exposed,
             induction_step=induction,
+            ctype=e.ctype,
         )
         self.facts.refs.append(ref)
         if is_write and subscripts is None:

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field, replace
 from . import datamap, depend, ir, members, model
 from .accesses import BodyFacts, BodyWalker, Key, Ref
 from .affine import AccessSite, Affine, LoopDim
+from .invariants import MemberInvariance
 from .liveness import FunctionEvents
-from .loops import CanonicalLoop, canonical_form, range_for_form, split_linearized, to_affine, to_poly, written_vars
+from .loops import CanonicalLoop, Poly, canonical_form, range_for_form, split_linearized, to_affine, to_poly, written_vars
+from .temporaries import single_assignments
 
 _BITWISE = {"&", "|", "^"}
 #: An array reduction gives every thread a private copy: only for small arrays.
@@ -32,13 +34,23 @@ class FunctionContext:
     #: pairs of parameter names every call in the program binds to distinct objects
     distinct_pairs: frozenset[frozenset[str]] = frozenset()
     forms: dict[int, CanonicalLoop | str] = field(default_factory=dict)
+    #: C's effective-type rule holds (the build has no -fno-strict-aliasing)
+    strict_aliasing: bool = True
 
     def canonical(self, loop: ir.For) -> CanonicalLoop | str:
-        """canonical_form of a loop of this function, computed once."""
+        """canonical_form of a loop of this function, computed once; bounds
+        may use integer members the body cannot change (`i < g->nx - 1`)."""
         form = self.forms.get(id(loop))
         if form is None:
-            form = self.forms[id(loop)] = canonical_form(loop, written_vars(loop.body))
+            symbols = None
+            if any(isinstance(e, ir.Member) for part in (loop.init, loop.cond) if part is not None
+                   for x in (part.expressions() if isinstance(part, ir.Stmt) else (part,)) for e in x.walk()):
+                symbols = self.member_invariance(BodyWalker(self.functions).run(loop.body, None))
+            form = self.forms[id(loop)] = canonical_form(loop, written_vars(loop.body), symbols)
         return form
+
+    def member_invariance(self, facts: BodyFacts) -> MemberInvariance:
+        return MemberInvariance(facts, self.function, self.strict_aliasing, self.events.is_cpp)
 
 
 @dataclass
@@ -495,9 +507,12 @@ class _SiteBuilder:
         self.counter = canonical.counter
         self.level = len(self.outer)
         self.common = self.level + 1
-        self.variant = {v.name for v in facts.writes}
+        # variables declared in the body change between iterations too
+        self.variant = {v.name for v in facts.writes | facts.declared}
         self.inner: dict[int, CanonicalLoop | None] = {}
-        self.substitute = _single_assignments(facts)
+        self.symbols = ctx.member_invariance(facts)
+        self.invariant_symbols = _member_symbols(canonical.stmt.body, self.symbols)
+        self.substitute = _single_assignments(canonical, self.outer, facts, ctx, self.symbols)
         self.cache: dict[int, AccessSite] = {}
         self.shapes: dict[int, tuple[str, ...]] = {}
         self.why: dict[int, str] = {}  # a better reason than "not affine" for some refs
@@ -518,7 +533,7 @@ class _SiteBuilder:
         for loop in ref.loops:
             form = self._inner(loop)
             if form is not None:
-                dims.append(_checked_dim(form, self.variant, counters))
+                dims.append(_checked_dim(form, self.variant, counters, self.invariant_symbols))
                 counters.add(form.counter)
         subscripts = self._subscripts(ref, dims, counters)
         if not ref.exact:
@@ -580,7 +595,7 @@ class _SiteBuilder:
         return (quotient.lhs, _squash(divisor.text)) if fixed or invariant else None
 
     def _delinearize(self, expr, dims, counters):
-        poly = to_poly(expr)
+        poly = to_poly(expr, self.substitute, self.symbols)
         if poly is None or any(n in self.variant and n not in counters for m in poly for n in m):
             return None
         split = split_linearized(poly, counters)
@@ -594,7 +609,7 @@ class _SiteBuilder:
         return parts, sizes
 
     def _affine(self, expr: ir.Expr, counters: set[str]) -> Affine | None:
-        value = to_affine(expr, self.substitute)
+        value = to_affine(expr, self.substitute, self.symbols)
         if value is None:
             return None
         if any(n in self.variant and n not in counters for n in value.names()):
@@ -636,18 +651,53 @@ def _extreme(expr: Affine, dims, lowest: bool) -> int | None:
     return None
 
 
-def _checked_dim(form: CanonicalLoop, variant: set[str], counters: set[str]):
-    """An inner loop's bounds may only use counters and loop-invariant names."""
+def _checked_dim(form: CanonicalLoop, variant: set[str], counters: set[str], symbols: frozenset[str] = frozenset()):
+    """An inner loop's bounds may only use counters and loop-invariant names;
+    a member (`g->ny`) only when it is in `symbols`, the members invariant in
+    the analysed loop (the inner loop's form only knows its own body)."""
     from .affine import LoopDim
 
     def ok(bound: Affine | None) -> Affine | None:
-        if bound is None or any(n in variant and n not in counters for n in bound.names()):
+        if bound is None:
             return None
+        for n in bound.names():
+            if n in counters:
+                continue
+            if n in variant or (_is_member_symbol(n) and n not in symbols):
+                return None
         return bound
 
     return LoopDim(form.dim.var, ok(form.dim.lower), ok(form.dim.upper), form.dim.step)
 
 
-def _single_assignments(facts: BodyFacts) -> dict[ir.Var, Affine]:
-    """Body-local integer temporaries assigned once, at their declaration."""
-    return {}
+def _is_member_symbol(name: str) -> bool:
+    return "->" in name or "." in name
+
+
+def _member_symbols(body: ir.Stmt, symbols: MemberInvariance) -> frozenset[str]:
+    """The loop-invariant integer members the body mentions."""
+    found = set()
+    for s in body.walk():
+        for e in s.expressions():
+            for x in e.walk():
+                if isinstance(x, ir.Member):
+                    name = symbols.symbol(x)
+                    if name is not None:
+                        found.add(name)
+    return frozenset(found)
+
+
+def _single_assignments(canonical: CanonicalLoop, outer: list[CanonicalLoop], facts: BodyFacts,
+                        ctx: FunctionContext, symbols: MemberInvariance) -> dict[ir.Var, Poly]:
+    """Integer temporaries the body assigns once per iteration before every
+    read, C99 `int c = ...;` or C89 `c = ...;` (temporaries.py), with their
+    values over counters, loop-invariant names and members."""
+    if canonical.stmt is None or not isinstance(canonical.stmt, ir.LoopStmt):
+        return {}
+
+    def counter_of(loop: ir.LoopStmt) -> str | None:
+        form = ctx.canonical(loop) if isinstance(loop, ir.For) else None
+        return form.counter if isinstance(form, CanonicalLoop) else None
+
+    counters = {canonical.counter} | {o.counter for o in outer}
+    return single_assignments(canonical.stmt.body, facts, counters, counter_of, symbols, ctx.function, ctx.events.is_cpp)

@@ -67,11 +67,18 @@ class _Namer:
         def rename(name: str) -> str:
             if name in counters:
                 return counters[name]
-            param = _PARAM_PREFIX + name
+            param = _PARAM_PREFIX + _isl_identifier(name)
             self.params.add(param)
             return param
 
         return rename
+
+
+def _isl_identifier(name: str) -> str:
+    """A member parameter `g->ny` or `s.n` as an isl identifier (injective)."""
+    if "->" not in name and "." not in name:
+        return name
+    return name.replace("_", "_u").replace("->", "_a").replace(".", "_d")
 
 
 def _affine_text(expr: Affine, rename) -> str:

@@ -44,6 +44,8 @@ _CASTS = {
     K.CSTYLE_CAST_EXPR, K.CXX_STATIC_CAST_EXPR, K.CXX_FUNCTIONAL_CAST_EXPR, K.CXX_CONST_CAST_EXPR,
     K.CXX_REINTERPRET_CAST_EXPR,
 }  # fmt: skip
+#: expressions whose type the analysis reads (integer members, stored types)
+_TYPED_KINDS = {K.DECL_REF_EXPR, K.ARRAY_SUBSCRIPT_EXPR, K.MEMBER_REF_EXPR, K.UNARY_OPERATOR}
 _FUNCTION_KINDS = {K.FUNCTION_DECL, K.CXX_METHOD, K.FUNCTION_TEMPLATE, K.CONSTRUCTOR, K.DESTRUCTOR}
 _SCOPE_KINDS = {
     K.NAMESPACE, K.CLASS_DECL, K.STRUCT_DECL, K.CLASS_TEMPLATE, K.LINKAGE_SPEC,
@@ -153,7 +155,18 @@ def parse(path: str | Path, flags: list[str], data: bytes | None = None) -> ir.T
         )
     except ci.TranslationUnitLoadError as exc:
         raise FrontendError(f"{path}: libclang could not load the file ({exc})") from exc
-    return _Converter(tu, path, data).convert()
+    unit = _Converter(tu, path, data).convert()
+    unit.strict_aliasing = strict_aliasing(flags)
+    return unit
+
+
+def strict_aliasing(flags: list[str]) -> bool:
+    """Does the build keep C's effective-type rule? The last of
+    -fstrict-aliasing / -fno-strict-aliasing wins; the rule holds by default."""
+    for flag in reversed(flags):
+        if flag in ("-fno-strict-aliasing", "-fstrict-aliasing"):
+            return flag == "-fstrict-aliasing"
+    return True
 
 
 def check_openmp_syntax(path: str | Path, flags: list[str], data: bytes) -> list[str]:
@@ -553,7 +566,10 @@ class _Converter:
         line, text = self._span(c)
         handler = _EXPR_HANDLERS.get(kind)
         if handler is not None:
-            return handler(self, c, line, text)
+            node = handler(self, c, line, text)
+            if kind in _TYPED_KINDS:
+                node.ctype = c.type.get_canonical().spelling
+            return node
         parts = tuple(self._expr(ch) for ch in c.get_children() if _is_expr(ch.kind))
         return ir.OtherExpr(line=line, text=text, kind=kind.name.lower(), parts=parts)
 

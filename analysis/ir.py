@@ -45,6 +45,9 @@ class Var:
 class Expr:
     line: int
     text: str  # source spelling, for messages
+    #: Clang's canonical type of the expression ("int", "double *"); set on
+    #: names, subscripts, members and unary operators, "" when not known
+    ctype: str = field(default="", kw_only=True)
 
     def children(self) -> tuple[Expr, ...]:
         return ()
@@ -336,6 +339,8 @@ class TranslationUnit:
     globals: list[Var]
     errors: list[str]  # Clang errors, one line each
     is_cpp: bool = False
+    #: the C effective-type rule holds (no -fno-strict-aliasing in the flags)
+    strict_aliasing: bool = True
     #: functions named outside any function body (global initialisers): their address escapes
     referenced_functions: frozenset[str] = frozenset()
 

@@ -9,9 +9,18 @@ body never assigns the counter.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from . import ir
 from .affine import Affine, LoopDim
+
+
+class MemberSymbols(Protocol):
+    """Names loop-invariant integer members (`g->ny`) for affine forms (invariants.py)."""
+
+    def symbol(self, e: ir.Expr) -> str | None: ...
+
+    def written(self, e: ir.Expr) -> bool: ...
 
 
 @dataclass(eq=False)
@@ -50,8 +59,10 @@ def written_in_expr(expr: ir.Expr) -> set[ir.Var]:
     return out
 
 
-def canonical_form(loop: ir.For, body_writes: set[ir.Var]) -> CanonicalLoop | str:
-    """The loop's canonical form, or a sentence saying why it has none."""
+def canonical_form(loop: ir.For, body_writes: set[ir.Var], symbols: MemberSymbols | None = None) -> CanonicalLoop | str:
+    """The loop's canonical form, or a sentence saying why it has none.
+
+    `symbols` lets bounds such as `g->nx - 1` be affine in the member."""
     var, start = _init_var(loop.init)
     if var is None:
         if isinstance(loop.init, ir.Block) and len(loop.init.stmts) > 1:
@@ -74,7 +85,9 @@ def canonical_form(loop: ir.For, body_writes: set[ir.Var]) -> CanonicalLoop | st
         return f"the counter {var.name} moves away from its bound"
     if any(v in body_writes for v in names_in(bound)):
         return "the loop bound is changed inside the loop"
-    dim = _dim(var.name, start, bound, op, step)
+    if symbols is not None and any(isinstance(e, ir.Member) and symbols.written(e) for e in bound.walk()):
+        return "the loop bound is changed inside the loop"
+    dim = _dim(var.name, start, bound, op, step, symbols)
     return CanonicalLoop(loop, var, var.name, start, bound, op, step, dim)
 
 
@@ -132,9 +145,9 @@ def _condition(cond: ir.Expr | None, var: ir.Var) -> tuple[str, ir.Expr] | None:
     return None
 
 
-def _dim(name: str, start: ir.Expr | None, bound: ir.Expr, op: str, step: int) -> LoopDim:
-    first = to_affine(start) if start is not None else None
-    limit = to_affine(bound)
+def _dim(name: str, start: ir.Expr | None, bound: ir.Expr, op: str, step: int, symbols=None) -> LoopDim:
+    first = to_affine(start, symbols=symbols) if start is not None else None
+    limit = to_affine(bound, symbols=symbols)
     if limit is not None:
         if op == "<" or (op == "!=" and step > 0):
             limit = limit - Affine.constant(1)
@@ -156,12 +169,15 @@ def constant_value(expr: ir.Expr | None) -> int | None:
     return a.const if a is not None and a.is_constant else None
 
 
-def to_affine(expr: ir.Expr, substitute: dict[ir.Var, Affine] | None = None) -> Affine | None:
+def to_affine(
+    expr: ir.Expr, substitute: dict[ir.Var, Poly] | None = None, symbols: MemberSymbols | None = None
+) -> Affine | None:
     """The expression as an affine form over variable names, or None.
 
     Variables map to their own name unless `substitute` gives their value
-    (used to see through `int k = i + 1;` temporaries). The caller checks that
-    every name left is a counter or loop-invariant.
+    (temporaries.py: `c = i * n + j;` read as `i*n + j`); integer members map
+    to their C text (`g->ny`) when `symbols` says they are loop-invariant. The
+    caller checks that every name left is a counter or loop-invariant.
     """
     if isinstance(expr, ir.Const):
         return Affine.constant(expr.value) if isinstance(expr.value, int) else None
@@ -171,16 +187,19 @@ def to_affine(expr: ir.Expr, substitute: dict[ir.Var, Affine] | None = None) -> 
         if expr.var is None or not expr.var.is_scalar_number or expr.var.is_float:
             return None
         if substitute and expr.var in substitute:
-            return substitute[expr.var]
+            return affine_of_poly(substitute[expr.var])
         return Affine.name(expr.var.name)
+    if isinstance(expr, ir.Member):
+        symbol = symbols.symbol(expr) if symbols is not None else None
+        return Affine.name(symbol) if symbol is not None else None
     if isinstance(expr, ir.Unary):
-        inner = to_affine(expr.operand, substitute)
+        inner = to_affine(expr.operand, substitute, symbols)
         if inner is None:
             return None
         return {"-": -inner, "+": inner}.get(expr.op)
     if isinstance(expr, ir.Binary) and expr.op in ("+", "-", "*"):
-        lhs = to_affine(expr.lhs, substitute)
-        rhs = to_affine(expr.rhs, substitute)
+        lhs = to_affine(expr.lhs, substitute, symbols)
+        rhs = to_affine(expr.rhs, substitute, symbols)
         if lhs is None or rhs is None:
             return None
         if expr.op == "+":
@@ -207,8 +226,11 @@ def trip_count(loop: CanonicalLoop) -> int | None:
 Poly = dict[tuple[str, ...], int]  # monomial (sorted names) -> coefficient
 
 
-def to_poly(expr: ir.Expr) -> Poly | None:
-    """A polynomial over variable names, for `i * n + j` style subscripts."""
+def to_poly(
+    expr: ir.Expr, substitute: dict[ir.Var, Poly] | None = None, symbols: MemberSymbols | None = None
+) -> Poly | None:
+    """A polynomial over variable names, for `i * n + j` style subscripts
+    (`substitute` and `symbols` as for `to_affine`)."""
     if isinstance(expr, ir.Const):
         return {(): expr.value} if isinstance(expr.value, int) else None
     if isinstance(expr, ir.Name):
@@ -216,12 +238,17 @@ def to_poly(expr: ir.Expr) -> Poly | None:
             return {(): expr.value}
         if expr.var is None or not expr.var.is_scalar_number or expr.var.is_float:
             return None
+        if substitute and expr.var in substitute:
+            return dict(substitute[expr.var])
         return {(expr.var.name,): 1}
+    if isinstance(expr, ir.Member):
+        symbol = symbols.symbol(expr) if symbols is not None else None
+        return {(symbol,): 1} if symbol is not None else None
     if isinstance(expr, ir.Unary) and expr.op in ("-", "+"):
-        inner = to_poly(expr.operand)
+        inner = to_poly(expr.operand, substitute, symbols)
         return None if inner is None else {m: (-c if expr.op == "-" else c) for m, c in inner.items()}
     if isinstance(expr, ir.Binary) and expr.op in ("+", "-", "*"):
-        lhs, rhs = to_poly(expr.lhs), to_poly(expr.rhs)
+        lhs, rhs = to_poly(expr.lhs, substitute, symbols), to_poly(expr.rhs, substitute, symbols)
         if lhs is None or rhs is None:
             return None
         out: Poly = {}
@@ -237,6 +264,13 @@ def to_poly(expr: ir.Expr) -> Poly | None:
                 out[m] = out.get(m, 0) + sign * c
         return {m: c for m, c in out.items() if c}
     return None
+
+
+def affine_of_poly(poly: Poly) -> Affine | None:
+    """The polynomial as an affine form, None when it has a product of names."""
+    if any(len(m) > 1 for m in poly):
+        return None
+    return _affine_of(poly)
 
 
 def split_linearized(poly: Poly, counters: set[str]) -> tuple[list[Affine], list[str]] | None:

@@ -356,6 +356,7 @@ def _analyse(prepared: _Prepared, facts: program.ProgramFacts, report: model.Fil
             events=FunctionEvents(function, is_cpp=prepared.tu.is_cpp),
             fresh_pointers=_fresh_pointers(function, facts.allocators, prepared.sources[function]),
             distinct_pairs=params.distinct if params else frozenset(),
+            strict_aliasing=tu.strict_aliasing,
         )
         planner = NestPlanner(path, function, ctx, prepared.lines, prepared.pragma_lines, prepared.min_work)
         verdicts = planner.run()
