@@ -141,7 +141,7 @@ def _nonnegative(poly: Poly, positive_names: frozenset[str] = frozenset()) -> bo
 # ------------------------------------------------------------ run-time checks
 
 
-def alias_range(refs: list[Ref], dims_for, variant: set[str]) -> model.AliasRange | str:
+def alias_range(refs: list[Ref], dims_for, variant: set[str], substitute=None, symbols=None) -> model.AliasRange | str:
     """The elements of one pointer (or array) base a loop may touch, as
     loop-invariant C text from the base pointer up to the highest element,
     for a run-time overlap test; or why that range cannot be stated.
@@ -149,11 +149,13 @@ def alias_range(refs: list[Ref], dims_for, variant: set[str]) -> model.AliasRang
     `dims_for(ref)` gives the loops around a ref (the analysed loop and the
     inner ones), `variant` the names the loop writes. A pointer field of a
     structure (`b->x`, `s.x`) is a base too, indexed by one subscript; the
-    caller keeps the structure itself in the check (members.py)."""
+    caller keeps the structure itself in the check (members.py). `substitute`
+    and `symbols` read temporaries and invariant members as the dependence
+    test does (decide._SiteBuilder)."""
     var = refs[0].key.var
     name = str(refs[0].key)
     subscripts_of, rows = None, None
-    poly_of = lambda e: to_poly(members.fields_as_names(e, variant))  # noqa: E731
+    poly_of = lambda e: to_poly(members.fields_as_names(e, variant), substitute, symbols)  # noqa: E731
     if refs[0].key.fields:
         struct = members.pointer_member(refs[0].key)
         if isinstance(struct, str):
@@ -177,7 +179,9 @@ def alias_range(refs: list[Ref], dims_for, variant: set[str]) -> model.AliasRang
     low, high = span
     if any(n in variant for m in (*low, *high) for n in m):
         return f"the range of {name} depends on values the loop changes"
-    if not _nonnegative(low):
+    # a name a running loop is bounded by is positive there (`j < m` from j = 0)
+    bounded = frozenset(n for m in low for n in m if any(_bound_of_running_loop(n, dims_for(r)) for r in refs))
+    if not _nonnegative(low, bounded):
         return f"{name} may be indexed below {name}[0]"
     for ref in refs:
         around = dims_for(ref)

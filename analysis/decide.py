@@ -105,9 +105,9 @@ def decide(
     if counter_var is not None and ctx.events.live_after(counter_var, loop, enclosing):
         decision.lastprivate.append(counter_var.name)
     _scalars(facts, decision, loop, enclosing, ctx, counter_var, preset_private, preset_reductions or {})
-    _arrays(facts, decision, canonical, outer, ctx, preset_reductions or {}, enclosing, preset_private)
-    if decision.only_aliasing:
-        decision.runtime_check = _runtime_alias_check(decision, canonical, ctx)
+    sites = _arrays(facts, decision, canonical, outer, ctx, preset_reductions or {}, enclosing, preset_private)
+    if decision.only_aliasing and sites is not None:
+        decision.runtime_check = _runtime_alias_check(decision, canonical, ctx, sites)
     return decision
 
 
@@ -229,13 +229,15 @@ def _classify_scalar(key, refs, facts, decision, loop, enclosing, ctx) -> None:
 
 
 def _arrays(facts, decision, canonical, outer, ctx, preset_reductions, enclosing, preset_private=frozenset()):
+    """Dependences of the arrays the loop writes; returns the site builder
+    (the loop's substitutions and member symbols), None when nothing is written."""
     by_key: dict[Key, list[Ref]] = {}
     for ref in facts.refs:
         if ref.subscripts is not None:
             by_key.setdefault(ref.key, []).append(ref)
     written = [k for k, refs in by_key.items() if any(r.is_write for r in refs)]
     if not written:
-        return
+        return None
     builder = _SiteBuilder(canonical, outer, facts, ctx)
     same_memory: dict[tuple, list[Ref]] = {}
     for key, refs in by_key.items():
@@ -255,6 +257,7 @@ def _arrays(facts, decision, canonical, outer, ctx, preset_reductions, enclosing
                 decision.reasons.append(p)
             reported += 1
     _aliases(by_key, written, decision, ctx)
+    return builder
 
 
 def _element_key(key: Key) -> tuple:
@@ -388,7 +391,9 @@ def _aliases(by_key, written, decision, ctx) -> None:
             decision.alias_pairs.append((w, other))
 
 
-def _runtime_alias_check(decision: Decision, canonical: CanonicalLoop, ctx: FunctionContext) -> model.RuntimeAliasCheck | None:
+def _runtime_alias_check(
+    decision: Decision, canonical: CanonicalLoop, ctx: FunctionContext, sites: _SiteBuilder
+) -> model.RuntimeAliasCheck | None:
     """The overlap test that makes the loop safe, when every other check
     passed: each base's range over the whole loop must be stated from
     loop-invariant values, starting at the base pointer. A structure whose
@@ -406,9 +411,14 @@ def _runtime_alias_check(decision: Decision, canonical: CanonicalLoop, ctx: Func
         if not all(isinstance(f, CanonicalLoop) for f in forms):
             return {}  # an inner loop without known bounds: the range stays open
         counters = {canonical.counter} | {f.counter for f in forms}
-        dims = {canonical.counter: members.field_dim(canonical, variant)}
+        # the loops around this one run too: their counters take every value
+        # of their bounds, which keeps a range like `i*n + j` over all i
+        dims = {o.counter: members.field_dim(o, variant) for o in sites.outer}
+        dims[canonical.counter] = members.field_dim(canonical, variant)
         dims.update(
-            (f.counter, _checked_dim(replace(f, dim=members.field_dim(f, variant)), variant, counters)) for f in forms
+            (f.counter, _checked_dim(replace(f, dim=members.field_dim(f, variant)), variant, counters,
+                                     sites.invariant_symbols))
+            for f in forms
         )
         return dims
 
@@ -424,7 +434,7 @@ def _runtime_alias_check(decision: Decision, canonical: CanonicalLoop, ctx: Func
     def base_of(key: Key) -> str | None:
         """The range a key lies in, stated once; None (with a note) when it cannot be."""
         inside = members.field_structure(key) if key.fields and not _via_pointer_member(key) else None
-        found = inside.alias_range() if inside else datamap.alias_range(by_key[key], dims_for, variant)
+        found = inside.alias_range() if inside else datamap.alias_range(by_key[key], dims_for, variant, sites.substitute, sites.symbols)
         if isinstance(found, str):
             decision.notes.append(f"no run-time alias check: {found}")
             return None

@@ -108,7 +108,12 @@ class MemberInvariance:
             return False
         if path.root in self.facts.writes:
             return True
-        return any(ref.is_write and ref.key.var is path.root and _overlaps(ref, path) for ref in self.facts.refs)
+        # a store through a pointer member (`g->f.u[i]`) writes the memory it
+        # points at, not the struct: _may_store_to weighs that by type
+        return any(
+            ref.is_write and ref.key.var is path.root and not _through_pointer(ref) and _overlaps(ref, path)
+            for ref in self.facts.refs
+        )
 
     def _may_store_to(self, ref, path: MemberPath, ctype: str) -> bool:
         through = any(f.endswith("*") for f in ref.key.fields)
@@ -132,6 +137,10 @@ class MemberInvariance:
         if self._escaping is None:
             self._escaping = _escaping_vars(self.function, self.is_cpp)
         return self._escaping
+
+
+def _through_pointer(ref) -> bool:
+    return any(f.endswith("*") for f in ref.key.fields)
 
 
 def _overlaps(ref, path: MemberPath) -> bool:

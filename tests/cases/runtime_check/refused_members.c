@@ -14,8 +14,8 @@
 // expect 74: unknown
 // note 74: no run-time alias check: p.out: its structure is an element of p, not a variable or what a pointer variable points at
 // expect 80: serial
-// expect 81: unknown
-// note 81: no run-time alias check: s->out may be indexed below s->out[0]
+// expect 81: parallel-if-disjoint
+// (s->n changes only between runs of that inner loop; its range spans every outer iteration)
 /* Each loop keeps PossibleAlias (or has another obstacle): the notes say why. */
 struct pair { double *in, *out; };
 struct chain { struct pair *p; double *in; int n; };
