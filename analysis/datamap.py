@@ -54,7 +54,10 @@ def _freeze(span: tuple[Poly, Poly]) -> tuple:
     return tuple(tuple(sorted(p.items())) for p in span)
 
 
-def _span(refs: list[Ref], dims, rows: list[str] | None = None, subscripts_of=None, poly_of=to_poly) -> tuple[Poly, Poly] | None:
+def _span(
+    refs: list[Ref], dims, rows: list[str] | None = None, subscripts_of=None, poly_of=to_poly,
+    positive: dict[str, int] | None = None,
+) -> tuple[Poly, Poly] | None:
     """Lowest and highest element (a row, for arrays of rows) of one array the
     refs touch. `dims` maps counters to their loops, or is a function giving
     that map for one ref (the loops around it). `rows`, `subscripts_of` and
@@ -82,7 +85,7 @@ def _span(refs: list[Ref], dims, rows: list[str] | None = None, subscripts_of=No
             return None
         lows.append(low)
         highs.append(high)
-    low, high = _pick(lows, lowest=True), _pick(highs, lowest=False)
+    low, high = _pick(lows, lowest=True, positive=positive), _pick(highs, lowest=False, positive=positive)
     if low is None or high is None:
         return None
     return low, high
@@ -173,15 +176,14 @@ def alias_range(refs: list[Ref], dims_for, variant: set[str], substitute=None, s
         return f"{name} is not a plain pointer"
     elif name in variant:
         return f"the pointer {name} itself changes in the loop"
-    span = _span(refs, dims_for, rows, subscripts_of, poly_of)
+    positive = _minimums(refs, dims_for)
+    span = _span(refs, dims_for, rows, subscripts_of, poly_of, positive)
     if span is None:
         return f"the range of {name} the loop touches is not affine in its bounds"
     low, high = span
     if any(n in variant for m in (*low, *high) for n in m):
         return f"the range of {name} depends on values the loop changes"
-    # a name a running loop is bounded by is positive there (`j < m` from j = 0)
-    bounded = frozenset(n for m in low for n in m if any(_bound_of_running_loop(n, dims_for(r)) for r in refs))
-    if not _nonnegative(low, bounded):
+    if not _at_least_zero(low, positive):
         return f"{name} may be indexed below {name}[0]"
     for ref in refs:
         around = dims_for(ref)
@@ -190,6 +192,41 @@ def alias_range(refs: list[Ref], dims_for, variant: set[str], substitute=None, s
             if unsure:
                 return f"the sign of {unsure} in {ref.text} is not known"
     return model.AliasRange(name, "0", poly_text(_add(high, {(): 1})))
+
+
+def _minimums(refs: list[Ref], dims_for) -> dict[str, int]:
+    """Least values of the names that bound a loop around the accesses: a loop
+    from a constant L up to `m + c` runs only when m >= L - c, and where it
+    does not run nothing is accessed."""
+    out: dict[str, int] = {}
+    for ref in refs:
+        for dim in dims_for(ref).values():
+            lower, upper = dim.lower, dim.upper
+            if lower is None or upper is None or not lower.is_constant or dim.step <= 0 or len(upper.terms) != 1:
+                continue
+            (name, coeff), = upper.terms
+            if coeff == 1:
+                out[name] = max(out.get(name, lower.const - upper.const), lower.const - upper.const)
+    return out
+
+
+def _at_least_zero(poly: Poly, minimums: dict[str, int]) -> bool:
+    """Provably >= 0 when each name is at least its minimum (and >= 0):
+    every name n is written m_n + n' with n' >= 0 and the expansion checked."""
+    expanded: Poly = {}
+    for monomial, coeff in poly.items():
+        if any(n not in minimums or minimums[n] < 0 for n in monomial):
+            return False
+        terms: Poly = {(): coeff}
+        for name in monomial:  # multiply by (m + name')
+            nxt: Poly = {}
+            for m, c in terms.items():
+                nxt[m] = nxt.get(m, 0) + c * minimums[name]
+                grown = tuple(sorted((*m, name)))
+                nxt[grown] = nxt.get(grown, 0) + c
+            terms = nxt
+        expanded = _add(expanded, terms)
+    return all(c >= 0 for c in expanded.values())
 
 
 def _unsigned_factors(poly: Poly, dims: dict[str, LoopDim]) -> str | None:
@@ -247,15 +284,23 @@ def _extreme(poly: Poly, dims: dict[str, LoopDim], lowest: bool) -> Poly | None:
     return None
 
 
-def _pick(values: list[Poly], lowest: bool) -> Poly | None:
-    """The least (greatest) of polynomials that differ by constants, else None."""
+def _pick(values: list[Poly], lowest: bool, positive: dict[str, int] | None = None) -> Poly | None:
+    """The least (greatest) of polynomials that differ by constants, or whose
+    difference has a known sign given the least values of its names
+    (`positive`: name -> minimum, see `_minimums`), else None."""
+    positive = positive or {}
     best = values[0]
     for value in values[1:]:
         difference = _sub(value, best)
-        if any(m for m in difference):
+        if not any(m for m in difference):
+            if (difference.get((), 0) < 0) == lowest and difference.get((), 0) != 0:
+                best = value
+        elif _at_least_zero(difference, positive):  # value >= best
+            best = best if lowest else value
+        elif _at_least_zero(_sub(best, value), positive):  # value <= best
+            best = value if lowest else best
+        else:
             return None
-        if (difference.get((), 0) < 0) == lowest and difference.get((), 0) != 0:
-            best = value
     return best
 
 

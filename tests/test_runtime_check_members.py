@@ -242,3 +242,30 @@ def test_structure_of_arrays_end_to_end(tmp_path: Path):
         differs_or_races.append(bad.returncode == 66 or _output(bad) != serial)
     # without the check the overlapping call races (or gives another result)
     assert all(differs_or_races), differs_or_races
+
+
+HEAT_LIKE = """\
+struct grid { int nx, ny; double *u, *unew; };
+void heat_step(struct grid *g, double dt)
+{
+    int i, j, c;
+    for (i = 1; i < g->nx - 1; i++)
+        for (j = 1; j < g->ny - 1; j++) {
+            c = i * g->ny + j;
+            g->unew[c] = g->u[c] + dt * (g->u[c - g->ny] + g->u[c + g->ny] + g->u[c - 1] + g->u[c + 1] - 4 * g->u[c]);
+        }
+}
+"""
+
+
+def test_range_through_a_temporary_and_member_sizes(tmp_path):
+    """`c = i*g->ny + j` reaches g->u[c - g->ny] .. g->u[c + g->ny]: the
+    lowest element is u[1] and the highest u[nx*ny - 2] once the loops run
+    (g->ny >= 3, g->nx >= 3), so the range is stated from the base pointer."""
+    path = tmp_path / "heat.c"
+    path.write_text(HEAT_LIKE)
+    outer = min(scan_file(path).verdicts, key=lambda v: v.loop.line)
+    assert outer.status == "parallel-if-disjoint", [r.text() for r in outer.reasons] + outer.notes
+    ranges = {r.base: r.count for r in outer.runtime_check.ranges}
+    assert ranges["g->u"] == "g->nx * g->ny - 1"
+    assert ranges["g->unew"] == "g->nx * g->ny - g->ny - 1"
