@@ -349,3 +349,17 @@ def test_suggest_keeps_an_init_loop_that_is_a_small_share_of_the_run(tmp_path, c
     # a small share of the run: the whole program's seconds are many times the loop's
     assert min(evidence["serial_seconds"]) > 5 * loop["serial_seconds"]
     assert code == 1
+
+
+def test_tuning_compares_loop_speedups_only_between_variants_that_time_the_same_loops():
+    from ompilot.verify.verifier import _faster_than
+
+    def timed(speedup, program, loops):
+        return CheckResult(True, "accepted", "", speedup=speedup, program_speedup=program, timed="loops",
+                           loops=[{"loop": l} for l in loops])
+
+    schedule_variant, original = timed(1.9, 1.01, ["k.c:8"]), timed(1.5, 1.02, ["k.c:8"])
+    assert _faster_than(schedule_variant, original, 1.03)  # the same loop: its own speedup decides
+    # a region (one block) against separate loops: different statements, so the whole program decides
+    separate, region = timed(1.9, 1.01, ["k.c:8", "k.c:12"]), timed(1.5, 1.10, ["k.c:8"])
+    assert not _faster_than(separate, region, 1.03) and _faster_than(region, separate, 1.03)
