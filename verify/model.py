@@ -76,7 +76,14 @@ class CheckResult:
     serial_seconds: list[float] = field(default_factory=list)
     parallel_seconds: list[float] = field(default_factory=list)
     threads: int = 0
-    speedup: float | None = None
+    speedup: float | None = None  # of the timed loops when `timed` is "loops", else of the whole program
+    #: what the speed verdict rests on: "loops" (the changed loops' own seconds) or "program"
+    timed: str = "program"
+    timing_note: str = ""  # why the whole program was timed, when it was
+    loops: list[dict] = field(default_factory=list)  # per timed loop: label and median seconds
+    loop_serial_seconds: list[float] = field(default_factory=list)  # per run, the timed loops together
+    loop_parallel_seconds: list[float] = field(default_factory=list)
+    program_speedup: float | None = None  # median serial / median parallel whole-program seconds
     tried: list[str] = field(default_factory=list)  # variants tried while tuning, with their times
     chosen: str | None = None  # the directive that won the tuning
 
@@ -97,4 +104,10 @@ class CheckResult:
             "parallel_seconds": self.parallel_seconds,
             "tried": self.tried,
             "chosen": self.chosen,
+            "timed": self.timed,
+            "timing_note": self.timing_note,
+            "loops": self.loops,
+            "loop_serial_seconds": self.loop_serial_seconds,
+            "loop_parallel_seconds": self.loop_parallel_seconds,
+            "program_speedup": self.program_speedup,
         }

@@ -10,7 +10,12 @@ applied alone to a copy of the tree and must
   3. show no race under ThreadSanitizer with LLVM's Archer, over several
      thread counts and schedules (the pragmas are built with
      schedule(runtime) so OMP_SCHEDULE can vary them);
-  4. run faster than serial beyond the noise (paired runs, `speed_verdict`).
+  4. run faster than serial beyond the noise (paired runs, `speed_verdict`):
+     the changed loops themselves are timed (`looptime` puts a clock around
+     each one in separate serial and parallel builds), and the whole program
+     must not be slower; the whole program is timed instead when the change
+     has no parallel directive (an interchange, a simd) or the clocks cannot
+     be built.
 
 Accepted proposals are tuned (schedule, collapse, tile sizes: the fastest
 verified variant wins, within a time budget) and finally checked all
@@ -29,7 +34,7 @@ from pathlib import Path
 from ompilot.suggest import patch
 from ompilot.suggest.model import Edit, Proposal
 
-from . import races
+from . import looptime, races
 from .compare import output_difference
 from .model import CheckResult, ProgramConfig, RunResult
 from .runner import Sandbox, run_command
@@ -67,6 +72,8 @@ class Program:
     baseline: Baseline | None = None
     written: set[str] = field(default_factory=set)  # files of the copy that differ from the tree
     label: str = ""  # what is being checked, for the progress line
+    #: instrumented serial builds already made: their source -> executable
+    timed_serial: dict[bytes, str] = field(default_factory=dict)
 
     # ------------------------------------------------------------- building
 
@@ -127,10 +134,13 @@ class Program:
     # ---------------------------------------------------------------- checks
 
     def check(
-        self, files: dict[str, bytes], race_files: dict[str, bytes], timing: bool = True, race: bool = True
+        self, files: dict[str, bytes], race_files: dict[str, bytes], timing: bool = True, race: bool = True,
+        timed: looptime.TimedBuild | str | None = None,
     ) -> CheckResult:
         """All four checks of one candidate version of the program (the race
-        check can wait, for variants timed before one is chosen)."""
+        check can wait, for variants timed before one is chosen). `timed`:
+        the instrumented builds that time the changed loops, or why there are
+        none (the whole program is timed then)."""
         config = self.config
         for compiler in config.compilers:
             self._say(f"compiling with {compiler}")
@@ -154,7 +164,7 @@ class Program:
         if race and not self._race_free(race_files, result):
             return result
         if timing:
-            self._time(result)
+            self._time(result, timed=timed)
         return result
 
     def _race_free(self, race_files: dict[str, bytes], result: CheckResult) -> bool:
@@ -187,36 +197,122 @@ class Program:
         return run_command(command, cwd, env=env, time_limit=time_limit,
                            memory_limit_mb=self.config.memory_limit_mb, limit_address_space=False)
 
-    def _time(self, result: CheckResult, threads: int = 2) -> None:
+    def _time(self, result: CheckResult, threads: int = 2, timed: looptime.TimedBuild | str | None = None) -> None:
         """Serial and parallel runs in pairs, so a load change hits both alike;
-        more pairs while the verdict is open (see `speed_verdict`)."""
+        more pairs while the verdict is open (see `speed_verdict`). With
+        `timed` builds, the verdict is on the changed loops' own seconds, and
+        the whole program must not be slower beyond the noise."""
         self._say("timing serial and parallel builds")
-        parallel_exe = f"parallel-{self.config.compilers[0]}.exe"
+        serial_exe, parallel_exe = "serial.exe", f"parallel-{self.config.compilers[0]}.exe"
+        labels: tuple[str, ...] = ()
+        if isinstance(timed, looptime.TimedBuild):
+            built = self._build_timed(timed)
+            if isinstance(built, str):
+                result.timing_note = f"loop timing unavailable, the whole program was timed: {built}"
+            else:
+                (serial_exe, parallel_exe), labels = built, timed.labels
+        elif timed:
+            result.timing_note = f"the whole program was timed: {timed}"
+        times = self.sandbox.path.parent / "ompilot-loop-times.txt"
         pairs: list[tuple[float, float]] = []
+        loop_runs: list[tuple[dict[str, float], dict[str, float]]] = []
+
+        def measure(exe: str, run_threads: int | None) -> tuple[float, dict[str, float] | None]:
+            if not labels:
+                return self.run(exe, run_threads)[1], None
+            times.unlink(missing_ok=True)
+            seconds = self.run(exe, run_threads, env={looptime.ENV: str(times)})[1]
+            return seconds, looptime.read_times(times, labels)
+
         wanted = self.config.timing_runs
         while True:
             while len(pairs) < wanted:
                 if len(pairs) % 2:  # alternate which build runs first
-                    p = self.run(parallel_exe, threads)[1]
-                    pairs.append((self.run("serial.exe", None)[1], p))
+                    p, p_loops = measure(parallel_exe, threads)
+                    s, s_loops = measure(serial_exe, None)
                 else:
-                    pairs.append((self.run("serial.exe", None)[1], self.run(parallel_exe, threads)[1]))
-            faster = speed_verdict(pairs)
+                    s, s_loops = measure(serial_exe, None)
+                    p, p_loops = measure(parallel_exe, threads)
+                pairs.append((s, p))
+                if labels and (s_loops is None or p_loops is None):
+                    labels = ()  # back to whole-program timing, with the runs made so far
+                    result.timing_note = ("loop timing unavailable, the whole program was timed: a run wrote no "
+                                          "loop times (does it end without exit(), by _exit or a signal?)")
+                elif labels:
+                    loop_runs.append((s_loops, p_loops))
+            loop_pairs = [(sum(a.values()), sum(b.values())) for a, b in loop_runs]
+            faster = speed_verdict(loop_pairs if labels else pairs)
             if faster is not None or wanted >= 3 * max(self.config.timing_runs, MIN_PAIRS):
                 break
             wanted += 2
         serial, parallel = [s for s, _ in pairs], [p for _, p in pairs]
         result.serial_seconds, result.parallel_seconds, result.threads = serial, parallel, threads
         s, p = statistics.median(serial), statistics.median(parallel)
-        result.speedup = s / p if p > 0 else None
+        result.program_speedup = s / p if p > 0 else None
+        if labels:
+            self._judge_loops(result, labels, loop_runs, pairs, faster, threads)
+            return
+        result.speedup = result.program_speedup
+        note = f" ({result.timing_note})" if isinstance(timed, looptime.TimedBuild) else ""
         if faster:
-            result.message = f"{result.speedup:.2f}x faster with {threads} threads ({s:.3f} s -> {p:.3f} s)"
+            result.message = f"{result.speedup:.2f}x faster with {threads} threads ({s:.3f} s -> {p:.3f} s){note}"
         else:
             ahead = sum(b < a for a, b in pairs)
             result.accepted, result.stage = False, "speed"
             result.message = (f"not faster than serial beyond the noise: {s:.3f} s serial, {p:.3f} s with "
                               f"{threads} threads (faster in {ahead} of {len(pairs)} paired runs; needs "
-                              f"{MIN_FASTER_SHARE:.0%} of them and a median gain of {MIN_GAIN:.0%})")
+                              f"{MIN_FASTER_SHARE:.0%} of them and a median gain of {MIN_GAIN:.0%}){note}")
+
+    def _build_timed(self, timed: looptime.TimedBuild) -> tuple[str, str] | str:
+        """The instrumented serial and parallel executables, or why not."""
+        serial_exe = self.timed_serial.get(timed.serial)
+        if serial_exe is None:
+            serial_exe = f"serial-timed-{len(self.timed_serial)}.exe"
+            built = self.build({timed.relative: timed.serial}, "clang", _SERIAL_FLAGS, serial_exe)
+            if not built.ok:
+                return f"the instrumented serial build fails: {_first_error(built)}"
+            self.timed_serial[timed.serial] = serial_exe
+        compiler = self.config.compilers[0]
+        built = self.build({timed.relative: timed.parallel}, compiler, _PARALLEL_FLAGS, "parallel-timed.exe")
+        if not built.ok:
+            return f"the instrumented parallel build fails ({compiler}): {_first_error(built)}"
+        return serial_exe, "parallel-timed.exe"
+
+    def _judge_loops(self, result: CheckResult, labels: tuple[str, ...], loop_runs, pairs, faster: bool | None,
+                     threads: int) -> None:
+        """The verdict on the loops' own seconds, guarded by the whole program's."""
+        loop_pairs = [(sum(a.values()), sum(b.values())) for a, b in loop_runs]
+        result.timed = "loops"
+        result.loop_serial_seconds = [s for s, _ in loop_pairs]
+        result.loop_parallel_seconds = [p for _, p in loop_pairs]
+        result.loops = [
+            {"loop": label,
+             "serial_seconds": statistics.median(a[label] for a, _ in loop_runs),
+             "parallel_seconds": statistics.median(b[label] for _, b in loop_runs)}
+            for label in labels
+        ]
+        ls, lp = statistics.median(result.loop_serial_seconds), statistics.median(result.loop_parallel_seconds)
+        result.speedup = ls / lp if lp > 0 else None
+        s, p = statistics.median(result.serial_seconds), statistics.median(result.parallel_seconds)
+        where = f"loop{'s' if len(labels) > 1 else ''} {', '.join(labels)}"
+        whole = f"whole program {_secs(s)} s -> {_secs(p)} s"
+        slower = speed_verdict([(b, a) for a, b in pairs])  # the same test, the other way round
+        if faster and not slower:
+            result.message = (f"{where}: {result.speedup:.1f}x faster with {threads} threads "
+                              f"({_secs(ls)} s -> {_secs(lp)} s per run); {whole}")
+            return
+        result.accepted, result.stage = False, "speed"
+        if faster:
+            behind = sum(b > a for a, b in pairs)
+            result.message = (f"not faster as a whole: {where} {'are' if len(labels) > 1 else 'is'} "
+                              f"{result.speedup:.1f}x faster with {threads} threads, but the whole program is slower "
+                              f"beyond the noise: {_secs(s)} s -> {_secs(p)} s (slower in {behind} of {len(pairs)} "
+                              "paired runs)")
+            return
+        ahead = sum(b < a for a, b in loop_pairs)
+        result.message = (f"not faster than serial beyond the noise: {where}: {_secs(ls)} s serial, {_secs(lp)} s "
+                          f"with {threads} threads per run (faster in {ahead} of {len(loop_pairs)} paired runs; "
+                          f"needs {MIN_FASTER_SHARE:.0%} of them and a median gain of {MIN_GAIN:.0%}); {whole}")
 
 
 def speed_verdict(pairs: list[tuple[float, float]]) -> bool | None:
@@ -240,6 +336,11 @@ def speed_verdict(pairs: list[tuple[float, float]]) -> bool | None:
     if median <= 1 - MIN_GAIN and share >= MIN_FASTER_SHARE and len(ratios) >= MIN_PAIRS:
         return True
     return None
+
+
+def _secs(seconds: float) -> str:
+    """Two significant digits below a second (0.0063), two decimals above."""
+    return f"{seconds:.2f}" if seconds >= 1 else f"{seconds:.2g}"
 
 
 def _difference(expected: list[str], actual: list[str], config: ProgramConfig) -> str | None:
@@ -323,7 +424,9 @@ def _check_edits(program: Program, job: FileJob, edits: list[Edit], race: bool =
     racy_view = patch.apply_edits(job.original, [replace(e, text=_runtime_schedules(e.text)) for e in edits])
     # a fix that removes a pragma leaves the file's other pragmas running, if it has any
     threads = _starts_threads(edits) or (fix and b"#pragma omp" in patched)
-    result = program.check({job.relative: patched}, {job.relative: racy_view}, race=race and threads)
+    changes = [e for e in edits if e not in job.base]
+    timed = "a race fix" if fix else looptime.instrument(job.relative, job.original, edits, changes)
+    result = program.check({job.relative: patched}, {job.relative: racy_view}, race=race and threads, timed=timed)
     if not threads and result.accepted:
         result.message += "; it starts no threads, so there is nothing to race"
     return result
@@ -354,7 +457,7 @@ def _tune(program: Program, job: FileJob, proposal: Proposal, best: CheckResult)
         result = _check_edits(program, job, edits, race=False)
         tried.append(f"{label}: {_seconds(result) if result.accepted else result.message}")
         if result.accepted and result.speedup and (
-            not best.accepted or not best.speedup or result.speedup > best.speedup * 1.03
+            not best.accepted or not best.speedup or _faster_than(result, best, 1.03)
         ):
             best, best_edits = result, edits
             best.chosen = label
@@ -372,9 +475,22 @@ def _tune(program: Program, job: FileJob, proposal: Proposal, best: CheckResult)
     return best
 
 
+def _faster_than(result: CheckResult, best: CheckResult, margin: float) -> bool:
+    """Compares loop speedups when both timed the same loops (a schedule or
+    collapse variant), else the whole program's (a region against separate
+    loops times different statements)."""
+    if result.timed == best.timed == "loops" and [l["loop"] for l in result.loops] == [l["loop"] for l in best.loops]:
+        return result.speedup > best.speedup * margin
+    if result.program_speedup is None or best.program_speedup is None:
+        return False
+    return result.program_speedup > best.program_speedup * margin
+
+
 def _seconds(result: CheckResult) -> str:
     if result.speedup is None:
         return result.message
+    if result.timed == "loops":
+        return f"{_secs(statistics.median(result.loop_parallel_seconds))} s in the loops ({result.speedup:.2f}x)"
     return f"{statistics.median(result.parallel_seconds):.3f} s ({result.speedup:.2f}x)"
 
 
