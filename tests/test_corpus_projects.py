@@ -29,6 +29,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from test_corpus_truth import _clause_problems as corpus_clause_problems
 
 from test_corpus_programs import (
     CLANG,
@@ -417,18 +418,7 @@ def _clause_problems(expected: dict, verdict) -> list[str]:
     """Clauses that would make the pragma wrong (as tests/test_corpus_truth.py),
     and lastprivate where truth wants only private (the value is dead)."""
     c = verdict.clauses
-    ours_red = {f"{r.op}:{r.var}" for r in c.reductions}
-    want_red = set(expected.get("reduction", []))
-    problems = []
-    if ours_red != want_red:
-        problems.append(f"reductions {sorted(ours_red)} != {sorted(want_red)}")
-    covered = set(c.private) | set(c.lastprivate) | set(c.firstprivate)
-    missing = set(expected.get("private", [])) - covered - {verdict.loop.var}
-    if missing:
-        problems.append(f"missing private {sorted(missing)}")
-    missing_last = set(expected.get("lastprivate", [])) - set(c.lastprivate) - {verdict.loop.var}
-    if missing_last:
-        problems.append(f"missing lastprivate {sorted(missing_last)}")
+    problems = corpus_clause_problems(expected, verdict)
     needless_last = set(c.lastprivate) & (set(expected.get("private", [])) | {verdict.loop.var}) \
         - set(expected.get("lastprivate", []))
     if needless_last:
