@@ -85,12 +85,13 @@ def build(directory: Path, truth: dict, output: Path, openmp: bool) -> str | Non
     return None
 
 
-def suggest(project: Project, copy: Path) -> None:
+def suggest(project: Project, copy: Path, tune: bool = True) -> None:
     """`ompilot suggest . --diff` in the copy, then `git apply` of its diff."""
     import time
 
     start = time.perf_counter()
-    done = subprocess.run([str(OMPILOT), "suggest", ".", "--diff"], cwd=copy, capture_output=True, text=True)
+    command = [str(OMPILOT), "suggest", ".", "--diff", *([] if tune else ["--no-tune"])]
+    done = subprocess.run(command, cwd=copy, capture_output=True, text=True)
     project.suggest_seconds = time.perf_counter() - start
     if done.returncode not in (0, 1):
         project.problem = f"ompilot suggest exited {done.returncode}: {done.stderr.strip()[-300:]}"
@@ -127,10 +128,10 @@ def _directive_above(lines: list[str], number: int) -> bool:
     return above >= 0 and lines[above].strip().startswith("#pragma omp")
 
 
-def measure(project: Project, workdir: Path, quiet: ss.Quiet, threads: int, seconds: float) -> None:
+def measure(project: Project, workdir: Path, quiet: ss.Quiet, threads: int, seconds: float, tune: bool = True) -> None:
     copy = workdir / project.name
     shutil.copytree(project.directory, copy)
-    suggest(project, copy)
+    suggest(project, copy, tune)
     if project.problem:
         return
     pragma_placement(project, copy)
@@ -168,26 +169,27 @@ def calibrate(binary: Path, env: dict[str, str], seconds: float) -> int:
     return scale
 
 
-def print_report(projects: list[Project], threads: int) -> None:
-    header = f"{'project':<18} {'scale':>5} {'serial s':>9} {f'{threads} thr s':>8} {'speedup':>8} {'pragmas':>8} {'suggest s':>9}  check"
-    print(header)
-    print("-" * len(header))
-    speedups = []
-    for p in projects:
-        speedup = p.speedup()
-        if speedup is not None and not p.problem:
-            speedups.append(speedup)
-        expected = len(p.placed) + len(p.missing)
-        cells = [f"{p.name:<18}", f"{p.scale:>5}"]
-        if speedup is None:
-            cells += [f"{'-':>9}", f"{'-':>8}", f"{'-':>8}"]
-        else:
-            cells += [f"{p.median(p.serial):>9.3f}", f"{p.median(p.parallel):>8.3f}", f"{speedup:>7.2f}x"]
-        cells += [f"{len(p.placed)}/{expected}".rjust(8), f"{p.suggest_seconds:>9.0f}"]
-        cells.append(p.problem or "ok")
-        print(" ".join(cells))
-        if p.missing:
-            print(f"{'':<18}   no pragma on: {', '.join(p.missing)}")
+def header(threads: int) -> str:
+    return f"{'project':<18} {'scale':>5} {'serial s':>9} {f'{threads} thr s':>8} {'speedup':>8} {'pragmas':>8} {'suggest s':>9}  check"
+
+
+def print_row(p: Project) -> None:
+    speedup = p.speedup()
+    expected = len(p.placed) + len(p.missing)
+    cells = [f"{p.name:<18}", f"{p.scale:>5}"]
+    if speedup is None:
+        cells += [f"{'-':>9}", f"{'-':>8}", f"{'-':>8}"]
+    else:
+        cells += [f"{p.median(p.serial):>9.3f}", f"{p.median(p.parallel):>8.3f}", f"{speedup:>7.2f}x"]
+    cells += [f"{len(p.placed)}/{expected}".rjust(8), f"{p.suggest_seconds:>9.0f}"]
+    cells.append(p.problem or "ok")
+    print(" ".join(cells), flush=True)
+    if p.missing:
+        print(f"{'':<18}   no pragma on: {', '.join(p.missing)}", flush=True)
+
+
+def print_summary(projects: list[Project], threads: int) -> None:
+    speedups = [p.speedup() for p in projects if p.speedup() is not None and not p.problem]
     if speedups:
         print(f"\ngeometric mean speedup over {len(speedups)} projects: {ss.geometric_mean(speedups):.2f}x "
               f"({threads} threads, serial clang-19 -O3 as the baseline, same run)")
@@ -202,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=1.0, help="serial run time to calibrate argv[1] to")
     parser.add_argument("--projects", help="comma-separated project names (default: all)")
     parser.add_argument("--show-diff", action="store_true")
+    parser.add_argument("--no-tune", action="store_true", help="pass --no-tune to ompilot suggest (faster)")
     args = parser.parse_args(argv)
     names = args.projects.split(",") if args.projects else None
     projects = []
@@ -210,16 +213,17 @@ def main(argv: list[str] | None = None) -> int:
             projects.append(Project(directory, json.loads((directory / "truth.json").read_text())))
     quiet = ss.Quiet(repeat=args.repeat, max_others=0.25, retries=1, idle_wait=10)
     print(f"load average before: {ss.load_average()}")
+    print(header(args.threads))
     with tempfile.TemporaryDirectory(prefix="ompilot-projects-") as work:
         for project in projects:
             try:
-                measure(project, Path(work), quiet, args.threads, args.seconds)
+                measure(project, Path(work), quiet, args.threads, args.seconds, tune=not args.no_tune)
             except Exception as exc:  # one project's failure must not hide the others' numbers
                 project.problem = f"{type(exc).__name__}: {exc}"
             if args.show_diff and project.diff:
                 print(f"--- {project.name}\n{project.diff}")
-            print(f"{project.name}: done ({project.problem or 'ok'})", file=sys.stderr)
-    print_report(projects, args.threads)
+            print_row(project)
+    print_summary(projects, args.threads)
     print(f"load average after: {ss.load_average()}")
     return 1 if any(p.problem for p in projects) else 0
 
