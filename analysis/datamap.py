@@ -195,19 +195,26 @@ def alias_range(refs: list[Ref], dims_for, variant: set[str], substitute=None, s
 
 
 def _minimums(refs: list[Ref], dims_for) -> dict[str, int]:
-    """Least values of the names that bound a loop around the accesses: a loop
-    from a constant L up to `m + c` runs only when m >= L - c, and where it
-    does not run nothing is accessed."""
+    """Least values of the names that bound a loop around the accesses (see
+    `_running_minimum`); where such a loop does not run nothing is accessed."""
     out: dict[str, int] = {}
     for ref in refs:
         for dim in dims_for(ref).values():
-            lower, upper = dim.lower, dim.upper
-            if lower is None or upper is None or not lower.is_constant or dim.step <= 0 or len(upper.terms) != 1:
-                continue
-            (name, coeff), = upper.terms
-            if coeff == 1:
-                out[name] = max(out.get(name, lower.const - upper.const), lower.const - upper.const)
+            found = _running_minimum(dim)
+            if found is not None:
+                name, least = found
+                out[name] = max(out.get(name, least), least)
     return out
+
+
+def _running_minimum(dim: LoopDim) -> tuple[str, int] | None:
+    """A loop from a constant L up to `name + c` runs only when name >= L - c:
+    (name, L - c), or None for a loop of another shape."""
+    lower, upper = dim.lower, dim.upper
+    if lower is None or upper is None or not lower.is_constant or dim.step <= 0 or len(upper.terms) != 1:
+        return None
+    (name, coeff), = upper.terms
+    return (name, lower.const - upper.const) if coeff == 1 else None
 
 
 def _at_least_zero(poly: Poly, minimums: dict[str, int]) -> bool:
@@ -245,12 +252,9 @@ def _unsigned_factors(poly: Poly, dims: dict[str, LoopDim]) -> str | None:
 def _bound_of_running_loop(name: str, dims: dict[str, LoopDim]) -> bool:
     """A loop from a constant L >= 0 up to `name + c` runs only when name >= L - c >= 0."""
     for dim in dims.values():
-        lower, upper = dim.lower, dim.upper
-        if lower is None or upper is None or not lower.is_constant or dim.step <= 0:
-            continue
-        if upper.terms == ((name, 1),):
-            if lower.const >= 0 and lower.const - upper.const >= 0:
-                return True
+        found = _running_minimum(dim)
+        if found is not None and found[0] == name and dim.lower.const >= 0 and found[1] >= 0:
+            return True
     return False
 
 

@@ -30,7 +30,6 @@ class FunctionContext:
     functions: dict[str, ir.Function]
     events: FunctionEvents
     fresh_pointers: set[ir.Var]  # local pointers only ever set to a new allocation
-    distinct_params: bool = False  # every call site passes distinct objects to all pointer parameters
     #: pairs of parameter names every call in the program binds to distinct objects
     distinct_pairs: frozenset[frozenset[str]] = frozenset()
     forms: dict[int, CanonicalLoop | str] = field(default_factory=dict)
@@ -502,7 +501,7 @@ def _may_alias(a: ir.Var, b: ir.Var, ctx: FunctionContext) -> bool:
         if p.kind == "param" and (q in ctx.fresh_pointers or (q.kind == "local" and (q.is_array or q.is_container) and not q.is_reference)):
             return False
     if a.kind == "param" and b.kind == "param":
-        if ctx.distinct_params or frozenset((a.name, b.name)) in ctx.distinct_pairs:
+        if frozenset((a.name, b.name)) in ctx.distinct_pairs:
             return False
     return True
 

@@ -47,7 +47,11 @@ def written_vars(stmt: ir.Stmt) -> set[ir.Var]:
 
 
 def written_in_expr(expr: ir.Expr) -> set[ir.Var]:
-    out: set[ir.Var] = set()
+    return set(assignments_in_expr(expr))
+
+
+def assignments_in_expr(expr: ir.Expr):
+    """The variable of each assignment or ++/-- in the expression, once per place."""
     for e in expr.walk():
         target = None
         if isinstance(e, ir.Assign):
@@ -55,8 +59,7 @@ def written_in_expr(expr: ir.Expr) -> set[ir.Var]:
         elif isinstance(e, ir.Unary) and e.op in ("++", "--", "post++", "post--"):
             target = e.operand
         if isinstance(target, ir.Name) and target.var is not None:
-            out.add(target.var)
-    return out
+            yield target.var
 
 
 def canonical_form(loop: ir.For, body_writes: set[ir.Var], symbols: MemberSymbols | None = None) -> CanonicalLoop | str:

@@ -80,7 +80,7 @@ class FileSummary:
     declared_allocators: tuple[tuple[str, str], ...] = ()  # (key, name) of callees declared malloc
     has_main: bool = False
     problem: str | None = None  # why the file gave no facts (parsed=False)
-    pass_needs: frozenset[str] = frozenset()  # every pass-through need (see _PASS) this file has
+    pass_needs: frozenset[str] = frozenset()  # every pass-through need (see pass_need) this file has
 
 
 def callee_key(call: ir.Call) -> str:

@@ -25,7 +25,7 @@ from typing import Callable
 from . import ir
 from .accesses import BodyFacts, Key
 from .invariants import _escaping_vars, plain_type
-from .loops import MemberSymbols, Poly, to_poly
+from .loops import MemberSymbols, Poly, assignments_in_expr, to_poly
 
 _WIDE_INTEGERS = {"int", "long", "long long", "unsigned int", "unsigned long", "unsigned long long"}
 
@@ -136,14 +136,8 @@ def _write_counts(body: ir.Stmt) -> dict[ir.Var, int]:
         if isinstance(s, ir.Decl) and s.init is not None:
             counts[s.var] = counts.get(s.var, 0) + 1
         for e in s.expressions():
-            for sub in e.walk():
-                target = None
-                if isinstance(sub, ir.Assign):
-                    target = sub.target
-                elif isinstance(sub, ir.Unary) and sub.op in ("++", "--", "post++", "post--"):
-                    target = sub.operand
-                if isinstance(target, ir.Name) and target.var is not None:
-                    counts[target.var] = counts.get(target.var, 0) + 1
+            for var in assignments_in_expr(e):
+                counts[var] = counts.get(var, 0) + 1
     return counts
 
 

@@ -181,14 +181,29 @@ def apply_edits(data: bytes, edits: list[Edit]) -> bytes:
     Assembled front to back from the original bytes (equivalent to applying in
     reverse offset order); bytes outside the edits are copied unchanged.
     """
+    return place_edits(data, edits)[0]
+
+
+def place_edits(data: bytes, edits: list[Edit]) -> tuple[bytes, dict[Edit, tuple[int, int]]]:
+    """`apply_edits`, and where each edit's text landed: [start, end) in the result."""
     pieces: list[bytes] = []
-    copied = 0
+    placed: dict[Edit, tuple[int, int]] = {}
+    copied = size = 0
     for edit in _ordered(data, edits):
         pieces.append(data[copied : edit.start])
-        pieces.append(_encode(edit.text))
+        size += edit.start - copied
+        text = _encode(edit.text)
+        placed[edit] = (size, size + len(text))
+        pieces.append(text)
+        size += len(text)
         copied = edit.end
     pieces.append(data[copied:])
-    return b"".join(pieces)
+    return b"".join(pieces), placed
+
+
+def ordered_edits(data: bytes, edits: list[Edit]) -> list[Edit]:
+    """The edits in the order `apply_edits` applies them (checked as it checks them)."""
+    return _ordered(data, edits)
 
 
 # --------------------------------------------------------------------------- diff

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ompilot.analysis import syntax
+from ompilot.suggest import patch
 from ompilot.suggest.model import Edit
 
 ENV = "OMPILOT_LOOP_TIMES"
@@ -80,7 +81,7 @@ def instrument(relative: str, original: bytes, edits: list[Edit], changes: list[
     spans = _spans(relative, original, edits, changes)
     if isinstance(spans, str):
         return spans
-    patched, placed = _place(original, edits)
+    patched, placed = patch.place_edits(original, edits)
     serial_points = [(s.start, s.end) for s in spans]
     parallel_points = []
     for span in spans:
@@ -126,7 +127,7 @@ def read_times(path: Path, labels: tuple[str, ...]) -> dict[str, float] | None:
 
 
 def _spans(relative: str, original: bytes, edits: list[Edit], changes: list[Edit]) -> list[_Span] | str:
-    ordered = _ordered(edits)
+    ordered = patch.ordered_edits(original, edits)
     openers = [e for e in ordered if e in changes and _STARTS_THREADS.search(e.text)]
     if not openers:
         return "the change inserts no parallel directive"
@@ -177,33 +178,11 @@ def _closer(ordered: list[Edit], opener: Edit) -> Edit | None:
     return None
 
 
-def _ordered(edits: list[Edit]) -> list[Edit]:
-    """The order `patch.apply_edits` applies them in."""
-    return sorted(dict.fromkeys(edits), key=lambda e: (e.start, e.end))
-
-
-def _place(data: bytes, edits: list[Edit]) -> tuple[bytes, dict[Edit, tuple[int, int]]]:
-    """The patched bytes and where each edit's text landed in them."""
-    pieces: list[bytes] = []
-    placed: dict[Edit, tuple[int, int]] = {}
-    copied = size = 0
-    for edit in _ordered(edits):
-        pieces.append(data[copied : edit.start])
-        size += edit.start - copied
-        text = edit.text.encode("utf-8", "surrogateescape")
-        placed[edit] = (size, size + len(text))
-        pieces.append(text)
-        size += len(text)
-        copied = edit.end
-    pieces.append(data[copied:])
-    return b"".join(pieces), placed
-
-
 def _mapped(data: bytes, edits: list[Edit], offset: int) -> int | None:
     """Where original `offset` lands in the patched bytes, before any text
     inserted at it; None inside a replaced range."""
     shift = 0
-    for edit in _ordered(edits):
+    for edit in patch.ordered_edits(data, edits):
         if edit.start < offset < edit.end:
             return None
         if edit.end < offset or (edit.end == offset and edit.start < offset):
