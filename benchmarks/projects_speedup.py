@@ -34,6 +34,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,8 +88,6 @@ def build(directory: Path, truth: dict, output: Path, openmp: bool) -> str | Non
 
 def suggest(project: Project, copy: Path, tune: bool = True) -> None:
     """`ompilot suggest . --diff` in the copy, then `git apply` of its diff."""
-    import time
-
     start = time.perf_counter()
     command = [str(OMPILOT), "suggest", ".", "--diff", *([] if tune else ["--no-tune"])]
     done = subprocess.run(command, cwd=copy, capture_output=True, text=True)
