@@ -150,8 +150,8 @@ class NestPlanner:
         firstprivate = _pointer_copies(decision)
         if firstprivate:
             verdict.notes.append(
-                f"firstprivate({', '.join(firstprivate)}): each thread keeps its own copy of the pointers, so "
-                "byte-sized stores cannot make the compiler reload them (and stop vectorising)"
+                f"firstprivate({', '.join(firstprivate)}): each thread keeps its own copy of the pointers and "
+                "sizes, so byte-sized stores cannot make the compiler reload them (and stop vectorising)"
             )
         verdict.clauses = model.Clauses(
             private=private,
@@ -576,18 +576,24 @@ _BYTE_TYPES = ("char", "int8_t", "bool", "_Bool", "std::byte")
 
 
 def _pointer_copies(decision: Decision) -> tuple[str, ...]:
-    """Read-only pointer variables used as array bases, when the loop stores
-    bytes: a byte store may alias any object, the shared pointers included, so
-    clang reloads them on every iteration; a private copy cannot be aliased."""
+    """Read-only pointer variables used as array bases and read-only numeric
+    scalars (sizes, bounds), when the loop stores bytes: a byte store may alias
+    any object, the shared variables included, so clang reloads them on every
+    iteration and stops vectorising; a private copy cannot be aliased."""
     facts = decision.facts
     if facts is None:
         return ()
     written = [r.key.var for r in facts.refs if r.is_write and r.subscripts is not None]
     if not any(any(t in var.type for t in _BYTE_TYPES) for var in written):
         return ()
+    read_only = [r.key.var for r in facts.refs if not r.key.fields and r.key.var not in facts.writes
+                 and r.key.var not in facts.declared and r.key.var not in facts.address_taken]
+    counter = decision.canonical.var if decision.canonical else None
     bases = {r.key.var.name for r in facts.refs if r.subscripts is not None and not r.key.fields
-             and r.key.var.is_pointer and r.key.var not in facts.writes and r.key.var not in facts.declared}
-    return tuple(sorted(bases))
+             and r.key.var.is_pointer and r.key.var in read_only}
+    sizes = {var.name for var in read_only if var.is_scalar_number and var.kind in ("param", "local")
+             and var is not counter and not var.is_volatile}
+    return tuple(sorted(bases | sizes))
 
 
 def _behind_check(verdict: model.Verdict, check: model.RuntimeAliasCheck) -> None:
