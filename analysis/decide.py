@@ -537,7 +537,7 @@ class _SiteBuilder:
         cached = self.cache.get(id(ref))
         if cached is not None:
             return cached
-        dims = [o.dim for o in self.outer] + [self.canonical.dim]
+        dims = [o.dependence_dim for o in self.outer] + [self.canonical.dependence_dim]
         counters = {d.var for d in dims}
         for loop in ref.loops:
             form = self._inner(loop)
@@ -618,7 +618,7 @@ class _SiteBuilder:
         return parts, sizes
 
     def _affine(self, expr: ir.Expr, counters: set[str]) -> Affine | None:
-        value = to_affine(expr, self.substitute, self.symbols)
+        value = to_affine(expr, self.substitute, self.symbols, quasi=True)
         if value is None:
             return None
         if any(n in self.variant and n not in counters for n in value.names()):
@@ -676,7 +676,8 @@ def _checked_dim(form: CanonicalLoop, variant: set[str], counters: set[str], sym
                 return None
         return bound
 
-    return LoopDim(form.dim.var, ok(form.dim.lower), ok(form.dim.upper), form.dim.step)
+    dim = form.dependence_dim
+    return LoopDim(dim.var, ok(dim.lower), ok(dim.upper), dim.step)
 
 
 def _is_member_symbol(name: str) -> bool:

@@ -24,6 +24,11 @@ Iteration-space convention (all functions):
   enclosing loops (the innermost loop of that name wins; a loop's bounds see
   only the loops outside it) are symbolic parameters, shared by both
   instances and otherwise unconstrained integers.
+* A quasi-affine term `e / c` or `e % c` (C's truncating division by a
+  positive constant) gets a fresh integer variable q, the quotient, tied to e
+  by an exact constraint (`_quotient_definition`); `e % c` is then `e - c*q`.
+  Quotients are existential: set dimensions of the pair set, `exists` in the
+  element sets.
 
 `carried` and `same_iteration_conflict` do not compare array names (the caller
 decides which pairs may alias); `element_set_covers` ignores writes to another
@@ -54,9 +59,30 @@ _PARAM_PREFIX = "p_"
 
 @dataclass
 class _Namer:
-    """Collects the parameters met while renaming, so the caller can declare them."""
+    """Collects the parameters met while renaming, so the caller can declare
+    them, and the quotient variables of quasi-affine terms with the
+    constraints that define them."""
 
     params: set[str] = field(default_factory=set)
+    quotients: dict[tuple[str, int], str] = field(default_factory=dict)  # (dividend text, c) -> q
+    definitions: list[str] = field(default_factory=list)
+    made: int = 0
+
+    def quotient(self, dividend: str, divisor: int) -> str:
+        """The variable holding C's `dividend / divisor`, made once per dividend."""
+        key = (dividend, divisor)
+        if key not in self.quotients:
+            self.quotients[key] = f"q{self.made}"
+            self.made += 1
+            self.definitions.append(_quotient_definition(self.quotients[key], dividend, divisor))
+        return self.quotients[key]
+
+    def take_quotients(self) -> tuple[list[str], list[str]]:
+        """The quotient variables made since the last call and their
+        definitions; terms met later get new variables."""
+        taken = list(self.quotients.values()), self.definitions
+        self.quotients, self.definitions = {}, []
+        return taken
 
     def scope(self, loops: tuple[LoopDim, ...], isl_names: list[str], visible: int):
         """A renaming for an expression that sees the first `visible` loops."""
@@ -81,17 +107,46 @@ def _isl_identifier(name: str) -> str:
     return name.replace("_", "_u").replace("->", "_a").replace(".", "_d")
 
 
-def _affine_text(expr: Affine, rename) -> str:
-    """isl text for `expr`, with every name passed through `rename`."""
+def _quotient_definition(q: str, dividend: str, divisor: int) -> str:
+    """The constraint making `q` exactly C's `dividend / divisor` (divisor > 0).
+
+    C99 6.5.5 truncates toward zero: for e >= 0, q = floor(e / c), that is
+    c*q <= e <= c*q + c - 1; for e < 0, q = ceil(e / c), that is
+    c*q - (c - 1) <= e <= c*q. The two cases together have exactly one
+    solution q for every integer e, so the remainder e - c*q is C's `e % c`
+    (0..c-1 for e >= 0, -(c-1)..0 for e < 0) and nothing is lost or added: a
+    dependence found with q is a real one, and a dependence through `%` on a
+    negative dividend (a negative colour parameter) is never missed. isl
+    keeps the disjunction exact (a union of two basic sets per quotient).
+    """
+    e, c = f"({dividend})", divisor
+    return (
+        f"(({e} >= 0 and {c}*{q} <= {e} <= {c}*{q} + {c - 1}) or "
+        f"({e} <= -1 and {c}*{q} - {c - 1} <= {e} <= {c}*{q}))"
+    )
+
+
+def _affine_text(expr: Affine, rename, namer: _Namer) -> str:
+    """isl text for `expr`, with every name passed through `rename` and each
+    quasi-affine term replaced by its quotient variable (made in `namer`)."""
     parts = [f"{coeff}*{rename(name)}" for name, coeff in expr.terms]
+    for term, coeff in expr.quasi:
+        dividend = _affine_text(term.dividend, rename, namer)
+        q = namer.quotient(dividend, term.divisor)
+        value = q if term.op == "/" else f"(({dividend}) - {term.divisor}*{q})"
+        parts.append(f"{coeff}*{value}")
     parts.append(str(expr.const))
     return " + ".join(parts)
 
 
-def _loop_constraints(loop: LoopDim, counter: str, rename) -> list[str]:
-    """Constraints placing `counter` on an iteration of `loop` (see module doc)."""
-    lower = None if loop.lower is None else _affine_text(loop.lower, rename)
-    upper = None if loop.upper is None else _affine_text(loop.upper, rename)
+def _loop_constraints(loop: LoopDim, counter: str, rename, namer: _Namer) -> list[str]:
+    """Constraints placing `counter` on an iteration of `loop` (see module doc).
+
+    With a step other than 1 the counter is start + step*t for some t >= 0; a
+    quasi-affine start (`1 + (i + color) % 2`) is a function of the outer
+    counters, so both instances of one execution share it."""
+    lower = None if loop.lower is None else _affine_text(loop.lower, rename, namer)
+    upper = None if loop.upper is None else _affine_text(loop.upper, rename, namer)
     out = []
     if lower is not None:
         out.append(f"{counter} >= {lower}")
@@ -110,13 +165,13 @@ def _domain_constraints(
     out = []
     for position in range(first, len(access.loops)):
         rename = namer.scope(access.loops, isl_names, position)
-        out += _loop_constraints(access.loops[position], isl_names[position], rename)
+        out += _loop_constraints(access.loops[position], isl_names[position], rename, namer)
     return out
 
 
 def _subscript_texts(access: AccessSite, isl_names: list[str], dims, namer: _Namer):
     rename = namer.scope(access.loops, isl_names, len(access.loops))
-    return [_affine_text(access.subscripts[d], rename) for d in dims]
+    return [_affine_text(access.subscripts[d], rename, namer) for d in dims]
 
 
 def _instance_names(access: AccessSite, shared: int, tag: str) -> list[str]:
@@ -157,7 +212,9 @@ def _pair_set(
         constraints.append(f"{step}*d = {sink_names[level]} - {source_names[level]}")
         constraints.append("d >= 1")
         variables = ["d"] + variables
-    variables += sorted(namer.params)
+    quotients, definitions = namer.take_quotients()
+    constraints += definitions
+    variables += sorted(namer.params) + quotients
     text = "{ [%s] : %s }" % (", ".join(variables), " and ".join(constraints) or "true")
     return isl.Set.read_from_str(_CTX, text)
 
@@ -287,11 +344,14 @@ def _element_set_text(
     """Constraint text of { [c.., e..] : the access touches element e at c }."""
     names = _instance_names(access, common, tag)
     first = 0 if with_shared_domain else common
+    namer.take_quotients()  # none are pending; each body quantifies its own
     constraints = _domain_constraints(access, names, first, namer)
     subscripts = _subscript_texts(access, names, range(len(access.subscripts)), namer)
     constraints += [f"e{d} = {text}" for d, text in enumerate(subscripts)]
+    quotients, definitions = namer.take_quotients()
+    constraints += definitions
     body = " and ".join(constraints) or "true"
-    deeper = names[common:]
+    deeper = names[common:] + quotients
     if deeper:
         body = "exists (%s : %s)" % (", ".join(deeper), body)
     return body

@@ -46,7 +46,7 @@ class Expr:
     line: int
     text: str  # source spelling, for messages
     #: Clang's canonical type of the expression ("int", "double *"); set on
-    #: names, subscripts, members and unary operators, "" when not known
+    #: names, subscripts, members, unary and binary operators, "" when not known
     ctype: str = field(default="", kw_only=True)
 
     def children(self) -> tuple[Expr, ...]:

@@ -33,6 +33,14 @@ class CanonicalLoop:
     bound_op: str  # < <= > >= !=
     step: int
     dim: LoopDim
+    #: the same loop with quasi-affine bounds kept (`j = 1 + (i + color) % 2`),
+    #: for the dependence tester only; None when `dim` already says everything
+    quasi_dim: LoopDim | None = None
+
+    @property
+    def dependence_dim(self) -> LoopDim:
+        """The loop as the exact dependence test (depend.py) should see it."""
+        return self.quasi_dim or self.dim
 
 
 def written_vars(stmt: ir.Stmt) -> set[ir.Var]:
@@ -91,7 +99,8 @@ def canonical_form(loop: ir.For, body_writes: set[ir.Var], symbols: MemberSymbol
     if symbols is not None and any(isinstance(e, ir.Member) and symbols.written(e) for e in bound.walk()):
         return "the loop bound is changed inside the loop"
     dim = _dim(var.name, start, bound, op, step, symbols)
-    return CanonicalLoop(loop, var, var.name, start, bound, op, step, dim)
+    quasi_dim = _dim(var.name, start, bound, op, step, symbols, quasi=True)
+    return CanonicalLoop(loop, var, var.name, start, bound, op, step, dim, None if quasi_dim == dim else quasi_dim)
 
 
 def range_for_form(loop: ir.RangeFor, counter: str) -> CanonicalLoop:
@@ -148,9 +157,10 @@ def _condition(cond: ir.Expr | None, var: ir.Var) -> tuple[str, ir.Expr] | None:
     return None
 
 
-def _dim(name: str, start: ir.Expr | None, bound: ir.Expr, op: str, step: int, symbols=None) -> LoopDim:
-    first = to_affine(start, symbols=symbols) if start is not None else None
-    limit = to_affine(bound, symbols=symbols)
+def _dim(name: str, start: ir.Expr | None, bound: ir.Expr, op: str, step: int, symbols=None,
+         quasi: bool = False) -> LoopDim:
+    first = to_affine(start, symbols=symbols, quasi=quasi) if start is not None else None
+    limit = to_affine(bound, symbols=symbols, quasi=quasi)
     if limit is not None:
         if op == "<" or (op == "!=" and step > 0):
             limit = limit - Affine.constant(1)
@@ -173,7 +183,8 @@ def constant_value(expr: ir.Expr | None) -> int | None:
 
 
 def to_affine(
-    expr: ir.Expr, substitute: dict[ir.Var, Poly] | None = None, symbols: MemberSymbols | None = None
+    expr: ir.Expr, substitute: dict[ir.Var, Poly] | None = None, symbols: MemberSymbols | None = None,
+    quasi: bool = False,
 ) -> Affine | None:
     """The expression as an affine form over variable names, or None.
 
@@ -181,6 +192,8 @@ def to_affine(
     (temporaries.py: `c = i * n + j;` read as `i*n + j`); integer members map
     to their C text (`g->ny`) when `symbols` says they are loop-invariant. The
     caller checks that every name left is a counter or loop-invariant.
+    With `quasi`, `e / c` and `e % c` (signed, c a positive constant) become
+    quasi-affine terms (`_quasi_term`); only depend.py understands those.
     """
     if isinstance(expr, ir.Const):
         return Affine.constant(expr.value) if isinstance(expr.value, int) else None
@@ -196,13 +209,15 @@ def to_affine(
         symbol = symbols.symbol(expr) if symbols is not None else None
         return Affine.name(symbol) if symbol is not None else None
     if isinstance(expr, ir.Unary):
-        inner = to_affine(expr.operand, substitute, symbols)
+        inner = to_affine(expr.operand, substitute, symbols, quasi)
         if inner is None:
             return None
         return {"-": -inner, "+": inner}.get(expr.op)
+    if quasi and isinstance(expr, ir.Binary) and expr.op in ("/", "%"):
+        return _quasi_term(expr, symbols)
     if isinstance(expr, ir.Binary) and expr.op in ("+", "-", "*"):
-        lhs = to_affine(expr.lhs, substitute, symbols)
-        rhs = to_affine(expr.rhs, substitute, symbols)
+        lhs = to_affine(expr.lhs, substitute, symbols, quasi)
+        rhs = to_affine(expr.rhs, substitute, symbols, quasi)
         if lhs is None or rhs is None:
             return None
         if expr.op == "+":
@@ -214,6 +229,41 @@ def to_affine(
         if rhs.is_constant:
             return lhs.scale(rhs.const)
     return None
+
+
+#: result types of C's `/` and `%` whose truncating semantics `Quasi` models
+#: (operands of smaller types are promoted to int first)
+_SIGNED_RESULTS = {"int", "long", "long long", "__int128"}
+_UNSIGNED_WORDS = {"unsigned", "bool", "_Bool", "char16_t", "char32_t", "char8_t"}
+
+
+def _quasi_term(expr: ir.Binary, symbols: MemberSymbols | None) -> Affine | None:
+    """`e / c` or `e % c` as a quasi-affine term, when C computes it on signed
+    integers: the operation's type is a signed type of rank int or more, and
+    no name, literal or operation inside is unsigned, so no step of e wraps
+    modulo 2^N (a cast, which the front end drops, could otherwise hide one:
+    `(long)((unsigned)i - 3) % 2`). e is read without temporaries' values:
+    those were not checked for signedness."""
+    if expr.ctype not in _SIGNED_RESULTS or not _signed_throughout(expr):
+        return None
+    divisor = constant_value(expr.rhs)
+    if divisor is None or divisor <= 0:
+        return None
+    dividend = to_affine(expr.lhs, None, symbols, quasi=True)
+    return None if dividend is None else Affine.quotient(expr.op, dividend, divisor)
+
+
+def _signed_throughout(expr: ir.Expr) -> bool:
+    """No part of `expr` has an unsigned type (names and members must have a
+    known type; operations whose type the front end did not record pass)."""
+    for e in expr.walk():
+        if isinstance(e, (ir.Name, ir.Member)) and not e.ctype:
+            return False
+        if _UNSIGNED_WORDS & set(e.ctype.split()):
+            return False
+        if isinstance(e, ir.Const) and any(ch in e.text for ch in "uU"):
+            return False
+    return True
 
 
 def trip_count(loop: CanonicalLoop) -> int | None:
