@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-from . import datamap, depend, ir, members, model
+from . import aliasfacts, datamap, depend, ir, members, model, program
 from .accesses import BodyFacts, BodyWalker, Key, Ref
 from .affine import AccessSite, Affine, LoopDim
 from .invariants import MemberInvariance
@@ -35,6 +35,20 @@ class FunctionContext:
     forms: dict[int, CanonicalLoop | str] = field(default_factory=dict)
     #: C's effective-type rule holds (the build has no -fno-strict-aliasing)
     strict_aliasing: bool = True
+    #: the class of each expression type under that rule (TranslationUnit.alias_types)
+    alias_types: dict[str, ir.AliasType] = field(default_factory=dict)
+    #: keys of the functions that return fresh memory (ProgramFacts.allocators)
+    allocators: frozenset[str] = frozenset(program.BUILTIN_ALLOCATORS)
+    _fresh_members: program.FreshMembers | None = field(default=None, repr=False)
+
+    def fresh_members_at(self, loop: ir.LoopStmt) -> list[program.FreshMember]:
+        """Struct members set from their own allocator call before this loop
+        and unchanged until it runs (program.fresh_members)."""
+        if self._fresh_members is None:
+            self._fresh_members = program.fresh_members(
+                self.function, self.functions, self.allocators, self.fresh_pointers, self.strict_aliasing, self.alias_types
+            )
+        return self._fresh_members.valid_at(loop)
 
     def canonical(self, loop: ir.For) -> CanonicalLoop | str:
         """canonical_form of a loop of this function, computed once; bounds
@@ -378,6 +392,7 @@ def _aliases(by_key, written, decision, ctx) -> None:
     """One PossibleAlias reason for the first pair of arrays that may overlap;
     every such pair is kept for a run-time check."""
     keys = list(by_key)
+    explained: set[frozenset[Key]] = set()
     for w in written:
         for other in keys:
             if other == w:
@@ -385,9 +400,23 @@ def _aliases(by_key, written, decision, ctx) -> None:
             through_member = _via_pointer_member(w) or _via_pointer_member(other)
             if not through_member and (other.var is w.var or not _may_alias(w.var, other.var, ctx)):
                 continue
+            fact = _alias_fact(w, other, by_key, decision, ctx)
+            if fact is not None:
+                if frozenset((w, other)) not in explained:
+                    explained.add(frozenset((w, other)))
+                    decision.notes.append(fact.text())
+                continue
             if not decision.alias_pairs:
                 decision.reasons.append(model.PossibleAlias(written=str(w), other=str(other)))
             decision.alias_pairs.append((w, other))
+
+
+def _alias_fact(w: Key, other: Key, by_key, decision: Decision, ctx: FunctionContext):
+    """A fact that keeps two arrays apart although their pointers may alias:
+    distinct allocations in members of one struct, or C's effective-type rule."""
+    members = ctx.fresh_members_at(decision.loop)
+    fact = aliasfacts.distinct_members(w, other, members, ctx, by_key) if members else None
+    return fact or aliasfacts.distinct_by_type(w, other, by_key, ctx.alias_types, ctx.strict_aliasing)
 
 
 def _runtime_alias_check(

@@ -160,6 +160,41 @@ def parse(path: str | Path, flags: list[str], data: bytes | None = None) -> ir.T
     return unit
 
 
+_ALIAS_KINDS = {
+    ci.TypeKind.CHAR_U: "char", ci.TypeKind.UCHAR: "char", ci.TypeKind.CHAR_S: "char",
+    ci.TypeKind.SCHAR: "char", ci.TypeKind.BOOL: "bool",
+    # a signed type and its unsigned variant may alias: one class each
+    ci.TypeKind.SHORT: "short", ci.TypeKind.USHORT: "short",
+    ci.TypeKind.INT: "int", ci.TypeKind.UINT: "int",
+    ci.TypeKind.LONG: "long", ci.TypeKind.ULONG: "long",
+    ci.TypeKind.LONGLONG: "long long", ci.TypeKind.ULONGLONG: "long long",
+    ci.TypeKind.INT128: "__int128", ci.TypeKind.UINT128: "__int128",
+    ci.TypeKind.FLOAT: "float", ci.TypeKind.DOUBLE: "double", ci.TypeKind.LONGDOUBLE: "long double",
+    ci.TypeKind.POINTER: "pointer", ci.TypeKind.BLOCKPOINTER: "pointer",
+}  # fmt: skip
+
+
+def alias_type(t: ci.Type, depth: int = 0) -> ir.AliasType:
+    """The class of a canonical type under C's effective-type rule, read from
+    Clang's type kinds; a struct, union or class also lists the classes of
+    every sub-object (members, bases, array elements, nested records). Enums,
+    complex and vector types, incomplete and dependent types are "unknown"."""
+    kind = t.kind
+    if kind in _ARRAY_TYPES:
+        return alias_type(t.element_type.get_canonical(), depth)
+    if kind in _ALIAS_KINDS:
+        return ir.AliasType(_ALIAS_KINDS[kind])
+    if kind != ci.TypeKind.RECORD or depth > 8 or t.get_size() < 0:
+        return ir.AliasType("unknown")
+    contents: set[str] = set()
+    declaration = t.get_declaration()
+    for child in declaration.get_children():
+        if child.kind in (ci.CursorKind.FIELD_DECL, ci.CursorKind.CXX_BASE_SPECIFIER):
+            inner = alias_type(child.type.get_canonical(), depth + 1)
+            contents |= {inner.kind, *inner.contains}
+    return ir.AliasType("record " + t.spelling, frozenset(contents))
+
+
 def strict_aliasing(flags: list[str]) -> bool:
     """Does the build keep C's effective-type rule? The last of
     -fstrict-aliasing / -fno-strict-aliasing wins; the rule holds by default."""
@@ -209,6 +244,7 @@ class _Converter:
         self.calls: list[tuple[ir.Call, str]] = []
         self.malloc_usrs: dict[str, bool] = {}
         self.referenced_functions: set[str] = set()
+        self.alias_types: dict[str, ir.AliasType] = {}
         self.is_cpp = any(
             str(path).endswith(ext) for ext in (".cpp", ".cc", ".cxx", ".C", ".hpp", ".hh", ".c++")
         ) or "c++" in " ".join(a for a in tu.cursor.translation_unit.spelling.split())
@@ -228,6 +264,7 @@ class _Converter:
             errors=_errors(self.tu, self.path),
             is_cpp=self.is_cpp,
             referenced_functions=frozenset(self.referenced_functions),
+            alias_types=self.alias_types,
         )
 
     def _collect(self, parent, functions, globals_):
@@ -568,7 +605,10 @@ class _Converter:
         if handler is not None:
             node = handler(self, c, line, text)
             if kind in _TYPED_KINDS:
-                node.ctype = c.type.get_canonical().spelling
+                canonical = c.type.get_canonical()
+                node.ctype = canonical.spelling
+                if node.ctype not in self.alias_types:
+                    self.alias_types[node.ctype] = alias_type(canonical)
             return node
         parts = tuple(self._expr(ch) for ch in c.get_children() if _is_expr(ch.kind))
         return ir.OtherExpr(line=line, text=text, kind=kind.name.lower(), parts=parts)

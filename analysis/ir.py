@@ -332,6 +332,17 @@ class Function:
     is_malloc: bool = False  # declared __attribute__((malloc)): returns memory nothing else points to
 
 
+@dataclass(frozen=True)
+class AliasType:
+    """A type as C's effective-type rule sees it (C11 6.5p7): "int" (also for
+    unsigned int), "double", "char" (may alias anything), "pointer" (every
+    pointer type, conservatively), "record struct s" with the classes of its
+    sub-objects in `contains`, or "unknown"."""
+
+    kind: str
+    contains: frozenset[str] = frozenset()
+
+
 @dataclass(eq=False)
 class TranslationUnit:
     path: str
@@ -343,6 +354,8 @@ class TranslationUnit:
     strict_aliasing: bool = True
     #: functions named outside any function body (global initialisers): their address escapes
     referenced_functions: frozenset[str] = frozenset()
+    #: canonical type spelling (the `ctype` of expressions) -> its class under the effective-type rule
+    alias_types: dict[str, AliasType] = field(default_factory=dict)
 
     def function(self, name: str) -> Function | None:
         for f in self.functions:

@@ -166,6 +166,48 @@ class PossibleAlias(Reason):
         return f"{base}; {self.missing}" if self.missing else base
 
 
+# Facts that rule a possible alias out, shown with the verdict's notes.
+
+
+@dataclass(frozen=True)
+class DistinctByType:
+    """C's effective-type rule (C11 6.5p7): an object is only accessed through
+    lvalues of its own type (or a signed/unsigned variant, a character type,
+    an aggregate containing it), so a write of one type cannot change memory
+    read with an incompatible one."""
+
+    template: ClassVar[str] = (
+        "{first} ({first_type}) and {second} ({second_type}) cannot overlap: "
+        "C's strict-aliasing rule (the build does not pass -fno-strict-aliasing)"
+    )
+    first: str
+    first_type: str
+    second: str
+    second_type: str
+
+    def text(self) -> str:
+        return self.template.format(**{f.name: getattr(self, f.name) for f in fields(self)})
+
+
+@dataclass(frozen=True)
+class DistinctAllocations:
+    """Members of one struct object, each set from its own allocator call
+    before the loop and not changed since: distinct fresh objects."""
+
+    template: ClassVar[str] = (
+        "{first} and {second} cannot overlap: {first} is set from {first_source} (line {first_line}) "
+        "and {second} {second_how}, and nothing changes them before the loop"
+    )
+    first: str
+    first_source: str
+    first_line: int
+    second: str
+    second_how: str  # "from pool_alloc (line 30)", "is the struct's own storage", ...
+
+    def text(self) -> str:
+        return self.template.format(**{f.name: getattr(self, f.name) for f in fields(self)})
+
+
 @dataclass(frozen=True)
 class EarlyExit(Reason):
     template: ClassVar[str] = "{statement} at line {line} leaves the loop early"

@@ -497,3 +497,221 @@ def _proof_text(allocators: set[str], arrays: bool, names, calls) -> str:
     files = sorted({c.where.rsplit(":", 1)[0] for c in calls})
     count = f"{len(calls)} call{'s' if len(calls) != 1 else ''} in {', '.join(files)}"
     return f"every caller passes {what} ({count})"
+
+
+# ------------------------------------------------------ fresh struct members
+
+#: library calls that write no memory of the program (output only)
+_OUTPUT_ONLY = {"printf", "fprintf", "puts", "fputs", "putchar", "fputc", "putc", "fwrite", "fflush", "perror", "vprintf", "vfprintf"}
+_HARMLESS_EFFECTS = {"pure", "exit", "alloc"}
+
+
+@dataclass(frozen=True)
+class FreshMember:
+    """`A->col = pool_alloc(...)`: the only assignment of a pointer member of
+    the struct `root` reaches, a top-level statement of the function whose
+    value is one allocator call."""
+
+    root: ir.Var
+    field: str  # as in accesses.Key fields, without the "*": "->col", ".col"
+    position: int  # index of the assignment among the function's top-level statements
+    line: int
+    source: str  # the allocator, as people read it
+
+
+@dataclass
+class FreshMembers:
+    members: list[FreshMember]
+    #: root -> indexes of the top-level statements that may change a pointer member of it
+    spoiled: dict[ir.Var, set[int]]
+    #: id of every statement -> index of the top-level statement around it
+    top: dict[int, int]
+
+    def valid_at(self, loop: ir.Stmt) -> list[FreshMember]:
+        """Members whose assignment runs before the statement holding `loop`,
+        with nothing that may change them from there up to the loop's end."""
+        t = self.top.get(id(loop))
+        if t is None:
+            return []
+        return [
+            m for m in self.members
+            if m.position < t and not any(m.position < i <= t for i in self.spoiled.get(m.root, ()))
+        ]  # fmt: skip
+
+
+def fresh_members(
+    function: ir.Function,
+    functions: dict[str, ir.Function],
+    allocators: frozenset[str],
+    fresh_pointers: set[ir.Var],
+    strict_aliasing: bool,
+    alias_types: dict[str, ir.AliasType],
+) -> FreshMembers:
+    """Pointer members of one struct object that each hold their own fresh
+    allocation. The root is a pointer parameter or a local struct variable
+    that the function uses only as `A->f` / `S.f` (never assigned, passed,
+    copied or its member's address taken); each member is assigned exactly
+    once, at the top level of the body, from one allocator call. Between that
+    statement and a loop, no store that may reach the member (by its target
+    or, under C's effective-type rule, by its type) and no call that may
+    change memory (allocators aside, taken to change nothing the caller sees,
+    as the malloc family does) may run. Functions with goto are left alone."""
+    empty = FreshMembers([], {}, {})
+    if function.body is None:
+        return empty
+    statements = function.body.stmts
+    for stmt in function.body.walk():
+        if isinstance(stmt, ir.OtherStmt) or (isinstance(stmt, ir.Jump) and stmt.kind not in ("return", "break", "continue")):
+            return empty
+    roots = [
+        v for v in _variables(function)
+        if not v.is_reference and not v.is_array and not v.is_container
+        and ((v.kind == "param" and v.is_pointer) or (v.kind == "local" and not v.is_scalar_number
+                                                      and (not v.is_pointer or v in fresh_pointers)))
+    ]  # fmt: skip
+    members: list[FreshMember] = []
+    for root in roots:
+        members += _root_members(function, root, statements, allocators, fresh_pointers)
+    if not members:
+        return empty
+    top = {id(s): i for i, stmt in enumerate(statements) for s in stmt.walk()}
+    spoiled: dict[ir.Var, set[int]] = {}
+    for root in {m.root for m in members}:
+        own = [m for m in members if m.root is root]
+        spoiled[root] = {
+            i for i, stmt in enumerate(statements)
+            if _may_change_members(stmt, i, root, own, functions, allocators, fresh_pointers, strict_aliasing, alias_types)
+        }  # fmt: skip
+    return FreshMembers(members, spoiled, top)
+
+
+def _variables(function: ir.Function) -> list[ir.Var]:
+    found = list(function.params)
+    found += [s.var for s in function.body.walk() if isinstance(s, ir.Decl)]
+    return found
+
+
+def _all_exprs(function: ir.Function):
+    """Every evaluated expression: not the operands of sizeof / alignof."""
+    def walk(e: ir.Expr):
+        yield e
+        if not (isinstance(e, ir.OtherExpr) and e.kind == "cxx_unary_expr"):
+            for child in e.children():
+                yield from walk(child)
+
+    for stmt in function.body.walk():
+        for e in stmt.expressions():
+            yield from walk(e)
+
+
+def _root_members(function: ir.Function, root: ir.Var, statements, allocators, fresh_pointers) -> list[FreshMember]:
+    names = bases = 0
+    set_at = 0  # a fresh local pointer root: the top-level statement that allocates it
+    if root.kind == "local" and root.is_pointer:
+        # `g = alloc(...)` once, at the top level; `return g;` aside, only `g->f` after that
+        positions = [i for i, s in enumerate(statements) if _sets(s, root)]
+        if len(positions) != 1 or sum(_sets(s, root) for s in function.body.walk()) != 1:
+            return []
+        set_at = positions[0]
+        names -= 1 if isinstance(statements[set_at], ir.ExprStmt) else 0
+        names -= sum(1 for s in function.body.walk()
+                     if isinstance(s, ir.Jump) and isinstance(s.value, ir.Name) and s.value.var is root)
+    assigns: dict[str, list[ir.Assign]] = {}
+    touched: set[str] = set()  # members whose address is taken or that are stepped
+    for e in _all_exprs(function):
+        if isinstance(e, ir.Name) and e.var is root:
+            names += 1
+        elif isinstance(e, ir.Member) and isinstance(e.base, ir.Name) and e.base.var is root:
+            bases += 1
+        elif isinstance(e, ir.Assign) and _member_of(e.target, root):
+            assigns.setdefault(e.target.field, []).append(e)
+        elif isinstance(e, ir.Unary) and e.op in ("&", "++", "--", "post++", "post--"):
+            if _member_of(e.operand, root):
+                touched.add(e.operand.field)
+            elif e.op == "&" and _rooted_at(e.operand, root):
+                return []  # a pointer into the struct
+    if names != bases:
+        return []  # the root is assigned, passed, copied or dereferenced whole
+    arrow = root.is_pointer
+    top_level = {id(s.expr): i for i, s in enumerate(statements) if isinstance(s, ir.ExprStmt)}
+    found = []
+    for name, writes in assigns.items():
+        if len(writes) != 1 or name in touched:
+            continue
+        (a,) = writes
+        position = top_level.get(id(a))
+        source = allocation_source(a.value) if a.op == "=" and a.target.points else None
+        if position is None or position < set_at or not source or not source <= allocators:
+            continue
+        call = a.value
+        while not isinstance(call, ir.Call) and isinstance(call, ir.Conditional):
+            call = call.then
+        label = call.name if isinstance(call, ir.Call) else "an allocator"
+        found.append(FreshMember(root, ("->" if arrow else ".") + name, position, a.line, label))
+    return found
+
+
+def _sets(stmt: ir.Stmt, var: ir.Var) -> bool:
+    """`T *var = init;` or `var = ...;` as the statement itself."""
+    if isinstance(stmt, ir.Decl):
+        return stmt.var is var and stmt.init is not None
+    return (isinstance(stmt, ir.ExprStmt) and isinstance(stmt.expr, ir.Assign)
+            and isinstance(stmt.expr.target, ir.Name) and stmt.expr.target.var is var)
+
+
+def _member_of(e: ir.Expr, root: ir.Var) -> bool:
+    return isinstance(e, ir.Member) and isinstance(e.base, ir.Name) and e.base.var is root
+
+
+def _rooted_at(e: ir.Expr, root: ir.Var) -> bool:
+    while isinstance(e, (ir.Member, ir.Index)) and e.base is not None:
+        if isinstance(e, ir.Index) and isinstance(e.base, ir.Member) and e.base.points:
+            return False  # `&A->col[k]` points into the allocation, not into the struct
+        e = e.base
+    return isinstance(e, ir.Name) and e.var is root
+
+
+def _may_change_members(stmt, index, root, own, functions, allocators, fresh_pointers, strict_aliasing, alias_types) -> bool:
+    """May this top-level statement change a pointer member of `root`?"""
+    from .accesses import BodyWalker
+    from .aliasfacts import UNKNOWN, types_may_alias
+    from .effects import classify_call
+
+    pointer = ir.AliasType("pointer")
+    before = {m.field for m in own if m.position < index}
+    facts = BodyWalker(functions).run(stmt, None)
+    if facts.unsupported:
+        return True
+    for ref in facts.refs:
+        if not ref.is_write:
+            continue
+        v, fields = ref.key.var, ref.key.fields
+        through = any("->" in f or f.endswith("*") for f in fields)
+        if v is root:
+            if not any(f.endswith("*") for f in fields):
+                if any(m.position == index and fields[:1] == (m.field,) for m in own):
+                    continue  # the member's own assignment
+                if fields[:1] not in {(m.field,) for m in own}:
+                    continue  # another member of the struct
+                return True
+            if len(fields) == 1 and fields[0].rstrip("*") in before:
+                continue  # the fresh allocation a member already holds
+        elif not through and v.kind in ("local", "param") and not v.is_reference and (
+            ref.subscripts is None or v.is_array or (v in fresh_pointers and not v.is_reference)
+        ):
+            continue  # a variable of this function, one of its arrays or allocations
+        kind = alias_types.get(ref.ctype, UNKNOWN) if ref.exact and ref.ctype else UNKNOWN
+        if not strict_aliasing or types_may_alias(kind, pointer):
+            return True
+    for s in stmt.walk():
+        for expr in s.expressions():
+            for e in expr.walk():
+                if not isinstance(e, ir.Call) or callee_key(e) in allocators:
+                    continue
+                effect = classify_call(e, functions)
+                if effect.kind in _HARMLESS_EFFECTS or effect.kind == "writes-args":
+                    continue  # what it writes through its arguments is among the refs above
+                if effect.kind == "io" and e.name in _OUTPUT_ONLY:
+                    continue
+                return True
+    return False

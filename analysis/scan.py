@@ -357,6 +357,8 @@ def _analyse(prepared: _Prepared, facts: program.ProgramFacts, report: model.Fil
             fresh_pointers=_fresh_pointers(function, facts.allocators, prepared.sources[function]),
             distinct_pairs=params.distinct if params else frozenset(),
             strict_aliasing=tu.strict_aliasing,
+            alias_types=tu.alias_types,
+            allocators=facts.allocators,
         )
         planner = NestPlanner(path, function, ctx, prepared.lines, prepared.pragma_lines, prepared.min_work)
         verdicts = planner.run()

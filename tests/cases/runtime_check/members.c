@@ -12,7 +12,7 @@
 // expect 67: parallel-if-disjoint
 // condition 67: ompilot_disjoint(y, (size_t)(b->n) * sizeof *y, b->x, (size_t)(b->n) * sizeof *b->x)
 // expect 73: parallel-if-disjoint
-// condition 73: ompilot_disjoint(b->ax, (size_t)(b->n) * sizeof *b->ax, b, sizeof *b) && ompilot_disjoint(b->ax, (size_t)(b->n) * sizeof *b->ax, b->w, (size_t)(b->k) * sizeof *b->w)
+// condition 73: ompilot_disjoint(b->ax, (size_t)(b->n) * sizeof *b->ax, b->w, (size_t)(b->k) * sizeof *b->w) && ompilot_disjoint(b->ax, (size_t)(b->n) * sizeof *b->ax, b, sizeof *b)
 // expect 75: parallel
 // expect 83: parallel
 // expect 89: parallel-if-disjoint
