@@ -494,11 +494,26 @@ class NestPlanner:
             if isinstance(s, ir.For) and s is not loop:
                 form = self.ctx.canonical(s)
                 if isinstance(form, CanonicalLoop) and counter in names_in(form.start) | names_in(form.bound):
+                    if _only_remainders(form, counter.name):
+                        continue  # `j = 1 + (i + c) % 2`: every row has nearly the same trips
                     # triangular: small cyclic chunks balance it; bounds read
                     # from data (CSR row pointers) vary unpredictably
-                    affine = to_affine(form.start) is not None and to_affine(form.bound) is not None
+                    affine = all(to_affine(end, quasi=True) is not None for end in (form.start, form.bound))
                     return "static, 16" if affine else "guided"
         return None
+
+
+def _only_remainders(form: CanonicalLoop, counter: str) -> bool:
+    """The inner loop's start and bound depend on `counter` only through
+    `e % c` terms, which stay within (-c, c): the trip count does not grow
+    or shrink with the counter (a red-black sweep), so rows are balanced."""
+    for end in (form.start, form.bound):
+        value = to_affine(end, quasi=True)
+        if value is None or counter in value.coeffs():
+            return False
+        if any(term.op != "%" and counter in term.dividend.coeffs() for term, _ in value.quasi):
+            return False
+    return True
 
 
 def _evaluate(form: Affine | None, values: dict[str, float]) -> float | None:

@@ -339,6 +339,18 @@ def test_verdict(name, source, statuses, codes):
         assert any(code in {r.code for r in v.reasons} for v in serial), code
 
 
+def test_parity_start_gets_no_triangular_schedule():
+    """A start that moves with i only through `% 2` leaves every row with the
+    same trips, so the default static schedule stays; a start that grows
+    with i (`i / 2`) is triangular and gets small cyclic chunks."""
+    balanced = _verdicts(RED_BLACK)["O"]
+    assert balanced.status == "parallel" and "schedule" not in balanced.pragma, balanced.pragma
+    triangular = RED_BLACK.replace("1 + (i + color) % 2; j < n - 1; j += 2", "1 + i / 2; j < n - 1; j++")
+    growing = _verdicts(triangular.replace("0.25 * (u[i - 1][j] + u[i + 1][j] + u[i][j - 1] + u[i][j + 1] + f[i][j])",
+                                           "2.0 * f[i][j]"))["O"]
+    assert "schedule(static, 16)" in (growing.pragma or ""), (growing.status, growing.pragma, growing.reasons)
+
+
 def test_quasi_affine_distance_is_reported():
     found = _verdicts("void f(int n, int *a) {\n  for (int i = 2; i < n; i += 2) /*L*/\n"
                       "    a[i / 2] = a[i / 2 - 1] + 1;\n}\n")
