@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-from . import aliasfacts, datamap, depend, ir, members, model, program
+from . import aliasfacts, datamap, depend, ir, members, model, program, segments
 from .accesses import BodyFacts, BodyWalker, Key, Ref
 from .affine import AccessSite, Affine, LoopDim
 from .invariants import MemberInvariance
@@ -78,8 +78,11 @@ class Decision:
     facts: BodyFacts | None = None
     #: (written, other) arrays reached through pointers that may alias
     alias_pairs: list[tuple[Key, Key]] = field(default_factory=list)
-    #: set when aliasing is the only obstacle and a run-time test can rule it out
+    #: set when aliasing and unordered segments are the only obstacles and a
+    #: run-time test can rule them out
     runtime_check: model.RuntimeAliasCheck | None = None
+    #: arrays confined to segments of an index array (segments.py), by key
+    segment_writes: dict[Key, segments.SegmentWrite] = field(default_factory=dict)
 
     @property
     def parallel(self) -> bool | None:
@@ -91,6 +94,12 @@ class Decision:
     def only_aliasing(self) -> bool:
         """Parallel but for arrays reached through pointers that may alias."""
         return bool(self.alias_pairs) and all(isinstance(r, model.PossibleAlias) for r in self.reasons)
+
+    @property
+    def only_runtime_conditions(self) -> bool:
+        """Parallel but for possible aliasing and index arrays not known to be ordered."""
+        return bool(self.alias_pairs or self.segment_writes) and all(
+            isinstance(r, (model.PossibleAlias, model.UnprovenSegmentOrder)) for r in self.reasons)
 
 
 def decide(
@@ -119,7 +128,7 @@ def decide(
         decision.lastprivate.append(counter_var.name)
     _scalars(facts, decision, loop, enclosing, ctx, counter_var, preset_private, preset_reductions or {})
     sites = _arrays(facts, decision, canonical, outer, ctx, preset_reductions or {}, enclosing, preset_private)
-    if decision.only_aliasing and sites is not None:
+    if decision.only_runtime_conditions and sites is not None:
         decision.runtime_check = _runtime_alias_check(decision, canonical, ctx, sites)
     return decision
 
@@ -252,6 +261,7 @@ def _arrays(facts, decision, canonical, outer, ctx, preset_reductions, enclosing
     if not written:
         return None
     builder = _SiteBuilder(canonical, outer, facts, ctx)
+    finder = builder.segments
     same_memory: dict[tuple, list[Ref]] = {}
     for key, refs in by_key.items():
         same_memory.setdefault(_element_key(key), []).extend(refs)
@@ -260,6 +270,10 @@ def _arrays(facts, decision, canonical, outer, ctx, preset_reductions, enclosing
         if str(key) in preset_private:
             continue  # the pragma makes it private: each thread has its own copy
         refs = same_memory[_element_key(key)]
+        segment = finder.owner(refs)
+        if segment is not None:  # disjoint across iterations when its index is ordered
+            decision.segment_writes[key] = segment
+            continue
         problems = _key_dependences(key, refs, builder)
         if problems and _array_reduction(key, refs, decision, preset_reductions):
             continue
@@ -269,8 +283,18 @@ def _arrays(facts, decision, canonical, outer, ctx, preset_reductions, enclosing
             if reported < _MAX_PAIR_REASONS:
                 decision.reasons.append(p)
             reported += 1
+    _segment_orders(decision)
     _aliases(by_key, written, decision, ctx)
     return builder
+
+
+def _segment_orders(decision: Decision) -> None:
+    """One UnprovenSegmentOrder per index range the segment writes rely on."""
+    by_order: dict[model.OrderedIndex, list[str]] = {}
+    for write in decision.segment_writes.values():
+        by_order.setdefault(write.order, []).append(write.text)
+    for order, writes in by_order.items():
+        decision.reasons.append(replace(order, writes=tuple(writes)).reason())
 
 
 def _element_key(key: Key) -> tuple:
@@ -451,6 +475,10 @@ def _runtime_alias_check(
         return dims
 
     written = [k for k, refs in by_key.items() if any(r.is_write for r in refs)]
+    orders = {replace(w.order, writes=()): None for w in decision.segment_writes.values()}
+    guards: dict[str, None] = {}
+    if not decision.alias_pairs:  # ordered segments are the only obstacle
+        return model.RuntimeAliasCheck((), (), _orders(decision, orders))
     for key in written:
         inside = members.field_structure(key) if key.fields else None
         if key.fields and not _via_pointer_member(key):
@@ -462,7 +490,19 @@ def _runtime_alias_check(
     def base_of(key: Key) -> str | None:
         """The range a key lies in, stated once; None (with a note) when it cannot be."""
         inside = members.field_structure(key) if key.fields and not _via_pointer_member(key) else None
-        found = inside.alias_range() if inside else datamap.alias_range(by_key[key], dims_for, variant, sites.substitute, sites.symbols)
+        segment = decision.segment_writes.get(key) or sites.segments.owner(by_key[key])
+        if segment is not None and not (key.var.is_array and key.var.kind != "param" and not key.fields):
+            found = segment.alias_range(key)
+            if found is None:
+                decision.notes.append(f"no run-time alias check: {key} is indexed with more than k in its segment")
+                return None
+            orders.setdefault(replace(segment.order, writes=()))
+            guards.setdefault(found[1])
+            found = found[0]
+        elif inside:
+            found = inside.alias_range()
+        else:
+            found = datamap.alias_range(by_key[key], dims_for, variant, sites.substitute, sites.symbols)
         if isinstance(found, str):
             decision.notes.append(f"no run-time alias check: {found}")
             return None
@@ -491,7 +531,16 @@ def _runtime_alias_check(
             for structure in reach:
                 ranges.setdefault(structure.text, structure.alias_range())
                 add(a, structure.text)
-    return model.RuntimeAliasCheck(tuple(ranges[k] for k in sorted(ranges)), tuple(pairs))
+    return model.RuntimeAliasCheck(tuple(ranges[k] for k in sorted(ranges)), tuple(pairs),
+                                   _orders(decision, orders), tuple(guards))
+
+
+def _orders(decision: Decision, orders: dict[model.OrderedIndex, None]) -> tuple[model.OrderedIndex, ...]:
+    """The index orders a check tests, each naming the accesses confined to its segments."""
+    confined: dict[model.OrderedIndex, list[str]] = {}
+    for write in decision.segment_writes.values():
+        confined.setdefault(replace(write.order, writes=()), []).append(write.text)
+    return tuple(replace(o, writes=tuple(confined.get(o, ()))) for o in orders)
 
 
 def _may_reach_structure(var: ir.Var, structure: members.StructObject, ctx: FunctionContext) -> bool:
@@ -551,6 +600,8 @@ class _SiteBuilder:
         self.symbols = ctx.member_invariance(facts)
         self.invariant_symbols = _member_symbols(canonical.stmt.body, self.symbols)
         self.substitute = _single_assignments(canonical, self.outer, facts, ctx, self.symbols)
+        self.segments = segments.SegmentFinder(canonical, facts, ctx.canonical, self.variant, self.substitute,
+                                               self.symbols)
         self.cache: dict[int, AccessSite] = {}
         self.shapes: dict[int, tuple[str, ...]] = {}
         self.why: dict[int, str] = {}  # a better reason than "not affine" for some refs

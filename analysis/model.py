@@ -166,6 +166,22 @@ class PossibleAlias(Reason):
         return f"{base}; {self.missing}" if self.missing else base
 
 
+@dataclass(frozen=True)
+class UnprovenSegmentOrder(Reason):
+    """Iterations write the segments of an array that an index array delimits
+    (compressed rows): disjoint exactly when the index is non-decreasing, a
+    property of the data (segments.py). A run-time check can test it."""
+
+    template: ClassVar[str] = (
+        "{writes} stay within {span}: different iterations of {counter} write different elements "
+        "only if {index_range} is non-decreasing, a property of the data"
+    )
+    writes: str  # "A->col[k], A->val[k]"
+    span: str  # "A->rowptr[i] <= k < A->rowptr[i + 1]"
+    counter: str
+    index_range: str  # "A->rowptr[0..nrows]"
+
+
 # Facts that rule a possible alias out, shown with the verdict's notes.
 
 
@@ -423,6 +439,46 @@ class HoistedRegion:
 
 #: The C helper a run-time alias check calls; `suggest` adds its definition once per file.
 DISJOINT_HELPER = "ompilot_disjoint"
+#: The prefix of the C helpers a run-time segment check calls, one per index
+#: type (`ompilot_nondecreasing_int`); `suggest` adds those a file needs.
+NONDECREASING_HELPER = "ompilot_nondecreasing"
+
+
+@dataclass(frozen=True)
+class OrderedIndex:
+    """`index[first..last]` (both inclusive) must be non-decreasing: then the
+    segments `index[e]..index[e + 1]` that different iterations write are
+    disjoint. Tested when the loop starts by reading those elements once,
+    O(last - first) comparisons; the loop reads the same elements."""
+
+    index: str  # C text of the index array: "A->rowptr"
+    first: str  # C text, loop-invariant: "0"
+    last: str  # C text, loop-invariant: "nrows"
+    ctype: str  # the index's element type: "int"
+    counter: str  # the parallel loop's counter: "i"
+    span: str  # the segment loop's range: "A->rowptr[i] <= k < A->rowptr[i + 1]"
+    writes: tuple[str, ...] = ()  # the accesses confined to the segment: "A->col[k]"
+
+    @property
+    def helper(self) -> str:
+        return f"{NONDECREASING_HELPER}_{self.ctype.replace(' ', '_')}"
+
+    @property
+    def index_range(self) -> str:
+        return f"{self.index}[{self.first}..{self.last}]"
+
+    def condition(self) -> str:
+        return f"{self.helper}({self.index}, {self.first}, {self.last})"
+
+    def text(self) -> str:
+        if not self.writes:
+            return f"{self.index_range} is non-decreasing (segments {self.span})"
+        return (f"{self.index_range} is non-decreasing (each {self.counter} writes only "
+                f"{_and_list(list(self.writes))} for {self.span})")
+
+    def reason(self) -> UnprovenSegmentOrder:
+        return UnprovenSegmentOrder(writes=", ".join(self.writes), span=self.span, counter=self.counter,
+                                    index_range=self.index_range)
 
 
 @dataclass(frozen=True)
@@ -452,21 +508,44 @@ class AliasRange:
 
 @dataclass(frozen=True)
 class RuntimeAliasCheck:
-    """A loop that is parallel when the memory behind its pointers does not
-    overlap: every (written base, other base) pair's byte ranges are compared
-    when the loop starts, and the loop runs serially when any two overlap.
-    A structure whose fields the loop reads (`b->x`, `b->n`) is one of the
-    ranges too, so that the fields the check reads stay what the loop reads."""
+    """A loop that is parallel when conditions tested as it starts hold, in
+    the pragma's `if(...)`; otherwise it runs serially, as written.
+
+    - Disjoint memory: every (written base, other base) pair's byte ranges
+      are compared, `ompilot_disjoint(...)`. A structure whose fields the
+      loop reads (`b->x`, `b->n`) is one of the ranges too, so that the
+      fields the check reads stay what the loop reads.
+    - Ordered segments (`orders`): an index array delimiting the segments
+      that iterations write is non-decreasing, `ompilot_nondecreasing_int(...)`;
+      `guards` then keep a segment-indexed range from starting below its
+      base (`rowptr[0] >= 0`) before its bytes are compared.
+
+    Orders come first in the condition: the ranges of segment-indexed arrays
+    are only meaningful once the index is known to be ordered (C's `&&`
+    stops at the first false test)."""
 
     ranges: tuple[AliasRange, ...]
     pairs: tuple[tuple[str, str], ...]  # (written base, other base), by AliasRange.base
+    orders: tuple[OrderedIndex, ...] = ()
+    guards: tuple[str, ...] = ()  # C conditions: "rowptr[0] >= 0"
 
     def _range(self, base: str) -> AliasRange:
         return next(r for r in self.ranges if r.base == base)
 
+    def helpers(self) -> tuple[str, ...]:
+        """The C helper functions the condition calls (suggest defines them), by name."""
+        names = [DISJOINT_HELPER] if self.pairs else []
+        names += [o.helper for o in self.orders]
+        return tuple(dict.fromkeys(names))
+
+    def covers(self, reason: Reason) -> bool:
+        """The reason is an obstacle this check rules out when it passes."""
+        return isinstance(reason, (PossibleAlias, UnprovenSegmentOrder))
+
     def condition(self) -> str:
-        """C: true when no pair overlaps; `ompilot_disjoint(y, ..., x, ...) && ...`."""
-        tests = []
+        """C: true when every index is ordered and no pair overlaps;
+        `ompilot_nondecreasing_int(...) && ompilot_disjoint(y, ..., x, ...) && ...`."""
+        tests = [o.condition() for o in self.orders] + list(self.guards)
         for a, b in self.pairs:
             ra, rb = self._range(a), self._range(b)
             tests.append(f"{DISJOINT_HELPER}({ra.start()}, {ra.bytes()}, {rb.start()}, {rb.bytes()})")
@@ -475,10 +554,10 @@ class RuntimeAliasCheck:
     def clause(self) -> str:
         return f"if({self.condition()})"
 
-    def text(self) -> str:
+    def _overlap_text(self) -> str:
         if len(self.pairs) == 1:
             a, b = self.pairs[0]
-            return f"parallel when {self._range(a).section} and {self._range(b).section} do not overlap; checked at run time"
+            return f"{self._range(a).section} and {self._range(b).section} do not overlap"
         others: dict[str, list[str]] = {}
         for a, b in self.pairs:
             others.setdefault(a, []).append(self._range(b).section)
@@ -488,7 +567,14 @@ class RuntimeAliasCheck:
                 parts.append(f"{self._range(a).section} does not overlap {sections[0]}")
             else:
                 parts.append(f"{self._range(a).section} overlaps none of {_and_list(sections)}")
-        return f"parallel when {'; '.join(parts)}; checked at run time"
+        return "; ".join(parts)
+
+    def text(self) -> str:
+        parts = [o.text() for o in self.orders]
+        if self.pairs:
+            parts.append(self._overlap_text())
+        joined = "; ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
+        return f"parallel when {joined}; checked at run time"
 
     def to_json(self) -> dict:
         return {
@@ -496,6 +582,9 @@ class RuntimeAliasCheck:
             "ranges": [{"base": r.base, "first": r.first, "count": r.count, "whole_object": r.whole}
                        for r in self.ranges],
             "pairs": [list(p) for p in self.pairs],
+            "orders": [{"index": o.index, "first": o.first, "last": o.last, "type": o.ctype,
+                        "helper": o.helper, "message": o.text()} for o in self.orders],
+            "guards": list(self.guards),
             "message": self.text(),
         }
 

@@ -616,7 +616,7 @@ def _behind_check(verdict: model.Verdict, check: model.RuntimeAliasCheck) -> Non
     if() that tests the pointers' ranges when it starts."""
     verdict.parallel = True
     verdict.runtime_check = check
-    verdict.reasons = [r for r in verdict.reasons if not isinstance(r, model.PossibleAlias)]
+    verdict.reasons = [r for r in verdict.reasons if not check.covers(r)]
     verdict.notes.append(check.text())
 
 

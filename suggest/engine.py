@@ -120,11 +120,10 @@ def _proposals(path: str, data: bytes, report: model.FileReport, target: str) ->
             skipped.append(f"{path}:{verdict.loop.line}: {proposal}")
             continue
         proposal.explanation = explain(verdict) + notes
-        helper = _helper(data, verdict, directive)
-        if helper is not None:
-            proposal.edits.append(helper)  # edits[0] stays the pragma, at the loop
+        helpers = _helpers(data, verdict, directive)
+        proposal.edits.extend(helpers)  # edits[0] stays the pragma, at the loop
         if directive.startswith("#pragma omp parallel for"):
-            proposal.variants = _variants(data, verdict, proposal, helper)
+            proposal.variants = _variants(data, verdict, proposal, helpers)
         if verdict.runtime_check is not None and directive.startswith("#pragma omp parallel for"):
             proposals.append(proposal)  # its if() needs a parallel of its own: no shared region
         elif target == "cpu" and directive.startswith("#pragma omp parallel for"):
@@ -200,15 +199,15 @@ _SCHEDULES = ("static", "guided", "dynamic, 8", "dynamic, 64", "static, 16")
 _TILE_SIZES = (32, 128)
 
 
-def _helper(data: bytes, verdict: model.Verdict, directive: str) -> Edit | None:
-    """The definition of the function a run-time alias check calls, once per file."""
-    if verdict.runtime_check is None or model.DISJOINT_HELPER not in directive:
-        return None
-    return rtcheck.helper_edit(data, verdict.loop.start_offset)
+def _helpers(data: bytes, verdict: model.Verdict, directive: str) -> list[Edit]:
+    """The definitions of the functions a run-time check calls, once per file."""
+    if verdict.runtime_check is None or verdict.runtime_check.clause() not in directive:
+        return []
+    return rtcheck.helper_edits(data, verdict.loop.start_offset, verdict.runtime_check)
 
 
 def _variants(data: bytes, verdict: model.Verdict, proposal: Proposal,
-              helper: Edit | None = None) -> list[tuple[str, list[Edit]]]:
+              helpers: list[Edit] = ()) -> list[tuple[str, list[Edit]]]:
     """Versions of a parallel-for proposal that differ in schedule, collapse
     depth or tile sizes; the verifier times them and keeps the fastest one
     that still passes every check."""
@@ -231,7 +230,7 @@ def _variants(data: bytes, verdict: model.Verdict, proposal: Proposal,
         check = [verdict.runtime_check.clause()] if verdict.runtime_check else []
         directive = " ".join(["#pragma omp parallel for", *variant.render(), *check])
         lines = [directive] + ([tile] if tile else [])
-        out.append((" / ".join(lines), [*([helper] if helper else []), patch.insertion_above(data, start, lines)]))
+        out.append((" / ".join(lines), [*helpers, patch.insertion_above(data, start, lines)]))
     return out
 
 
@@ -363,8 +362,7 @@ def explain(verdict: model.Verdict) -> list[str]:
         out.append(f"lastprivate({', '.join(c.lastprivate)}): read after the loop, written in every iteration")
     out.extend(verdict.notes)
     if verdict.runtime_check is not None:
-        out.append(f"if({model.DISJOINT_HELPER}(...)): the pointers' byte ranges are compared as integer addresses "
-                   "when the loop starts; overlapping arguments run it serially, as written")
+        out.extend(rtcheck.explanations(verdict.runtime_check))
     if c.collapse > 1:
         out.append(f"collapse({c.collapse}): a perfect rectangular nest, every level parallel")
     if c.schedule:
