@@ -293,7 +293,8 @@ class _Collector:
             self.taint(child, self.reach(t), f"{self.text(child)} (a brace-elided initialiser)")
             return
         if expected.kind == T.POINTER and record:
-            self.add(child, record, field.spelling, self.text(child), value=self.conv._expr(value), function=fn)
+            text = f"{field.spelling} = {self.text(value)} (an initialiser)"
+            self.add(child, record, field.spelling, text, value=self.conv._expr(value), function=fn)
 
     # ------------------------------------------------- calls, conversions
 
@@ -333,7 +334,10 @@ class _Collector:
         if to_record is not None and to_record == from_record:
             return  # qualifiers only
         if frm.kind == T.POINTER and self.reach(frm) and not self.harmless_argument(call, frm):
-            self.taint(c, self.reach(frm), f"{self.text(c)} (the address of a {frm.get_pointee().spelling} converted to {to.spelling})")
+            what = f"the address of a {frm.get_pointee().spelling} converted to {to.spelling}"
+            if call is not None:
+                what = f"{self.text(call[0])}: {what}"
+            self.taint(c, self.reach(frm), f"{self.text(c)} ({what})" if call is None else what)
         if to_record is not None and self.reach(to):
             # other memory viewed as a T: harmless only when it is fresh (program.py decides)
             self.add(c, to_record, None, f"{self.text(c)} (other memory viewed as a {to_record})",
@@ -349,8 +353,8 @@ class _Collector:
         ref = cursor.referenced
         if ref is None or ref.location.file is None or not ref.location.is_in_system_header:
             return False
-        if name in _READ_ONLY_CALLS:
-            return True
+        if name in _READ_ONLY_CALLS or (name == "realloc" and index == 0):
+            return True  # (realloc moves whole objects: their members keep their values)
         args = list(cursor.get_arguments())
         if name == "memset" and len(args) == 3:
             return self.conv._evaluate(args[1]) == 0 if args[1].kind in (K.INTEGER_LITERAL,) else _is_zero(args[1], self.conv)
