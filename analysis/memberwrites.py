@@ -36,7 +36,7 @@ T = ci.TypeKind
 #: library calls that only read what their pointer arguments point to
 _READ_ONLY_CALLS = {
     "free", "printf", "fprintf", "sprintf", "snprintf", "puts", "fputs", "fwrite", "memcmp", "strlen",
-    "write", "send", "qsort_r_unused",
+    "write", "send",
 }  # fmt: skip
 _COPY_CALLS = {"memcpy", "memmove"}  # harmless when the source is a T too (argument 0 is the target)
 _CAST_KINDS = {K.CSTYLE_CAST_EXPR, K.UNEXPOSED_EXPR}
@@ -115,7 +115,9 @@ class _Collector:
         start, end = c.extent.start, c.extent.end
         name = start.file.name if start.file is not None else self.conv.path
         data = self.conv.data if name == self.conv.path else self._file(name)
-        text = data[start.offset:end.offset].decode("utf-8", errors="replace") if 0 <= start.offset < end.offset <= len(data) else c.spelling
+        text = c.spelling
+        if 0 <= start.offset < end.offset <= len(data):
+            text = data[start.offset:end.offset].decode("utf-8", errors="replace")
         text = " ".join(text.split())
         return text if len(text) <= 70 else text[:67] + "..."
 

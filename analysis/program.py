@@ -143,7 +143,8 @@ def summarise(tu: ir.TranslationUnit, sources: dict[ir.Function, dict] | None = 
                             declared[callee_key(x)] = x.name
                         if x.args:
                             args = tuple(_binding(a, sources[function], objects, tu.path) for a in x.args)
-                            found = tuple(provenance.argument_source(a, sources[function], sites[function], tu.path) for a in x.args)
+                            found = tuple(provenance.argument_source(a, sources[function], sites[function], tu.path)
+                                          for a in x.args)
                             calls.append(CallSite(callee_key(x), f"{tu.path}:{x.line}", args, found))
                     elif isinstance(x, ir.Name) and x.var is None and x.value is None:
                         escaping.add(x.name)

@@ -275,7 +275,8 @@ def param_sources(d: Definition, problem: str | None, calls: list[CallSite], all
                 break
             unknown = sorted(need_name(n, names) for n in src.needs - allocators)
             if unknown:
-                why = f"the call at {call.where} passes {text} for {name}, from {', '.join(unknown)}, not known to return fresh memory"
+                why = (f"the call at {call.where} passes {text} for {name}, from {', '.join(unknown)}, "
+                       "not known to return fresh memory")
                 break
             found |= src.sites
             for record, member in sorted(src.members):
