@@ -120,3 +120,67 @@ def _apart_from_fresh(b: Key, m, fresh, ctx, by_key) -> str | None:
         if v not in written_vars(ctx.function.body):
             return "points where it pointed when the function was called, before the allocation"
     return None
+
+
+def _pointer_member(key: Key, loop: ir.Stmt) -> tuple[str, str] | None:
+    """(record, member) when `key` is the elements of the allocation one
+    pointer member holds (`A->val[k]`, not `A->rows[i][j]` of a `double **`)."""
+    from .accesses import _location
+
+    if not key.fields or not key.fields[-1].endswith("*") or any(f.endswith("*") for f in key.fields[:-1]):
+        return None
+    for stmt in loop.walk():
+        for e in stmt.expressions():
+            for x in e.walk():
+                if not isinstance(x, ir.Index) or not isinstance(x.base, ir.Member):
+                    continue
+                m = x.base
+                if not (m.points and m.record and m.ctype.count("*") == 1):
+                    continue
+                found = _location(x)
+                if found is not None and found[0] == key:
+                    return m.record, m.field
+    return None
+
+
+def _source(key: Key, ctx, loop: ir.Stmt):
+    """(provenance.Provenance or why not known, is a member) for a parameter or
+    a pointer member; None when provenance says nothing about `key`."""
+    from .loops import written_vars
+
+    program = ctx.program
+    if not key.fields:
+        v = key.var
+        if v.kind != "param" or not v.is_pointer or v.is_reference or program is None:
+            return None
+        if v in written_vars(ctx.function.body):
+            return f"{ctx.function.name} assigns {v.name}", False
+        return program.param_source(ctx.function, v.name), False
+    member = _pointer_member(key, loop)
+    if member is None:
+        return None
+    if program is None:
+        from .program import ProgramFacts
+
+        program = ProgramFacts()
+    return program.member_source(*member), True
+
+
+def distinct_provenance(w: Key, other: Key, ctx, loop: ir.Stmt) -> tuple[model.DistinctProvenance | None, str | None]:
+    """(the fact that keeps `w` and `other` apart, None) when their allocation
+    sites are disjoint; else (None, what is missing) when a pointer member
+    is one of them, so the reason can say which fact was not there."""
+    from .provenance import Provenance, spelled_sites
+
+    a, b = _source(w, ctx, loop), _source(other, ctx, loop)
+    if a is None or b is None:
+        return None, None
+    (pa, a_member), (pb, b_member) = a, b
+    if isinstance(pa, Provenance) and isinstance(pb, Provenance):
+        common = pa.sites & pb.sites
+        if not common:
+            return model.DistinctProvenance(str(w), pa.how, str(other), pb.how), None
+        why = f"{w} and {other} may come from the same allocation ({spelled_sites(common)})"
+    else:
+        why = pb if isinstance(pa, Provenance) or (b_member and not isinstance(pb, Provenance) and not a_member) else pa
+    return None, why if (a_member or b_member) else None

@@ -39,6 +39,8 @@ class FunctionContext:
     alias_types: dict[str, ir.AliasType] = field(default_factory=dict)
     #: keys of the functions that return fresh memory (ProgramFacts.allocators)
     allocators: frozenset[str] = frozenset(program.BUILTIN_ALLOCATORS)
+    #: the program's facts (ProgramFacts): where parameters and struct members point
+    program: program.ProgramFacts | None = None
     _fresh_members: program.FreshMembers | None = field(default=None, repr=False)
 
     def fresh_members_at(self, loop: ir.LoopStmt) -> list[program.FreshMember]:
@@ -424,23 +426,28 @@ def _aliases(by_key, written, decision, ctx) -> None:
             through_member = _via_pointer_member(w) or _via_pointer_member(other)
             if not through_member and (other.var is w.var or not _may_alias(w.var, other.var, ctx)):
                 continue
-            fact = _alias_fact(w, other, by_key, decision, ctx)
+            fact, missing = _alias_fact(w, other, by_key, decision, ctx)
             if fact is not None:
                 if frozenset((w, other)) not in explained:
                     explained.add(frozenset((w, other)))
                     decision.notes.append(fact.text())
                 continue
             if not decision.alias_pairs:
-                decision.reasons.append(model.PossibleAlias(written=str(w), other=str(other)))
+                decision.reasons.append(model.PossibleAlias(written=str(w), other=str(other), missing=missing))
             decision.alias_pairs.append((w, other))
 
 
 def _alias_fact(w: Key, other: Key, by_key, decision: Decision, ctx: FunctionContext):
-    """A fact that keeps two arrays apart although their pointers may alias:
-    distinct allocations in members of one struct, or C's effective-type rule."""
+    """(a fact that keeps two arrays apart although their pointers may alias,
+    None) -- distinct allocations in members of one struct, C's effective-type
+    rule, or allocation sites across the program -- else (None, what fact is
+    missing, when that is worth saying)."""
     members = ctx.fresh_members_at(decision.loop)
     fact = aliasfacts.distinct_members(w, other, members, ctx, by_key) if members else None
-    return fact or aliasfacts.distinct_by_type(w, other, by_key, ctx.alias_types, ctx.strict_aliasing)
+    fact = fact or aliasfacts.distinct_by_type(w, other, by_key, ctx.alias_types, ctx.strict_aliasing)
+    if fact is not None:
+        return fact, None
+    return aliasfacts.distinct_provenance(w, other, ctx, decision.loop)
 
 
 def _runtime_alias_check(

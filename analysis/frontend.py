@@ -18,7 +18,7 @@ from pathlib import Path
 
 import clang.cindex as ci
 
-from . import ir
+from . import ir, memberwrites
 
 K = ci.CursorKind
 _OPENMP_DEFINE = "-D_OPENMP=202411"
@@ -255,6 +255,7 @@ class _Converter:
         functions: list[ir.Function] = []
         globals_: list[ir.Var] = []
         self._collect(self.tu.cursor, functions, globals_)
+        member_writes = memberwrites.collect(self, self.tu.cursor)
         for call, usr in self.calls:
             call.function = self.functions_by_usr.get(usr)
         return ir.TranslationUnit(
@@ -265,6 +266,7 @@ class _Converter:
             is_cpp=self.is_cpp,
             referenced_functions=frozenset(self.referenced_functions),
             alias_types=self.alias_types,
+            member_writes=member_writes,
         )
 
     def _collect(self, parent, functions, globals_):
@@ -676,8 +678,10 @@ class _Converter:
         kind = c.type.get_canonical().kind
         points = kind == ci.TypeKind.POINTER
         is_integer = kind in _NUMBER_TYPES and kind not in _FLOAT_TYPES
+        field = c.referenced
+        record = memberwrites.record_of_field(field) if field is not None and field.kind == K.FIELD_DECL else None
         return ir.Member(line=line, text=text, base=base, field=c.spelling, arrow=arrow, points=points,
-                         is_integer=is_integer)
+                         is_integer=is_integer, record=record or "")
 
     def _call(self, c, line, text) -> ir.Expr:
         name = c.spelling or text.split("(")[0].strip() or "a function pointer"

@@ -115,6 +115,7 @@ class Member(Expr):
     arrow: bool
     points: bool = False  # the member is itself a pointer: indexing it leaves the struct
     is_integer: bool = False  # an integer field (`b->n`): may stand in a loop bound or range
+    record: str = ""  # the struct the field belongs to ("struct csr"), "" for anonymous ones
 
     def children(self):
         return (self.base,) if self.base is not None else ()
@@ -344,6 +345,35 @@ class AliasType:
 
 
 @dataclass(eq=False)
+class MemberWrite:
+    """One way the translation unit may set pointer members of a struct
+    (memberwrites.py): `field` set, a store to that member (`value` is the
+    stored expression, None when it is not a plain store); `field` None, every
+    pointer member of `record` and of the structs in `reach` may change, unless
+    `value` is fresh memory (a T viewed from an allocation) or `unless_defined`
+    (a USR) is defined by some file of the program."""
+
+    record: str
+    field: str | None
+    file: str
+    line: int
+    text: str
+    value: Expr | None = None
+    function: Function | None = None  # the function around a plain store, when converted
+    reach: tuple[str, ...] = ()
+    unless_defined: str = ""
+
+
+@dataclass(eq=False)
+class MemberWrites:
+    writes: tuple[MemberWrite, ...] = ()
+    callees: tuple[tuple[str, str], ...] = ()  # (usr, name) of called functions the project declares
+    defined_objects: frozenset[str] = frozenset()  # USRs of the variables defined here
+    complete: bool = True
+    problem: str = ""  # why not complete
+
+
+@dataclass(eq=False)
 class TranslationUnit:
     path: str
     functions: list[Function]
@@ -356,6 +386,8 @@ class TranslationUnit:
     referenced_functions: frozenset[str] = frozenset()
     #: canonical type spelling (the `ctype` of expressions) -> its class under the effective-type rule
     alias_types: dict[str, AliasType] = field(default_factory=dict)
+    #: how the file may set pointer members of structs (memberwrites.py)
+    member_writes: MemberWrites = field(default_factory=MemberWrites)
 
     def function(self, name: str) -> Function | None:
         for f in self.functions:

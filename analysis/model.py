@@ -225,6 +225,22 @@ class DistinctAllocations:
 
 
 @dataclass(frozen=True)
+class DistinctProvenance:
+    """Two pointers whose allocation sites, over the whole program, are
+    disjoint: a parameter every caller binds to allocations, a struct member
+    whose every store in the program is an allocation (provenance.py)."""
+
+    template: ClassVar[str] = "{first} and {second} cannot overlap: {first} is {first_how}, {second} {second_how}"
+    first: str
+    first_how: str  # "always an allocation from pool_alloc at main.c:23 (every caller of spmv)"
+    second: str
+    second_how: str
+
+    def text(self) -> str:
+        return self.template.format(**{f.name: getattr(self, f.name) for f in fields(self)})
+
+
+@dataclass(frozen=True)
 class EarlyExit(Reason):
     template: ClassVar[str] = "{statement} at line {line} leaves the loop early"
     proven: ClassVar[bool] = True

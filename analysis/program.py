@@ -51,10 +51,38 @@ class Bound:
 
 
 @dataclass(frozen=True)
+class ValueSource:
+    """Where a pointer value comes from: allocator calls (`needs`, at the
+    allocation `sites`, labelled "pool_alloc@main.c:23"), loads of struct
+    members (`members`, (record, field)), or NULL (all empty)."""
+
+    needs: frozenset[str] = frozenset()
+    sites: frozenset[str] = frozenset()
+    members: frozenset[tuple[str, str]] = frozenset()
+
+
+@dataclass(frozen=True)
 class CallSite:
     callee: str  # key (Clang USR, the same in every file)
     where: str  # "main.c:12"
     args: tuple[Bound | str, ...]  # a Bound, or the text of an argument that is not a whole object
+    #: where each argument's pointer value comes from; None: not known
+    sources: tuple[ValueSource | None, ...] = ()
+
+
+@dataclass(frozen=True)
+class Store:
+    """A write of pointer members of a struct (ir.MemberWrite, with its value
+    reduced to a ValueSource): `field` None for every pointer member of the
+    structs in `reach`."""
+
+    record: str
+    field: str | None
+    where: str
+    text: str
+    source: ValueSource | None  # the stored value; None: anything
+    reach: tuple[str, ...] = ()
+    unless_defined: str = ""
 
 
 @dataclass(frozen=True)
@@ -68,6 +96,7 @@ class Definition:
     returns: frozenset[str] | None  # allocator keys whose results it returns; None: it returns other things
     declared_malloc: bool
     returns_param: int | None = None  # every return gives back this parameter, never reassigned
+    reassigned: tuple[int, ...] = ()  # positions of the pointer parameters the body assigns
 
 
 @dataclass(frozen=True)
@@ -81,6 +110,10 @@ class FileSummary:
     has_main: bool = False
     problem: str | None = None  # why the file gave no facts (parsed=False)
     pass_needs: frozenset[str] = frozenset()  # every pass-through need (see pass_need) this file has
+    stores: tuple[Store, ...] = ()  # writes of struct pointer members (memberwrites.py)
+    callees: tuple[tuple[str, str], ...] = ()  # (key, name) of called functions the project declares
+    defined_objects: frozenset[str] = frozenset()  # USRs of the variables it defines
+    members_problem: str = ""  # why its member writes are not known ("" when they are)
 
 
 def callee_key(call: ir.Call) -> str:
@@ -92,9 +125,12 @@ def callee_key(call: ir.Call) -> str:
 
 def summarise(tu: ir.TranslationUnit, sources: dict[ir.Function, dict] | None = None) -> FileSummary:
     """`sources`: local_sources of each defined function, when already known."""
+    from . import provenance
+
     defined = [f for f in tu.functions if f.body is not None]
     sources = sources if sources is not None else {f: local_sources(f) for f in defined}
     objects: dict[ir.Var, str] = {}
+    sites = {f: provenance.local_sites(f, sources[f], tu.path) for f in defined}
     calls: list[CallSite] = []
     escaping: set[str] = set(tu.referenced_functions)
     declared: dict[str, str] = {}
@@ -105,15 +141,21 @@ def summarise(tu: ir.TranslationUnit, sources: dict[ir.Function, dict] | None = 
                     if isinstance(x, ir.Call):
                         if x.callee_malloc:
                             declared[callee_key(x)] = x.name
-                        if len(x.args) >= 2:
+                        if x.args:
                             args = tuple(_binding(a, sources[function], objects, tu.path) for a in x.args)
-                            calls.append(CallSite(callee_key(x), f"{tu.path}:{x.line}", args))
+                            found = tuple(provenance.argument_source(a, sources[function], sites[function], tu.path)
+                                          for a in x.args)
+                            calls.append(CallSite(callee_key(x), f"{tu.path}:{x.line}", args, found))
                     elif isinstance(x, ir.Name) and x.var is None and x.value is None:
                         escaping.add(x.name)
     definitions = tuple(_definition(f, sources[f], tu.path) for f in defined)
     needs = [n for d in definitions if d.returns for n in d.returns]
     needs += [n for c in calls for b in c.args if isinstance(b, Bound) for n in b.allocators]
     needs += [n for by_var in sources.values() for found in by_var.values() for n in found]
+    stores = provenance.stores(tu, sources, sites)
+    needs += [n for st in stores if st.source for n in st.source.needs]
+    needs += [n for c in calls for a in c.sources if a for n in a.needs]
+    writes = tu.member_writes
     return FileSummary(
         path=tu.path,
         definitions=definitions,
@@ -122,6 +164,10 @@ def summarise(tu: ir.TranslationUnit, sources: dict[ir.Function, dict] | None = 
         declared_allocators=tuple(sorted(declared.items())),
         has_main=any(f.name == "main" for f in defined),
         pass_needs=frozenset(_all_pass_needs(needs)),
+        stores=stores,
+        callees=writes.callees,
+        defined_objects=writes.defined_objects,
+        members_problem="" if writes.complete else writes.problem,
     )
 
 
@@ -151,7 +197,7 @@ def need_name(need: str, names: dict[str, str]) -> str:
 
 def _definition(function: ir.Function, sources, path: str) -> Definition:
     pointer_params = tuple((i, p.name) for i, p in enumerate(function.params) if p.is_pointer or p.is_reference)
-    reassigned = written_vars(function.body) if len(pointer_params) >= 2 else set()
+    reassigned = written_vars(function.body) if pointer_params else set()
     return Definition(
         key=function.usr or function.name,
         name=function.name,
@@ -162,6 +208,7 @@ def _definition(function: ir.Function, sources, path: str) -> Definition:
         returns=_returned_allocations(function, sources),
         declared_malloc=function.is_malloc,
         returns_param=_returned_parameter(function),
+        reassigned=tuple(i for i, _ in pointer_params if function.params[i] in reassigned),
     )
 
 
@@ -358,9 +405,26 @@ class ParamFacts:
 class ProgramFacts:
     allocators: frozenset[str] = frozenset(BUILTIN_ALLOCATORS)  # keys
     params: dict[str, ParamFacts] = field(default_factory=dict)  # function key -> facts
+    #: provenance.MemberFacts: what pointer members of structs hold (None: nothing known)
+    members: object | None = None
+    #: function key -> pointer parameter -> provenance.Provenance, or why not known
+    param_sources: dict[str, dict] = field(default_factory=dict)
 
     def for_function(self, function: ir.Function) -> ParamFacts | None:
         return self.params.get(function.usr or function.name)
+
+    def member_source(self, record: str, name: str):
+        """provenance.Provenance of `record.name`, or why it is not known."""
+        from .provenance import NOT_WHOLE
+
+        if self.members is None:
+            return f"what {record}.{name} holds is not known: {NOT_WHOLE}"
+        return self.members.of(record, name)
+
+    def param_source(self, function: ir.Function, name: str):
+        """provenance.Provenance of a pointer parameter, or why it is not known."""
+        found = self.param_sources.get(function.usr or function.name, {}).get(name)
+        return found if found is not None else f"{function.name}, {NOT_IN_VIEW}"
 
 
 def merge(summaries: list[FileSummary], *, whole: bool, why_not_whole: str | None = None) -> ProgramFacts:
@@ -384,13 +448,20 @@ def merge(summaries: list[FileSummary], *, whole: bool, why_not_whole: str | Non
     escaping = {n for s in summaries for n in s.escaping}
     mains = {s.path for s in summaries if s.has_main}
     params: dict[str, ParamFacts] = {}
+    from . import provenance
+
+    members = provenance.merge_members(summaries, definitions, allocators, names, whole)
+    sources: dict[str, dict] = {}
     for key, defs in definitions.items():
         d = defs[0]
+        in_view = d.is_static or whole or d.file in mains
+        if d.pointer_params:
+            problem = _program_problem(d, defs, calls.get(key, []), in_view, d.name in escaping, why_not_whole)
+            sources[key] = provenance.param_sources(d, problem, calls.get(key, []), allocators, names, members)
         if len(d.pointer_params) < 2:
             continue
-        in_view = d.is_static or whole or d.file in mains
         params[key] = _param_facts(d, defs, calls.get(key, []), in_view, d.name in escaping, allocators, names, why_not_whole)
-    return ProgramFacts(allocators=frozenset(allocators), params=params)
+    return ProgramFacts(allocators=frozenset(allocators), params=params, members=members, param_sources=sources)
 
 
 def _allocators(summaries, definitions) -> tuple[set[str], dict[str, str]]:
@@ -429,20 +500,25 @@ def _allocators(summaries, definitions) -> tuple[set[str], dict[str, str]]:
     return allocators, names
 
 
+def _program_problem(d: Definition, defs, calls, in_view, escapes, why_not_whole) -> str | None:
+    """Why the calls in view are not all the calls of `d` (None: they are)."""
+    if len(defs) > 1:
+        return f"{d.name} is defined more than once ({', '.join(x.file for x in defs)})"
+    if not in_view:
+        return f"{d.name}, {why_not_whole or NOT_IN_VIEW}"
+    if escapes:
+        return f"{d.name}, whose address is taken: calls through that pointer are not seen"
+    if not calls:
+        return f"{d.name}, which nothing in view calls"
+    return None
+
+
 def _param_facts(d: Definition, defs, calls, in_view, escapes, allocators, names, why_not_whole) -> ParamFacts:
     params = dict(d.pointer_params)
     pairs = [frozenset((params[i], params[j])) for i, j in combinations(sorted(params), 2)]
-    problem = None
-    if len(defs) > 1:
-        problem = f"{d.name} is defined more than once ({', '.join(x.file for x in defs)})"
-    elif d.reassigns_params:
+    problem = _program_problem(d, defs, calls, in_view, escapes, why_not_whole)
+    if len(defs) == 1 and d.reassigns_params:
         problem = f"{d.name} assigns a pointer parameter, so what callers pass is not what its loops use"
-    elif not in_view:
-        problem = f"{d.name}, {why_not_whole or NOT_IN_VIEW}"
-    elif escapes:
-        problem = f"{d.name}, whose address is taken: calls through that pointer are not seen"
-    elif not calls:
-        problem = f"{d.name}, which nothing in view calls"
     if problem is not None:
         return ParamFacts(missing={p: problem for p in pairs})
     distinct: set[frozenset[str]] = set()

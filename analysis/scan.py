@@ -359,6 +359,7 @@ def _analyse(prepared: _Prepared, facts: program.ProgramFacts, report: model.Fil
             strict_aliasing=tu.strict_aliasing,
             alias_types=tu.alias_types,
             allocators=facts.allocators,
+            program=facts,
         )
         planner = NestPlanner(path, function, ctx, prepared.lines, prepared.pragma_lines, prepared.min_work)
         verdicts = planner.run()
@@ -375,7 +376,7 @@ def _depends(prepared: _Prepared, alone: program.ProgramFacts) -> bool:
     function with loops has two pointer parameters that are not restrict and
     are not already proven distinct from this file alone (or might be refuted
     by calls elsewhere), or a local pointer comes from an allocator this file
-    does not define."""
+    does not define, or a pointer member of a struct is used."""
     for function in prepared.tu.functions:
         if function.body is None or not any(isinstance(s, ir.LoopStmt) for s in function.body.walk()):
             continue
@@ -384,6 +385,9 @@ def _depends(prepared: _Prepared, alone: program.ProgramFacts) -> bool:
             return True
         if any(not needs <= alone.allocators for needs in prepared.sources[function].values()):
             return True
+        if any(isinstance(x, ir.Member) and x.points and x.record
+               for s in function.body.walk() for e in s.expressions() for x in e.walk()):
+            return True  # what pointer members hold is known from the whole program only
     return False
 
 
