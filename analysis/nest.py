@@ -616,8 +616,12 @@ def _behind_check(verdict: model.Verdict, check: model.RuntimeAliasCheck) -> Non
     if() that tests the pointers' ranges when it starts."""
     verdict.parallel = True
     verdict.runtime_check = check
+    covered = [r for r in verdict.reasons if check.covers(r)]
     verdict.reasons = [r for r in verdict.reasons if not check.covers(r)]
     verdict.notes.append(check.text())
+    for reason in covered:  # what the program would have to show to need no check
+        if isinstance(reason, model.PossibleAlias) and reason.missing:
+            verdict.notes.append(f"not proven without the check: {reason.written} and {reason.other}: {reason.missing}")
 
 
 def _has_check(existing: model.ExistingPragma, check: model.RuntimeAliasCheck | None) -> bool:
