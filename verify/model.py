@@ -24,6 +24,7 @@ class ProgramConfig:
     run: tuple[str, ...]  # each run's stdout (and `files`) is compared
     race_run: tuple[str, ...] = ()  # run commands for the race checker (default: `run`)
     files: tuple[str, ...] = ()  # output files to compare, relative to root
+    compare: tuple[str, ...] = ("stdout", "stderr")  # what of each run is compared: stdout, stderr, files
     language: str = "c"  # c | cpp: picks the compiler
     tolerance: Tolerance = Tolerance()
     time_limit: float = 60.0  # seconds per build or run
@@ -45,6 +46,10 @@ class RunResult:
     seconds: float
     timed_out: bool = False
     out_of_memory: bool = False
+    #: bytes the command wrote to each stream; more than runner.OUTPUT_LIMIT means
+    #: stdout/stderr above hold only the head and the tail, with a note between
+    stdout_bytes: int = 0
+    stderr_bytes: int = 0
 
     @property
     def ok(self) -> bool:

@@ -73,7 +73,9 @@ def run_command(
 ) -> RunResult:
     """Run `command` with `/bin/sh -c` in `cwd` and return what happened.
 
-    `env` is merged onto os.environ. `memory_limit_mb <= 0` means no memory
+    `env` is merged onto os.environ. A command run inside a `Sandbox` gets
+    TMPDIR set to the sandbox's own temporary directory (unless `env` sets
+    it). `memory_limit_mb <= 0` means no memory
     limit. Processes the command leaves behind when it exits are killed.
     On timeout the group gets SIGTERM, then SIGKILL after 1 s: timed_out=True,
     returncode None. Killed for memory (polled mode): out_of_memory=True,
@@ -81,6 +83,9 @@ def run_command(
     failed and its stderr says an allocation failed.
     """
     full_env = dict(os.environ)
+    temp = sandbox_temp(Path(cwd).absolute())
+    if temp is not None:  # a killed compiler's temporaries stay in the sandbox and go with it
+        full_env["TMPDIR"] = str(temp)
     if env:
         full_env.update(env)
     limit_bytes = memory_limit_mb * 1024 * 1024 if memory_limit_mb and memory_limit_mb > 0 else 0
@@ -114,7 +119,7 @@ def run_command(
                 except OSError:
                     pass
 
-    stdout, stderr = _text(out), _text(err)
+    stdout, stderr = _text(out.bytes()), _text(err.bytes())
     returncode = None if (timed_out or killed_for_memory) else proc.returncode
     out_of_memory = killed_for_memory or (
         not timed_out
@@ -133,6 +138,8 @@ def run_command(
         seconds=seconds,
         timed_out=timed_out,
         out_of_memory=out_of_memory,
+        stdout_bytes=out.total,
+        stderr_bytes=err.total,
     )
 
 
@@ -149,25 +156,44 @@ def _address_space_limiter(limit_bytes: int):
 
 
 class _Capture:
-    """Keeps the first OUTPUT_LIMIT bytes of a stream and counts the rest."""
+    """Keeps the first and the last OUTPUT_LIMIT / 2 bytes of a stream and counts the rest.
 
-    def __init__(self) -> None:
-        self.chunks: list[bytes] = []
-        self.kept = 0
-        self.dropped = 0
+    Memory stays bounded however much a program writes (the tail buffer is
+    trimmed once it holds twice its share)."""
+
+    def __init__(self, limit: int = OUTPUT_LIMIT) -> None:
+        self.head_size = limit // 2
+        self.tail_size = limit - self.head_size
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.total = 0
 
     def add(self, data: bytes) -> None:
-        room = OUTPUT_LIMIT - self.kept
+        self.total += len(data)
+        room = self.head_size - len(self.head)
         if room > 0:
-            self.chunks.append(data[:room])
-            self.kept += min(len(data), room)
-        self.dropped += max(0, len(data) - max(room, 0))
+            self.head += data[:room]
+            data = data[room:]
+        if data:
+            self.tail += data
+            if len(self.tail) > 2 * self.tail_size:
+                del self.tail[: len(self.tail) - self.tail_size]
+
+    @property
+    def dropped(self) -> int:
+        return max(0, self.total - len(self.head) - self.tail_size)
 
     def bytes(self) -> bytes:
-        data = b"".join(self.chunks)
-        if self.dropped:
-            data += f"\n[ompilot: output truncated, {self.dropped} more bytes]\n".encode()
-        return data
+        if not self.dropped:
+            return bytes(self.head + self.tail)
+        tail = self.tail[len(self.tail) - self.tail_size :]
+        note = (f"\n[ompilot: {self.dropped} bytes dropped here; the stream had {self.total} bytes, more than the "
+                f"{_megabytes(OUTPUT_LIMIT)} kept (its first and last {_megabytes(self.tail_size)})]\n")
+        return bytes(self.head) + note.encode() + bytes(tail)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.3g} MB"
 
 
 def _supervise(proc, pgid, start, stdin, time_limit, rss_limit):
@@ -235,7 +261,7 @@ def _supervise(proc, pgid, start, stdin, time_limit, rss_limit):
                         selector.unregister(key.fileobj)
                         key.fileobj.close()
                     continue
-                data = os.read(key.fd, 65536)
+                data = os.read(key.fd, 1 << 20)
                 if data:
                     captures[key.fd].add(data)
                 else:
@@ -244,9 +270,8 @@ def _supervise(proc, pgid, start, stdin, time_limit, rss_limit):
     if ended_at is None:  # pragma: no cover - the loop only ends after ended_at is set
         ended_at = time.monotonic()
     proc.wait()
-    out = captures[proc.stdout.fileno()].bytes()
-    err = captures[proc.stderr.fileno()].bytes()
-    return out, err, timed_out, killed_for_memory, ended_at - start
+    return captures[proc.stdout.fileno()], captures[proc.stderr.fileno()], timed_out, killed_for_memory, \
+        ended_at - start
 
 
 def _text(data: bytes) -> str:
@@ -320,6 +345,25 @@ def _kill_group(pgid: int, proc: subprocess.Popen, grace: float = _TERM_GRACE) -
         pass
 
 
+#: A file in each sandbox's top directory naming its temporary directory.
+SANDBOX_MARK = ".ompilot-sandbox"
+
+
+def sandbox_temp(cwd: Path) -> Path | None:
+    """The temporary directory of the sandbox `cwd` lies in, None outside sandboxes.
+
+    Found from the directory rather than passed by every caller, so that each
+    command run in a copy (builds, runs, race checks) gets it."""
+    for folder in (cwd, *cwd.parents):
+        mark = folder / SANDBOX_MARK
+        if mark.is_file():
+            try:
+                return folder / mark.read_text().strip()
+            except OSError:
+                return None
+    return None
+
+
 class Sandbox:
     """A throw-away copy of a source tree, so builds and patches never touch the user's files.
 
@@ -328,6 +372,11 @@ class Sandbox:
     `box.path`, and removes it when the block ends however it ends. Symbolic
     links are kept as links; those that point into `root` are re-pointed into
     the copy, so writing through them cannot reach the original.
+
+    Beside the copy, `box.temp` is the TMPDIR of every command run in the
+    copy (see `sandbox_temp`), so what a killed compiler leaves there is
+    removed with the sandbox. A TMPDIR inside `root` puts the sandbox itself
+    inside the tree: the copy skips it, and any other sandbox it finds there.
     """
 
     SKIP = frozenset({".git", ".venv", "node_modules"})
@@ -336,11 +385,15 @@ class Sandbox:
         self.root = Path(root).resolve()
         self._tmp: Path | None = None
         self.path: Path | None = None
+        self.temp: Path | None = None
 
     def __enter__(self) -> "Sandbox":
         self._tmp = Path(tempfile.mkdtemp(prefix="ompilot-"))
         try:
             self.path = self._tmp / (self.root.name or "tree")
+            self.temp = self._tmp / ("tmp" if self.path.name != "tmp" else "ompilot-tmp")
+            self.temp.mkdir()
+            (self._tmp / SANDBOX_MARK).write_text(self.temp.name)
             shutil.copytree(self.root, self.path, symlinks=True, ignore=self._ignore)
             self._repoint_links()
         except BaseException:
@@ -385,6 +438,8 @@ class Sandbox:
                 continue
             if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
                 skipped.add(name)
+            elif stat.S_ISDIR(mode) and os.path.isfile(os.path.join(full, SANDBOX_MARK)):
+                skipped.add(name)  # this sandbox (TMPDIR inside the tree) or another one
         return skipped
 
     def _repoint_links(self) -> None:
