@@ -49,6 +49,7 @@ def test_pyproject_tool_table(tmp_path):
         build="make CC={cc} CFLAGS='{cflags}' OUT={out}",
         run=("{exe} small.txt", "{exe} big.txt"),
         files=("out/result.txt",),
+        compare=("stdout", "stderr", "files"),  # "files" by default when files are listed
         language="cpp",
         tolerance=Tolerance(rel=1e-6, abs=Tolerance().abs),
         time_limit=30.0,

@@ -32,6 +32,9 @@ Keys:
   timing_runs    int >= 1: timed runs of the serial and of each parallel build.
   tune_seconds   seconds >= 0 the variant search may take per file.
   compilers      list from "clang", "gcc" (default ["clang"]).
+  compare        list from "stdout", "stderr", "files": what of each run is compared
+                 (default ["stdout", "stderr"], plus "files" when `files` is set; "files"
+                 means the `files` listed and every file a run creates, changes or deletes).
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ PYPROJECT = "pyproject.toml"
 C_SUFFIXES = {".c": "c", ".cc": "cpp", ".cpp": "cpp", ".cxx": "cpp", ".C": "cpp", ".c++": "cpp"}
 KNOWN_KEYS = (
     "build", "run", "race_run", "files", "language", "tolerance", "time_limit", "memory_limit_mb",
-    "threads", "race_runs", "timing_runs", "tune_seconds", "compilers",
+    "threads", "race_runs", "timing_runs", "tune_seconds", "compilers", "compare",
 )  # fmt: skip
 BUILD_PLACEHOLDERS = ("cc", "cflags", "out")
 RUN_PLACEHOLDERS = ("exe",)
@@ -257,7 +260,23 @@ def parse_config(table: dict, root: Path, source: str) -> ProgramConfig:
             raise fail(f"'compilers' must be a non-empty list from \"clang\", \"gcc\", not {compilers!r}")
         values["compilers"] = tuple(dict.fromkeys(compilers))
 
+    values["compare"] = _compare(table, values, fail)
     return ProgramConfig(**values)
+
+
+COMPARED = ("stdout", "stderr", "files")
+
+
+def _compare(table: dict, values: dict, fail) -> tuple[str, ...]:
+    """The `compare` key: what of each run is compared (see compare.py and runfiles.py)."""
+    if "compare" not in table:
+        return ("stdout", "stderr", "files") if values.get("files") else ("stdout", "stderr")
+    compare = table["compare"]
+    if not isinstance(compare, list) or not compare or not all(c in COMPARED for c in compare):
+        raise fail(f"'compare' must be a non-empty list from \"stdout\", \"stderr\", \"files\", not {compare!r}")
+    if values.get("files") and "files" not in compare:
+        raise fail("'files' lists output files but 'compare' leaves out \"files\"; add it, or remove 'files'")
+    return tuple(dict.fromkeys(compare))
 
 
 def _load(path: Path) -> dict:

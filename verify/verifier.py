@@ -34,10 +34,10 @@ from pathlib import Path
 from ompilot.suggest import patch
 from ompilot.suggest.model import Edit, Proposal
 
-from . import looptime, races
-from .compare import output_difference
+from . import looptime, races, runfiles
+from .compare import Output, outputs_difference
 from .model import CheckResult, ProgramConfig, RunResult
-from .runner import Sandbox, run_command
+from .runner import OUTPUT_LIMIT, Sandbox, run_command
 
 _COMPILERS = {("clang", "c"): "clang-19", ("clang", "cpp"): "clang++-19", ("gcc", "c"): "gcc", ("gcc", "cpp"): "g++"}
 _PARALLEL_FLAGS = "-O3 -fopenmp"
@@ -58,7 +58,7 @@ class VerifyError(Exception):
 
 @dataclass
 class Baseline:
-    outputs: list[str]  # per run command: stdout, then each output file
+    outputs: list[Output]  # per run command: the compared streams and files (config.compare)
     seconds: list[float]
 
 
@@ -95,24 +95,39 @@ class Program:
                            memory_limit_mb=self.config.memory_limit_mb)
 
     def run(self, exe: str, threads: int | None, env: dict[str, str] | None = None,
-            sanitizer: bool = False) -> tuple[list[str], float, RunResult | None]:
-        """Every run command once; the outputs, the total seconds, and a failed run if any."""
-        outputs: list[str] = []
+            sanitizer: bool = False) -> tuple[list[Output], float, RunResult | None]:
+        """Every run command once; the compared outputs, the total seconds, and a failed run if any.
+
+        A run whose compared stdout or stderr was larger than the runner keeps
+        counts as failed (`_describe` says so). Each run starts from the same
+        tree: what it created in the copy is removed and what it changed or
+        deleted is put back (from the user's tree) once its outputs are read."""
+        compare = self.config.compare
+        outputs: list[Output] = []
         total = 0.0
-        for template in self.config.run:
+        several = len(self.config.run) > 1
+        for number, template in enumerate(self.config.run, 1):
+            prefix = f"run {number} " if several else ""
             command = template.format(exe=shlex.quote(str(self.sandbox.path / exe)))
             full_env = dict(env or {})
             if threads is not None:
                 full_env["OMP_NUM_THREADS"] = str(threads)
+            before = runfiles.snapshot(self.sandbox.path)
             result = run_command(command, self.sandbox.path, env=full_env, time_limit=self.config.time_limit,
                                  memory_limit_mb=self.config.memory_limit_mb, limit_address_space=not sanitizer)
             total += result.seconds
-            if not result.ok:
-                return outputs, total, result
-            outputs.append(result.stdout)
-            for name in self.config.files:
-                path = self.sandbox.path / name
-                outputs.append(path.read_text(errors="replace") if path.exists() else "<missing>")
+            changed = runfiles.changes(self.sandbox.path, before)
+            try:
+                if not result.ok or _too_large(result, compare):
+                    return outputs, total, result
+                if "stdout" in compare:
+                    outputs.append(Output(prefix + "stdout", result.stdout))
+                if "stderr" in compare:
+                    outputs.append(Output(prefix + "stderr", result.stderr))
+                if "files" in compare:
+                    outputs += runfiles.files(self.sandbox.path, self.config.files, changed, prefix)
+            finally:
+                runfiles.undo(self.sandbox.path, self.config.root, changed, keep=self.written)
         return outputs, total, None
 
     # ------------------------------------------------------------- reference
@@ -343,14 +358,15 @@ def _secs(seconds: float) -> str:
     return f"{seconds:.2f}" if seconds >= 1 else f"{seconds:.2g}"
 
 
-def _difference(expected: list[str], actual: list[str], config: ProgramConfig) -> str | None:
-    if len(expected) != len(actual):
-        return f"{len(actual)} outputs instead of {len(expected)}"
-    for index, (want, got) in enumerate(zip(expected, actual)):
-        problem = output_difference(want, got, config.tolerance)
-        if problem:
-            return f"output {index + 1}: {problem}"
-    return None
+def _difference(expected: list[Output], actual: list[Output], config: ProgramConfig) -> str | None:
+    difference = outputs_difference(expected, actual, config.tolerance)
+    return None if difference is None else str(difference)
+
+
+def _too_large(result: RunResult, compare: tuple[str, ...]) -> bool:
+    """A compared stream was cut by the runner: it cannot be compared."""
+    return (("stdout" in compare and result.stdout_bytes > OUTPUT_LIMIT)
+            or ("stderr" in compare and result.stderr_bytes > OUTPUT_LIMIT))
 
 
 def _first_error(result: RunResult) -> str:
@@ -361,6 +377,10 @@ def _first_error(result: RunResult) -> str:
 
 
 def _describe(result: RunResult) -> str:
+    if result.ok:  # failed only for its size (`_too_large`)
+        stream, size = max((("stdout", result.stdout_bytes), ("stderr", result.stderr_bytes)), key=lambda s: s[1])
+        return (f"output larger than {OUTPUT_LIMIT // (1024 * 1024)} MB: it wrote {size / 1e6:.1f} MB to {stream}, "
+                f"more than ompilot compares; print less, or leave \"{stream}\" out of 'compare' in the configuration")
     if result.timed_out:
         return "it did not finish within the time limit (hangs?)"
     if result.out_of_memory:
