@@ -1,0 +1,207 @@
+"""What the output check compares (stdout, stderr, files), printed decimals, and where it reports a difference.
+
+The end-to-end cases build and run real programs through `ompilot suggest`
+and `ompilot verify`: a sum printed with %.2f on stderr whose last digit a
+parallel reduction flips, a reduction that changes it by more, a real race.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ompilot.cli.main import main
+from ompilot.verify.compare import Output, Tolerance, first_difference, number_difference, outputs_difference
+from ompilot.verify.config import ConfigError, parse_config
+from ompilot.verify.existing import check_target
+
+
+# ------------------------------------------------------------ printed decimals
+
+
+@pytest.mark.parametrize("serial, parallel", [
+    ("1.00", "1.01"), ("1.01", "1.00"), ("-0.00", "0.00"), ("0.00", "-0.01"), ("12.35", "12.34"),
+    ("1.234e+05", "1.235e+05"), ("9.999e+04", "1.000e+05"), ("1.5E-07", "1.6E-07"),
+    ("10", "9.99999"), ("1.5", "1.49"),  # %g drops trailing zeros: the finer unit counts
+    ("1.00000000000000", "1.00000000010000"),  # full precision: within rel = 1e-9
+    ("nan", "nan"), ("inf", "inf"), ("12", "12"),
+])  # fmt: skip
+def test_equal_within_one_unit_of_the_last_printed_digit(serial, parallel):
+    assert number_difference(serial, parallel) is None
+
+
+@pytest.mark.parametrize("serial, parallel, words", [
+    ("1.00", "1.02", "printed with 2 decimals: one unit is 0.01"),
+    ("12.35", "12.37", "printed with 2 decimals: one unit is 0.01"),
+    ("1.234e+05", "1.236e+05", "printed with 3 decimals and an exponent: one unit is 100"),
+    ("1.5", "1.48", "printed with 2 decimals and 1 decimal in the serial run: one unit is 0.01"),
+    ("1.0000000000", "1.0000001000", "one unit is 1e-10; also beyond rel=1e-09"),
+    ("10", "11", "integers must match exactly"), ("0", "-0", "integers must match exactly"),
+    ("inf", "-inf", "against"), ("1.0", "nan", "against"),
+])  # fmt: skip
+def test_beyond_one_unit_differs_and_says_the_unit(serial, parallel, words):
+    problem = number_difference(serial, parallel)
+    assert problem is not None and problem.startswith(f"{parallel} against {serial}") or "integer" in problem
+    assert words in problem
+
+
+def test_the_configured_tolerance_still_decides_for_full_precision_numbers():
+    assert number_difference("1.000000", "1.000100") is not None
+    assert number_difference("1.000000", "1.000100", Tolerance(rel=1e-3, abs=0)) is None
+
+
+def test_first_difference_names_stream_line_and_number():
+    serial = "n = 3\nsum 1.00 12.35 7\nend\n"
+    difference = first_difference(serial, "n = 3\nsum 1.01 12.37 7\nend\n", stream="stderr")
+    assert (difference.stream, difference.line, difference.number) == ("stderr", 2, 2)
+    assert str(difference) == ("stderr line 2, number 2: 12.37 against 12.35 in the serial run (printed with "
+                               "2 decimals: one unit is 0.01; also beyond rel=1e-09, abs=1e-12)")
+    assert first_difference(serial, "n = 3\nsum 1.01 12.36 7\nend\n") is None
+    text = first_difference(serial, "n = 3\nsum: 1.00 12.35 7\nend\n", stream="stdout")
+    assert str(text).startswith("stdout line 2: the text differs: 'sum: 1.00 12.35 7' against 'sum 1.00 12.35 7'")
+    shorter = first_difference(serial, "n = 3\nsum 1.00 12.35 7\n", stream="stdout")
+    assert str(shorter) == "stdout line 3: 2 lines instead of the serial run's 3; first missing line: 'end'"
+
+
+def test_outputs_difference_goes_stream_by_stream():
+    serial = [Output("stdout", "ok\n"), Output("stderr", "s 1.00\n"), Output("file out.txt", "x 2\n")]
+    assert outputs_difference(serial, list(serial), Tolerance()) is None
+    changed = [serial[0], Output("stderr", "s 1.01\n"), Output("file out.txt", "x 3\n")]
+    assert outputs_difference(serial, changed, Tolerance()) .stream == "file out.txt"
+    extra = [*serial, Output("file new.txt", "")]
+    assert str(outputs_difference(serial, extra, Tolerance())) == (
+        "file new.txt: the parallel run wrote it, the serial run did not")
+
+
+# ---------------------------------------------------------------- the config key
+
+
+def test_compare_key(tmp_path):
+    base = {"build": "{cc} {cflags} p.c -o {out}", "run": "{exe}"}
+    assert parse_config(base, tmp_path, "t.toml").compare == ("stdout", "stderr")
+    assert parse_config({**base, "files": ["o.txt"]}, tmp_path, "t.toml").compare == ("stdout", "stderr", "files")
+    assert parse_config({**base, "compare": ["stderr", "files"]}, tmp_path, "t.toml").compare == ("stderr", "files")
+    for bad in (["stdout", "exitcode"], [], "stdout"):
+        with pytest.raises(ConfigError, match=r"^t\.toml: 'compare' must be a non-empty list"):
+            parse_config({**base, "compare": bad}, tmp_path, "t.toml")
+    with pytest.raises(ConfigError, match="leaves out \"files\""):
+        parse_config({**base, "files": ["o.txt"], "compare": ["stdout"]}, tmp_path, "t.toml")
+
+
+# ------------------------------------------------------------ real programs
+
+# One unit of 2^30 is 2^-22: the serial loop adds each SMALL to 2^30 and loses
+# it, prints 0.00; a thread whose share starts at 0 keeps its SMALLs, so the
+# parallel sum is about n/2 * SMALL: 0.006 (prints 0.01) for SMALL = 6e-9.
+REDUCTION = r"""
+#include <stdio.h>
+#include <stdlib.h>
+int main(int argc, char **argv) {
+  long n = argc > 1 ? atol(argv[1]) : 2000000;
+  double sum = 0.0;
+  for (long i = 0; i < n; i++)
+    sum += i == 0 ? 1073741824.0 : i == n - 1 ? -1073741824.0 : SMALL;
+  fprintf(stderr, "n %ld\nchecksum %ld %.2f\n", n, n, sum);
+  printf("done\n");
+  return 0;
+}
+"""
+
+CONFIG = """build = "{cc} {cflags} prog.c -o {out}"
+run = "{exe}"
+race_run = "{exe} 2000"
+threads = [2, 4]
+timing_runs = 3
+tune_seconds = 0
+"""
+
+
+def _suggest_json(capsys, tree: Path, small: str) -> dict:
+    (tree / "prog.c").write_text(REDUCTION.replace("SMALL", small))
+    (tree / ".ompilot.toml").write_text(CONFIG)
+    main(["suggest", "--no-tune", "--format", "json", "-j", "1", str(tree / "prog.c")])
+    return json.loads(capsys.readouterr().out)
+
+
+def _reduction_proposal(report: dict) -> dict:
+    found = [p for p in report["proposals"] + report.get("rejected", []) if "reduction(+: sum)" in p["directive"]]
+    assert len(found) == 1, report
+    return found[0]
+
+
+def test_a_last_digit_flipped_by_the_reduction_passes_the_output_check(tmp_path, capsys):
+    report = _suggest_json(capsys, tmp_path, "6e-9")
+    evidence = _reduction_proposal(report)["evidence"]
+    # the output check passed (faster or not, on a loaded machine, is the timing's business)
+    assert evidence["output_check"] == "same", evidence
+    assert evidence["stage"] in ("accepted", "speed"), evidence
+    assert evidence["race_check"]["runs"] > 0 and evidence["race_check"]["races"] == []
+
+
+def test_a_reduction_that_moves_the_printed_sum_by_more_is_rejected_with_the_place(tmp_path, capsys):
+    report = _suggest_json(capsys, tmp_path, "6e-8")
+    evidence = _reduction_proposal(report)["evidence"]
+    assert evidence["stage"] == "output", evidence
+    where = "stderr line 2, number 2: 0.0"
+    assert evidence["output_check"].startswith(where), evidence
+    assert "against 0.00 in the serial run (printed with 2 decimals: one unit is 0.01" in evidence["output_check"]
+    # and in the text a user reads
+    main(["suggest", "--no-tune", "-j", "1", str(tmp_path / "prog.c")])
+    text = capsys.readouterr().out
+    assert "rejected" in text and "the output differs: stderr line 2, number 2: 0.0" in text, text
+
+
+RACY_SUM = r"""
+#include <stdio.h>
+int main(void) {
+  double sum = 0.0;
+  #pragma omp parallel for
+  for (long i = 0; i < 40000000; i++) sum += (i % 7) * 0.25;
+  fprintf(stderr, "sum %.2f\n", sum);
+  return 0;
+}
+"""
+
+
+def test_a_missing_reduction_changes_stderr_and_is_rejected_with_the_place(tmp_path):
+    (tmp_path / "prog.c").write_text(RACY_SUM)
+    (tmp_path / ".ompilot.toml").write_text('build = "{cc} {cflags} prog.c -o {out}"\nrun = "{exe}"\n'
+                                            "threads = [2, 4, 8]\ntiming_runs = 3\n")
+    [outcome] = check_target(tmp_path / "prog.c")
+    result = outcome.result
+    assert not result.accepted and result.stage == "output", result.message
+    assert result.output_difference.startswith("stderr line 1, number 1: "), result.output_difference
+    assert result.output_difference.endswith("against 29999998.75 in the serial run (printed with 2 decimals: one "
+                                             "unit is 0.01; also beyond rel=1e-09, abs=1e-12)")
+
+
+NOISY_STDERR = r"""
+#include <stdio.h>
+#include <time.h>
+int main(void) {
+  static double a[1000000];
+  double sum = 0;
+  for (int i = 0; i < 1000000; i++) a[i] = i * 0.5;
+  for (int i = 0; i < 1000000; i++) sum += a[i];
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  fprintf(stderr, "took %ld ns\n", (long)t.tv_nsec);  /* differs from run to run */
+  printf("%.2f\n", sum);
+  return 0;
+}
+"""
+
+
+def test_a_stdout_only_comparison_ignores_stderr_and_the_default_does_not(tmp_path):
+    (tmp_path / "prog.c").write_text(NOISY_STDERR.replace("  for (int i = 0; i < 1000000; i++) a",
+                                                          "  #pragma omp parallel for\n  for (int i = 0; i < 1000000; i++) a", 1))
+    config = 'build = "{cc} {cflags} prog.c -o {out}"\nrun = "{exe}"\nthreads = [2]\ntiming_runs = 3\n'
+    (tmp_path / ".ompilot.toml").write_text(config + 'compare = ["stdout"]\n')
+    [outcome] = check_target(tmp_path / "prog.c")
+    assert outcome.error is None and outcome.result.stage != "output", outcome
+    assert outcome.result.output_difference is None
+    (tmp_path / ".ompilot.toml").write_text(config)  # stdout and stderr: no reference to compare with
+    [outcome] = check_target(tmp_path / "prog.c")
+    assert outcome.error and "the serial program's output differs between two runs" in outcome.error
