@@ -96,7 +96,7 @@ class SuggestProgress:
             self._task, completed=event.proposals_done, total=event.proposals_total or None,
             files=f"files {event.files_done}/{event.files_total}",
             left=f"about {_duration(remaining)} left" if remaining else "",
-            current=event.text[:60],
+            current=event.text[:48],
         )
 
 

@@ -33,7 +33,7 @@ def test_the_cli_and_the_library_give_the_same_proposals(tmp_path: Path, capsys)
     cli_all = cli["proposals"] + cli["rejected"]
     assert len(cli_all) >= 2 and _checked(cli_all) == _checked(library)
     assert all(p["evidence"]["race_check"]["runs"] > 0 for p in cli_all if "parallel for" in p["directive"])
-    assert code == (1 if result.proposals or run.errors else 0)
+    assert code == (1 if cli["proposals"] or cli["errors"] else 0)  # kept ones may differ: timing is noisy here
     assert run.left_unverified == 0 and run.seconds > 0
 
 

@@ -263,9 +263,15 @@ class _Run:
         jobs = max(1, self.options.jobs)
         with ExitStack() as stack, ThreadPoolExecutor(max_workers=jobs) as pool:
             files: list[_FileWork] = []
+            self.total = sum(len(r.proposals) for _, members in groups for r in members)
+            self.files_total = sum(len(members) for _, members in groups)
+            self._report()
             prepared = list(pool.map(lambda group: self._prepare(group, stack, jobs), groups))
             for (config, members), workers in zip(groups, prepared):
                 if isinstance(workers, str):
+                    with self.lock:
+                        self.done += sum(len(r.proposals) for r in members)
+                        self.files_done += len(members)
                     for result in members:
                         _withhold(result, workers)
                     self.summary.errors.append(f"{config.source or config.root}: cannot verify: {workers}")
@@ -273,8 +279,6 @@ class _Run:
                 for result in members:
                     relative = _relative(result.path, config.root)
                     files.append(_FileWork(result, FileJob(relative, result.data, list(result.proposals)), workers))
-            self.total = sum(len(f.job.proposals) for f in files)
-            self.files_total = len(files)
             self._report()
             # a file with a race fix goes in one piece: the fix is part of every later check of that file
             units: list[tuple[int, _FileWork, list[Proposal]]] = []
