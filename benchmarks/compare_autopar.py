@@ -87,7 +87,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import suggest_speedup as ss  # noqa: E402  (the colleague's benchmark: scales, quiet rounds, helpers)
 
 from ompilot.suggest.engine import suggest_file  # noqa: E402
-from ompilot.verify.session import verify_results  # noqa: E402
+from ompilot.analysis.scan import ScanSettings  # noqa: E402
+from ompilot.verify.pipeline import SuggestOptions, suggest_tree  # noqa: E402
 from ompilot.verify.compare import Tolerance, output_difference  # noqa: E402
 
 TOOLS = ("ompilot", "gcc", "polly")
@@ -323,8 +324,9 @@ def prepare_ompilot(program: Program, workdir: Path, threads: int, verified: boo
             source = project / program.name
             shutil.copyfile(program.source, source)
             (project / ".ompilot.toml").write_text(verify_config(program, threads))
-            result = suggest_file(source)
-            program.verify_errors = verify_results([result], tune=True)
+            # the pipeline `ompilot suggest` runs; one worker, as the timings compare tools one at a time
+            run = suggest_tree([source], ScanSettings(jobs=1), SuggestOptions(tune=True, jobs=1))
+            result, program.verify_errors = run.results[0], run.errors
             program.rejected = [f"{p.line}: {p.summary}: {p.evidence.get('message')}" for p in result.rejected]
         else:
             result = suggest_file(program.source)

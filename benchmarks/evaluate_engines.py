@@ -39,7 +39,8 @@ import compare_autopar  # noqa: E402
 import suggest_speedup as ss  # noqa: E402
 
 from ompilot.suggest import llm_client, llm_propose, patch  # noqa: E402
-from ompilot.suggest.engine import suggest_file  # noqa: E402
+from ompilot.analysis.scan import ScanSettings  # noqa: E402
+from ompilot.verify.pipeline import SuggestOptions, suggest_tree  # noqa: E402
 from ompilot.verify.session import verify_results  # noqa: E402
 
 WORKSHARING = re.compile(r"#pragma omp (?:parallel for|for|target teams distribute parallel for|taskloop)\b")
@@ -90,8 +91,7 @@ def evaluate(source: Path, truth: dict, workdir: Path, scale: int, threads: int,
         f"tolerance = {{ rel = {tolerance['rel']!r}, abs = {tolerance['abs']!r} }}\n"
     )
     started = time.monotonic()
-    built_in = suggest_file(copy)
-    verify_results([built_in], tune=False)
+    (built_in,) = suggest_tree([copy], ScanSettings(jobs=1), SuggestOptions(tune=False, jobs=1)).results
     _count(source.name, built_in, counts["built-in"], time.monotonic() - started)
     if client is None:
         return

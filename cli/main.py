@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -17,10 +18,11 @@ from rich.console import Console
 from ompilot.analysis import compdb, frontend
 from ompilot.analysis import sources
 from ompilot.analysis.scan import ScanSettings, scan_file, scan_files
-from ompilot.suggest import llm_client, llm_propose
-from ompilot.suggest.run import apply_results, suggest_files
+from ompilot.suggest import llm_client
+from ompilot.suggest.run import apply_results
 from ompilot.verify.existing import CheckTargetError, check_target
-from ompilot.verify.session import verify_results
+from ompilot.verify.pipeline import SuggestOptions, SuggestRun, suggest_tree
+from ompilot.verify.session import budget_message
 from ompilot.verify.verifier import environment_ready
 
 from . import check as checking
@@ -138,6 +140,9 @@ def check(ctx: click.Context, paths, strict: bool, fmt: str, build_dir: Path | N
 @click.option("--no-tune", is_flag=True, help="Verify, but do not try schedule/collapse/tile variants.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the proposals with their evidence (the JSON of --format json) to this file.")
+@click.option("--budget", "budget_minutes", type=click.FloatRange(min=0), metavar="MINUTES",
+              help="Start no verification after this many minutes of verifying; the proposals left are "
+                   "reported as not verified and not kept.")
 @click.option("--llm", "llm_model", metavar="MODEL",
               help="Also ask a model about the loops the analysis cannot prove: a model name on an "
                    "OpenAI-compatible server (OPENAI_BASE_URL, OPENAI_API_KEY), or hf:PATH for a local "
@@ -151,13 +156,16 @@ def check(ctx: click.Context, paths, strict: bool, fmt: str, build_dir: Path | N
 @click.option("--no-code-upload", is_flag=True, envvar="OMPILOT_NO_CODE_UPLOAD",
               help="Never send source code off this machine: only hf: models or a server on localhost.")
 @click.pass_context
-def suggest(ctx, paths, build_dir, fmt, jobs, mode, target, no_verify, no_tune, report_path, llm_model, llm_base_url,
-            llm_max_calls, llm_timeout, llm_no_cache, no_code_upload) -> None:
+def suggest(ctx, paths, build_dir, fmt, jobs, mode, target, no_verify, no_tune, budget_minutes, report_path, llm_model,
+            llm_base_url, llm_max_calls, llm_timeout, llm_no_cache, no_code_upload) -> None:
     """Propose OpenMP pragmas for the loops proven parallel, with their reasons.
 
     Each proposal is built and run first (race check, output check, timing)
     and kept only if it passes, unless --no-verify. Nothing is written unless
     --apply is given; a file that changed since it was read is refused.
+
+    -j also sets how many proposals are verified at once (their builds, race
+    and output checks); timing runs always have the machine to themselves.
     """
     settings = _settings(ctx, build_dir, jobs)
     console = Console(highlight=False, stderr=True)
@@ -174,11 +182,13 @@ def suggest(ctx, paths, build_dir, fmt, jobs, mode, target, no_verify, no_tune, 
             ctx.exit(EXIT_ERROR)
     try:
         compdb.toolchain_flags()
-        results, errors = _suggest_verified(list(paths), settings, target, console, verify=not no_verify,
-                                            tune=not no_tune, client=client)
+        run = _suggest_run(list(paths), settings, console, SuggestOptions(
+            target=target, verify=not no_verify, tune=not no_tune, jobs=settings.jobs,
+            budget_minutes=budget_minutes, client=client))
     except _ENVIRONMENT_ERRORS as exc:
         click.echo(f"ompilot: {exc}", err=True)
         ctx.exit(EXIT_ERROR)
+    results, errors = run.results, run.errors
     if report_path is not None:
         report_path.write_text(render.suggestions_json(results, errors))
     if mode == "diff" or (fmt == "diff" and mode is None):
@@ -199,54 +209,21 @@ def suggest(ctx, paths, build_dir, fmt, jobs, mode, target, no_verify, no_tune, 
         formats.emit_suggest(results, errors, fmt)
     else:
         render.print_suggestions(results, errors, Console(highlight=False))
+    text_summary = mode == "apply" or (mode is None and fmt == "text")
+    if run.left_unverified and not text_summary:  # the text summary line says it; other formats on stderr
+        click.echo(f"ompilot: {run.left_unverified} proposal(s) left unverified: "
+                   f"{budget_message(budget_minutes).removeprefix('not verified: ')}", err=True)
     if not any(r.analysed for r in results):
         ctx.exit(EXIT_ERROR)
-    found = any(r.proposals or r.errors for r in results) or errors
+    found = any(r.proposals or r.errors for r in results) or errors or run.left_unverified
     ctx.exit(EXIT_FINDINGS if found else EXIT_CLEAN)
 
 
-def _suggest_verified(paths: list[Path], settings, target: str, console: Console, verify: bool, tune: bool = True,
-                      client=None) -> tuple[list, list[str]]:
-    """What `suggest` and `github-review` share: analyse, ask the model if
-    one is given, verify unless told not to. Raises the environment errors."""
-    files, errors = sources.collect_sources(paths)
-    run = functools.partial(progress.analyse, console=console, label="analysing")
-    results, program_errors = suggest_files(files, settings, target, run)
-    errors = errors + program_errors
-    if client is not None:
-        errors = errors + _ask_model(results, client, settings, console, verified=verify)
-    if verify and any(r.proposals for r in results):
-        problem = environment_ready()
-        if problem:
-            raise compdb.ToolchainError(problem)
-        errors = errors + _verify(results, console, tune=tune)
-    return results, errors
-
-
-def _ask_model(results, client, settings, console: Console, verified: bool) -> list[str]:
-    if console.is_terminal:
-        with console.status(f"asking {client.settings.model}"):
-            errors = llm_propose.add_model_proposals(results, client, settings)
-    else:
-        errors = llm_propose.add_model_proposals(results, client, settings)
-    if not verified:  # a model's proposal is a candidate until the verifier has run it
-        for result in results:
-            held = [p for p in result.proposals if p.origin == "model"]
-            for proposal in held:
-                proposal.verified = False
-                proposal.evidence = {"accepted": False, "stage": "setup",
-                                     "message": "model proposals are kept only when verified (drop --no-verify)"}
-            result.proposals = [p for p in result.proposals if p.origin != "model"]
-            result.rejected.extend(held)
-    return errors
-
-
-def _verify(results, console: Console, tune: bool) -> list[str]:
-    """Verify with a live status line on a terminal, silently otherwise."""
-    if not console.is_terminal:
-        return verify_results(results, tune=tune)
-    with console.status("verifying") as status:
-        return verify_results(results, progress=lambda text: status.update(f"verifying: {text}"), tune=tune)
+def _suggest_run(paths: list[Path], settings, console: Console, options: SuggestOptions) -> SuggestRun:
+    """The pipeline with a progress bar on a terminal (stderr's console), silent otherwise."""
+    analyse = functools.partial(progress.analyse, console=console, label="analysing")
+    with progress.SuggestProgress(console) as bar:
+        return suggest_tree(paths, settings, replace(options, analyse=analyse), on_progress=bar.update)
 
 
 @cli.command()
@@ -319,8 +296,10 @@ def github_review(ctx, paths, number, repo, api_url, no_verify, max_comments, sa
             targets = [t for t in targets if t.exists()]
             findings = []
             if targets:
-                results, errors = _suggest_verified(targets, _settings(ctx, None, None), "cpu",
-                                                    Console(highlight=False, stderr=True), verify=not no_verify)
+                settings = _settings(ctx, None, None)
+                run = _suggest_run(targets, settings, Console(highlight=False, stderr=True),
+                                   SuggestOptions(verify=not no_verify, jobs=settings.jobs))
+                results, errors = run.results, run.errors
                 for line in errors + [e for r in results for e in r.errors]:
                     click.echo(f"ompilot: {line.splitlines()[0]}", err=True)
                 for p in (p for r in results for p in r.rejected):  # for the workflow's log

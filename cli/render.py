@@ -232,7 +232,10 @@ def print_suggestions(results, errors: list[str], console: Console, applied: boo
         console.print(f"error: {line}", markup=False, highlight=False, soft_wrap=True)
     files = sum(1 for r in results if r.proposals)
     verb = "applied" if applied else "proposed"
-    console.print(f"{count} changes {verb} in {files} of {len(results)} files", markup=False, highlight=False, soft_wrap=True)
+    left = sum(1 for r in results for p in r.rejected if (p.evidence or {}).get("stage") == "budget")
+    budget = f"; {left} left unverified: the --budget was spent" if left else ""
+    console.print(f"{count} changes {verb} in {files} of {len(results)} files{budget}", markup=False, highlight=False,
+                  soft_wrap=True)
 
 
 def _spread(seconds: list[float]) -> str:

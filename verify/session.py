@@ -1,25 +1,208 @@
 """Verifying the suggestions of a whole run, program by program.
 
 Files are grouped by the program that builds them (one configuration, one
-copy of the tree, one serial reference); a file with no way to build and run
-it gets an error line that shows the configuration it needs, and keeps no
-proposals (the caller may pass --no-verify to keep them unverified).
+serial reference); a file with no way to build and run it gets an error line
+that shows the configuration it needs, and keeps no proposals (the caller may
+pass --no-verify to keep them unverified).
+
+Several workers (`jobs`) verify proposals at once, best first (`rank`): each
+worker checks in its own copy of the program's tree (a copy of the reference
+copy, so the serial build is there), its builds, output runs and race runs
+sharing the machine, while a timing phase has the machine to itself
+(`TimingGate`): no other build or run overlaps it, so its paired runs measure
+the program and not its neighbours. A time budget stops new verifications
+from starting; the proposals left are withheld with the reason.
 """
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Callable, Iterator
 
 from ompilot.suggest.engine import FileSuggestions
+from ompilot.suggest.model import Proposal
 
 from .config import ConfigError, config_for, example_config
 from .runner import Sandbox
-from .verifier import FileJob, Program, VerifyError, verify_proposals
+from .verifier import FileJob, Program, VerifyError, verify_alone, verify_together
+
+#: (kind, start, end) of each gated command: kind "check" (a build or run of a
+#: check, sharing the machine) or "timing" (a whole timing phase, alone).
+CommandObserver = Callable[[str, float, float], None]
 
 
-def verify_results(results: list[FileSuggestions], progress=None, tune: bool = True) -> list[str]:
+@dataclass(frozen=True)
+class VerifyOptions:
+    tune: bool = True
+    jobs: int = 1  # proposals verified at once (timing phases still run alone)
+    budget_minutes: float | None = None  # no new verification starts after this
+    #: called with each gated command's kind, start and end (time.monotonic): for tests and benchmarks
+    observe: CommandObserver | None = None
+    clock: Callable[[], float] = time.monotonic  # what the budget is measured with
+
+
+@dataclass
+class VerifyProgress:
+    """How far verification is, for a progress bar."""
+
+    files_done: int
+    files_total: int
+    proposals_done: int
+    proposals_total: int
+    current: str = ""  # what a worker is checking now
+
+
+@dataclass
+class VerifySummary:
+    errors: list[str] = field(default_factory=list)
+    left_unverified: int = 0  # proposals the budget left unverified
+
+
+def budget_message(minutes: float) -> str:
+    return f"not verified: the --budget of {minutes:g} minutes was spent"
+
+
+class TimingGate:
+    """A readers-writer lock: checks' commands share it, a timing phase holds
+    it alone (and waiting timing phases go before new checks). The thread
+    that holds it alone may run its own commands inside."""
+
+    def __init__(self, observe: CommandObserver | None = None) -> None:
+        self._condition = threading.Condition()
+        self._sharing = 0
+        self._timing_owner: int | None = None
+        self._timing_waiting = 0
+        self._observe = observe
+
+    @contextmanager
+    def check(self) -> Iterator[None]:
+        if self._timing_owner == threading.get_ident():
+            yield
+            return
+        with self._condition:
+            while self._timing_owner is not None or self._timing_waiting:
+                self._condition.wait()
+            self._sharing += 1
+        start = time.monotonic()
+        try:
+            yield
+        finally:
+            end = time.monotonic()
+            with self._condition:
+                self._sharing -= 1
+                self._condition.notify_all()
+            if self._observe is not None:
+                self._observe("check", start, end)
+
+    @contextmanager
+    def timing(self) -> Iterator[None]:
+        with self._condition:
+            self._timing_waiting += 1
+            while self._timing_owner is not None or self._sharing:
+                self._condition.wait()
+            self._timing_waiting -= 1
+            self._timing_owner = threading.get_ident()
+        start = time.monotonic()
+        try:
+            yield
+        finally:
+            end = time.monotonic()
+            with self._condition:
+                self._timing_owner = None
+                self._condition.notify_all()
+            if self._observe is not None:
+                self._observe("timing", start, end)
+
+
+@dataclass
+class GatedProgram(Program):
+    """A Program whose commands pass the gate: builds and runs shared, timing alone."""
+
+    gate: TimingGate | None = None
+
+    def build(self, *args, **kwargs):
+        with self.gate.check():
+            return super().build(*args, **kwargs)
+
+    def run(self, *args, **kwargs):
+        with self.gate.check():
+            return super().run(*args, **kwargs)
+
+    def _race_runner(self, *args, **kwargs):
+        with self.gate.check():
+            return super()._race_runner(*args, **kwargs)
+
+    def _time(self, *args, **kwargs):
+        with self.gate.timing():
+            return super()._time(*args, **kwargs)
+
+
+class _Workers:
+    """The worker copies of one program, each used by one worker at a time:
+    the reference, and copies of its tree made right after the serial build
+    (so each has the serial executable and no candidate's files)."""
+
+    def __init__(self, programs: list[GatedProgram]) -> None:
+        self._free = list(programs)
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def program(self) -> Iterator[GatedProgram]:
+        with self._lock:
+            program = self._free.pop()  # never empty: no more copies are in use than workers
+        try:
+            yield program
+        finally:
+            with self._lock:
+                self._free.append(program)
+
+
+def _copy(reference: GatedProgram, stack: ExitStack) -> GatedProgram:
+    sandbox = stack.enter_context(Sandbox(reference.sandbox.path))
+    values = {f.name: getattr(reference, f.name) for f in fields(reference) if f.init}
+    values = {name: (value.copy() if isinstance(value, (dict, set, list)) else value)
+              for name, value in values.items()}
+    return GatedProgram(**{**values, "sandbox": sandbox, "label": ""})
+
+
+@dataclass
+class _FileWork:
+    result: FileSuggestions
+    job: FileJob
+    workers: _Workers
+    accepted: list[Proposal] = field(default_factory=list)
+    left: list[Proposal] = field(default_factory=list)
+
+
+def expected_gain(result: FileSuggestions, proposal: Proposal) -> int:
+    """The analysis's work estimate of the proposal's loop (operations of one
+    entry), 0 when there is none: what running it in parallel can save."""
+    verdicts = result.report.verdicts if result.report is not None else []
+    return max((v.work or 0 for v in verdicts if v.loop.line == proposal.line), default=0)
+
+
+def rank(results: list[FileSuggestions]) -> list[tuple[FileSuggestions, Proposal]]:
+    """Every proposal, best expected gain first (ties in the files' order)."""
+    pairs = [(r, p) for r in results for p in r.proposals]
+    return sorted(pairs, key=lambda pair: -expected_gain(*pair))
+
+
+def verify_results(results: list[FileSuggestions], progress=None, tune: bool = True, jobs: int = 1,
+                   budget_minutes: float | None = None) -> list[str]:
     """Verify every file's proposals in place; returns error lines."""
-    errors: list[str] = []
+    return verify_tree(results, VerifyOptions(tune=tune, jobs=jobs, budget_minutes=budget_minutes), progress).errors
+
+
+def verify_tree(results: list[FileSuggestions], options: VerifyOptions, progress: Callable[[str], None] | None = None,
+                on_progress: Callable[[VerifyProgress], None] | None = None) -> VerifySummary:
+    """Verify every file's proposals in place. `progress(text)` gets each
+    check's current step; `on_progress` the counts after each proposal."""
+    summary = VerifySummary()
     groups: dict[Path, tuple[object, list[FileSuggestions]]] = {}
     for result in results:
         if not result.proposals:
@@ -28,36 +211,137 @@ def verify_results(results: list[FileSuggestions], progress=None, tune: bool = T
             config = config_for(Path(result.path).resolve())
         except ConfigError as exc:
             _withhold(result, str(exc))
-            errors.append(str(exc))
+            summary.errors.append(str(exc))
             continue
         if config is None:
             message = (f"{result.path}: cannot verify: no main() and no build configuration; save this as "
                        f".ompilot.toml beside it (or use --no-verify):\n{example_config(Path(result.path))}")
             _withhold(result, message.splitlines()[0])
-            errors.append(message)
+            summary.errors.append(message)
             continue
         groups.setdefault(config.root, (config, []))[1].append(result)
-    for config, members in groups.values():
-        errors.extend(_verify_program(config, members, progress, tune))
-    return errors
+    if groups:
+        _Run(options, progress, on_progress, summary).verify(list(groups.values()))
+    return summary
 
 
-def _verify_program(config, members: list[FileSuggestions], progress, tune: bool) -> list[str]:
-    with Sandbox(config.root) as sandbox:
-        program = Program(config=config, sandbox=sandbox, progress=progress)
+class _Run:
+    """One verification of many programs on `options.jobs` workers."""
+
+    def __init__(self, options: VerifyOptions, progress, on_progress, summary: VerifySummary) -> None:
+        self.options = options
+        self.progress = progress
+        self.on_progress = on_progress
+        self.summary = summary
+        self.gate = TimingGate(options.observe)
+        self.lock = threading.Lock()
+        self.started = options.clock()
+        self.done = 0
+        self.total = 0
+        self.files_done = 0
+        self.files_total = 0
+        self.current = ""
+
+    def _spent(self) -> bool:
+        minutes = self.options.budget_minutes
+        return minutes is not None and self.options.clock() - self.started >= minutes * 60
+
+    def _say(self, text: str) -> None:
+        with self.lock:
+            self.current = text
+        if self.progress is not None:
+            self.progress(text)
+        self._report()
+
+    def _report(self) -> None:
+        if self.on_progress is not None:
+            with self.lock:
+                state = VerifyProgress(self.files_done, self.files_total, self.done, self.total, self.current)
+            self.on_progress(state)
+
+    def verify(self, groups) -> None:
+        jobs = max(1, self.options.jobs)
+        with ExitStack() as stack, ThreadPoolExecutor(max_workers=jobs) as pool:
+            files: list[_FileWork] = []
+            self.total = sum(len(r.proposals) for _, members in groups for r in members)
+            self.files_total = sum(len(members) for _, members in groups)
+            self._report()
+            prepared = list(pool.map(lambda group: self._prepare(group, stack, jobs), groups))
+            for (config, members), workers in zip(groups, prepared):
+                if isinstance(workers, str):
+                    with self.lock:
+                        self.done += sum(len(r.proposals) for r in members)
+                        self.files_done += len(members)
+                    for result in members:
+                        _withhold(result, workers)
+                    self.summary.errors.append(f"{config.source or config.root}: cannot verify: {workers}")
+                    continue
+                for result in members:
+                    relative = _relative(result.path, config.root)
+                    files.append(_FileWork(result, FileJob(relative, result.data, list(result.proposals)), workers))
+            self._report()
+            # a file with a race fix goes in one piece: the fix is part of every later check of that file
+            units: list[tuple[int, _FileWork, list[Proposal]]] = []
+            for work in files:
+                gains = [expected_gain(work.result, p) for p in work.job.proposals]
+                if any(p.kind == "fix" for p in work.job.proposals):
+                    units.append((max(gains), work, list(work.job.proposals)))
+                else:
+                    units += [(gain, work, [p]) for gain, p in zip(gains, work.job.proposals)]
+            units.sort(key=lambda unit: -unit[0])  # stable: ties keep the files' order
+            list(pool.map(lambda unit: self._alone(unit[1], unit[2]), units))
+            list(pool.map(self._together, files))
+        for work in files:
+            job, result = work.job, work.result
+            result.rejected += [p for p in job.proposals if not any(p is k for k in result.proposals)]
+        self.summary.left_unverified = sum(len(f.left) for f in files)
+
+    def _prepare(self, group, stack: ExitStack, jobs: int) -> _Workers | str:
+        config, members = group
+        with self.lock:  # ExitStack is not thread-safe
+            sandbox = stack.enter_context(Sandbox(config.root))
+        program = GatedProgram(config=config, sandbox=sandbox, progress=self._say, gate=self.gate)
         originals = {_relative(r.path, config.root): r.data for r in members}
         try:
             program.prepare(originals)
         except VerifyError as exc:
-            for result in members:
-                _withhold(result, str(exc))
-            return [f"{config.source or config.root}: cannot verify: {exc}"]
-        for result in members:
-            job = FileJob(_relative(result.path, config.root), result.data, list(result.proposals))
-            accepted = verify_proposals(program, job, tune=tune)
-            result.rejected += [p for p in job.proposals if p not in accepted]
-            result.proposals = accepted
-    return []
+            return str(exc)
+        wanted = min(jobs, sum(len(r.proposals) for r in members))
+        with self.lock:
+            copies = [_copy(program, stack) for _ in range(wanted - 1)]
+        return _Workers([program] + copies)
+
+    def _alone(self, work: _FileWork, proposals: list[Proposal]) -> None:
+        job = work.job
+        for proposal in proposals:
+            if self._spent():
+                proposal.verified = False
+                proposal.evidence = {"accepted": False, "stage": "budget",
+                                     "message": budget_message(self.options.budget_minutes)}
+                with self.lock:
+                    work.left.append(proposal)
+            else:
+                with work.workers.program() as program:
+                    number = next(n for n, p in enumerate(job.proposals, 1) if p is proposal)
+                    if verify_alone(program, job, proposal, number, self.options.tune):
+                        with self.lock:
+                            work.accepted.append(proposal)
+            with self.lock:
+                self.done += 1
+            self._report()
+
+    def _together(self, work: _FileWork) -> None:
+        job = work.job
+        accepted = [p for p in job.proposals if any(p is a for a in work.accepted)]  # in the file's order
+        if sum(p.kind != "fix" for p in accepted) > 1:
+            with work.workers.program() as program:
+                accepted = verify_together(program, job, accepted)
+        else:
+            accepted = [p for p in accepted if p.kind == "fix"] + [p for p in accepted if p.kind != "fix"]
+        work.result.proposals = accepted
+        with self.lock:
+            self.files_done += 1
+        self._report()
 
 
 def _relative(path: str, root: Path) -> str:

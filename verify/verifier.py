@@ -408,24 +408,35 @@ def verify_proposals(program: Program, job: FileJob, tune: bool = True) -> list[
     """Check each proposal alone, tune the accepted ones, check them together.
 
     Returns the accepted proposals (with their evidence); every proposal's
-    `verified` and `evidence` are set.
+    `verified` and `evidence` are set. `verify/session.py` runs the same two
+    steps (`verify_alone`, `verify_together`) with proposals of many files on
+    several workers.
     """
-    accepted: list[Proposal] = []
-    for number, proposal in enumerate(job.proposals, 1):
-        program.label = f"{job.relative}:{proposal.line} {proposal.summary} ({number}/{len(job.proposals)})"
-        result = _check_edits(program, job, proposal.edits, fix=proposal.kind == "fix")
-        if proposal.kind == "fix" and result.stage == "speed":  # a race fix need not be faster
-            result.accepted, result.stage = True, "accepted"
-            result.message = f"race-free and the serial output, where the original pragmas were not ({result.message})"
-        # correct but not faster: another schedule or shape may still pay off
-        if tune and proposal.variants and (result.accepted or result.stage == "speed"):
-            result = _tune(program, job, proposal, result)
-        proposal.verified = result.accepted
-        proposal.evidence = result.evidence()
-        if result.accepted:
-            accepted.append(proposal)
-            if proposal.kind == "fix":
-                job.base = list(proposal.edits)
+    accepted = [p for number, p in enumerate(job.proposals, 1) if verify_alone(program, job, p, number, tune)]
+    return verify_together(program, job, accepted)
+
+
+def verify_alone(program: Program, job: FileJob, proposal: Proposal, number: int, tune: bool = True) -> bool:
+    """Check one proposal on its own (then tune it); sets its evidence. An
+    accepted race fix becomes part of every later check of the file (job.base)."""
+    program.label = f"{job.relative}:{proposal.line} {proposal.summary} ({number}/{len(job.proposals)})"
+    result = _check_edits(program, job, proposal.edits, fix=proposal.kind == "fix")
+    if proposal.kind == "fix" and result.stage == "speed":  # a race fix need not be faster
+        result.accepted, result.stage = True, "accepted"
+        result.message = f"race-free and the serial output, where the original pragmas were not ({result.message})"
+    # correct but not faster: another schedule or shape may still pay off
+    if tune and proposal.variants and (result.accepted or result.stage == "speed"):
+        result = _tune(program, job, proposal, result)
+    proposal.verified = result.accepted
+    proposal.evidence = result.evidence()
+    if result.accepted and proposal.kind == "fix":
+        job.base = list(proposal.edits)
+    return result.accepted
+
+
+def verify_together(program: Program, job: FileJob, accepted: list[Proposal]) -> list[Proposal]:
+    """The accepted proposals of one file checked all together (one at a time
+    when together they fail); returns those kept, fixes first."""
     fixes = [p for p in accepted if p.kind == "fix"]  # in job.base: part of every check below
     changes = [p for p in accepted if p.kind != "fix"]
     if len(changes) > 1:
