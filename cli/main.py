@@ -19,6 +19,7 @@ from ompilot.analysis import sources
 from ompilot.analysis.scan import ScanSettings, scan_file, scan_files
 from ompilot.suggest import llm_client, llm_propose
 from ompilot.suggest.run import apply_results, suggest_files
+from ompilot.verify.cache import VerificationCache
 from ompilot.verify.existing import CheckTargetError, check_target
 from ompilot.verify.session import verify_results
 from ompilot.verify.verifier import environment_ready
@@ -148,11 +149,13 @@ def check(ctx: click.Context, paths, strict: bool, fmt: str, build_dir: Path | N
 @click.option("--llm-timeout", type=click.FloatRange(min=0, min_open=True), default=llm_client.DEFAULT_TIMEOUT,
               show_default=True, help="Seconds to wait for one answer.")
 @click.option("--llm-no-cache", is_flag=True, help="Ask again instead of using cached answers.")
+@click.option("--no-cache", is_flag=True, help="Verify again instead of using results verified earlier on the same "
+              "tree, patch, flags and compilers.")
 @click.option("--no-code-upload", is_flag=True, envvar="OMPILOT_NO_CODE_UPLOAD",
               help="Never send source code off this machine: only hf: models or a server on localhost.")
 @click.pass_context
 def suggest(ctx, paths, build_dir, fmt, jobs, mode, target, no_verify, no_tune, report_path, llm_model, llm_base_url,
-            llm_max_calls, llm_timeout, llm_no_cache, no_code_upload) -> None:
+            llm_max_calls, llm_timeout, llm_no_cache, no_cache, no_code_upload) -> None:
     """Propose OpenMP pragmas for the loops proven parallel, with their reasons.
 
     Each proposal is built and run first (race check, output check, timing)
@@ -175,7 +178,8 @@ def suggest(ctx, paths, build_dir, fmt, jobs, mode, target, no_verify, no_tune, 
     try:
         compdb.toolchain_flags()
         results, errors = _suggest_verified(list(paths), settings, target, console, verify=not no_verify,
-                                            tune=not no_tune, client=client)
+                                            tune=not no_tune, client=client,
+                                            cache=None if no_cache else VerificationCache.default())
     except _ENVIRONMENT_ERRORS as exc:
         click.echo(f"ompilot: {exc}", err=True)
         ctx.exit(EXIT_ERROR)
@@ -206,7 +210,7 @@ def suggest(ctx, paths, build_dir, fmt, jobs, mode, target, no_verify, no_tune, 
 
 
 def _suggest_verified(paths: list[Path], settings, target: str, console: Console, verify: bool, tune: bool = True,
-                      client=None) -> tuple[list, list[str]]:
+                      client=None, cache=None) -> tuple[list, list[str]]:
     """What `suggest` and `github-review` share: analyse, ask the model if
     one is given, verify unless told not to. Raises the environment errors."""
     files, errors = sources.collect_sources(paths)
@@ -219,7 +223,7 @@ def _suggest_verified(paths: list[Path], settings, target: str, console: Console
         problem = environment_ready()
         if problem:
             raise compdb.ToolchainError(problem)
-        errors = errors + _verify(results, console, tune=tune)
+        errors = errors + _verify(results, console, tune=tune, cache=cache)
     return results, errors
 
 
@@ -241,12 +245,13 @@ def _ask_model(results, client, settings, console: Console, verified: bool) -> l
     return errors
 
 
-def _verify(results, console: Console, tune: bool) -> list[str]:
+def _verify(results, console: Console, tune: bool, cache=None) -> list[str]:
     """Verify with a live status line on a terminal, silently otherwise."""
     if not console.is_terminal:
-        return verify_results(results, tune=tune)
+        return verify_results(results, tune=tune, cache=cache)
     with console.status("verifying") as status:
-        return verify_results(results, progress=lambda text: status.update(f"verifying: {text}"), tune=tune)
+        return verify_results(results, progress=lambda text: status.update(f"verifying: {text}"), tune=tune,
+                              cache=cache)
 
 
 @cli.command()

@@ -17,8 +17,9 @@ from .runner import Sandbox
 from .verifier import FileJob, Program, VerifyError, verify_proposals
 
 
-def verify_results(results: list[FileSuggestions], progress=None, tune: bool = True) -> list[str]:
-    """Verify every file's proposals in place; returns error lines."""
+def verify_results(results: list[FileSuggestions], progress=None, tune: bool = True, cache=None) -> list[str]:
+    """Verify every file's proposals in place; returns error lines. `cache`: a
+    VerificationCache with the results of earlier runs, or None."""
     errors: list[str] = []
     groups: dict[Path, tuple[object, list[FileSuggestions]]] = {}
     for result in results:
@@ -38,13 +39,13 @@ def verify_results(results: list[FileSuggestions], progress=None, tune: bool = T
             continue
         groups.setdefault(config.root, (config, []))[1].append(result)
     for config, members in groups.values():
-        errors.extend(_verify_program(config, members, progress, tune))
+        errors.extend(_verify_program(config, members, progress, tune, cache))
     return errors
 
 
-def _verify_program(config, members: list[FileSuggestions], progress, tune: bool) -> list[str]:
+def _verify_program(config, members: list[FileSuggestions], progress, tune: bool, cache=None) -> list[str]:
     with Sandbox(config.root) as sandbox:
-        program = Program(config=config, sandbox=sandbox, progress=progress)
+        program = Program(config=config, sandbox=sandbox, progress=progress, cache=cache)
         originals = {_relative(r.path, config.root): r.data for r in members}
         try:
             program.prepare(originals)
