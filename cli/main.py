@@ -20,6 +20,7 @@ from ompilot.analysis import sources
 from ompilot.analysis.scan import ScanSettings, scan_file, scan_files
 from ompilot.suggest import llm_client
 from ompilot.suggest.run import apply_results
+from ompilot.verify.cache import VerificationCache
 from ompilot.verify.existing import CheckTargetError, check_target
 from ompilot.verify.pipeline import SuggestOptions, SuggestRun, suggest_tree
 from ompilot.verify.session import budget_message
@@ -153,11 +154,13 @@ def check(ctx: click.Context, paths, strict: bool, fmt: str, build_dir: Path | N
 @click.option("--llm-timeout", type=click.FloatRange(min=0, min_open=True), default=llm_client.DEFAULT_TIMEOUT,
               show_default=True, help="Seconds to wait for one answer.")
 @click.option("--llm-no-cache", is_flag=True, help="Ask again instead of using cached answers.")
+@click.option("--no-cache", is_flag=True, help="Verify again instead of using results verified earlier on the same "
+              "tree, patch, flags and compilers.")
 @click.option("--no-code-upload", is_flag=True, envvar="OMPILOT_NO_CODE_UPLOAD",
               help="Never send source code off this machine: only hf: models or a server on localhost.")
 @click.pass_context
 def suggest(ctx, paths, build_dir, fmt, jobs, mode, target, no_verify, no_tune, budget_minutes, report_path, llm_model,
-            llm_base_url, llm_max_calls, llm_timeout, llm_no_cache, no_code_upload) -> None:
+            llm_base_url, llm_max_calls, llm_timeout, llm_no_cache, no_cache, no_code_upload) -> None:
     """Propose OpenMP pragmas for the loops proven parallel, with their reasons.
 
     Each proposal is built and run first (race check, output check, timing)
@@ -184,7 +187,8 @@ def suggest(ctx, paths, build_dir, fmt, jobs, mode, target, no_verify, no_tune, 
         compdb.toolchain_flags()
         run = _suggest_run(list(paths), settings, console, SuggestOptions(
             target=target, verify=not no_verify, tune=not no_tune, jobs=settings.jobs,
-            budget_minutes=budget_minutes, client=client))
+            budget_minutes=budget_minutes, client=client,
+            cache=None if no_cache else VerificationCache.default()))
     except _ENVIRONMENT_ERRORS as exc:
         click.echo(f"ompilot: {exc}", err=True)
         ctx.exit(EXIT_ERROR)

@@ -19,3 +19,10 @@ def pytest_sessionstart(session):
     missing += [f for f in REQUIRED_FILES if not Path(f).is_file()]
     if missing:
         raise pytest.UsageError(f"missing: {', '.join(missing)}; run `bash scripts/setup.sh --no-demo` first")
+
+
+@pytest.fixture(autouse=True)
+def _own_cache_directory(tmp_path_factory, monkeypatch):
+    """Each test verifies for itself: the verification cache (and the model
+    answers cache) go to a fresh directory, never the user's."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))

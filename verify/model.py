@@ -91,6 +91,9 @@ class CheckResult:
     program_speedup: float | None = None  # median serial / median parallel whole-program seconds
     tried: list[str] = field(default_factory=list)  # variants tried while tuning, with their times
     chosen: str | None = None  # the directive that won the tuning
+    stage_seconds: dict = field(default_factory=dict)  # wall seconds per verification stage (StageTimes)
+    abandoned: bool = False  # a tuning variant's timing stopped early: clearly slower than the best so far
+    cached_from: str | None = None  # when the result comes from the verification cache: the date it was made
 
     def evidence(self) -> dict:
         return {
@@ -115,4 +118,6 @@ class CheckResult:
             "loop_serial_seconds": self.loop_serial_seconds,
             "loop_parallel_seconds": self.loop_parallel_seconds,
             "program_speedup": self.program_speedup,
+            "stage_seconds": self.stage_seconds,
+            "cached_from": self.cached_from,
         }

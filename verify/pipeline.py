@@ -25,6 +25,7 @@ from ompilot.suggest import llm_propose
 from ompilot.suggest.engine import FileSuggestions
 from ompilot.suggest.run import suggest_files
 
+from .cache import VerificationCache
 from .session import CommandObserver, VerifyOptions, VerifyProgress, verify_tree
 from .verifier import environment_ready
 
@@ -40,6 +41,7 @@ class SuggestOptions:
     client: object | None = None  # an llm_client.ModelClient: its proposals are verified like the others
     analyse: Runner | None = None  # maps the analysis over the files (a progress bar); default: run_each
     observe: CommandObserver | None = None  # each gated build/run and timing phase (see session.TimingGate)
+    cache: VerificationCache | None = None  # results verified earlier (verify/cache.py); None: verify again
 
 
 @dataclass
@@ -84,7 +86,8 @@ def suggest_tree(paths: list[Path], settings: ScanSettings, options: SuggestOpti
         if problem:
             raise compdb.ToolchainError(problem)
         verify_options = VerifyOptions(tune=options.tune, jobs=options.jobs or os.cpu_count() or 1,
-                                       budget_minutes=options.budget_minutes, observe=options.observe)
+                                       budget_minutes=options.budget_minutes, observe=options.observe,
+                                       cache=options.cache)
 
         def counted(state: VerifyProgress) -> None:
             say(PipelineProgress("verify", state.current, state.files_done, state.files_total,

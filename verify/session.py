@@ -27,6 +27,7 @@ from typing import Callable, Iterator
 from ompilot.suggest.engine import FileSuggestions
 from ompilot.suggest.model import Proposal
 
+from .cache import VerificationCache
 from .config import ConfigError, config_for, example_config
 from .runner import Sandbox
 from .verifier import FileJob, Program, VerifyError, verify_alone, verify_together
@@ -44,6 +45,8 @@ class VerifyOptions:
     #: called with each gated command's kind, start and end (time.monotonic): for tests and benchmarks
     observe: CommandObserver | None = None
     clock: Callable[[], float] = time.monotonic  # what the budget is measured with
+    #: results of earlier runs (verify/cache.py), or None to verify everything again
+    cache: VerificationCache | None = None
 
 
 @dataclass
@@ -193,9 +196,10 @@ def rank(results: list[FileSuggestions]) -> list[tuple[FileSuggestions, Proposal
 
 
 def verify_results(results: list[FileSuggestions], progress=None, tune: bool = True, jobs: int = 1,
-                   budget_minutes: float | None = None) -> list[str]:
+                   budget_minutes: float | None = None, cache: VerificationCache | None = None) -> list[str]:
     """Verify every file's proposals in place; returns error lines."""
-    return verify_tree(results, VerifyOptions(tune=tune, jobs=jobs, budget_minutes=budget_minutes), progress).errors
+    options = VerifyOptions(tune=tune, jobs=jobs, budget_minutes=budget_minutes, cache=cache)
+    return verify_tree(results, options, progress).errors
 
 
 def verify_tree(results: list[FileSuggestions], options: VerifyOptions, progress: Callable[[str], None] | None = None,
@@ -300,7 +304,8 @@ class _Run:
         config, members = group
         with self.lock:  # ExitStack is not thread-safe
             sandbox = stack.enter_context(Sandbox(config.root))
-        program = GatedProgram(config=config, sandbox=sandbox, progress=self._say, gate=self.gate)
+        program = GatedProgram(config=config, sandbox=sandbox, progress=self._say, gate=self.gate,
+                               cache=self.options.cache)
         originals = {_relative(r.path, config.root): r.data for r in members}
         try:
             program.prepare(originals)

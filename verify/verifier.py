@@ -24,20 +24,24 @@ together. Nothing is written outside a temporary copy of the tree.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shlex
 import statistics
 import time
+from typing import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ompilot.suggest import patch
 from ompilot.suggest.model import Edit, Proposal
 
+from . import cache as verification_cache
 from . import looptime, races, runfiles
 from .compare import Output, outputs_difference
 from .model import CheckResult, ProgramConfig, RunResult
 from .runner import OUTPUT_LIMIT, Sandbox, run_command
+from .stages import StageTimes
 
 _COMPILERS = {("clang", "c"): "clang-19", ("clang", "cpp"): "clang++-19", ("gcc", "c"): "gcc", ("gcc", "cpp"): "g++"}
 _PARALLEL_FLAGS = "-O3 -fopenmp"
@@ -48,6 +52,14 @@ MIN_GAIN = 0.05
 MIN_FASTER_SHARE = 0.8
 #: Fewer pairs decide nothing: 3 of 3 wins happen by chance one time in 8.
 MIN_PAIRS = 5
+#: "Not faster" is said after this many pairs at the earliest: a loop that wins
+#: 80% of its pairs loses the first three together one time in 125.
+EARLY_PAIRS = 3
+#: A tuning variant replaces the best so far only when this much faster.
+TUNE_MARGIN = 1.03
+#: Tuning stops when the best so far reaches this share of the ideal speedup
+#: (the thread count): what is left is less than the timing noise on a busy machine.
+IDEAL_SHARE = 0.9
 #: ThreadSanitizer runs 5-15x slower; the output check (run first) catches hangs.
 SANITIZER_SLOWDOWN = 15
 
@@ -74,6 +86,15 @@ class Program:
     label: str = ""  # what is being checked, for the progress line
     #: instrumented serial builds already made: their source -> executable
     timed_serial: dict[bytes, str] = field(default_factory=dict)
+    #: wall seconds per stage, filled as the checks run (see `stages`)
+    stages: StageTimes = field(default_factory=StageTimes)
+    #: verified results of earlier runs (None: verify everything)
+    cache: verification_cache.VerificationCache | None = None
+    tree: str | None = None  # digest of the tree, for the cache keys (made once)
+    #: race checks already run in this program: the race build's sources -> what they found.
+    #: A schedule variant's race build is the same (every pragma gets schedule(runtime)),
+    #: so it is not run again under ThreadSanitizer.
+    race_checked: dict[bytes, races.RaceCheck | str] = field(default_factory=dict)
 
     # ------------------------------------------------------------- building
 
@@ -150,23 +171,27 @@ class Program:
 
     def check(
         self, files: dict[str, bytes], race_files: dict[str, bytes], timing: bool = True, race: bool = True,
-        timed: looptime.TimedBuild | str | None = None,
+        timed: looptime.TimedBuild | str | None = None, abandon: Callable[[list, list, tuple], bool] | None = None,
     ) -> CheckResult:
         """All four checks of one candidate version of the program (the race
         check can wait, for variants timed before one is chosen). `timed`:
         the instrumented builds that time the changed loops, or why there are
-        none (the whole program is timed then)."""
+        none (the whole program is timed then). `abandon(pairs)` may stop the
+        timing early (a tuning variant clearly slower than the best so far):
+        it gets the whole-program pairs, the loop pairs and the loop labels."""
         config = self.config
         for compiler in config.compilers:
             self._say(f"compiling with {compiler}")
-            built = self.build(files, compiler, _PARALLEL_FLAGS, f"parallel-{compiler}.exe")
+            built = self._counted_build(files, compiler, _PARALLEL_FLAGS, f"parallel-{compiler}.exe")
             if not built.ok:
                 return CheckResult(False, "compile", f"{compiler} rejects it: {_first_error(built)}")
         result = CheckResult(True, "accepted", "")
         self._say("output check")
         for compiler in config.compilers:  # the executables built in step 1
             for threads in config.threads:
-                outputs, _, failed = self.run(f"parallel-{compiler}.exe", threads)
+                with self.stages.measure("output_checks"):
+                    outputs, _, failed = self.run(f"parallel-{compiler}.exe", threads)
+                self.stages.output_runs += 1
                 if failed is not None:
                     result.accepted, result.stage = False, "output"
                     result.message = f"with {threads} threads ({compiler}): {_describe(failed)}"
@@ -179,23 +204,40 @@ class Program:
         if race and not self._race_free(race_files, result):
             return result
         if timing:
-            self._time(result, timed=timed)
+            self._time(result, timed=timed, abandon=abandon)
         return result
 
+    def _counted_build(self, files: dict[str, bytes], compiler: str, cflags: str, name: str) -> RunResult:
+        with self.stages.measure("builds"):
+            built = self.build(files, compiler, cflags, name)
+        self.stages.build_count += 1
+        return built
+
     def _race_free(self, race_files: dict[str, bytes], result: CheckResult) -> bool:
-        config = self.config
-        self._say("race check (ThreadSanitizer + Archer)")
-        built = self.build(race_files, "clang", " ".join(races.SANITIZER_FLAGS), "race.exe")
-        if not built.ok:
-            result.accepted, result.stage = False, "race"
-            result.message = f"the race-check build fails: {_first_error(built)}"
-            return False
-        race = races.check_races(
-            self.sandbox.path / "race.exe", list(config.race_run or config.run), self.sandbox.path,
-            threads=tuple(sorted(set(config.threads) | {8})), runs=config.race_runs,
-            schedules=races.RACE_SCHEDULES, time_limit=config.time_limit * SANITIZER_SLOWDOWN, runner=self._race_runner,
-            root=self.sandbox.path,
-        )
+        """`race_files` (pragmas with schedule(runtime)) under ThreadSanitizer
+        for every thread count (`race_thread_counts`) and schedule
+        (RACE_SCHEDULES): one TSan build for the static schedules each, with
+        the schedule written in (`races.pinned_schedule`: the same
+        iterations on the same threads, without a runtime call per chunk),
+        and the runtime build for the dynamic one. Sources checked before in
+        this program are not run again."""
+        race = races.RaceCheck(races=[], runs=0, archer_loaded=True)
+        for schedule in races.RACE_SCHEDULES:
+            files = {name: races.pinned_schedule(data, schedule) for name, data in race_files.items()}
+            digest = hashlib.sha256(repr((schedule, sorted(files.items()))).encode()).digest()
+            found = self.race_checked.get(digest)
+            if found is None:
+                found = self._run_race_check(files, schedule)
+                self.race_checked[digest] = found
+            if isinstance(found, str):
+                result.accepted, result.stage, result.message = False, "race", found
+                return False
+            race.runs += found.runs
+            race.races += found.races
+            race.failures += found.failures
+            race.archer_loaded &= found.archer_loaded
+            if found.races or found.failures or not found.archer_loaded:
+                break
         result.race_runs, result.archer_loaded, result.races = race.runs, race.archer_loaded, race.races
         if race.races:
             first = race.races[0]
@@ -208,11 +250,29 @@ class Program:
             return False
         return True
 
+    def _run_race_check(self, race_files: dict[str, bytes], schedule: str) -> races.RaceCheck | str:
+        """The race check's runs with one schedule, or why its build fails."""
+        config = self.config
+        self._say(f"race check (ThreadSanitizer + Archer), schedule {schedule}")
+        built = self._counted_build(race_files, "clang", " ".join(races.SANITIZER_FLAGS), "race.exe")
+        if not built.ok:
+            return f"the race-check build fails: {_first_error(built)}"
+        with self.stages.measure("race_checks"):
+            race = races.check_races(
+                self.sandbox.path / "race.exe", list(config.race_run or config.run), self.sandbox.path,
+                threads=race_thread_counts(config), runs=config.race_runs,
+                schedules=(schedule,), time_limit=config.time_limit * SANITIZER_SLOWDOWN,
+                runner=self._race_runner, root=self.sandbox.path,
+            )
+        self.stages.race_runs += race.runs
+        return race
+
     def _race_runner(self, command: str, cwd: Path, env: dict[str, str], time_limit: float) -> RunResult:
         return run_command(command, cwd, env=env, time_limit=time_limit,
                            memory_limit_mb=self.config.memory_limit_mb, limit_address_space=False)
 
-    def _time(self, result: CheckResult, threads: int = 2, timed: looptime.TimedBuild | str | None = None) -> None:
+    def _time(self, result: CheckResult, threads: int = 2, timed: looptime.TimedBuild | str | None = None,
+              abandon: Callable[[list, list, tuple], bool] | None = None) -> None:
         """Serial and parallel runs in pairs, so a load change hits both alike;
         more pairs while the verdict is open (see `speed_verdict`). With
         `timed` builds, the verdict is on the changed loops' own seconds, and
@@ -233,37 +293,51 @@ class Program:
         loop_runs: list[tuple[dict[str, float], dict[str, float]]] = []
 
         def measure(exe: str, run_threads: int | None) -> tuple[float, dict[str, float] | None]:
-            if not labels:
-                return self.run(exe, run_threads)[1], None
-            times.unlink(missing_ok=True)
-            seconds = self.run(exe, run_threads, env={looptime.ENV: str(times)})[1]
-            return seconds, looptime.read_times(times, labels)
+            with self.stages.measure("timing"):
+                if not labels:
+                    return self.run(exe, run_threads)[1], None
+                times.unlink(missing_ok=True)
+                seconds = self.run(exe, run_threads, env={looptime.ENV: str(times)})[1]
+                return seconds, looptime.read_times(times, labels)
 
-        wanted = self.config.timing_runs
-        while True:
-            while len(pairs) < wanted:
-                if len(pairs) % 2:  # alternate which build runs first
-                    p, p_loops = measure(parallel_exe, threads)
-                    s, s_loops = measure(serial_exe, None)
-                else:
-                    s, s_loops = measure(serial_exe, None)
-                    p, p_loops = measure(parallel_exe, threads)
-                pairs.append((s, p))
-                if labels and (s_loops is None or p_loops is None):
-                    labels = ()  # back to whole-program timing, with the runs made so far
-                    result.timing_note = ("loop timing unavailable, the whole program was timed: a run wrote no "
-                                          "loop times (does it end without exit(), by _exit or a signal?)")
-                elif labels:
-                    loop_runs.append((s_loops, p_loops))
+        most = 3 * max(self.config.timing_runs, MIN_PAIRS)
+        faster: bool | None = None
+        while len(pairs) < most:
+            if len(pairs) % 2:  # alternate which build runs first
+                p, p_loops = measure(parallel_exe, threads)
+                s, s_loops = measure(serial_exe, None)
+            else:
+                s, s_loops = measure(serial_exe, None)
+                p, p_loops = measure(parallel_exe, threads)
+            pairs.append((s, p))
+            self.stages.timing_pairs += 1
+            if labels and (s_loops is None or p_loops is None):
+                labels = ()  # back to whole-program timing, with the runs made so far
+                result.timing_note = ("loop timing unavailable, the whole program was timed: a run wrote no "
+                                      "loop times (does it end without exit(), by _exit or a signal?)")
+            elif labels:
+                loop_runs.append((s_loops, p_loops))
             loop_pairs = [(sum(a.values()), sum(b.values())) for a, b in loop_runs]
-            faster = speed_verdict(loop_pairs if labels else pairs)
-            if faster is not None or wanted >= 3 * max(self.config.timing_runs, MIN_PAIRS):
+            # stop as soon as the test is decided either way ("faster" needs MIN_PAIRS pairs,
+            # "not faster" EARLY_PAIRS); the configured pairs are a least only for the "faster" side
+            if len(pairs) >= EARLY_PAIRS:
+                faster = speed_verdict(loop_pairs if labels else pairs)
+                if faster is False or (faster and len(pairs) >= self.config.timing_runs):
+                    break
+            if abandon is not None and abandon(pairs, loop_pairs, labels):
+                result.abandoned = True
                 break
-            wanted += 2
         serial, parallel = [s for s, _ in pairs], [p for _, p in pairs]
         result.serial_seconds, result.parallel_seconds, result.threads = serial, parallel, threads
         s, p = statistics.median(serial), statistics.median(parallel)
         result.program_speedup = s / p if p > 0 else None
+        if result.abandoned:
+            loop_pairs = [(sum(a.values()), sum(b.values())) for a, b in loop_runs] if labels else pairs
+            result.speedup = statistics.median(a / b for a, b in loop_pairs if b > 0) if loop_pairs else None
+            result.accepted, result.stage = False, "speed"
+            result.message = (f"slower than the best variant so far in each of its first {len(pairs)} paired runs "
+                              "(timing stopped)")
+            return
         if labels:
             self._judge_loops(result, labels, loop_runs, pairs, faster, threads)
             return
@@ -283,12 +357,12 @@ class Program:
         serial_exe = self.timed_serial.get(timed.serial)
         if serial_exe is None:
             serial_exe = f"serial-timed-{len(self.timed_serial)}.exe"
-            built = self.build({timed.relative: timed.serial}, "clang", _SERIAL_FLAGS, serial_exe)
+            built = self._counted_build({timed.relative: timed.serial}, "clang", _SERIAL_FLAGS, serial_exe)
             if not built.ok:
                 return f"the instrumented serial build fails: {_first_error(built)}"
             self.timed_serial[timed.serial] = serial_exe
         compiler = self.config.compilers[0]
-        built = self.build({timed.relative: timed.parallel}, compiler, _PARALLEL_FLAGS, "parallel-timed.exe")
+        built = self._counted_build({timed.relative: timed.parallel}, compiler, _PARALLEL_FLAGS, "parallel-timed.exe")
         if not built.ok:
             return f"the instrumented parallel build fails ({compiler}): {_first_error(built)}"
         return serial_exe, "parallel-timed.exe"
@@ -328,6 +402,12 @@ class Program:
         result.message = (f"not faster than serial beyond the noise: {where}: {_secs(ls)} s serial, {_secs(lp)} s "
                           f"with {threads} threads per run (faster in {ahead} of {len(loop_pairs)} paired runs; "
                           f"needs {MIN_FASTER_SHARE:.0%} of them and a median gain of {MIN_GAIN:.0%}); {whole}")
+
+
+def race_thread_counts(config: ProgramConfig) -> tuple[int, ...]:
+    """The race check's thread counts: the configured ones and 8 (more
+    threads than cores interleave differently)."""
+    return tuple(sorted(set(config.threads) | {8}))
 
 
 def speed_verdict(pairs: list[tuple[float, float]]) -> bool | None:
@@ -449,15 +529,59 @@ def verify_together(program: Program, job: FileJob, accepted: list[Proposal]) ->
     return fixes + changes
 
 
-def _check_edits(program: Program, job: FileJob, edits: list[Edit], race: bool = True, fix: bool = False) -> CheckResult:
+def _check_edits(program: Program, job: FileJob, edits: list[Edit], race: bool = True, fix: bool = False,
+                 abandon: Callable[[list, list, tuple], bool] | None = None, race_only: bool = False) -> CheckResult:
+    """The checks of the file patched with `edits` (after the job's base
+    fixes): all of them, or without the race check, or (`race_only`) the race
+    check alone. A result verified earlier on the same tree, patch, flags and
+    compilers comes from the program's cache."""
     edits = job.base + [e for e in edits if e not in job.base]
+    key = _cache_key(program, job, edits, race, fix, race_only)
+    if key is not None:
+        found = program.cache.load(key)
+        if found is not None:
+            result, created = found
+            program.stages.cache_hits += 1
+            result.cached_from = created
+            result.message += f" (verified earlier: cached result from {created.replace('T', ' ')})"
+            return result
+    before = program.stages.snapshot()
+    result = _run_checks(program, job, edits, race, fix, abandon, race_only)
+    result.stage_seconds = program.stages.since(before).as_dict()
+    if key is not None and not result.abandoned:  # an abandoned variant was judged against this run's best
+        program.cache.store(key, result)
+    return result
+
+
+def _cache_key(program: Program, job: FileJob, edits: list[Edit], race: bool, fix: bool,
+               race_only: bool) -> str | None:
+    if program.cache is None:
+        return None
+    if program.tree is None:
+        program.tree = verification_cache.tree_digest(program.config.root)
+    check = verification_cache.CheckKey(
+        relative=job.relative, original=job.original, edits=tuple((e.start, e.end, e.text) for e in edits),
+        race=race, fix=fix, race_only=race_only, verifier_settings=(_PARALLEL_FLAGS, _SERIAL_FLAGS, tuple(races.SANITIZER_FLAGS),
+                                               races.RACE_SCHEDULES, MIN_GAIN, MIN_FASTER_SHARE, MIN_PAIRS),
+    )
+    return program.cache.key(program.config, program.tree, check)
+
+
+def _run_checks(program: Program, job: FileJob, edits: list[Edit], race: bool, fix: bool,
+                abandon: Callable[[list, list, tuple], bool] | None, race_only: bool) -> CheckResult:
     patched = patch.apply_edits(job.original, edits)
     racy_view = patch.apply_edits(job.original, [replace(e, text=_runtime_schedules(e.text)) for e in edits])
     # a fix that removes a pragma leaves the file's other pragmas running, if it has any
     threads = _starts_threads(edits) or (fix and b"#pragma omp" in patched)
+    if race_only:
+        result = CheckResult(True, "accepted", "race-free")
+        if threads:
+            program._race_free({job.relative: racy_view}, result)
+        return result
     changes = [e for e in edits if e not in job.base]
     timed = "a race fix" if fix else looptime.instrument(job.relative, job.original, edits, changes)
-    result = program.check({job.relative: patched}, {job.relative: racy_view}, race=race and threads, timed=timed)
+    result = program.check({job.relative: patched}, {job.relative: racy_view}, race=race and threads, timed=timed,
+                           abandon=abandon)
     if not threads and result.accepted:
         result.message += "; it starts no threads, so there is nothing to race"
     return result
@@ -477,25 +601,40 @@ def _runtime_schedules(text: str) -> str:
 
 def _tune(program: Program, job: FileJob, proposal: Proposal, best: CheckResult) -> CheckResult:
     """Try the proposal's variants; keep the fastest one that passes every check."""
+    with program.stages.measure("tuning"):
+        return _tune_variants(program, job, proposal, best)
+
+
+def _tune_variants(program: Program, job: FileJob, proposal: Proposal, best: CheckResult) -> CheckResult:
     deadline = time.monotonic() + program.config.tune_seconds
     original, best_edits = best, proposal.edits
     tried = [f"{proposal.summary}: {_seconds(best)}"]
+    if _near_ideal(best):
+        best.tried = tried + [f"(not tuned: {best.speedup:.2f}x with {best.threads} threads is within "
+                              f"{1 - IDEAL_SHARE:.0%} of the ideal {best.threads}x; no variant can be measurably faster)"]
+        return best
     for label, edits in proposal.variants:
         if time.monotonic() > deadline:
             tried.append("(tuning time used up)")
             break
+        if _near_ideal(best):
+            tried.append(f"(stopped: {best.chosen} reaches {best.speedup:.2f}x with {best.threads} threads)")
+            break
         program.label = f"{job.relative}:{proposal.line} tuning: {label}"
-        result = _check_edits(program, job, edits, race=False)
+        result = _check_edits(program, job, edits, race=False, abandon=_slower_than(best))
         tried.append(f"{label}: {_seconds(result) if result.accepted else result.message}")
         if result.accepted and result.speedup and (
-            not best.accepted or not best.speedup or _faster_than(result, best, 1.03)
+            not best.accepted or not best.speedup or _faster_than(result, best, TUNE_MARGIN)
         ):
             best, best_edits = result, edits
             best.chosen = label
     if best is not original:  # the winner gets its own race check before it replaces the original
-        confirmed = _check_edits(program, job, best_edits)
+        # (it passed the other checks as a variant; a schedule variant's race build is the
+        # original's, whose race check is not run twice)
+        confirmed = _check_edits(program, job, best_edits, race_only=True)
         if confirmed.accepted:
-            confirmed.chosen, best = best.chosen, confirmed
+            best.race_runs, best.archer_loaded, best.races = (confirmed.race_runs, confirmed.archer_loaded,
+                                                              confirmed.races)
         else:
             tried.append(f"{best.chosen}: dropped, {confirmed.message}")
             best, best_edits = original, proposal.edits
@@ -504,6 +643,32 @@ def _tune(program: Program, job: FileJob, proposal: Proposal, best: CheckResult)
     if best.chosen:
         proposal.summary = best.chosen
     return best
+
+
+def _near_ideal(best: CheckResult) -> bool:
+    """The accepted loop already runs at about the thread count's ideal speedup."""
+    return bool(best.accepted and best.speedup and best.threads and best.speedup >= IDEAL_SHARE * best.threads)
+
+
+def _slower_than(best: CheckResult) -> Callable[[list, list, tuple], bool] | None:
+    """A variant's timing stops when each of its first EARLY_PAIRS pairs
+    shows a lower speedup than `best` (on the loops when both time the same
+    loops, else on the whole program): to win it would need to beat best's
+    speedup by TUNE_MARGIN in the median of its pairs."""
+    if not best.accepted or not best.speedup:
+        return None
+    best_loops = [l["loop"] for l in best.loops] if best.timed == "loops" else None
+
+    def clearly_slower(pairs: list, loop_pairs: list, labels: tuple) -> bool:
+        if labels and best_loops == list(labels):
+            ratios, target = [s / p for s, p in loop_pairs if p > 0], best.speedup
+        elif best.program_speedup:
+            ratios, target = [s / p for s, p in pairs if p > 0], best.program_speedup
+        else:
+            return False
+        return len(ratios) >= EARLY_PAIRS and all(r < target for r in ratios)
+
+    return clearly_slower
 
 
 def _faster_than(result: CheckResult, best: CheckResult, margin: float) -> bool:
