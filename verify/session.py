@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ompilot.suggest.engine import FileSuggestions
 
-from .config import ConfigError, config_for, example_config
+from .config import CannotBuild, ConfigError, resolve_config, starter_block
 from .runner import Sandbox
 from .verifier import FileJob, Program, VerifyError, verify_proposals
 
@@ -24,19 +24,17 @@ def verify_results(results: list[FileSuggestions], progress=None, tune: bool = T
     for result in results:
         if not result.proposals:
             continue
-        try:
-            config = config_for(Path(result.path).resolve())
+        try:  # the flags after `--` and -p reach the build as they reached the analysis
+            config = resolve_config(Path(result.path).resolve(), result.flags, result.build_dir)
+        except CannotBuild as exc:
+            _withhold(result, str(exc))
+            errors.append(exc.block())
+            continue
         except ConfigError as exc:
             _withhold(result, str(exc))
             errors.append(str(exc))
             continue
-        if config is None:
-            message = (f"{result.path}: cannot verify: no main() and no build configuration; save this as "
-                       f".ompilot.toml beside it (or use --no-verify):\n{example_config(Path(result.path))}")
-            _withhold(result, message.splitlines()[0])
-            errors.append(message)
-            continue
-        groups.setdefault(config.root, (config, []))[1].append(result)
+        groups.setdefault(config, (config, []))[1].append(result)  # one program per build, not per directory
     for config, members in groups.values():
         errors.extend(_verify_program(config, members, progress, tune))
     return errors
@@ -51,7 +49,7 @@ def _verify_program(config, members: list[FileSuggestions], progress, tune: bool
         except VerifyError as exc:
             for result in members:
                 _withhold(result, str(exc))
-            return [f"{config.source or config.root}: cannot verify: {exc}"]
+            return [f"{config.source or config.root}: cannot verify: {exc}{starter_block(config)}"]
         for result in members:
             job = FileJob(_relative(result.path, config.root), result.data, list(result.proposals))
             accepted = verify_proposals(program, job, tune=tune)

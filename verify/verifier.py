@@ -34,7 +34,7 @@ from pathlib import Path
 from ompilot.suggest import patch
 from ompilot.suggest.model import Edit, Proposal
 
-from . import looptime, races
+from . import builds, looptime, races
 from .compare import output_difference
 from .model import CheckResult, ProgramConfig, RunResult
 from .runner import Sandbox, run_command
@@ -74,6 +74,8 @@ class Program:
     label: str = ""  # what is being checked, for the progress line
     #: instrumented serial builds already made: their source -> executable
     timed_serial: dict[bytes, str] = field(default_factory=dict)
+    #: objects of a compile-database build, per (compiler, flags): a patch rebuilds only its file's
+    objects: builds.ObjectStore = field(default_factory=builds.ObjectStore)
 
     # ------------------------------------------------------------- building
 
@@ -81,18 +83,41 @@ class Program:
         if self.progress is not None:
             self.progress(f"{self.label}: {text}" if self.label else text)
 
-    def build(self, files: dict[str, bytes], compiler: str, cflags: str, name: str) -> RunResult:
-        """Write `files` into the copy (restoring files an earlier build changed) and build."""
+    def build(self, files: dict[str, bytes], compiler: str, cflags: str, name: str, command: str = "") -> RunResult:
+        """Write `files` into the copy (restoring files an earlier build changed) and build:
+        with `command` (a build template) if given, else the configured `build`, else
+        (no `build`) the compile database's units, recompiling only what changed."""
         for relative in self.written - set(files):
             self.sandbox.write(relative, (self.config.root / relative).read_bytes())
         for relative, data in files.items():
             self.sandbox.write(relative, data)
         self.written = set(files)
         out = self.sandbox.path / name
+        template = command or self.config.build
+        if not template and isinstance(self.config.program, builds.ProgramBuild):
+            return builds.build_program(
+                self.config.program, self.sandbox.path, compiler, cflags, out, files, self.objects,
+                time_limit=self.config.time_limit, memory_limit_mb=self.config.memory_limit_mb,
+            )
         cc = _COMPILERS[(compiler, self.config.language)]
-        command = self.config.build.format(cc=cc, cflags=cflags, out=shlex.quote(str(out)))
+        command = template.format(cc=cc, cflags=cflags, out=shlex.quote(str(out)))
         return run_command(command, self.sandbox.path, time_limit=self.config.time_limit,
                            memory_limit_mb=self.config.memory_limit_mb)
+
+    def build_for_race(self, files: dict[str, bytes]) -> RunResult:
+        """The race-check build: the sanitizer flags, plus `race_defines`/`race_cflags`
+        (a smaller problem size chosen at compile time), with `race_build` if given."""
+        extra = [f"-D{d}" for d in self.config.race_defines] + shlex.split(self.config.race_cflags)
+        cflags = " ".join([*races.SANITIZER_FLAGS, *(shlex.quote(f) for f in extra)])
+        return self.build(files, "clang", cflags, "race.exe", command=self.config.race_build)
+
+    @property
+    def race_build_label(self) -> str:
+        """How the race-check build is named in a rejection."""
+        if self.config.race_build:
+            return "the race-check build (race_build)"
+        given = [k for k in ("race_defines", "race_cflags") if getattr(self.config, k)]
+        return f"the race-check build with {' and '.join(given)}" if given else "the race-check build"
 
     def run(self, exe: str, threads: int | None, env: dict[str, str] | None = None,
             sanitizer: bool = False) -> tuple[list[str], float, RunResult | None]:
@@ -170,10 +195,10 @@ class Program:
     def _race_free(self, race_files: dict[str, bytes], result: CheckResult) -> bool:
         config = self.config
         self._say("race check (ThreadSanitizer + Archer)")
-        built = self.build(race_files, "clang", " ".join(races.SANITIZER_FLAGS), "race.exe")
+        built = self.build_for_race(race_files)
         if not built.ok:
             result.accepted, result.stage = False, "race"
-            result.message = f"the race-check build fails: {_first_error(built)}"
+            result.message = f"{self.race_build_label} fails: {_first_error(built)}"
             return False
         race = races.check_races(
             self.sandbox.path / "race.exe", list(config.race_run or config.run), self.sandbox.path,
@@ -356,7 +381,9 @@ def _difference(expected: list[str], actual: list[str], config: ProgramConfig) -
 def _first_error(result: RunResult) -> str:
     if result.timed_out:
         return "timed out"
-    lines = [l for l in result.stderr.splitlines() if "error" in l] or result.stderr.splitlines() or ["no output"]
+    lines = [l for l in result.stderr.splitlines()  # the linker's own words, not the driver's summary of them
+             if ("error" in l and "linker command failed" not in l and "ld returned" not in l)
+             or "undefined reference" in l] or result.stderr.splitlines() or ["no output"]
     return lines[0].strip()[:300]
 
 
