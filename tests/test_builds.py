@@ -281,7 +281,7 @@ def test_real_project_is_verified_and_kept(tmp_path, capsys, configured):
         # it built from the database, ran, matched and was race-free; only the timing on a shared
         # machine may still say "not faster"
         assert evidence["stage"] not in CORRECTNESS_STAGES, (key, evidence)
-        assert evidence["race_runs"] > 0 and evidence["archer_loaded"], evidence
+        assert evidence["race_check"]["runs"] > 0 and evidence["race_check"]["archer_loaded"], evidence
     kept = {(r["file"].split("/")[-1], r["line"]) for r in records["proposals"]}
     if kept:  # --apply wrote them: the patched program prints the same numbers on stderr
         parallel = stderr_numbers(root, ["-O3", "-fopenmp"])
