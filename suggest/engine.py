@@ -29,6 +29,8 @@ class FileSuggestions:
     report: model.FileReport | None = None
     analysed: bool = True
     rejected: list[Proposal] = field(default_factory=list)  # proposals the verifier turned down
+    flags: tuple[str, ...] | None = None  # the flags given after `--`: the verifier builds with them too
+    build_dir: Path | None = None  # where compile_commands.json is (-p), for the verifier's build
 
     @property
     def patched(self) -> bytes:
@@ -71,7 +73,8 @@ def suggest_source(
     <BLANKLINE>
     """
     report = report or scan_source(path, data, settings)
-    result = FileSuggestions(path=path, data=data, report=report, errors=list(report.errors))
+    result = FileSuggestions(path=path, data=data, report=report, errors=list(report.errors),
+                             flags=settings.flags, build_dir=settings.build_dir)
     result.proposals, result.skipped = _proposals(path, data, report, target)
     if any(p.kind == "interchange" for p in result.proposals):
         _follow_rewrites(result, settings, target)

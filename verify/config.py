@@ -5,19 +5,23 @@ project says how in `.ompilot.toml` (keys at the top level) or in the
 `[tool.ompilot]` table of `pyproject.toml`; the nearest one above the source
 file wins (`.ompilot.toml` before `pyproject.toml` in the same directory; the
 search stops at the filesystem root or at a directory holding `.git`). The
-commands run in a copy of the directory holding that file. A single C/C++
-file with main() needs no configuration (see `single_file_config`).
+commands run in a copy of the directory holding that file. No configuration
+is needed for a single C/C++ file with main() (built with the flags given
+after `--`, see `single_file_config`), nor for a program whose
+compile_commands.json says how its units are built (`builds.program_for`);
+a configuration without `build` uses that database build too.
 
 Commands are filled in with str.format: write literal braces doubled
 (`${{HOME}}`, `awk '{{print}}'`), or use `$HOME`.
 
 Keys:
 
-  build          str, required. Shell command producing the executable. Must use
+  build          str. Shell command producing the executable (default: ompilot builds
+                 the program from compile_commands.json, see verify/builds.py). Must use
                  {out} (the executable path ompilot wants) and {cflags} (ompilot's
                  flags: -O3 -fopenmp, -fsanitize=thread ...); {cc} is the compiler
                  (clang-19 / clang++-19 / gcc / g++ by `language` and `compilers`).
-  run            str or list of str, required. Each command must use {exe}; each
+  run            str or list of str, required with `build` (default "{exe}"). Each command must use {exe}; each
                  run's stdout (and `files`) is compared between serial and parallel.
   files          list of str: output files to compare, relative to the config's directory.
   language       "c" (default) or "cpp".
@@ -35,11 +39,16 @@ Keys:
   compare        list from "stdout", "stderr", "files": what of each run is compared
                  (default ["stdout", "stderr"], plus "files" when `files` is set; "files"
                  means the `files` listed and every file a run creates, changes or deletes).
+  race_defines   list of str: macros defined for the race-check build only, e.g. ["MINI_DATASET"]
+                 (a problem size chosen at compile time: the race check runs the small one).
+  race_cflags    str: more flags for the race-check build only.
+  race_build     str: a whole build command for the race check (placeholders as `build`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import shlex
 import string
@@ -50,6 +59,9 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
+from ompilot.analysis import compdb
+
+from . import builds
 from .compare import Tolerance
 from .model import ProgramConfig
 
@@ -58,15 +70,32 @@ PYPROJECT = "pyproject.toml"
 C_SUFFIXES = {".c": "c", ".cc": "cpp", ".cpp": "cpp", ".cxx": "cpp", ".C": "cpp", ".c++": "cpp"}
 KNOWN_KEYS = (
     "build", "run", "race_run", "files", "language", "tolerance", "time_limit", "memory_limit_mb",
-    "threads", "race_runs", "timing_runs", "tune_seconds", "compilers", "compare",
+    "threads", "race_runs", "timing_runs", "tune_seconds", "compilers", "compare", "race_defines", "race_cflags",
+    "race_build",
 )  # fmt: skip
 BUILD_PLACEHOLDERS = ("cc", "cflags", "out")
 RUN_PLACEHOLDERS = ("exe",)
-_MAIN = re.compile(r"^[ \t]*(?:(?:static|extern)\s+)?(?:int|void)\s+main\s*\(", re.MULTILINE)
+SINGLE_FILE = "default for a single file with main()"
+_DEFINE = re.compile(r"^[A-Za-z_]\w*(?:=.*)?$", re.DOTALL)
 
 
 class ConfigError(Exception):
     """A configuration ompilot cannot use; the message is one line naming the file."""
+
+
+class CannotBuild(ConfigError):
+    """No configuration and no facts to build from: the one-line reason, and
+    the `.ompilot.toml` to start from (filled with what was found)."""
+
+    def __init__(self, reason: str, starter: str, directory: Path) -> None:
+        super().__init__(reason)
+        self.starter = starter
+        self.directory = directory
+
+    def block(self) -> str:
+        """The error line and the file to save, as printed."""
+        return (f"{self}; save this as {CONFIG_FILE} in {self.directory} and adapt it "
+                f"(or use --no-verify):\n{self.starter}")
 
 
 def find_config(path: Path) -> ProgramConfig | None:
@@ -87,41 +116,119 @@ def find_config(path: Path) -> ProgramConfig | None:
     return None
 
 
-def single_file_config(source: Path) -> ProgramConfig | None:
-    """The default for one C/C++ file defining main(): compile it alone, run it without arguments."""
+def single_file_config(source: Path, flags: tuple[str, ...] | list[str] | None = None) -> ProgramConfig | None:
+    """The default for one C/C++ file defining main(): compile it alone with
+    `flags` (those given after `--`, or its compile_commands.json entry's),
+    run it without arguments."""
     source = Path(source).absolute()
     language = C_SUFFIXES.get(source.suffix)
     if language is None or not source.is_file():
         return None
     text = source.read_text(errors="replace")
-    if not _MAIN.search(text):
+    if not builds.defines_main(text):
         return None
     return ProgramConfig(
         root=source.parent,
-        build=_single_file_build(source),
+        build=_single_file_build(source, flags),
         run=("{exe}",),
         language=language,
-        source="default for a single file with main()",
+        source=SINGLE_FILE,
+        found=builds.facts_from_flags(source, flags or ()) if flags else None,
     )
 
 
-def config_for(source: Path) -> ProgramConfig | None:
-    """The project's configuration, else the single-file default, else None."""
-    return find_config(source) or single_file_config(source)
+def config_for(source: Path, flags: tuple[str, ...] | None = None, build_dir: Path | None = None) -> ProgramConfig | None:
+    """The project's configuration, else a build ompilot works out itself, else None."""
+    try:
+        return resolve_config(source, flags, build_dir)
+    except CannotBuild:
+        return None
 
 
-def example_config(source: Path) -> str:
-    """A commented `.ompilot.toml` for the directory of `source`, for the user to adapt and save."""
+def resolve_config(source: Path, flags: tuple[str, ...] | None = None, build_dir: Path | None = None) -> ProgramConfig:
+    """How to build and run the program of `source`.
+
+    A configuration with `build` wins. Else, with the flags given after `--`,
+    the file alone with those flags (as it was analysed); else the program
+    compile_commands.json makes of it; else a file with main() alone. A
+    configuration without `build` lends its other keys to that build.
+    CannotBuild (with a starter file) when none applies; ConfigError for a
+    broken configuration.
+    """
+    source = Path(source).absolute()
+    found = find_config(source)
+    if found is not None and found.build:
+        return found
+    root = found.root if found is not None else None
+    if flags is not None:
+        single = single_file_config(source, flags)
+        if single is not None:
+            return _lend(found, single, source, flags)
+    database = build_dir or compdb.find_compile_database(source)
+    if database is not None:
+        try:
+            program = builds.program_for(source, Path(database), root)
+        except builds.BuildProblem as problem:
+            if not (isinstance(problem, builds.NotListed) and builds.defines_main(_text(source))):
+                facts = builds.facts_from_database(Path(database), root or source.parent)
+                starter = example_config(source, facts)
+                raise CannotBuild(f"{source}: cannot verify: {problem}", starter,
+                                  facts.root if facts else source.parent) from None
+        else:
+            config = ProgramConfig(
+                root=program.root, build="", run=("{exe}",), language=program.language, program=program,
+                source=f"{Path(database) / compdb.DATABASE_NAME} ({len(program.units)} translation units)",
+                found=builds.facts_from_program(program),
+            )
+            return _lend(found, config, source)
+    single = single_file_config(source)
+    if single is None:
+        raise CannotBuild(f"{source}: cannot verify: no main(), no {compdb.DATABASE_NAME} and no build "
+                          "configuration", example_config(source), source.parent)
+    return _lend(found, single, source)
+
+
+def _lend(found: ProgramConfig | None, built: ProgramConfig, source: Path, flags=None) -> ProgramConfig:
+    """`built` with the settings of a configuration that has no `build` of its own."""
+    if found is None:
+        return built
+    if built.program is None:  # the single file's command runs in found.root
+        relative = os.path.relpath(source, found.root)
+        built = dataclasses.replace(built, build=_single_file_build(source, flags, relative))
+    elif Path(os.path.realpath(found.root)) != built.program.root:
+        raise ConfigError(f"{found.source}: its directory does not hold the whole program of {compdb.DATABASE_NAME}; "
+                          "add build = \"...\" or move the file to the program's root")
+    return dataclasses.replace(found, build=built.build, program=built.program, language=built.language,
+                               found=built.found)
+
+
+def starter_block(config: ProgramConfig) -> str:
+    """For a build ompilot worked out itself that failed: the file to start from; "" otherwise."""
+    if config.found is None and config.source != SINGLE_FILE:
+        return ""
+    facts = config.found
+    directory = facts.root if facts is not None else config.root
+    sample = Path(directory) / (facts.sources[0] if facts is not None and facts.sources else "main.c")
+    return (f"\nsave this as {CONFIG_FILE} in {directory} and adapt it (or use --no-verify):\n"
+            f"{example_config(sample, facts)}")
+
+
+def example_config(source: Path, facts: builds.BuildFacts | None = None) -> str:
+    """A commented `.ompilot.toml` for the directory of `source` (or of the
+    facts found: sources, include paths, defines), to adapt and save."""
     source = Path(source)
     defaults = {f.name: f.default for f in dataclasses.fields(ProgramConfig)}
     tolerance: Tolerance = defaults["tolerance"]
-    language = C_SUFFIXES.get(source.suffix, "c")
+    language = facts.language if facts is not None else C_SUFFIXES.get(source.suffix, "c")
+    build = builds.starter_build(facts) if facts is not None else _single_file_build(source)
+    where = str(facts.root) if facts is not None else (str(source.parent) if str(source.parent) else ".")
+    sizes = [d for d in (facts.defines if facts else ()) if d.split("=")[0].endswith("_DATASET")]
     threads = ", ".join(str(t) for t in defaults["threads"])
     compilers = ", ".join(_toml_string(c) for c in defaults["compilers"])
     return f"""\
 # ompilot: how to build and run this program, so that each suggested pragma
 # can be verified (serial vs parallel output, race check, timing).
-# Save as {CONFIG_FILE} in {_comment(str(source.parent) if str(source.parent) else ".")}.
+# Save as {CONFIG_FILE} in {_comment(where)}.
 # Commands run with /bin/sh in a copy of this directory.
 
 # Shell command building the program. {{cc}}: the compiler ompilot picks;
@@ -129,7 +236,7 @@ def example_config(source: Path) -> str:
 # {{out}}: where the executable must go (required). Add your other sources,
 # include paths and libraries, e.g. "{{cc}} {{cflags}} -Iinclude src/*.c -o {{out}} -lm".
 # Other braces must be doubled: ${{{{HOME}}}} (or write $HOME).
-build = {_toml_string(_single_file_build(source))}
+build = {_toml_string(build)}
 
 # Command(s) running it; {{exe}} is the executable (required). Each run's
 # stdout is compared between the serial and the parallel build.
@@ -154,6 +261,8 @@ threads = [{threads}]  # thread counts to check with (each >= 2)
 # timing_runs = {defaults["timing_runs"]}  # timed runs of the serial and each parallel build
 # tune_seconds = {float(defaults["tune_seconds"])!r}  # time the variant search may take per file
 # compilers = [{compilers}]  # "clang" and/or "gcc"
+# race_defines = [{_toml_string("MINI_DATASET") if sizes else ""}]  # macros of the race-check build only: a small size
+# race_cflags = ""  # more flags of the race-check build only
 """
 
 
@@ -171,19 +280,17 @@ def parse_config(table: dict, root: Path, source: str) -> ProgramConfig:
             f"unknown key{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
             f"remove or correct {'them' if len(unknown) > 1 else 'it'} (known keys: {', '.join(KNOWN_KEYS)})"
         )
-    for key, example in (("build", "{cc} {cflags} main.c -o {out}"), ("run", "{exe}")):
-        if key not in table:
-            raise fail(f"missing required key '{key}'; add e.g. {key} = \"{example}\"")
+    if "build" in table and "run" not in table:
+        raise fail("missing required key 'run' (needed with 'build'); add e.g. run = \"{exe}\"")
 
-    build = table["build"]
-    if not isinstance(build, str) or not build.strip():
-        raise fail(f"'build' must be a non-empty string (a shell command), not {_type(build)}")
-    used = _placeholders(fail, "build", build, BUILD_PLACEHOLDERS)
-    for needed in ("out", "cflags"):
-        if needed not in used:
-            raise fail(f"'build' must contain {{{needed}}}; e.g. build = \"{{cc}} {{cflags}} main.c -o {{out}}\"")
+    build = table.get("build", "")  # "": ompilot builds the program from compile_commands.json
+    if "build" in table:
+        _check_build(fail, "build", build)
+    for key in ("race_build",):
+        if key in table:
+            _check_build(fail, key, table[key])
 
-    run = table["run"]
+    run = table.get("run", "{exe}")
     runs = (run,) if isinstance(run, str) else run
     if not isinstance(runs, list | tuple) or not runs or not all(isinstance(r, str) and r.strip() for r in runs):
         raise fail(f"'run' must be a shell command (string) or a non-empty list of them, not {run!r}")
@@ -192,6 +299,23 @@ def parse_config(table: dict, root: Path, source: str) -> ProgramConfig:
             raise fail(f"each 'run' command must contain {{exe}} (the executable); {command!r} does not")
 
     values: dict = {"root": Path(root), "build": build, "run": tuple(runs), "source": source}
+    if "race_build" in table:
+        values["race_build"] = table["race_build"]
+    if "race_defines" in table:
+        defines = table["race_defines"]
+        if not isinstance(defines, list) or not all(isinstance(d, str) and _DEFINE.match(d) for d in defines):
+            raise fail(f"'race_defines' must be a list of macro definitions like [\"MINI_DATASET\", \"N=100\"] "
+                       f"(no -D), not {defines!r}")
+        values["race_defines"] = tuple(defines)
+    if "race_cflags" in table:
+        race_cflags = table["race_cflags"]
+        try:
+            shlex.split(race_cflags) if isinstance(race_cflags, str) else None
+        except ValueError:
+            race_cflags = None
+        if not isinstance(race_cflags, str):
+            raise fail(f"'race_cflags' must be a string of compiler flags like \"-DMINI_DATASET\", not {table['race_cflags']!r}")
+        values["race_cflags"] = race_cflags
 
     if "race_run" in table:  # a smaller input for the sanitizer runs, which are 5-15x slower
         race_run = table["race_run"]
@@ -306,9 +430,39 @@ def _tool_table(pyproject: Path) -> dict | None:
     return table
 
 
-def _single_file_build(source: Path) -> str:
-    name = shlex.quote(source.name).replace("{", "{{").replace("}", "}}")  # the verifier uses str.format
-    return f"{{cc}} {{cflags}} {name} -o {{out}} -lm"
+def _check_build(fail, key: str, build) -> None:
+    if not isinstance(build, str) or not build.strip():
+        raise fail(f"'{key}' must be a non-empty string (a shell command), not {_type(build)}")
+    used = _placeholders(fail, key, build, BUILD_PLACEHOLDERS)
+    for needed in ("out", "cflags"):
+        if needed not in used:
+            raise fail(f"'{key}' must contain {{{needed}}}; e.g. {key} = \"{{cc}} {{cflags}} main.c -o {{out}}\"")
+
+
+def _single_file_build(source: Path, flags=None, name: str | None = None) -> str:
+    """`{cc} {cflags} FLAGS FILE -o {out} -lm`: FLAGS are those given after `--`
+    (relative paths in them are relative to the current directory, as for the
+    analysis), in their order, less outputs and what ompilot sets itself."""
+    source = Path(source)
+    compile_flags: list[str] = []
+    link_flags: list[str] = []
+    if flags:
+        cleaned = compdb.clean_arguments(list(flags), os.getcwd(), {str(source.absolute()), source.name})
+        compile_flags, link_flags = builds.split_flags(cleaned)
+
+    def quoted(words) -> str:  # the verifier fills the command in with str.format
+        return " ".join(shlex.quote(w) for w in words).replace("{", "{{").replace("}", "}}")
+
+    libraries = [w for w in link_flags if w != "-lm"]
+    return ("{cc} {cflags} " + quoted([*compile_flags, name or source.name]) + " -o {out}"
+            + (" " + quoted(libraries) if libraries else "") + " -lm")
+
+
+def _text(path: Path) -> str:
+    try:
+        return Path(path).read_text(errors="replace")
+    except OSError:
+        return ""
 
 
 def _placeholders(fail, key: str, command: str, known: tuple[str, ...]) -> set[str]:

@@ -35,6 +35,13 @@ class ProgramConfig:
     tune_seconds: float = 60.0  # time the variant search may take per file
     compilers: tuple[str, ...] = ("clang",)  # gcc too when asked
     source: str = ""  # where the configuration came from, for messages
+    race_defines: tuple[str, ...] = ()  # -D macros of the race-check build only (a smaller problem size)
+    race_cflags: str = ""  # more flags of the race-check build only
+    race_build: str = ""  # a whole build command for the race check (default: `build`)
+    #: builds.ProgramBuild when ompilot builds the program from compile_commands.json (then `build` is "")
+    program: object | None = None
+    #: builds.BuildFacts of a configuration ompilot worked out itself: the starter file when its build fails
+    found: object | None = None
 
 
 @dataclass(frozen=True)

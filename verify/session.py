@@ -28,7 +28,7 @@ from ompilot.suggest.engine import FileSuggestions
 from ompilot.suggest.model import Proposal
 
 from .cache import VerificationCache
-from .config import ConfigError, config_for, example_config
+from .config import CannotBuild, ConfigError, resolve_config, starter_block
 from .runner import Sandbox
 from .verifier import FileJob, Program, VerifyError, verify_alone, verify_together
 
@@ -207,23 +207,21 @@ def verify_tree(results: list[FileSuggestions], options: VerifyOptions, progress
     """Verify every file's proposals in place. `progress(text)` gets each
     check's current step; `on_progress` the counts after each proposal."""
     summary = VerifySummary()
-    groups: dict[Path, tuple[object, list[FileSuggestions]]] = {}
+    groups: dict[object, tuple[object, list[FileSuggestions]]] = {}
     for result in results:
         if not result.proposals:
             continue
-        try:
-            config = config_for(Path(result.path).resolve())
+        try:  # the flags after `--` and -p reach the build as they reached the analysis
+            config = resolve_config(Path(result.path).resolve(), result.flags, result.build_dir)
+        except CannotBuild as exc:
+            _withhold(result, str(exc))
+            summary.errors.append(exc.block())
+            continue
         except ConfigError as exc:
             _withhold(result, str(exc))
             summary.errors.append(str(exc))
             continue
-        if config is None:
-            message = (f"{result.path}: cannot verify: no main() and no build configuration; save this as "
-                       f".ompilot.toml beside it (or use --no-verify):\n{example_config(Path(result.path))}")
-            _withhold(result, message.splitlines()[0])
-            summary.errors.append(message)
-            continue
-        groups.setdefault(config.root, (config, []))[1].append(result)
+        groups.setdefault(config, (config, []))[1].append(result)  # one program per build, not per directory
     if groups:
         _Run(options, progress, on_progress, summary).verify(list(groups.values()))
     return summary
@@ -278,7 +276,7 @@ class _Run:
                         self.files_done += len(members)
                     for result in members:
                         _withhold(result, workers)
-                    self.summary.errors.append(f"{config.source or config.root}: cannot verify: {workers}")
+                    self.summary.errors.append(f"{config.source or config.root}: cannot verify: {workers}{starter_block(config)}")
                     continue
                 for result in members:
                     relative = _relative(result.path, config.root)

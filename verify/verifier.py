@@ -36,6 +36,7 @@ from pathlib import Path
 from ompilot.suggest import patch
 from ompilot.suggest.model import Edit, Proposal
 
+from . import builds
 from . import cache as verification_cache
 from . import looptime, races, runfiles
 from .compare import Output, outputs_difference
@@ -95,6 +96,8 @@ class Program:
     #: A schedule variant's race build is the same (every pragma gets schedule(runtime)),
     #: so it is not run again under ThreadSanitizer.
     race_checked: dict[bytes, races.RaceCheck | str] = field(default_factory=dict)
+    #: objects of a compile-database build, per (compiler, flags): a patch rebuilds only its file's
+    objects: builds.ObjectStore = field(default_factory=builds.ObjectStore)
 
     # ------------------------------------------------------------- building
 
@@ -102,18 +105,41 @@ class Program:
         if self.progress is not None:
             self.progress(f"{self.label}: {text}" if self.label else text)
 
-    def build(self, files: dict[str, bytes], compiler: str, cflags: str, name: str) -> RunResult:
-        """Write `files` into the copy (restoring files an earlier build changed) and build."""
+    def build(self, files: dict[str, bytes], compiler: str, cflags: str, name: str, command: str = "") -> RunResult:
+        """Write `files` into the copy (restoring files an earlier build changed) and build:
+        with `command` (a build template) if given, else the configured `build`, else
+        (no `build`) the compile database's units, recompiling only what changed."""
         for relative in self.written - set(files):
             self.sandbox.write(relative, (self.config.root / relative).read_bytes())
         for relative, data in files.items():
             self.sandbox.write(relative, data)
         self.written = set(files)
         out = self.sandbox.path / name
+        template = command or self.config.build
+        if not template and isinstance(self.config.program, builds.ProgramBuild):
+            return builds.build_program(
+                self.config.program, self.sandbox.path, compiler, cflags, out, files, self.objects,
+                time_limit=self.config.time_limit, memory_limit_mb=self.config.memory_limit_mb,
+            )
         cc = _COMPILERS[(compiler, self.config.language)]
-        command = self.config.build.format(cc=cc, cflags=cflags, out=shlex.quote(str(out)))
+        command = template.format(cc=cc, cflags=cflags, out=shlex.quote(str(out)))
         return run_command(command, self.sandbox.path, time_limit=self.config.time_limit,
                            memory_limit_mb=self.config.memory_limit_mb)
+
+    def build_for_race(self, files: dict[str, bytes]) -> RunResult:
+        """The race-check build: the sanitizer flags, plus `race_defines`/`race_cflags`
+        (a smaller problem size chosen at compile time), with `race_build` if given."""
+        extra = [f"-D{d}" for d in self.config.race_defines] + shlex.split(self.config.race_cflags)
+        cflags = " ".join([*races.SANITIZER_FLAGS, *(shlex.quote(f) for f in extra)])
+        return self.build(files, "clang", cflags, "race.exe", command=self.config.race_build)
+
+    @property
+    def race_build_label(self) -> str:
+        """How the race-check build is named in a rejection."""
+        if self.config.race_build:
+            return "the race-check build (race_build)"
+        given = [k for k in ("race_defines", "race_cflags") if getattr(self.config, k)]
+        return f"the race-check build with {' and '.join(given)}" if given else "the race-check build"
 
     def run(self, exe: str, threads: int | None, env: dict[str, str] | None = None,
             sanitizer: bool = False) -> tuple[list[Output], float, RunResult | None]:
@@ -254,9 +280,11 @@ class Program:
         """The race check's runs with one schedule, or why its build fails."""
         config = self.config
         self._say(f"race check (ThreadSanitizer + Archer), schedule {schedule}")
-        built = self._counted_build(race_files, "clang", " ".join(races.SANITIZER_FLAGS), "race.exe")
+        with self.stages.measure("builds"):
+            built = self.build_for_race(race_files)
+        self.stages.build_count += 1
         if not built.ok:
-            return f"the race-check build fails: {_first_error(built)}"
+            return f"{self.race_build_label} fails: {_first_error(built)}"
         with self.stages.measure("race_checks"):
             race = races.check_races(
                 self.sandbox.path / "race.exe", list(config.race_run or config.run), self.sandbox.path,
@@ -452,7 +480,9 @@ def _too_large(result: RunResult, compare: tuple[str, ...]) -> bool:
 def _first_error(result: RunResult) -> str:
     if result.timed_out:
         return "timed out"
-    lines = [l for l in result.stderr.splitlines() if "error" in l] or result.stderr.splitlines() or ["no output"]
+    lines = [l for l in result.stderr.splitlines()  # the linker's own words, not the driver's summary of them
+             if ("error" in l and "linker command failed" not in l and "ld returned" not in l)
+             or "undefined reference" in l] or result.stderr.splitlines() or ["no output"]
     return lines[0].strip()[:300]
 
 
