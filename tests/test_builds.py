@@ -241,6 +241,52 @@ def test_single_file_builds_with_the_flags_after_dashes(tmp_path, capsys):
     assert all(r["evidence"]["stage"] not in ("setup", "compile") for r in verdicts), verdicts
 
 
+UTIL_H = "#ifndef UTIL_H\n#define UTIL_H\nvoid dump_sum(const char *name, int n, const double *a);\n#endif\n"
+UTIL_C = """\
+#include <stdio.h>
+#include "util.h"
+
+void dump_sum(const char *name, int n, const double *a)
+{
+    double s = 0;
+    for (int i = 0; i < n; i++)
+        s += a[i];
+    fprintf(stderr, "%s %.2f\\n", name, s);
+}
+"""
+KERNEL_WITH_SUPPORT = KERNEL_WITH_SIZES.replace('#include "sizes.h"\n', '#include "sizes.h"\n#include "util.h"\n').replace(
+    '    double s = 0;\n    for (int i = 0; i < SIZE; i++)\n        s += a[i];\n    fprintf(stderr, "%.2f\\n", s);\n',
+    '    dump_sum("a", SIZE, a);\n')
+
+
+def test_single_file_links_the_support_source_beside_its_header(tmp_path, capsys):
+    """A benchmark-suite layout: kernels/kernel.c includes "util.h" from
+    ../utilities, whose util.c must be linked in; nothing else says so."""
+    assert "dump_sum" in KERNEL_WITH_SUPPORT
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "utilities").mkdir()
+    (tmp_path / "utilities" / "util.h").write_text(UTIL_H)
+    (tmp_path / "utilities" / "util.c").write_text(UTIL_C)
+    (tmp_path / "utilities" / "sizes.h").write_text(SIZES_H)
+    (tmp_path / "kernels").mkdir()
+    (tmp_path / "kernels" / "kernel.c").write_text(KERNEL_WITH_SUPPORT)
+    old = os.getcwd()
+    os.chdir(tmp_path / "kernels")
+    try:
+        config = resolve_config(tmp_path / "kernels" / "kernel.c", ("-I", "../utilities", "-DLARGE"))
+    finally:
+        os.chdir(old)
+    assert str(tmp_path / "utilities" / "util.c") in config.build, config.build
+    report = tmp_path / "report.json"
+    code, out, err = run_cli(["suggest", "kernel.c", "--no-tune", "--report", str(report), "--",
+                              "-I", "../utilities", "-DLARGE"], tmp_path / "kernels", capsys)
+    assert "Traceback" not in out + err and "undefined reference" not in out + err
+    records = json.loads(report.read_text())
+    verdicts = records["proposals"] + records["rejected"]
+    assert verdicts
+    assert all(r["evidence"]["stage"] not in ("setup", "compile") for r in verdicts), verdicts
+
+
 # ------------------------------------------------------------- per-check builds and the whole project
 
 

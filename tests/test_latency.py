@@ -111,10 +111,10 @@ def test_race_check_covers_every_thread_count_and_schedule_once_per_build(tmp_pa
             seen.append((env["OMP_NUM_THREADS"], env["OMP_SCHEDULE"]))
             return super()._race_runner(command, cwd, env, time_limit)
 
-        def build(self, files, compiler, cflags, name):
+        def build(self, files, compiler, cflags, name, **kwargs):
             if name == "race.exe":
                 built.append(files["prog.c"])
-            return super().build(files, compiler, cflags, name)
+            return super().build(files, compiler, cflags, name, **kwargs)
 
     with Sandbox(_tree(tmp_path)) as sandbox:
         program = _program(tmp_path, sandbox, Recording)

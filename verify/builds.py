@@ -233,6 +233,37 @@ def facts_from_database(database_dir: Path, near: Path) -> BuildFacts | None:
     return _facts(root, sources, flags, link, language)
 
 
+_QUOTED_INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*"([^"]+)"', re.MULTILINE)
+
+
+def companion_sources(source: Path, compile_flags: list[str]) -> list[Path]:
+    """The sources a single file needs linked in: for each `#include "x.h"`
+    it makes (found beside it or in a -I directory), the x.c (x.cc, x.cpp
+    for C++) lying next to that header, unless it defines main(). A support
+    file like a benchmark suite's utilities/timer.c comes with its header,
+    so `ompilot suggest kernel.c -- -I ../utilities` builds without a config."""
+    source = Path(source).absolute()
+    directories = [source.parent]
+    for index, flag in enumerate(compile_flags):
+        value = compile_flags[index + 1] if flag == "-I" and index + 1 < len(compile_flags) else (
+            flag[2:] if flag.startswith("-I") and len(flag) > 2 else None)
+        if value:
+            directories.append(Path(value) if Path(value).is_absolute() else Path.cwd() / value)
+    suffixes = (".c",) if C_SUFFIXES.get(source.suffix) == "c" else (".cc", ".cpp", ".cxx", ".c")
+    found: list[Path] = []
+    for name in _QUOTED_INCLUDE.findall(_read(source)):
+        header = next((d / name for d in directories if (d / name).is_file()), None)
+        if header is None or header.suffix not in HEADER_SUFFIXES:
+            continue
+        for suffix in suffixes:
+            candidate = header.with_suffix(suffix).resolve()
+            if candidate.is_file() and candidate != source.resolve() and candidate not in found:
+                if not defines_main(_read(candidate)):
+                    found.append(candidate)
+                break
+    return found
+
+
 def facts_from_flags(source: Path, flags: tuple[str, ...] | list[str]) -> BuildFacts:
     """The one file and the flags given after `--`."""
     source = Path(source).absolute()

@@ -454,8 +454,17 @@ def _single_file_build(source: Path, flags=None, name: str | None = None) -> str
         return " ".join(shlex.quote(w) for w in words).replace("{", "{{").replace("}", "}}")
 
     libraries = [w for w in link_flags if w != "-lm"]
-    return ("{cc} {cflags} " + quoted([*compile_flags, name or source.name]) + " -o {out}"
+    companions = [_relative_to(c, source.parent) for c in builds.companion_sources(source, compile_flags)] if flags else []
+    return ("{cc} {cflags} " + quoted([*compile_flags, name or source.name, *companions]) + " -o {out}"
             + (" " + quoted(libraries) if libraries else "") + " -lm")
+
+
+def _relative_to(path: Path, root: Path) -> str:
+    """`path` relative to `root` when inside it (the build runs in a copy of root), else absolute."""
+    try:
+        return Path(path).relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _text(path: Path) -> str:
