@@ -22,14 +22,10 @@ import sys
 import time
 from pathlib import Path
 
-from ompilot.analysis import sources
 from ompilot.analysis.scan import ScanSettings
-from ompilot.suggest.run import suggest_files
 from ompilot.verify.cache import VerificationCache
-from ompilot.verify.config import config_for
-from ompilot.verify.runner import Sandbox
+from ompilot.verify.pipeline import SuggestOptions, suggest_tree
 from ompilot.verify.stages import StageTimes
-from ompilot.verify.verifier import FileJob, Program, VerifyError, verify_proposals
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_TREES = [HERE / "latency" / "plain2d.c", HERE / "latency" / "reduction.c", HERE / "latency" / "mathcalls.c",
@@ -37,38 +33,17 @@ DEFAULT_TREES = [HERE / "latency" / "plain2d.c", HERE / "latency" / "reduction.c
 
 
 def run_tree(path: Path, tune: bool, cache: VerificationCache | None) -> tuple[StageTimes, float, list[str]]:
-    """The stage times of `ompilot suggest path`, its wall seconds, and one line per proposal."""
-    start = time.monotonic()
+    """The stage times of `ompilot suggest path` (the library entry the CLI
+    calls), its wall seconds, and one line per proposal."""
     stages = StageTimes()
     settings = ScanSettings(jobs=os.cpu_count() or 1)
-    with stages.measure("analysis"):
-        files, errors = sources.collect_sources([path])
-        results, more = suggest_files(files, settings, "cpu")
-    lines = [f"  error: {e}" for e in errors + more]
-    programs: dict[Path, tuple] = {}
-    for result in results:
-        if result.proposals:
-            config = config_for(Path(result.path).resolve())
-            if config is None:
-                lines.append(f"  {result.path}: no way to build it")
-                continue
-            programs.setdefault(config.root, (config, []))[1].append(result)
-    for config, members in programs.values():
-        with Sandbox(config.root) as sandbox:
-            program = Program(config=config, sandbox=sandbox, stages=stages, cache=cache)
-            relative = {id(r): Path(r.path).resolve().relative_to(config.root.resolve()).as_posix() for r in members}
-            try:
-                with stages.measure("reference"):
-                    program.prepare({relative[id(r)]: r.data for r in members})
-            except VerifyError as exc:
-                lines.append(f"  cannot verify: {exc}")
-                continue
-            for result in members:
-                job = FileJob(relative[id(result)], result.data, list(result.proposals))
-                verify_proposals(program, job, tune=tune)
-                for p in job.proposals:
-                    verdict = "kept" if p.verified else "rejected"
-                    lines.append(f"  {job.relative}:{p.line} {p.summary}: {verdict}: {p.evidence.get('message', '')}")
+    start = time.monotonic()
+    run = suggest_tree([path], settings, SuggestOptions(tune=tune, cache=cache, stages=stages))
+    lines = [f"  error: {e.splitlines()[0]}" for e in run.errors]
+    for result in run.results:
+        for p in result.proposals + result.rejected:
+            verdict = "kept" if p.verified else "rejected"
+            lines.append(f"  {Path(result.path).name}:{p.line} {p.summary}: {verdict}: {p.evidence.get('message', '')}")
     return stages, time.monotonic() - start, lines
 
 

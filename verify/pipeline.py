@@ -26,6 +26,7 @@ from ompilot.suggest.engine import FileSuggestions
 from ompilot.suggest.run import suggest_files
 
 from .cache import VerificationCache
+from .stages import StageTimes
 from .session import CommandObserver, VerifyOptions, VerifyProgress, verify_tree
 from .verifier import environment_ready
 
@@ -42,6 +43,7 @@ class SuggestOptions:
     analyse: Runner | None = None  # maps the analysis over the files (a progress bar); default: run_each
     observe: CommandObserver | None = None  # each gated build/run and timing phase (see session.TimingGate)
     cache: VerificationCache | None = None  # results verified earlier (verify/cache.py); None: verify again
+    stages: StageTimes | None = None  # filled with the wall seconds per stage (benchmarks/pipeline_stages.py)
 
 
 @dataclass
@@ -71,9 +73,11 @@ def suggest_tree(paths: list[Path], settings: ScanSettings, options: SuggestOpti
     then withheld, since they are kept only when verified)."""
     started = time.monotonic()
     say = on_progress or (lambda event: None)
+    stages = options.stages or StageTimes()
     files, errors = sources.collect_sources(list(paths))
     say(PipelineProgress("analysis", files_total=len(files)))
-    results, program_errors = suggest_files(files, settings, options.target, options.analyse)
+    with stages.measure("analysis"):
+        results, program_errors = suggest_files(files, settings, options.target, options.analyse)
     errors = errors + program_errors
     if options.client is not None:
         say(PipelineProgress("model", text=f"asking {options.client.settings.model}"))
@@ -87,7 +91,7 @@ def suggest_tree(paths: list[Path], settings: ScanSettings, options: SuggestOpti
             raise compdb.ToolchainError(problem)
         verify_options = VerifyOptions(tune=options.tune, jobs=options.jobs or os.cpu_count() or 1,
                                        budget_minutes=options.budget_minutes, observe=options.observe,
-                                       cache=options.cache)
+                                       cache=options.cache, stages=stages)
 
         def counted(state: VerifyProgress) -> None:
             say(PipelineProgress("verify", state.current, state.files_done, state.files_total,

@@ -30,6 +30,7 @@ from ompilot.suggest.model import Proposal
 from .cache import VerificationCache
 from .config import CannotBuild, ConfigError, resolve_config, starter_block
 from .runner import Sandbox
+from .stages import StageTimes
 from .verifier import FileJob, Program, VerifyError, verify_alone, verify_together
 
 #: (kind, start, end) of each gated command: kind "check" (a build or run of a
@@ -47,6 +48,8 @@ class VerifyOptions:
     clock: Callable[[], float] = time.monotonic  # what the budget is measured with
     #: results of earlier runs (verify/cache.py), or None to verify everything again
     cache: VerificationCache | None = None
+    #: wall seconds per stage, summed over the workers (None: each program keeps its own)
+    stages: StageTimes | None = None
 
 
 @dataclass
@@ -303,10 +306,11 @@ class _Run:
         with self.lock:  # ExitStack is not thread-safe
             sandbox = stack.enter_context(Sandbox(config.root))
         program = GatedProgram(config=config, sandbox=sandbox, progress=self._say, gate=self.gate,
-                               cache=self.options.cache)
+                               cache=self.options.cache, stages=self.options.stages or StageTimes())
         originals = {_relative(r.path, config.root): r.data for r in members}
         try:
-            program.prepare(originals)
+            with program.stages.measure("reference"):
+                program.prepare(originals)
         except VerifyError as exc:
             return str(exc)
         wanted = min(jobs, sum(len(r.proposals) for r in members))
