@@ -204,4 +204,5 @@ def test_a_stdout_only_comparison_ignores_stderr_and_the_default_does_not(tmp_pa
     assert outcome.result.output_difference is None
     (tmp_path / ".ompilot.toml").write_text(config)  # stdout and stderr: no reference to compare with
     [outcome] = check_target(tmp_path / "prog.c")
-    assert outcome.error and "the serial program's output differs between two runs" in outcome.error
+    assert outcome.error and "the serial program's stderr differs between two runs" in outcome.error
+    assert 'set compare = ["stdout"] in .ompilot.toml' in outcome.error

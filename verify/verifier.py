@@ -189,7 +189,13 @@ class Program:
             raise VerifyError(f"the serial program fails: {_describe(failed)}")
         again, _, _ = self.run("serial.exe", None)
         if again != outputs:
-            raise VerifyError("the serial program's output differs between two runs: it cannot be a reference")
+            streams = [o.name for o, other in zip(outputs, again) if o != other] or ["its outputs"]
+            hint = ""
+            if set(streams) <= {"stdout", "stderr"} and len(streams) == 1:
+                kept = "stderr" if streams == ["stdout"] else "stdout"
+                hint = f"; if {streams[0]} holds timings or other varying text, set compare = [\"{kept}\"] in .ompilot.toml"
+            raise VerifyError(f"the serial program's {', '.join(streams)} differs between two runs: it cannot be a "
+                              f"reference{hint}")
         self.baseline = Baseline(outputs=outputs, seconds=[])
         return self.baseline
 
