@@ -116,7 +116,7 @@ def _counts(reports: list[model.FileReport]) -> dict[str, int]:
 
 
 def _summary(reports: list[model.FileReport], counts: dict[str, int]) -> str:
-    checked = f" ({counts['checked']} behind a run-time alias check)" if counts["checked"] else ""
+    checked = f" ({counts['checked']} behind a run-time check)" if counts["checked"] else ""
     return (f"{counts['loops']} loops in {len(reports)} files: {counts['pragma']} to parallelize{checked}, "
             f"{counts['race']} races in existing pragmas, {counts['serial']} serial, {counts['unknown']} undecided")
 

@@ -75,7 +75,7 @@ def test_formats_state_the_check(capsys):
     assert main(["scan", path]) == 1
     text = capsys.readouterr().out
     assert ": parallel-if-disjoint: #pragma omp parallel for if(ompilot_disjoint(y, " in text
-    assert "5 to parallelize (4 behind a run-time alias check)" in text
+    assert "5 to parallelize (4 behind a run-time check)" in text
 
     assert main(["scan", "--format", "json", path]) == 1
     loops = {r["line"]: r for r in json.loads(capsys.readouterr().out)["loops"]}
