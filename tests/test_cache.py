@@ -84,3 +84,28 @@ def test_suggest_twice_shows_the_cache_hit_and_no_cache_verifies_again(tmp_path,
     assert "verified earlier: cached result from" in second and '"cached_from": "' in second
     main(args + ["--no-cache"])
     assert "verified earlier" not in capsys.readouterr().out
+
+
+def test_a_not_faster_verdict_from_a_busy_machine_is_not_kept(tmp_path, monkeypatch):
+    """A speed rejection measured under load would turn the change down on
+    every later run; one from a quiet machine, or any other verdict, is kept."""
+    from ompilot.verify import verifier
+    from ompilot.verify.model import CheckResult
+
+    busy = verifier.BUSY_SHARE + 1
+    slow = CheckResult(False, "speed", "not faster than serial beyond the noise")
+    assert verifier.worth_keeping(slow, 0.2) and not verifier.worth_keeping(slow, busy)
+    assert verifier.worth_keeping(CheckResult(False, "race", "data race"), busy)
+    assert verifier.worth_keeping(CheckResult(True, "accepted", ""), busy)
+    # the checks themselves always judge "not faster" here: only the load differs
+    monkeypatch.setattr(verifier, "_run_checks", lambda *args: CheckResult(False, "speed", "not faster"))
+    (tmp_path / "tree").mkdir()
+    tree = tmp_path / "tree"
+    (tree / "prog.c").write_text(SOURCE)
+    cache = VerificationCache(tmp_path / "cache")
+    config = single_file_config(tree / "prog.c")
+    for load, hits in ((busy, 0), (0.0, 0), (0.0, 1)):
+        with Sandbox(tree) as sandbox:
+            program = Program(config=config, sandbox=sandbox, cache=cache, machine_load=lambda: load)
+            _check_edits(program, FileJob("prog.c", SOURCE.encode(), []), [_edit()], race=False)
+        assert program.stages.cache_hits == hits, load

@@ -98,6 +98,8 @@ class Program:
     race_checked: dict[bytes, races.RaceCheck | str] = field(default_factory=dict)
     #: objects of a compile-database build, per (compiler, flags): a patch rebuilds only its file's
     objects: builds.ObjectStore = field(default_factory=builds.ObjectStore)
+    #: runnable threads per core over the last minute (see `busy_share`); a test may pass its own
+    machine_load: Callable[[], float] = field(default=lambda: busy_share())
 
     # ------------------------------------------------------------- building
 
@@ -584,9 +586,34 @@ def _check_edits(program: Program, job: FileJob, edits: list[Edit], race: bool =
     before = program.stages.snapshot()
     result = _run_checks(program, job, edits, race, fix, abandon, race_only)
     result.stage_seconds = program.stages.since(before).as_dict()
-    if key is not None and not result.abandoned:  # an abandoned variant was judged against this run's best
+    if key is not None and worth_keeping(result, program.machine_load()):
         program.cache.store(key, result)
     return result
+
+
+#: Above this many runnable threads per core, a "not faster" verdict says more
+#: about the machine than about the change (ompilot's own 2-thread timing runs
+#: count for one per core on 2 cores).
+BUSY_SHARE = 1.5
+
+
+def busy_share() -> float:
+    """The 1-minute load average per core."""
+    try:
+        return os.getloadavg()[0] / (os.cpu_count() or 1)
+    except OSError:
+        return 0.0
+
+
+def worth_keeping(result: CheckResult, load: float) -> bool:
+    """Should the cache keep this result for the next run? Not an abandoned
+    variant (judged against this run's best), and not a "not faster" verdict
+    measured on a busy machine: kept, it would turn the change down on every
+    later run, however quiet (measured: projects verified beside four other
+    jobs, load 4-11 on 2 cores, kept none of their loops on the next run)."""
+    if result.abandoned:
+        return False
+    return not (result.stage == "speed" and load > BUSY_SHARE)
 
 
 def _cache_key(program: Program, job: FileJob, edits: list[Edit], race: bool, fix: bool,
