@@ -71,7 +71,7 @@ class NestPlanner:
             self.verdicts.append(verdict)
             self.planned.append(_Planned(loop, verdict, decision, list(outer), list(enclosing)))
             region = parallel_above
-            if region is None and (verdict.pragma or _opens_region(verdict.existing)):
+            if region is None and (verdict.pragma or verdict.recurrence or _opens_region(verdict.existing)):
                 region = loop.info.line
                 if verdict.existing is not None:
                     self.user_regions.add(region)

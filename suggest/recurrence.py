@@ -79,11 +79,10 @@ def proposal(path: str, data: bytes, verdict: model.Verdict, body_open: int | No
             f"{inner}{rec.directive}"]
     opened = Edit(start, start, nl.join(head) + nl)
     if rec.step > 0:
-        number = rec.counter if rec.start == "0" else f"{rec.counter} - ({rec.start})"
-        number += f") / {rec.step}" if rec.step != 1 else ")"
+        distance = rec.counter if rec.start == "0" else f"{rec.counter} - ({rec.start})"
     else:
-        number = f"({rec.start}) - {rec.counter}) / {-rec.step}"
-    number = "(" + number
+        distance = f"({rec.start}) - {rec.counter}"
+    number = distance if abs(rec.step) == 1 else f"({distance}) / {abs(rec.step)}"
     steps = f"(unsigned long long) {k}" + (f" * {rec.updates}" if rec.updates != 1 else "")
     body_indent = indent + "    "
     jump = [

@@ -59,6 +59,17 @@ WIDE = """unsigned long long gen(int n, unsigned long long seed, unsigned long l
 }
 """
 
+DOWN = """unsigned long gen(int n, unsigned long seed)
+{
+    unsigned long s = seed;
+    for (int i = n - 1; i >= 0; i -= 3) {
+        z[i] = (unsigned int) (s >> 5);
+        s = s * 6364136223846793005ul + 1ul;
+    }
+    return s;
+}
+"""
+
 MAINS = {
     ONE: 'int main(void)\n{\n    unsigned int last = gen(%d, 7u);\n    unsigned long long h = 0;\n'
          '    for (int i = 0; i < %d; i++) h = h * 31u + z[i];\n    printf("%%u %%llu\\n", last, h);\n    return 0;\n}\n',
@@ -66,6 +77,8 @@ MAINS = {
          '    for (int i = 0; i < %d; i++) s = s * 0.5 + x[i];\n    printf("%%.17g %%.17g\\n", s, x[%d - 1]);\n    return 0;\n}\n',
     WIDE: 'int main(void)\n{\n    unsigned long long last = gen(%d, 99u, 6364136223846793005ull);\n    unsigned long long h = 0;\n'
           '    for (int i = 0; i < %d; i++) h = h * 31u + z[i];\n    printf("%%llu %%llu\\n", last, h);\n    return 0;\n}\n',
+    DOWN: 'int main(void)\n{\n    unsigned long last = gen(%d, 5u);\n    unsigned long long h = 0;\n'
+          '    for (int i = 0; i < %d; i++) h = h * 31u + z[i];\n    printf("%%lu %%llu\\n", last, h);\n    return 0;\n}\n',
 }
 
 
@@ -84,7 +97,8 @@ def _verdict(source: str, line_of: str):
 # ---------------------------------------------------------------- recognition
 
 
-@pytest.mark.parametrize("kernel,updates,live", [(ONE, 1, True), (TWO, 2, False), (WIDE, 1, True)])
+@pytest.mark.parametrize("kernel,updates,live", [(ONE, 1, True), (TWO, 2, False), (WIDE, 1, True),
+                                                   (DOWN, 1, True)])
 def test_recognised(kernel, updates, live):
     header = next(line for line in kernel.splitlines() if line.strip().startswith("for"))
     v = _verdict(kernel, header)
@@ -138,7 +152,7 @@ def _run(exe: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run([exe], env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.parametrize("kernel", [ONE, TWO, WIDE], ids=["one-update", "two-updates", "64-bit"])
+@pytest.mark.parametrize("kernel", [ONE, TWO, WIDE, DOWN], ids=["one-update", "two-updates", "64-bit", "downward-step-3"])
 def test_rewritten_program_matches_serial(kernel, tmp_path):
     program = _program(kernel)
     result = suggest_source("t.c", program)
@@ -179,3 +193,21 @@ def test_scan_names_the_rewrite():
     result = suggest_source("t.c", _program(TWO))
     proposal = next(p for p in result.proposals if p.kind == "recurrence")
     assert any("jump-ahead" in line and "bit for bit" in line for line in proposal.explanation)
+
+
+def test_corpus_projects():
+    """histogram_lcg's generator loop is parallel by the rewrite (the truth
+    keeps it serial: no plain pragma is right there); prefix_recur's double
+    recurrences are not unsigned, so they get none."""
+    from pathlib import Path
+
+    projects = Path(__file__).resolve().parent.parent / "corpus" / "projects"
+    lcg = projects / "histogram_lcg" / "sample.c"
+    report = scan_source(str(lcg), lcg.read_bytes(), ScanSettings())
+    by_line = {v.loop.line: v for v in report.verdicts}
+    assert by_line[13].parallel is False and by_line[13].recurrence is not None
+    assert by_line[13].recurrence.updates == 2
+    assert [line for line, v in by_line.items() if v.recurrence] == [13]
+    seq = projects / "prefix_recur" / "seq.c"
+    report = scan_source(str(seq), seq.read_bytes(), ScanSettings())
+    assert not any(v.recurrence for v in report.verdicts)
