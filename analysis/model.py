@@ -425,6 +425,32 @@ class Rewrite:
 
 
 @dataclass(frozen=True)
+class AffineRecurrence:
+    """`var = var * multiplier + increment` in unsigned arithmetic, `updates`
+    times per iteration: the loop's only carried value (analysis/recurrence.py).
+    Parallel by a rewrite: each thread jumps the state ahead to its first
+    iteration by composing the affine map (repeated squaring)."""
+
+    var: str
+    ctype: str  # "unsigned int": the arithmetic's type
+    multiplier: str  # C text, loop-invariant
+    increment: str  # C text, loop-invariant
+    updates: int  # per iteration
+    lines: tuple[int, ...]  # of the updates
+    live_after: bool  # read after the loop: the last iteration's value is kept
+    counter: str
+    start: str  # C text of the counter's first value
+    step: int
+    directive: str = ""  # the rewritten loop's pragma (set by the planner)
+
+    def text(self) -> str:
+        times = "once" if self.updates == 1 else f"{self.updates} times"
+        return (f"parallel by rewrite: {self.var} = {self.var} * {self.multiplier} + {self.increment} "
+                f"({self.ctype}, {times} per iteration) is an affine recurrence: each thread's first "
+                f"{self.var} is computed by jump-ahead")
+
+
+@dataclass(frozen=True)
 class RegionStep:
     """One statement of the serial loop's body inside a hoisted region, by the line it starts on."""
 
@@ -636,6 +662,8 @@ class Verdict:
     hoisted_in: int | None = None
     #: for such a loop: the `parallel for` it would get on its own (None: too small per entry)
     pragma_alone: str | None = None
+    #: a serial loop made parallel by the jump-ahead rewrite of its recurrence
+    recurrence: AffineRecurrence | None = None
 
 
     #: parallel only when its pointers' ranges do not overlap, tested by the pragma's if()

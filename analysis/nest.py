@@ -8,9 +8,9 @@ existing OpenMP pragma are checked for races instead.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from . import datamap, hoisting, ir, model, pragmas
+from . import datamap, hoisting, ir, model, pragmas, recurrence
 from .affine import Affine
 from .decide import Decision, FunctionContext, decide, distinct_object
 from .loops import CanonicalLoop, names_in, to_affine, to_poly, trip_count, written_vars
@@ -71,7 +71,7 @@ class NestPlanner:
             self.verdicts.append(verdict)
             self.planned.append(_Planned(loop, verdict, decision, list(outer), list(enclosing)))
             region = parallel_above
-            if region is None and (verdict.pragma or _opens_region(verdict.existing)):
+            if region is None and (verdict.pragma or verdict.recurrence or _opens_region(verdict.existing)):
                 region = loop.info.line
                 if verdict.existing is not None:
                     self.user_regions.add(region)
@@ -102,6 +102,8 @@ class NestPlanner:
             verdict.reasons.append(model.UnsupportedConstruct(what="a loop written inside a macro", line=loop.info.line))
             return verdict, decision
         checked = decision.runtime_check if decision.parallel is None else None
+        if decision.parallel is False and parallel_above is None:
+            self._recurrence(loop, decision, outer, enclosing, verdict)
         if decision.parallel is not True and (checked is None or parallel_above is not None):
             return verdict, decision  # no run-time check inside a parallel loop
         if checked is not None:
@@ -127,6 +129,26 @@ class NestPlanner:
             return verdict, decision
         self._finish(loop, decision, outer, enclosing, verdict)
         return verdict, decision
+
+    def _recurrence(self, loop, decision: Decision, outer, enclosing, verdict: model.Verdict) -> None:
+        """A loop serial only through an unsigned affine recurrence: parallel by
+        the jump-ahead rewrite (recurrence.py), when it has enough work."""
+        if decision.facts is None:
+            return
+        state = next((r.var for r in decision.reasons if isinstance(r, model.ScalarDependence)), None)
+        var = next((k.var for k in {r.key for r in decision.facts.refs} if str(k) == state and not k.fields), None)
+        live = var is not None and self.ctx.events.live_after(var, loop, enclosing)
+        found = recurrence.affine_recurrence(loop, decision.canonical, decision.reasons,
+                                             decision.facts.address_taken, live)
+        if found is None:
+            return
+        work = self._work(decision, outer)
+        if work is not None and work < self.min_work:
+            return
+        verdict.trip_count = trip_count(decision.canonical)
+        verdict.work = work
+        verdict.recurrence = replace(found, directive=recurrence.directive(found, verdict.clauses))
+        verdict.notes.append(found.text())
 
     def _too_small(self, work: int, outer, enclosing) -> model.TooSmall:
         if not enclosing:

@@ -85,6 +85,8 @@ def print_text(reports: list[model.FileReport], errors: list[str], console: Cons
                 what = f"existing: {v.existing.text}"
             why = v.races or v.reasons
             why_text = "; ".join(r.text() for r in why) or "; ".join(v.notes)
+            if v.recurrence is not None:
+                why_text += f"; {v.recurrence.text()}"
             table.add_row(
                 escape(f"{v.loop.file}:{v.loop.line}"),
                 f"[{_STYLE[status]}]{status}[/]",
@@ -132,7 +134,9 @@ def _print_lines(reports, errors, console: Console) -> None:
         for v in report.verdicts:
             what = f"existing: {v.existing.text}" if v.existing else (v.pragma or "")
             why = "; ".join(r.text() for r in (v.races or v.reasons)) or "; ".join(v.notes)
-            parts = [p for p in (what, why) if p]
+            parts = [p for p in (what, why, v.recurrence and v.recurrence.directive) if p]
+            if v.recurrence is not None:
+                parts[-1] = f"{v.recurrence.text()}: {v.recurrence.directive}"
             console.print(f"{v.loop.file}:{v.loop.line}: {v.status}: " + " | ".join(parts), markup=False, highlight=False, soft_wrap=True)
     for line in errors + [e for r in reports for e in r.errors]:
         console.print(f"error: {line}", markup=False, highlight=False, soft_wrap=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 from ompilot.analysis import model, sources
 from ompilot.analysis.scan import ScanSettings, scan_source
 
-from . import offload, patch, regions, rtcheck
+from . import offload, patch, recurrence, regions, rtcheck
 from .model import Edit, Proposal
 
 
@@ -112,6 +112,12 @@ def _proposals(path: str, data: bytes, report: model.FileReport, target: str) ->
             proposal = _insert_above(path, data, verdict, [offload.data_region(verdict.hoist)], "data-region")
             if not isinstance(proposal, str):
                 proposal.explanation = [offload.hoist_reason(verdict)]
+                proposals.append(proposal)
+        if verdict.recurrence is not None and target == "cpu":
+            proposal = recurrence.proposal(path, data, verdict, _body_open(data, verdict.loop.start_offset))
+            if isinstance(proposal, str):
+                skipped.append(f"{path}:{verdict.loop.line}: jump-ahead rewrite not offered: {proposal}")
+            else:
                 proposals.append(proposal)
         if verdict.pragma is None:
             continue
@@ -318,6 +324,16 @@ def _interchange_proposal(path: str, data: bytes, rewrite: model.Rewrite) -> Pro
         edits=[Edit(a_start, a_end, inner_text), Edit(b_start, b_end, outer_text)],
         explanation=[rewrite.reason],
     )
+
+
+def _body_open(data: bytes, start: int) -> int | None:
+    """Offset of the `{` opening the body of the `for` at `start`; None when the body is not a block."""
+    span = _header_span(data, start)
+    if span is None:
+        return None
+    rest = data[span[1]:]
+    at = span[1] + len(rest) - len(rest.lstrip())
+    return at if data[at:at + 1] == b"{" else None
 
 
 def _header_span(data: bytes, start: int) -> tuple[int, int] | None:
