@@ -133,7 +133,7 @@ class Program:
         (a smaller problem size chosen at compile time), with `race_build` if given."""
         extra = [f"-D{d}" for d in self.config.race_defines] + shlex.split(self.config.race_cflags)
         cflags = " ".join([*races.SANITIZER_FLAGS, *(shlex.quote(f) for f in extra)])
-        return self.build(files, "clang", cflags, "race.exe", command=self.config.race_build)
+        return self._counted_build(files, "clang", cflags, "race.exe", command=self.config.race_build)
 
     @property
     def race_build_label(self) -> str:
@@ -241,9 +241,10 @@ class Program:
             self._time(result, timed=timed, abandon=abandon)
         return result
 
-    def _counted_build(self, files: dict[str, bytes], compiler: str, cflags: str, name: str) -> RunResult:
+    def _counted_build(self, files: dict[str, bytes], compiler: str, cflags: str, name: str,
+                       command: str = "") -> RunResult:
         with self.stages.measure("builds"):
-            built = self.build(files, compiler, cflags, name)
+            built = self.build(files, compiler, cflags, name, command=command)
         self.stages.build_count += 1
         return built
 
@@ -288,9 +289,7 @@ class Program:
         """The race check's runs with one schedule, or why its build fails."""
         config = self.config
         self._say(f"race check (ThreadSanitizer + Archer), schedule {schedule}")
-        with self.stages.measure("builds"):
-            built = self.build_for_race(race_files)
-        self.stages.build_count += 1
+        built = self.build_for_race(race_files)
         if not built.ok:
             return f"{self.race_build_label} fails: {_first_error(built)}"
         with self.stages.measure("race_checks"):
