@@ -334,3 +334,17 @@ def test_real_project_is_verified_and_kept(tmp_path, capsys, configured):
         assert len(parallel) == len(serial) == 3
         assert all(abs(a - b) <= 0.01 + 1e-9 * abs(a) for a, b in zip(serial, parallel)), (serial, parallel)
     print("kept:", sorted(kept))
+
+
+def test_verify_command_shows_the_starter_file_when_nothing_builds(tmp_path):
+    """`ompilot verify` on a file it cannot build says so once, naming no path
+    twice, with the same filled-in starter file as `suggest`."""
+    from ompilot.verify.existing import check_target
+
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "k.c").write_text("void k(double *a, int n)\n{\n#pragma omp parallel for\n"
+                                  "    for (int i = 0; i < n; i++)\n        a[i] = 0;\n}\n")
+    [outcome] = check_target(tmp_path / "k.c")
+    first, _, starter = outcome.error.partition("\n")
+    assert first.startswith("cannot verify: no main(), no compile_commands.json") and str(tmp_path / "k.c") not in first
+    assert "k.c" in tomllib.loads(starter)["build"]

@@ -92,10 +92,9 @@ class CannotBuild(ConfigError):
         self.starter = starter
         self.directory = directory
 
-    def block(self) -> str:
+    def block(self, otherwise: str = " (or use --no-verify)") -> str:
         """The error line and the file to save, as printed."""
-        return (f"{self}; save this as {CONFIG_FILE} in {self.directory} and adapt it "
-                f"(or use --no-verify):\n{self.starter}")
+        return f"{self}; save this as {CONFIG_FILE} in {self.directory} and adapt it{otherwise}:\n{self.starter}"
 
 
 def find_config(path: Path) -> ProgramConfig | None:
@@ -239,7 +238,7 @@ def example_config(source: Path, facts: builds.BuildFacts | None = None) -> str:
 build = {_toml_string(build)}
 
 # Command(s) running it; {{exe}} is the executable (required). Each run's
-# stdout is compared between the serial and the parallel build.
+# stdout and stderr are compared between the serial and the parallel build.
 # Add arguments and inputs, e.g. ["{{exe}} small.txt", "{{exe}} --n 1000"].
 run = ["{{exe}}"]
 
@@ -263,6 +262,7 @@ threads = [{threads}]  # thread counts to check with (each >= 2)
 # compilers = [{compilers}]  # "clang" and/or "gcc"
 # race_defines = [{_toml_string("MINI_DATASET") if sizes else ""}]  # macros of the race-check build only: a small size
 # race_cflags = ""  # more flags of the race-check build only
+# compare = ["stdout", "stderr"]  # add "files" to compare the files a run writes
 """
 
 

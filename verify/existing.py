@@ -17,7 +17,7 @@ import unidiff
 
 from ompilot.analysis import sources
 
-from .config import ConfigError, config_for, example_config
+from .config import CannotBuild, ConfigError, resolve_config
 from .model import CheckResult
 from .races import runtime_schedule
 from .runner import Sandbox
@@ -73,12 +73,12 @@ def _apply(patch_path: Path, files: list[Path]) -> dict[str, bytes]:
 
 def _check_file(source: Path, original: bytes, changed: bytes, progress) -> Outcome:
     try:
-        config = config_for(source.resolve())
+        config = resolve_config(source.resolve())
+    except CannotBuild as exc:  # the starter file filled with what the database or the file showed
+        message = exc.block(otherwise="").removeprefix(f"{source.resolve()}: ")  # the outcome names the file
+        return Outcome(str(source), None, message)
     except ConfigError as exc:
         return Outcome(str(source), None, str(exc))
-    if config is None:
-        return Outcome(str(source), None, f"cannot build or run it: no main() and no configuration; "
-                                          f"save this as .ompilot.toml:\n{example_config(source)}")
     relative = source.resolve().relative_to(config.root.resolve()).as_posix()
     racy_view = "".join(
         runtime_schedule(line) if "#pragma omp" in line else line
