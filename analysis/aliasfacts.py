@@ -20,7 +20,7 @@ pointer rules (restrict, distinct objects, call-site proofs) leave open.
 
 from __future__ import annotations
 
-from . import ir, model
+from . import ir, loopfacts
 from .accesses import Key, Ref
 
 UNKNOWN = ir.AliasType("unknown")
@@ -59,7 +59,7 @@ def _spelled(types: set[ir.AliasType]) -> str:
 
 def distinct_by_type(
     w: Key, other: Key, by_key: dict[Key, list[Ref]], table: dict[str, ir.AliasType], strict_aliasing: bool
-) -> model.DistinctByType | None:
+) -> loopfacts.DistinctByType | None:
     """The effective-type rule keeps the writes of `w` off `other` and the
     writes of `other` off `w`; None when it does not (or is switched off)."""
     if not strict_aliasing or w.var.is_container or other.var.is_container:
@@ -71,10 +71,10 @@ def distinct_by_type(
     if any(types_may_alias(a, b) for a in o_written for b in w_accessed):
         return None
     elements = lambda k: {_class(r, table) for r in by_key[k]}  # noqa: E731
-    return model.DistinctByType(str(w), _spelled(elements(w)), str(other), _spelled(elements(other)))
+    return loopfacts.DistinctByType(str(w), _spelled(elements(w)), str(other), _spelled(elements(other)))
 
 
-def distinct_members(w: Key, other: Key, members, ctx, by_key: dict[Key, list[Ref]]) -> model.DistinctAllocations | None:
+def distinct_members(w: Key, other: Key, members, ctx, by_key: dict[Key, list[Ref]]) -> loopfacts.DistinctAllocations | None:
     """`A->col` and `A->rowptr` (or `A->nrows`, a fresh local pointer, a local
     array, a parameter's object) are apart when one of them is a member
     holding its own fresh allocation (program.FreshMember valid at the loop)."""
@@ -85,7 +85,7 @@ def distinct_members(w: Key, other: Key, members, ctx, by_key: dict[Key, list[Re
             continue
         how = _apart_from_fresh(b, m, fresh, ctx, by_key)
         if how is not None:
-            return model.DistinctAllocations(str(a), m.source, m.line, str(b), how)
+            return loopfacts.DistinctAllocations(str(a), m.source, m.line, str(b), how)
     return None
 
 
@@ -166,7 +166,7 @@ def _source(key: Key, ctx, loop: ir.Stmt):
     return program.member_source(*member), True
 
 
-def distinct_provenance(w: Key, other: Key, ctx, loop: ir.Stmt) -> tuple[model.DistinctProvenance | None, str | None]:
+def distinct_provenance(w: Key, other: Key, ctx, loop: ir.Stmt) -> tuple[loopfacts.DistinctProvenance | None, str | None]:
     """(the fact that keeps `w` and `other` apart, None) when their allocation
     sites are disjoint; else (None, what is missing) when a pointer member
     is one of them, so the reason can say which fact was not there."""
@@ -179,7 +179,7 @@ def distinct_provenance(w: Key, other: Key, ctx, loop: ir.Stmt) -> tuple[model.D
     if isinstance(pa, Provenance) and isinstance(pb, Provenance):
         common = pa.sites & pb.sites
         if not common:
-            return model.DistinctProvenance(str(w), pa.how, str(other), pb.how), None
+            return loopfacts.DistinctProvenance(str(w), pa.how, str(other), pb.how), None
         why = f"{w} and {other} may come from the same allocation ({spelled_sites(common)})"
     else:
         why = pb if isinstance(pa, Provenance) or (b_member and not isinstance(pb, Provenance) and not a_member) else pa

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import re
 
-from . import ir, members, model
+from . import ir, loopfacts, members
 from .accesses import Ref
 from .affine import LoopDim
 from .loops import CanonicalLoop, Poly, to_poly, written_vars
 
 
-def data_uses(refs: list[Ref], dims: dict[str, LoopDim], is_distinct=lambda var: False) -> list[model.DataUse] | str:
+def data_uses(refs: list[Ref], dims: dict[str, LoopDim], is_distinct=lambda var: False) -> list[loopfacts.DataUse] | str:
     """The arrays of a loop with their sections, or why they cannot be stated."""
     by_name: dict[str, list[Ref]] = {}
     for ref in refs:
@@ -35,14 +35,14 @@ def data_uses(refs: list[Ref], dims: dict[str, LoopDim], is_distinct=lambda var:
         read = any(r.is_read for r in group)
         written = any(r.is_write for r in group)
         if var.is_array and var.kind != "param" and all(d is not None for d in var.array_dims or (None,)):
-            uses.append(model.DataUse(name, read, written, name, distinct=is_distinct(var)))
+            uses.append(loopfacts.DataUse(name, read, written, name, distinct=is_distinct(var)))
             continue
         span = _span(group, dims)
         if span is None:
             return f"the range of {name} the loop touches is not affine in its bounds"
         if row_sizes(var):
             read = read or written  # whole rows move: copy them in too, or the columns left alone come back as garbage
-        uses.append(model.DataUse(name, read, written, _section_text(name, *span), _freeze(span), is_distinct(var)))
+        uses.append(loopfacts.DataUse(name, read, written, _section_text(name, *span), _freeze(span), is_distinct(var)))
     return uses
 
 
@@ -144,7 +144,7 @@ def _nonnegative(poly: Poly, positive_names: frozenset[str] = frozenset()) -> bo
 # ------------------------------------------------------------ run-time checks
 
 
-def alias_range(refs: list[Ref], dims_for, variant: set[str], substitute=None, symbols=None) -> model.AliasRange | str:
+def alias_range(refs: list[Ref], dims_for, variant: set[str], substitute=None, symbols=None) -> loopfacts.AliasRange | str:
     """The elements of one pointer (or array) base a loop may touch, as
     loop-invariant C text from the base pointer up to the highest element,
     for a run-time overlap test; or why that range cannot be stated.
@@ -171,7 +171,7 @@ def alias_range(refs: list[Ref], dims_for, variant: set[str], substitute=None, s
     elif var.is_array and var.kind != "param":
         if any(d is None for d in var.array_dims):
             return f"the size of {name} is not fixed"
-        return model.AliasRange(name, "0", str(var.array_dims[0]))
+        return loopfacts.AliasRange(name, "0", str(var.array_dims[0]))
     elif not var.is_pointer or var.is_reference or var.is_container:
         return f"{name} is not a plain pointer"
     elif name in variant:
@@ -191,7 +191,7 @@ def alias_range(refs: list[Ref], dims_for, variant: set[str], substitute=None, s
             unsure = _unsigned_factors(poly_of(expr) or {}, around)
             if unsure:
                 return f"the sign of {unsure} in {ref.text} is not known"
-    return model.AliasRange(name, "0", poly_text(_add(high, {(): 1})))
+    return loopfacts.AliasRange(name, "0", poly_text(_add(high, {(): 1})))
 
 
 def _minimums(refs: list[Ref], dims_for) -> dict[str, int]:
@@ -338,7 +338,7 @@ def dims_of(forms: list[CanonicalLoop | None]) -> dict[str, LoopDim]:
     return {f.counter: f.dim for f in forms if f is not None}
 
 
-def hoistable(loop: ir.LoopStmt, offloaded: list[tuple[ir.LoopStmt, list[model.DataUse]]]) -> list[model.DataUse] | None:
+def hoistable(loop: ir.LoopStmt, offloaded: list[tuple[ir.LoopStmt, list[loopfacts.DataUse]]]) -> list[loopfacts.DataUse] | None:
     """The union of the offloaded loops' data, when a `target data` region can
     enclose `loop`: the sections do not depend on anything `loop` changes, and
     no other statement in its body touches those arrays' elements."""
@@ -355,10 +355,10 @@ def hoistable(loop: ir.LoopStmt, offloaded: list[tuple[ir.LoopStmt, list[model.D
     return merged
 
 
-def union(use_lists: list[list[model.DataUse]]) -> list[model.DataUse] | None:
+def union(use_lists: list[list[loopfacts.DataUse]]) -> list[loopfacts.DataUse] | None:
     """One map list covering several loops' data: sections widened to cover
     each other (when their bounds differ by constants), read/written merged."""
-    merged: dict[str, model.DataUse] = {}
+    merged: dict[str, loopfacts.DataUse] = {}
     for uses in use_lists:
         for use in uses:
             old = merged.get(use.name)
@@ -372,7 +372,7 @@ def union(use_lists: list[list[model.DataUse]]) -> list[model.DataUse] | None:
                 if low is None or high is None:
                     return None
                 section, span = _section_text(use.name, low, high), _freeze((low, high))
-            merged[use.name] = model.DataUse(
+            merged[use.name] = loopfacts.DataUse(
                 use.name, use.read or (old.read if old else False),
                 use.written or (old.written if old else False), section, span,
             )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-from . import aliasfacts, datamap, depend, ir, members, model, program, segments
+from . import aliasfacts, datamap, depend, ir, loopfacts, members, program, segments
 from .accesses import BodyFacts, BodyWalker, Key, Ref
 from .affine import AccessSite, Affine, LoopDim
 from .invariants import MemberInvariance
@@ -72,17 +72,17 @@ class FunctionContext:
 class Decision:
     loop: ir.LoopStmt
     canonical: CanonicalLoop | None
-    reasons: list[model.Reason] = field(default_factory=list)
+    reasons: list[loopfacts.Reason] = field(default_factory=list)
     private: list[str] = field(default_factory=list)
     lastprivate: list[str] = field(default_factory=list)
-    reductions: list[model.Reduction] = field(default_factory=list)
+    reductions: list[loopfacts.Reduction] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     facts: BodyFacts | None = None
     #: (written, other) arrays reached through pointers that may alias
     alias_pairs: list[tuple[Key, Key]] = field(default_factory=list)
     #: set when aliasing and unordered segments are the only obstacles and a
     #: run-time test can rule them out
-    runtime_check: model.RuntimeAliasCheck | None = None
+    runtime_check: loopfacts.RuntimeAliasCheck | None = None
     #: arrays confined to segments of an index array (segments.py), by key
     segment_writes: dict[Key, segments.SegmentWrite] = field(default_factory=dict)
 
@@ -95,13 +95,13 @@ class Decision:
     @property
     def only_aliasing(self) -> bool:
         """Parallel but for arrays reached through pointers that may alias."""
-        return bool(self.alias_pairs) and all(isinstance(r, model.PossibleAlias) for r in self.reasons)
+        return bool(self.alias_pairs) and all(isinstance(r, loopfacts.PossibleAlias) for r in self.reasons)
 
     @property
     def only_runtime_conditions(self) -> bool:
         """Parallel but for possible aliasing and index arrays not known to be ordered."""
         return bool(self.alias_pairs or self.segment_writes) and all(
-            isinstance(r, (model.PossibleAlias, model.UnprovenSegmentOrder)) for r in self.reasons)
+            isinstance(r, (loopfacts.PossibleAlias, loopfacts.UnprovenSegmentOrder)) for r in self.reasons)
 
 
 def decide(
@@ -116,7 +116,7 @@ def decide(
     canonical = _canonical(loop, ctx)
     decision = Decision(loop=loop, canonical=canonical if isinstance(canonical, CanonicalLoop) else None)
     if isinstance(canonical, str):
-        decision.reasons.append(model.NonCanonicalLoop(why=canonical))
+        decision.reasons.append(loopfacts.NonCanonicalLoop(why=canonical))
         return decision
     counter_var = canonical.var if isinstance(loop, ir.For) else None
     walker = BodyWalker(ctx.functions)
@@ -161,9 +161,9 @@ def _range_for_refs(loop: ir.RangeFor, canonical: CanonicalLoop, facts: BodyFact
 
 def _control(facts: BodyFacts, decision: Decision) -> None:
     for statement, line in facts.exits:
-        decision.reasons.append(model.EarlyExit(statement=statement, line=line))
+        decision.reasons.append(loopfacts.EarlyExit(statement=statement, line=line))
     for what, line in facts.unsupported:
-        decision.reasons.append(model.UnsupportedConstruct(what=what, line=line))
+        decision.reasons.append(loopfacts.UnsupportedConstruct(what=what, line=line))
 
 
 def _calls(facts: BodyFacts, decision: Decision) -> None:
@@ -173,16 +173,16 @@ def _calls(facts: BodyFacts, decision: Decision) -> None:
             continue
         seen.add((call.name, call.kind))
         if call.kind in ("io", "hidden-state", "mutates"):
-            decision.reasons.append(model.SideEffectCall(name=call.name, line=call.line, effect=call.why))
+            decision.reasons.append(loopfacts.SideEffectCall(name=call.name, line=call.line, effect=call.why))
         elif call.kind == "exit":
-            decision.reasons.append(model.EarlyExit(statement=f"call to {call.name}", line=call.line))
+            decision.reasons.append(loopfacts.EarlyExit(statement=f"call to {call.name}", line=call.line))
         elif call.kind == "unknown":
-            decision.reasons.append(model.OpaqueCall(name=call.name, line=call.line, why=call.why))
+            decision.reasons.append(loopfacts.OpaqueCall(name=call.name, line=call.line, why=call.why))
         scalar_globals = [g for g in call.written_globals if not (g.is_array or g.is_pointer)]
         if scalar_globals:
             names = ", ".join(g.name for g in scalar_globals)
             decision.reasons.append(
-                model.SideEffectCall(name=call.name, line=call.line, effect=f"writes the global {names}")
+                loopfacts.SideEffectCall(name=call.name, line=call.line, effect=f"writes the global {names}")
             )
 
 
@@ -201,7 +201,7 @@ def _scalars(facts, decision, loop, enclosing, ctx, counter_var, preset_private,
         name = str(key)
         if var in facts.address_taken:
             decision.reasons.append(
-                model.UnsupportedConstruct(what=f"the address of {name} is taken", line=refs[0].line)
+                loopfacts.UnsupportedConstruct(what=f"the address of {name} is taken", line=refs[0].line)
             )
             continue
         if name in preset_private:
@@ -219,7 +219,7 @@ def _classify_scalar(key, refs, facts, decision, loop, enclosing, ctx) -> None:
         if op in _BITWISE and var.is_float:
             op = None
         if op is not None and not key.fields and not var.is_pointer:
-            decision.reductions.append(model.Reduction(op=op, var=name))
+            decision.reductions.append(loopfacts.Reduction(op=op, var=name))
             shape = f"a running {op}" if op in ("min", "max") else f"`{name} {op}= ...`"
             decision.notes.append(f"{name} is only updated as {shape}: a {op} reduction")
             return
@@ -227,7 +227,7 @@ def _classify_scalar(key, refs, facts, decision, loop, enclosing, ctx) -> None:
     if not exposed:
         if key.fields:
             decision.reasons.append(
-                model.UnsupportedConstruct(what=f"member {name}, written every iteration,", line=refs[0].line)
+                loopfacts.UnsupportedConstruct(what=f"member {name}, written every iteration,", line=refs[0].line)
             )
             return
         decision.private.append(name)
@@ -237,16 +237,16 @@ def _classify_scalar(key, refs, facts, decision, loop, enclosing, ctx) -> None:
                 decision.private.remove(name)
             else:
                 line = next(r.line for r in refs if r.is_write)
-                decision.reasons.append(model.ConditionalLastValue(var=name, line=line))
+                decision.reasons.append(loopfacts.ConditionalLastValue(var=name, line=line))
         return
     writes = [r for r in refs if r.is_write]
     if len(writes) == 1 and writes[0].induction_step is not None and not writes[0].conditional and not writes[0].loops:
         step = writes[0].induction_step
         decision.reasons.append(
-            model.InductionVariable(var=name, step=f"{step:+d}", line=writes[0].line)
+            loopfacts.InductionVariable(var=name, step=f"{step:+d}", line=writes[0].line)
         )
         return
-    decision.reasons.append(model.ScalarDependence(var=name, read_line=exposed[0].line))
+    decision.reasons.append(loopfacts.ScalarDependence(var=name, read_line=exposed[0].line))
 
 
 # ------------------------------------------------------------------- arrays
@@ -292,7 +292,7 @@ def _arrays(facts, decision, canonical, outer, ctx, preset_reductions, enclosing
 
 def _segment_orders(decision: Decision) -> None:
     """One UnprovenSegmentOrder per index range the segment writes rely on."""
-    by_order: dict[model.OrderedIndex, list[str]] = {}
+    by_order: dict[loopfacts.OrderedIndex, list[str]] = {}
     for write in decision.segment_writes.values():
         by_order.setdefault(write.order, []).append(write.text)
     for order, writes in by_order.items():
@@ -308,8 +308,8 @@ def _element_key(key: Key) -> tuple:
     return key.var, fields
 
 
-def _key_dependences(key: Key, refs: list[Ref], builder: _SiteBuilder) -> list[model.Reason]:
-    problems: list[model.Reason] = []
+def _key_dependences(key: Key, refs: list[Ref], builder: _SiteBuilder) -> list[loopfacts.Reason]:
+    problems: list[loopfacts.Reason] = []
     sites = {id(r): replace(builder.site(r), array=str(key)) for r in refs}
     if len({builder.shapes.get(id(r)) for r in refs}) > 1:
         # mixed row sizes or mixed linear/delinearised views of one array: compare nothing
@@ -323,7 +323,7 @@ def _key_dependences(key: Key, refs: list[Ref], builder: _SiteBuilder) -> list[m
                 if result.exists is None:
                     why = builder.why.get(id(src)) or builder.why.get(id(snk)) or result.why
                     problems.append(
-                        model.UnanalyzableAccess(
+                        loopfacts.UnanalyzableAccess(
                             access=src.text, line=src.line, other=snk.text, other_line=snk.line, why=why
                         )
                     )
@@ -331,7 +331,7 @@ def _key_dependences(key: Key, refs: list[Ref], builder: _SiteBuilder) -> list[m
                     # an inner loop with a bound that is not affine was left open: the
                     # element the test found may lie outside the range it really runs
                     problems.append(
-                        model.UnanalyzableAccess(
+                        loopfacts.UnanalyzableAccess(
                             access=src.text, line=src.line, other=snk.text, other_line=snk.line,
                             why="an inner loop's bounds are not affine, so the elements it reaches are not known",
                         )
@@ -341,7 +341,7 @@ def _key_dependences(key: Key, refs: list[Ref], builder: _SiteBuilder) -> list[m
                         "flow" if src.is_write else "anti"
                     )
                     problems.append(
-                        model.CarriedDependence(
+                        loopfacts.CarriedDependence(
                             array=str(key), kind=kind, source=src.text, source_line=src.line,
                             sink=snk.text, sink_line=snk.line, distance=result.distance,
                         )
@@ -379,7 +379,7 @@ def _array_reduction(key, refs, decision, preset_reductions) -> bool:
     if math.prod(dims) > MAX_REDUCTION_ELEMENTS:
         decision.notes.append(f"{name} is updated like a reduction, but a private copy per thread is too big")
         return False
-    decision.reductions.append(model.Reduction(op=op, var=name))
+    decision.reductions.append(loopfacts.Reduction(op=op, var=name))
     decision.notes.append(f"{name}[...] is only updated with {op}=: an array reduction")
     return True
 
@@ -433,7 +433,7 @@ def _aliases(by_key, written, decision, ctx) -> None:
                     decision.notes.append(fact.text())
                 continue
             if not decision.alias_pairs:
-                decision.reasons.append(model.PossibleAlias(written=str(w), other=str(other), missing=missing))
+                decision.reasons.append(loopfacts.PossibleAlias(written=str(w), other=str(other), missing=missing))
             decision.alias_pairs.append((w, other))
 
 
@@ -452,7 +452,7 @@ def _alias_fact(w: Key, other: Key, by_key, decision: Decision, ctx: FunctionCon
 
 def _runtime_alias_check(
     decision: Decision, canonical: CanonicalLoop, ctx: FunctionContext, sites: _SiteBuilder
-) -> model.RuntimeAliasCheck | None:
+) -> loopfacts.RuntimeAliasCheck | None:
     """The overlap test that makes the loop safe, when every other check
     passed: each base's range over the whole loop must be stated from
     loop-invariant values, starting at the base pointer. A structure whose
@@ -485,14 +485,14 @@ def _runtime_alias_check(
     orders = {replace(w.order, writes=()): None for w in decision.segment_writes.values()}
     guards: dict[str, None] = {}
     if not decision.alias_pairs:  # ordered segments are the only obstacle
-        return model.RuntimeAliasCheck((), (), _orders(decision, orders))
+        return loopfacts.RuntimeAliasCheck((), (), _orders(decision, orders))
     for key in written:
         inside = members.field_structure(key) if key.fields else None
         if key.fields and not _via_pointer_member(key):
             where = inside.text if inside else f"a structure reached from {key.var.name}"
             decision.notes.append(f"no run-time alias check: the loop writes {key}, inside {where}")
             return None
-    ranges: dict[str, model.AliasRange] = {}
+    ranges: dict[str, loopfacts.AliasRange] = {}
 
     def base_of(key: Key) -> str | None:
         """The range a key lies in, stated once; None (with a note) when it cannot be."""
@@ -538,13 +538,13 @@ def _runtime_alias_check(
             for structure in reach:
                 ranges.setdefault(structure.text, structure.alias_range())
                 add(a, structure.text)
-    return model.RuntimeAliasCheck(tuple(ranges[k] for k in sorted(ranges)), tuple(pairs),
+    return loopfacts.RuntimeAliasCheck(tuple(ranges[k] for k in sorted(ranges)), tuple(pairs),
                                    _orders(decision, orders), tuple(guards))
 
 
-def _orders(decision: Decision, orders: dict[model.OrderedIndex, None]) -> tuple[model.OrderedIndex, ...]:
+def _orders(decision: Decision, orders: dict[loopfacts.OrderedIndex, None]) -> tuple[loopfacts.OrderedIndex, ...]:
     """The index orders a check tests, each naming the accesses confined to its segments."""
-    confined: dict[model.OrderedIndex, list[str]] = {}
+    confined: dict[loopfacts.OrderedIndex, list[str]] = {}
     for write in decision.segment_writes.values():
         confined.setdefault(replace(write.order, writes=()), []).append(write.text)
     return tuple(replace(o, writes=tuple(confined.get(o, ()))) for o in orders)

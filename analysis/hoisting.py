@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import ir, model
+from . import ir, loopfacts
 from .accesses import BodyFacts, BodyWalker
 from .decide import Decision, FunctionContext, _may_alias
 from .loops import CanonicalLoop, names_in
@@ -38,13 +38,13 @@ class Inner:
     """A parallel loop directly in the serial loop's body, as the planner decided it alone."""
 
     loop: ir.LoopStmt
-    verdict: model.Verdict
+    verdict: loopfacts.Verdict
     decision: Decision
 
 
 @dataclass
 class Plan:
-    steps: list[model.RegionStep]
+    steps: list[loopfacts.RegionStep]
     private: list[str]  # for `private(...)` on the parallel directive
     nowait: set[int]  # lines of `for` steps that take nowait
 
@@ -125,11 +125,11 @@ def plan_region(
         return problem
     _barriers(items, roles, steps, facts, inners, thread_private, ctx)
     nowait = _nowaits(items, steps, inners)
-    steps = [model.RegionStep(s.line, s.role, s.group, s.barrier_above, s.line in nowait) for s in steps]
+    steps = [loopfacts.RegionStep(s.line, s.role, s.group, s.barrier_above, s.line in nowait) for s in steps]
     return Plan(steps=steps, private=private, nowait=nowait)
 
 
-def nowait_safe(verdict: model.Verdict, following: model.Verdict) -> bool:
+def nowait_safe(verdict: loopfacts.Verdict, following: loopfacts.Verdict) -> bool:
     """The loop after `verdict`'s loop touches nothing it writes and writes
     nothing it reads, through objects no other name reaches: the barrier
     between them can go."""
@@ -211,13 +211,13 @@ def _reads(facts: BodyFacts, thread_private: set[ir.Var]) -> set[ir.Var]:
     return out
 
 
-def _steps(items: list[ir.Stmt], roles: dict[int, str]) -> list[model.RegionStep]:
+def _steps(items: list[ir.Stmt], roles: dict[int, str]) -> list[loopfacts.RegionStep]:
     steps, group, previous = [], 0, None
     for item in items:
         role = roles[id(item)]
         if role == "single" and previous != "single":
             group += 1
-        steps.append(model.RegionStep(line=_line(item), role=role, group=group if role == "single" else 0))
+        steps.append(loopfacts.RegionStep(line=_line(item), role=role, group=group if role == "single" else 0))
         previous = role
     return steps
 
@@ -279,7 +279,7 @@ def _barriers(items, roles, steps, facts, inners, thread_private, ctx) -> None:
         for member in members:
             written |= _construct_writes(member, items, roles, facts, inners, thread_private)
         if _conflict(reads, written, ctx):
-            steps[start] = model.RegionStep(steps[start].line, steps[start].role, steps[start].group, True)
+            steps[start] = loopfacts.RegionStep(steps[start].line, steps[start].role, steps[start].group, True)
 
 
 def _conflict(reads: set[ir.Var], written: set[ir.Var], ctx: FunctionContext) -> bool:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from . import ir, model
+from . import ir, loopfacts
 from .accesses import Key, Ref
 from .affine import LoopDim
 from .loops import CanonicalLoop, _dim
@@ -35,8 +35,8 @@ class StructObject:
     def text(self) -> str:
         return f"*{self.var.name}" if self.through_pointer else self.var.name
 
-    def alias_range(self) -> model.AliasRange:
-        return model.AliasRange(self.text, "0", "1", whole=True)
+    def alias_range(self) -> loopfacts.AliasRange:
+        return loopfacts.AliasRange(self.text, "0", "1", whole=True)
 
 
 def _root(var: ir.Var, arrow: bool) -> StructObject | None:

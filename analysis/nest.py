@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from . import datamap, hoisting, ir, model, pragmas, recurrence
+from . import datamap, hoisting, ir, loopfacts, pragmas, recurrence
 from .affine import Affine
 from .decide import Decision, FunctionContext, decide, distinct_object
 from .loops import CanonicalLoop, names_in, to_affine, to_poly, trip_count, written_vars
@@ -39,7 +39,7 @@ ESTIMATE_THREADS = 2
 @dataclass(eq=False)
 class _Planned:
     loop: ir.LoopStmt
-    verdict: model.Verdict
+    verdict: loopfacts.Verdict
     decision: Decision
     outer: list
     enclosing: list[ir.LoopStmt]
@@ -53,11 +53,11 @@ class NestPlanner:
         self.lines = lines
         self.pragma_lines = pragma_lines
         self.min_work = min_work
-        self.verdicts: list[model.Verdict] = []
+        self.verdicts: list[loopfacts.Verdict] = []
         self.collapsed: set[int] = set()  # ids of loops folded into an outer collapse(n)
         self.user_regions: set[int] = set()  # lines of loops under the user's own pragmas
 
-    def run(self) -> list[model.Verdict]:
+    def run(self) -> list[loopfacts.Verdict]:
         self.planned: list[_Planned] = []
         if self.function.body is not None:
             self._walk(self.function.body, [], [], None)
@@ -79,7 +79,7 @@ class NestPlanner:
 
     # ------------------------------------------------------------------ plan
 
-    def _plan(self, loop, outer, enclosing, parallel_above) -> tuple[model.Verdict, Decision]:
+    def _plan(self, loop, outer, enclosing, parallel_above) -> tuple[loopfacts.Verdict, Decision]:
         found = pragmas.pragma_above(self.lines, loop.info.line, self.pragma_lines)
         existing = pragmas.parse_pragma(found[1], found[0]) if found else None
         presets = {}
@@ -99,7 +99,7 @@ class NestPlanner:
             self._mark_collapsed(loop, _collapse_of(existing))
             return verdict, decision
         if loop.info.in_macro:
-            verdict.reasons.append(model.UnsupportedConstruct(what="a loop written inside a macro", line=loop.info.line))
+            verdict.reasons.append(loopfacts.UnsupportedConstruct(what="a loop written inside a macro", line=loop.info.line))
             return verdict, decision
         checked = decision.runtime_check if decision.parallel is None else None
         if decision.parallel is False and parallel_above is None:
@@ -109,10 +109,10 @@ class NestPlanner:
         if checked is not None:
             _behind_check(verdict, checked)
         if parallel_above is not None:
-            verdict.reasons.append(model.InsideParallel(outer_line=parallel_above))
+            verdict.reasons.append(loopfacts.InsideParallel(outer_line=parallel_above))
             ours = parallel_above not in self.user_regions  # the user's own loops are theirs to tune
             if ours and id(loop) not in self.collapsed and _simd_candidate(loop, decision):
-                verdict.clauses = model.Clauses(
+                verdict.clauses = loopfacts.Clauses(
                     private=verdict.clauses.private, lastprivate=verdict.clauses.lastprivate,
                     reductions=verdict.clauses.reductions, simd=True,
                 )
@@ -120,7 +120,7 @@ class NestPlanner:
                 verdict.notes.append("innermost loop with independent iterations: vectorised with simd")
             return verdict, decision
         if decision.facts is not None and not decision.facts.refs and not decision.facts.calls:
-            verdict.reasons.append(model.TooSmall(work=0))
+            verdict.reasons.append(loopfacts.TooSmall(work=0))
             return verdict, decision
         verdict.trip_count = trip_count(decision.canonical) if decision.canonical else None
         verdict.work = self._work(decision, outer)
@@ -130,12 +130,12 @@ class NestPlanner:
         self._finish(loop, decision, outer, enclosing, verdict)
         return verdict, decision
 
-    def _recurrence(self, loop, decision: Decision, outer, enclosing, verdict: model.Verdict) -> None:
+    def _recurrence(self, loop, decision: Decision, outer, enclosing, verdict: loopfacts.Verdict) -> None:
         """A loop serial only through an unsigned affine recurrence: parallel by
         the jump-ahead rewrite (recurrence.py), when it has enough work."""
         if decision.facts is None:
             return
-        state = next((r.var for r in decision.reasons if isinstance(r, model.ScalarDependence)), None)
+        state = next((r.var for r in decision.reasons if isinstance(r, loopfacts.ScalarDependence)), None)
         var = next((k.var for k in {r.key for r in decision.facts.refs} if str(k) == state and not k.fields), None)
         live = var is not None and self.ctx.events.live_after(var, loop, enclosing)
         found = recurrence.affine_recurrence(loop, decision.canonical, decision.reasons,
@@ -150,13 +150,13 @@ class NestPlanner:
         verdict.recurrence = replace(found, directive=recurrence.directive(found, verdict.clauses))
         verdict.notes.append(found.text())
 
-    def _too_small(self, work: int, outer, enclosing) -> model.TooSmall:
+    def _too_small(self, work: int, outer, enclosing) -> loopfacts.TooSmall:
         if not enclosing:
-            return model.TooSmall(work=work)
-        return model.TooSmall(work=work, entries=_entries(outer), outer_line=enclosing[-1].info.line,
+            return loopfacts.TooSmall(work=work)
+        return loopfacts.TooSmall(work=work, entries=_entries(outer), outer_line=enclosing[-1].info.line,
                               fork_join=FORK_JOIN_OPERATIONS)
 
-    def _finish(self, loop, decision: Decision, outer, enclosing, verdict: model.Verdict) -> None:
+    def _finish(self, loop, decision: Decision, outer, enclosing, verdict: loopfacts.Verdict) -> None:
         """Clauses, directive, data and rewrites of a loop that gets a directive."""
         collapse_max, merged_private = self._collapse(loop, decision, outer, enclosing)
         verdict.collapse_max = collapse_max
@@ -175,7 +175,7 @@ class NestPlanner:
                 f"firstprivate({', '.join(firstprivate)}): each thread keeps its own copy of the pointers and "
                 "sizes, so byte-sized stores cannot make the compiler reload them (and stop vectorising)"
             )
-        verdict.clauses = model.Clauses(
+        verdict.clauses = loopfacts.Clauses(
             private=private,
             firstprivate=firstprivate,
             lastprivate=verdict.clauses.lastprivate,
@@ -193,20 +193,20 @@ class NestPlanner:
             if collapse == 1:
                 self._tile(loop, decision, verdict)
 
-    def _verdict(self, loop: ir.LoopStmt, decision: Decision, enclosing) -> model.Verdict:
+    def _verdict(self, loop: ir.LoopStmt, decision: Decision, enclosing) -> loopfacts.Verdict:
         info = loop.info
         kind = {ir.For: "for", ir.RangeFor: "range-for", ir.While: "while", ir.DoWhile: "do"}[type(loop)]
         counter = decision.canonical.var.name if decision.canonical and decision.canonical.var else None
-        model_loop = model.Loop(
+        model_loop = loopfacts.Loop(
             file=self.path, line=info.line, column=info.column, end_line=info.end_line, kind=kind,
             function=self.function.name, depth=len(enclosing), start_offset=info.start_offset,
             end_offset=info.end_offset, var=counter,
         )
         lastprivate = tuple(n for n in decision.lastprivate)
-        return model.Verdict(
+        return loopfacts.Verdict(
             loop=model_loop,
             parallel=decision.parallel,
-            clauses=model.Clauses(
+            clauses=loopfacts.Clauses(
                 private=tuple(decision.private),
                 lastprivate=lastprivate,
                 reductions=tuple(decision.reductions),
@@ -284,7 +284,7 @@ class NestPlanner:
             current, current_decision = inner, inner_decision
         return depth, tuple(private)
 
-    def _tile(self, loop: ir.LoopStmt, decision: Decision, verdict: model.Verdict) -> None:
+    def _tile(self, loop: ir.LoopStmt, decision: Decision, verdict: loopfacts.Verdict) -> None:
         """Tile the whole nest when its arrays outgrow the cache.
 
         Called only after a legal interchange: the parallel loop and the loop
@@ -316,7 +316,7 @@ class NestPlanner:
                 return
             self.collapsed.add(id(inner))
 
-    def _data(self, verdict: model.Verdict, decision: Decision) -> None:
+    def _data(self, verdict: loopfacts.Verdict, decision: Decision) -> None:
         """The arrays this loop would move to a device, with their sections."""
         forms = [decision.canonical] + [
             self.ctx.canonical(l) for l in {id(l): l for r in decision.facts.refs for l in r.loops}.values()
@@ -368,7 +368,7 @@ class NestPlanner:
         v = q.verdict
         if v.existing or q.decision.parallel is not True or q.loop.info.in_macro or id(q.loop) in self.collapsed:
             return False
-        return all(isinstance(r, model.TooSmall) and r.work > 0 for r in v.reasons)
+        return all(isinstance(r, loopfacts.TooSmall) and r.work > 0 for r in v.reasons)
 
     def _hoist(self, p: _Planned, plan: hoisting.Plan, inners: dict[int, hoisting.Inner]) -> bool:
         """Cost the plan; when it pays, turn the inner loops into `omp for`."""
@@ -402,7 +402,7 @@ class NestPlanner:
             v = q.verdict
             v.pragma_alone = v.pragma
             if v.pragma is None:
-                v.reasons = [r for r in v.reasons if not isinstance(r, model.TooSmall)]
+                v.reasons = [r for r in v.reasons if not isinstance(r, loopfacts.TooSmall)]
                 self._finish(q.loop, q.decision, q.outer, q.enclosing, v)
                 self._replan_inside(q)
             nowait = ["nowait"] if inner.loop.info.line in plan.nowait else []
@@ -412,11 +412,11 @@ class NestPlanner:
                            f"{p.loop.info.line}: no fork/join per entry")
             loop_lines.append(inner.loop.info.line)
         single_lines = [s.line for s in plan.steps if s.role == "single"]
-        p.verdict.region = model.HoistedRegion(
+        p.verdict.region = loopfacts.HoistedRegion(
             directive=directive, steps=tuple(plan.steps), work=work, overhead=overhead,
             overhead_alone=overhead_alone, notes=(why,),
         )
-        p.verdict.reasons.append(model.RegionHoisted(
+        p.verdict.reasons.append(loopfacts.RegionHoisted(
             directive=directive, forks=len(alone), loops=", ".join(map(str, loop_lines)),
             single_lines=", ".join(map(str, single_lines)),
         ))
@@ -455,7 +455,7 @@ class NestPlanner:
                 verdict.hoist = uses
                 covered.add(id(loop))
 
-    def _interchange(self, loop, decision: Decision, outer, enclosing) -> model.Rewrite | None:
+    def _interchange(self, loop, decision: Decision, outer, enclosing) -> loopfacts.Rewrite | None:
         """Swap the innermost two loops of a perfect nest when the inner one then
         walks memory contiguously (matrix product i-j-k -> i-k-j).
 
@@ -492,12 +492,12 @@ class NestPlanner:
             f"{len(refs)} accesses (over {lower_form.counter}: {now}); the {upper_form.counter} loop "
             "carries no dependence, so the swap is legal"
         )
-        return model.Rewrite("interchange", self._model_loop(upper, len(enclosing) + len(chain) - 2),
+        return loopfacts.Rewrite("interchange", self._model_loop(upper, len(enclosing) + len(chain) - 2),
                              self._model_loop(lower, len(enclosing) + len(chain) - 1), reason)
 
-    def _model_loop(self, loop: ir.LoopStmt, depth: int) -> model.Loop:
+    def _model_loop(self, loop: ir.LoopStmt, depth: int) -> loopfacts.Loop:
         info = loop.info
-        return model.Loop(
+        return loopfacts.Loop(
             file=self.path, line=info.line, column=info.column, end_line=info.end_line, kind="for",
             function=self.function.name, depth=depth, start_offset=info.start_offset,
             end_offset=info.end_offset, var=None,
@@ -633,7 +633,7 @@ def _pointer_copies(decision: Decision) -> tuple[str, ...]:
     return tuple(sorted(bases | sizes))
 
 
-def _behind_check(verdict: model.Verdict, check: model.RuntimeAliasCheck) -> None:
+def _behind_check(verdict: loopfacts.Verdict, check: loopfacts.RuntimeAliasCheck) -> None:
     """A loop whose only obstacle is possible aliasing, parallel behind an
     if() that tests the pointers' ranges when it starts."""
     verdict.parallel = True
@@ -642,11 +642,11 @@ def _behind_check(verdict: model.Verdict, check: model.RuntimeAliasCheck) -> Non
     verdict.reasons = [r for r in verdict.reasons if not check.covers(r)]
     verdict.notes.append(check.text())
     for reason in covered:  # what the program would have to show to need no check
-        if isinstance(reason, model.PossibleAlias) and reason.missing:
+        if isinstance(reason, loopfacts.PossibleAlias) and reason.missing:
             verdict.notes.append(f"not proven without the check: {reason.written} and {reason.other}: {reason.missing}")
 
 
-def _has_check(existing: model.ExistingPragma, check: model.RuntimeAliasCheck | None) -> bool:
+def _has_check(existing: loopfacts.ExistingPragma, check: loopfacts.RuntimeAliasCheck | None) -> bool:
     """The pragma's if() is the test ompilot would put there."""
     return check is not None and "".join(check.clause().split()) in "".join(existing.text.split())
 
@@ -673,7 +673,7 @@ def _unit_stride(ref, counter: str) -> bool:
     return poly.get((counter,), 0) == 1 and not any(counter in m and len(m) > 1 for m in poly)
 
 
-def _collapse_of(existing: model.ExistingPragma) -> int:
+def _collapse_of(existing: loopfacts.ExistingPragma) -> int:
     values = existing.clauses.get("collapse", ())
     try:
         return int(values[0]) if values else 1
@@ -681,35 +681,35 @@ def _collapse_of(existing: model.ExistingPragma) -> int:
         return 1
 
 
-def _opens_region(existing: model.ExistingPragma | None) -> bool:
+def _opens_region(existing: loopfacts.ExistingPragma | None) -> bool:
     return existing is not None and pragmas.is_loop_directive(existing)
 
 
-def _races(existing: model.ExistingPragma, decision: Decision) -> list[model.Reason]:
+def _races(existing: loopfacts.ExistingPragma, decision: Decision) -> list[loopfacts.Reason]:
     """What makes an existing loop pragma wrong, proven from the analysis."""
     if not pragmas.is_loop_directive(existing):
         return []
     text = existing.text
-    races: list[model.Reason] = [
-        model.RaceInPragma(pragma=text, cause=r.text()) for r in decision.reasons if r.proven and not isinstance(r, model.EarlyExit)
+    races: list[loopfacts.Reason] = [
+        loopfacts.RaceInPragma(pragma=text, cause=r.text()) for r in decision.reasons if r.proven and not isinstance(r, loopfacts.EarlyExit)
     ]
     if "parallel" not in existing.directive.split():
         return races  # a bare `for`: what is private depends on the enclosing region
     counter = decision.canonical.var.name if decision.canonical and decision.canonical.var else None
     for name in decision.private:
-        races.append(model.RaceInPragma(pragma=text, cause=f"{name} is shared, but every iteration writes it: it needs private({name})"))
+        races.append(loopfacts.RaceInPragma(pragma=text, cause=f"{name} is shared, but every iteration writes it: it needs private({name})"))
     for name in decision.lastprivate:
         if name != counter:
-            races.append(model.RaceInPragma(pragma=text, cause=f"{name} is shared, but every iteration writes it: it needs lastprivate({name})"))
+            races.append(loopfacts.RaceInPragma(pragma=text, cause=f"{name} is shared, but every iteration writes it: it needs lastprivate({name})"))
     for r in decision.reductions:
-        races.append(model.RaceInPragma(pragma=text, cause=f"{r.var} is updated by every iteration without reduction({r.op}: {r.var})"))
+        races.append(loopfacts.RaceInPragma(pragma=text, cause=f"{r.var} is updated by every iteration without reduction({r.op}: {r.var})"))
     return races
 
 
-def _fix(existing: model.ExistingPragma, decision: Decision) -> str | None:
+def _fix(existing: loopfacts.ExistingPragma, decision: Decision) -> str | None:
     """The racy pragma made right: its missing clauses added, or "" (remove
     it) when the loop carries a proven dependence."""
-    if any(r.proven and not isinstance(r, model.EarlyExit) for r in decision.reasons):
+    if any(r.proven and not isinstance(r, loopfacts.EarlyExit) for r in decision.reasons):
         return ""
     if "parallel" not in existing.directive.split() or decision.parallel is not True or "\\" in existing.text:
         return None

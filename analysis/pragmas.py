@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .model import ExistingPragma
+from .loopfacts import ExistingPragma
 
 _DIRECTIVE_WORDS = {
     "parallel", "for", "simd", "target", "teams", "distribute", "loop", "taskloop",

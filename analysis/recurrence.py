@@ -12,19 +12,19 @@ state is refused).
 
 from __future__ import annotations
 
-from . import ir, model
+from . import ir, loopfacts
 from .loops import CanonicalLoop, written_vars
 
 #: unsigned types whose arithmetic is not promoted to (signed) int
 UNSIGNED_TYPES = ("unsigned int", "unsigned long", "unsigned long long")
 
 
-def affine_recurrence(loop: ir.LoopStmt, canonical: CanonicalLoop | None, reasons: list[model.Reason],
-                      address_taken: set, live_after: bool) -> model.AffineRecurrence | None:
+def affine_recurrence(loop: ir.LoopStmt, canonical: CanonicalLoop | None, reasons: list[loopfacts.Reason],
+                      address_taken: set, live_after: bool) -> loopfacts.AffineRecurrence | None:
     """The recurrence that is the loop's only obstacle, or None."""
     if not isinstance(loop, ir.For) or canonical is None or canonical.var is None or canonical.start is None:
         return None
-    if len(reasons) != 1 or not isinstance(reasons[0], model.ScalarDependence):
+    if len(reasons) != 1 or not isinstance(reasons[0], loopfacts.ScalarDependence):
         return None
     body = loop.body
     if not isinstance(body, ir.Block) or _jumps(body):
@@ -50,7 +50,7 @@ def affine_recurrence(loop: ir.LoopStmt, canonical: CanonicalLoop | None, reason
     if len({(a, c) for _, a, c in updates}) != 1:
         return None
     _, a, c = updates[0]
-    return model.AffineRecurrence(
+    return loopfacts.AffineRecurrence(
         var=state.name, ctype=ctype, multiplier=a, increment=c, updates=len(updates),
         lines=tuple(line for line, _, _ in updates), live_after=live_after,
         counter=canonical.var.name, start=canonical.start.text, step=canonical.step,
@@ -100,17 +100,17 @@ def _jumps(body: ir.Stmt) -> bool:
                for s in body.walk())
 
 
-def state_copy(rec: model.AffineRecurrence) -> str:
+def state_copy(rec: loopfacts.AffineRecurrence) -> str:
     """The shared, read-only copy of the state when the loop starts."""
     return f"ompilot_{rec.var}_0"
 
 
-def next_iteration(rec: model.AffineRecurrence) -> str:
+def next_iteration(rec: loopfacts.AffineRecurrence) -> str:
     """Each thread's number of the iteration its state is ready for."""
     return f"ompilot_{rec.var}_next"
 
 
-def directive(rec: model.AffineRecurrence, clauses: model.Clauses) -> str:
+def directive(rec: loopfacts.AffineRecurrence, clauses: loopfacts.Clauses) -> str:
     """`parallel for` of the rewritten loop: the state and the next-iteration
     number private to each thread (firstprivate: the values before the loop),
     the state's last value kept when it is read after the loop."""

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from . import compdb, frontend, ir, model, pragmas, program, sources, syntax
+from . import compdb, frontend, ir, loopfacts, pragmas, program, sources, syntax
 from .decide import FunctionContext
 from .liveness import FunctionEvents
 from .nest import NestPlanner
@@ -47,13 +47,13 @@ class ScanSettings:
 Runner = Callable[..., list]
 
 
-def scan_paths(paths: list[Path], settings: ScanSettings, run: Runner | None = None) -> tuple[list[model.FileReport], list[str]]:
+def scan_paths(paths: list[Path], settings: ScanSettings, run: Runner | None = None) -> tuple[list[loopfacts.FileReport], list[str]]:
     files, errors = sources.collect_sources(paths)
     reports, program_errors = scan_files(files, settings, run)
     return reports, errors + program_errors
 
 
-def scan_files(files: list[Path], settings: ScanSettings, run: Runner | None = None) -> tuple[list[model.FileReport], list[str]]:
+def scan_files(files: list[Path], settings: ScanSettings, run: Runner | None = None) -> tuple[list[loopfacts.FileReport], list[str]]:
     """Reports for `files` (in their order) and one line per problem with the
     program around them (a translation unit that failed, a function defined twice)."""
     if not files:
@@ -86,7 +86,7 @@ def scan_files(files: list[Path], settings: ScanSettings, run: Runner | None = N
     parse_again = [i for i in again if firsts[i].prepared is None]
     facts = {i: facts_of[unit_of[_key(files[i])]][0] for i in again}
     for i in kept:
-        reports[i] = _analyse(firsts[i].prepared, facts[i], model.FileReport(path=str(files[i])))
+        reports[i] = _analyse(firsts[i].prepared, facts[i], loopfacts.FileReport(path=str(files[i])))
     redone = run(_reanalyse_pair, [(files[i], facts[i]) for i in parse_again], settings) if parse_again else []
     for i, report in zip(parse_again, redone):
         reports[i] = report
@@ -178,21 +178,21 @@ def _merge(units: list[Path], summaries: dict[str, program.FileSummary], request
     return program.merge(found, whole=True), None
 
 
-def _explain_not_whole(report: model.FileReport, why: str | None) -> model.FileReport:
+def _explain_not_whole(report: loopfacts.FileReport, why: str | None) -> loopfacts.FileReport:
     """Say why facts from other files were not used, in the reasons that needed them."""
     if not why:
         return report
     for verdict in report.verdicts:
         verdict.reasons = [
             replace(r, missing=r.missing.replace(program.NOT_IN_VIEW, why))
-            if isinstance(r, model.PossibleAlias) and r.missing else r
+            if isinstance(r, loopfacts.PossibleAlias) and r.missing else r
             for r in verdict.reasons
         ]
         verdict.notes = [n.replace(program.NOT_IN_VIEW, why) for n in verdict.notes]
     return report
 
 
-def _with_earlier_errors(report: model.FileReport, first: model.FileReport) -> model.FileReport:
+def _with_earlier_errors(report: loopfacts.FileReport, first: loopfacts.FileReport) -> loopfacts.FileReport:
     report.errors = list(first.errors)
     return report
 
@@ -224,7 +224,7 @@ class _Prepared:
 
 @dataclass
 class _FirstPass:
-    report: model.FileReport
+    report: loopfacts.FileReport
     summary: program.FileSummary | None = None
     depends: bool = False  # the verdicts may change with facts from other files
     prepared: _Prepared | None = None  # the parsed file, kept only within this process
@@ -234,14 +234,14 @@ class _FirstPass:
         return {**self.__dict__, "prepared": None}
 
 
-def scan_file(path: Path, settings: ScanSettings = ScanSettings()) -> model.FileReport:
+def scan_file(path: Path, settings: ScanSettings = ScanSettings()) -> loopfacts.FileReport:
     """Analyse one file alone: only its own allocators and calls are known."""
     return _first_pass(_Task(Path(path), False), settings).report
 
 
 def _first_pass(task: _Task, settings: ScanSettings, keep: bool = False) -> _FirstPass:
     path = str(task.path)
-    report = model.FileReport(path=path)
+    report = loopfacts.FileReport(path=path)
     try:
         text = sources.read_source(task.path)
     except sources.SourceError as exc:
@@ -278,9 +278,9 @@ def _summary_only(task: _Task, settings: ScanSettings) -> program.FileSummary:
     return program.summarise(tu)
 
 
-def _reanalyse(path: Path, settings: ScanSettings, facts: program.ProgramFacts) -> model.FileReport:
+def _reanalyse(path: Path, settings: ScanSettings, facts: program.ProgramFacts) -> loopfacts.FileReport:
     """Phase 3 in a worker: parse again and analyse with the program's facts."""
-    report = model.FileReport(path=str(path))
+    report = loopfacts.FileReport(path=str(path))
     text = sources.read_source(Path(path))
     prepared = _prepare(str(path), text.data, settings, report)
     return _analyse(prepared, facts, report) if isinstance(prepared, _Prepared) else report
@@ -290,12 +290,12 @@ def scan_source(
     path: str,
     data: bytes,
     settings: ScanSettings = ScanSettings(),
-    report: model.FileReport | None = None,
+    report: loopfacts.FileReport | None = None,
     program_facts: program.ProgramFacts | None = None,
-) -> model.FileReport:
+) -> loopfacts.FileReport:
     """Analyse source text as the file `path`: alone, or with the facts of its
     program (`FileReport.program` of an earlier whole-program scan)."""
-    report = report or model.FileReport(path=path)
+    report = report or loopfacts.FileReport(path=path)
     if program_facts is None:
         return _first_pass_source(path, data, settings, report, unit=False, keep=False).report
     prepared = _prepare(path, data, settings, report)
@@ -318,7 +318,7 @@ def _first_pass_source(path, data, settings, report, unit: bool, keep: bool) -> 
     return _FirstPass(report, summary if unit else None, depends, prepared if keep and depends and unit else None)
 
 
-def _prepare(path: str, data: bytes, settings: ScanSettings, report: model.FileReport, always_parse: bool = False):
+def _prepare(path: str, data: bytes, settings: ScanSettings, report: loopfacts.FileReport, always_parse: bool = False):
     """The parsed file, or the problem (None: nothing to analyse)."""
     language = syntax.language_for(path, data)
     syntax_loops = syntax.find_loops(data, language)
@@ -328,10 +328,10 @@ def _prepare(path: str, data: bytes, settings: ScanSettings, report: model.FileR
     tu = frontend.parse(path, flags, data)
     if tu.errors:
         report.errors.append(f"{path}: not analysed, Clang reports {len(tu.errors)} error(s); first: {tu.errors[0]}")
-        reason = model.ParseFailure(message=tu.errors[0])
+        reason = loopfacts.ParseFailure(message=tu.errors[0])
         for s in syntax_loops:
             loop = _syntax_loop_model(path, s)
-            report.verdicts.append(model.Verdict(loop=loop, parallel=None, reasons=[reason]))
+            report.verdicts.append(loopfacts.Verdict(loop=loop, parallel=None, reasons=[reason]))
         return f"Clang reports {len(tu.errors)} error(s); first: {tu.errors[0]}"
     lines = data.decode("utf-8", errors="surrogateescape").splitlines()
     pragma_lines = dict(syntax.find_omp_pragmas(data))
@@ -342,7 +342,7 @@ def _prepare(path: str, data: bytes, settings: ScanSettings, report: model.FileR
     return _Prepared(path, tu, lines, pragma_lines, syntax_loops, settings.min_work)
 
 
-def _analyse(prepared: _Prepared, facts: program.ProgramFacts, report: model.FileReport) -> model.FileReport:
+def _analyse(prepared: _Prepared, facts: program.ProgramFacts, report: loopfacts.FileReport) -> loopfacts.FileReport:
     path, tu = prepared.path, prepared.tu
     report.verdicts = []
     functions = {f.name: f for f in tu.functions if f.body is not None}
@@ -391,14 +391,14 @@ def _depends(prepared: _Prepared, alone: program.ProgramFacts) -> bool:
     return False
 
 
-def _explain_params(function: ir.Function, params: program.ParamFacts, verdicts: list[model.Verdict]) -> None:
+def _explain_params(function: ir.Function, params: program.ParamFacts, verdicts: list[loopfacts.Verdict]) -> None:
     """Name the call-site proof on the loops that rely on it, and say what is
     missing on the possible aliases between parameters."""
     names = {p.name for p in function.params if (p.is_pointer or p.is_reference) and not p.is_restrict}
     for verdict in verdicts:
         reasons = []
         for r in verdict.reasons:
-            pair = frozenset((r.written, r.other)) if isinstance(r, model.PossibleAlias) else None
+            pair = frozenset((r.written, r.other)) if isinstance(r, loopfacts.PossibleAlias) else None
             if pair is not None and not r.missing and pair in params.missing:
                 r = replace(r, missing=f"{r.written} and {r.other} are parameters of {params.missing[pair]}")
             reasons.append(r)
@@ -416,7 +416,7 @@ def _explain_params(function: ir.Function, params: program.ParamFacts, verdicts:
                 verdict.notes.append(f"{covered} (parameters of {function.name}) never alias: {params.proof}")
 
 
-def _loop_names(verdict: model.Verdict, function: ir.Function, name: str) -> bool:
+def _loop_names(verdict: loopfacts.Verdict, function: ir.Function, name: str) -> bool:
     for stmt in function.body.walk():
         if isinstance(stmt, ir.LoopStmt) and stmt.info.line == verdict.loop.line and stmt.info.column == verdict.loop.column:
             return any(
@@ -426,15 +426,15 @@ def _loop_names(verdict: model.Verdict, function: ir.Function, name: str) -> boo
     return False
 
 
-def _add_unseen_loops(path: str, syntax_loops, report: model.FileReport) -> None:
+def _add_unseen_loops(path: str, syntax_loops, report: loopfacts.FileReport) -> None:
     """Loops tree-sitter sees but no analysed function holds (a lambda at file
     scope, an inactive #if branch) are listed as undecided, not dropped."""
     seen = {v.loop.line for v in report.verdicts}
     for s in syntax_loops:
         if s.in_macro or s.line in seen:
             continue
-        reason = model.UnsupportedConstruct(what="a loop outside the functions ompilot analyses", line=s.line)
-        report.verdicts.append(model.Verdict(loop=_syntax_loop_model(path, s), parallel=None, reasons=[reason]))
+        reason = loopfacts.UnsupportedConstruct(what="a loop outside the functions ompilot analyses", line=s.line)
+        report.verdicts.append(loopfacts.Verdict(loop=_syntax_loop_model(path, s), parallel=None, reasons=[reason]))
 
 
 def _flags(path: str, language: str, settings: ScanSettings) -> list[str]:
@@ -449,8 +449,8 @@ def _flags(path: str, language: str, settings: ScanSettings) -> list[str]:
     return [*flags, *compdb.toolchain_flags()]
 
 
-def _syntax_loop_model(path: str, s: syntax.SyntaxLoop) -> model.Loop:
-    return model.Loop(
+def _syntax_loop_model(path: str, s: syntax.SyntaxLoop) -> loopfacts.Loop:
+    return loopfacts.Loop(
         file=path, line=s.line, column=s.column, end_line=s.end_line, kind=s.kind,
         function=s.function, depth=s.depth, start_offset=s.start_byte, end_offset=s.end_byte,
     )

@@ -11,7 +11,7 @@ non-decreasing over X[0..n], those half-open segments are disjoint (and in
 order: X[i + 1] <= X[j] for i < j), so two iterations never touch one
 element of an array that is only ever indexed by k plus one fixed offset.
 That is a property of the data: the analysis states it as a run-time
-condition (`model.OrderedIndex`) instead of a proof.
+condition (`loopfacts.OrderedIndex`) instead of a proof.
 
 Accepted shapes (the segment loop anywhere inside the analysed loop):
 `for (k = X[e] + s; k < X[e + 1] + s; k++)` or `k <= X[e + 1] + s - 1`,
@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from . import ir, model
+from . import ir, loopfacts
 from .accesses import BodyFacts, Key, Ref
 from .affine import Affine
 from .loops import CanonicalLoop, constant_value, to_affine
@@ -60,12 +60,12 @@ class SegmentWrite:
 
     segment: Segment
     offset: Affine  # c, loop-invariant
-    order: model.OrderedIndex
+    order: loopfacts.OrderedIndex
     text: str  # one access as written, "A->col[k]"
     dim: int  # which subscript is k + c
     rank: int  # how many subscripts the accesses have
 
-    def alias_range(self, key: Key) -> tuple[model.AliasRange, str] | None:
+    def alias_range(self, key: Key) -> tuple[loopfacts.AliasRange, str] | None:
         """The elements the whole loop touches, base[0] up to X[last] + s + c
         (exclusive), and the C condition that they start at base[0] or above
         (X[first] + s + c >= 0); valid once X[first..last] is ordered. None
@@ -79,7 +79,7 @@ class SegmentWrite:
         tail = "" if shift == Affine.constant(0) else f" + {shift}".replace("+ -", "- ")
         index = self.order.index
         count = f"{index}[{self.order.last}]{tail}"
-        return model.AliasRange(str(key), "0", count), f"{index}[{self.order.first}]{tail} >= 0"
+        return loopfacts.AliasRange(str(key), "0", count), f"{index}[{self.order.first}]{tail} >= 0"
 
 
 class SegmentFinder:
@@ -205,7 +205,7 @@ class SegmentFinder:
 
     # -------------------------------------------------------------- the check
 
-    def _order(self, segment: Segment, offset: Affine) -> model.OrderedIndex | None:
+    def _order(self, segment: Segment, offset: Affine) -> loopfacts.OrderedIndex | None:
         """X[first..last] must be non-decreasing: the elements X[e] and X[e + 1]
         that the analysed loop reads over its whole range."""
         dim = self.canonical.dim
@@ -219,7 +219,7 @@ class SegmentFinder:
         shift = segment.position - Affine.name(self.canonical.counter)
         first = dim.lower + shift
         last = dim.upper + shift + Affine.constant(1)
-        return model.OrderedIndex(
+        return loopfacts.OrderedIndex(
             index=segment.index, first=str(first), last=str(last), ctype=segment.ctype,
             counter=self.canonical.counter, span=segment.span,
         )

@@ -23,9 +23,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from ompilot.analysis import model, sources
+from ompilot.analysis import loopfacts, sources
 from ompilot.analysis.scan import scan_files
-from ompilot.suggest.run import suggest_files
+from ompilot.suggest.tree import suggest_files
 
 from . import annotations, findings as F, progress, render
 
@@ -71,7 +71,7 @@ def run_check(paths: list[Path], settings, with_fixes: bool = False, console: Co
     if with_fixes:
         run = functools.partial(progress.analyse, console=console, label="checking")
         outcome.results, program_errors = suggest_files(wanted, settings, "cpu", run)
-        reports = [r.report or model.FileReport(path=r.path, errors=r.errors, analysed=False) for r in outcome.results]
+        reports = [r.report or loopfacts.FileReport(path=r.path, errors=r.errors, analysed=False) for r in outcome.results]
     else:
         run = functools.partial(progress.analyse, console=console, label="checking")
         reports, program_errors = scan_files(wanted, settings, run)

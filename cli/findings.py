@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ompilot.analysis import model
+from ompilot.analysis import loopfacts
 
 # Rule ids ompilot adds to the reason codes of the analysis.
 OPPORTUNITY = "parallel-opportunity"
@@ -107,7 +107,7 @@ class SourceIndex:
 # ----------------------------------------------------------------- verdicts
 
 
-def race_finding(v: model.Verdict, index: SourceIndex) -> Finding:
+def race_finding(v: loopfacts.Verdict, index: SourceIndex) -> Finding:
     """An existing pragma that races: reported on the pragma's line."""
     line = v.existing.line if v.existing else v.loop.line
     column = index.first_column(v.loop.file, line)
@@ -116,7 +116,7 @@ def race_finding(v: model.Verdict, index: SourceIndex) -> Finding:
                    data={"loop_line": v.loop.line, "existing_pragma": v.existing.text if v.existing else None})
 
 
-def opportunity_finding(v: model.Verdict, index: SourceIndex, fixes: tuple[Fix, ...] = ()) -> Finding:
+def opportunity_finding(v: loopfacts.Verdict, index: SourceIndex, fixes: tuple[Fix, ...] = ()) -> Finding:
     line, column = index.position(v.loop.file, v.loop.start_offset)
     if v.clauses.simd:
         rule, message = SIMD_OPPORTUNITY, f"loop can be vectorised: {v.pragma}"
@@ -128,7 +128,7 @@ def opportunity_finding(v: model.Verdict, index: SourceIndex, fixes: tuple[Fix, 
                    fixes=fixes, data={"loop_line": v.loop.line, "pragma": v.pragma})
 
 
-def refusal_finding(v: model.Verdict, index: SourceIndex) -> Finding:
+def refusal_finding(v: loopfacts.Verdict, index: SourceIndex) -> Finding:
     """A loop left serial, with the first reason's code as its rule."""
     line, column = index.position(v.loop.file, v.loop.start_offset)
     why = "; ".join(r.text() for r in v.reasons)
@@ -142,7 +142,7 @@ def refusal_finding(v: model.Verdict, index: SourceIndex) -> Finding:
                    data={"loop_line": v.loop.line, "status": v.status})
 
 
-def is_opportunity(v: model.Verdict) -> bool:
+def is_opportunity(v: loopfacts.Verdict) -> bool:
     return v.pragma is not None and v.existing is None and not v.races
 
 
@@ -160,7 +160,7 @@ def file_finding(line: str, level: str, known: set[str]) -> Finding:
     return Finding(path, None, None, level, rule, message)
 
 
-def scan_findings(reports: list[model.FileReport], index: SourceIndex) -> list[Finding]:
+def scan_findings(reports: list[loopfacts.FileReport], index: SourceIndex) -> list[Finding]:
     """Every loop worth a line: races (error), opportunities and refusals (note)."""
     out: list[Finding] = []
     for report in reports:
@@ -206,7 +206,7 @@ def suggest_findings(results, index: SourceIndex) -> list[Finding]:
     return out
 
 
-def fixes_by_loop(result, index: SourceIndex, opportunities: list[model.Verdict]) -> dict[int, tuple[Fix, ...]]:
+def fixes_by_loop(result, index: SourceIndex, opportunities: list[loopfacts.Verdict]) -> dict[int, tuple[Fix, ...]]:
     """The suggest engine's proposals for one file, as fixes of the opportunity
     findings: a proposal goes to the loop on its line, else to the nearest
     opportunity above it (a region starts at its first loop)."""

@@ -19,7 +19,7 @@ from ompilot.analysis import compdb, frontend
 from ompilot.analysis import sources
 from ompilot.analysis.scan import ScanSettings, scan_file, scan_files
 from ompilot.suggest import llm_client
-from ompilot.suggest.run import apply_results
+from ompilot.suggest.tree import apply_results
 from ompilot.verify.cache import VerificationCache
 from ompilot.verify.existing import CheckTargetError, check_target
 from ompilot.verify.pipeline import SuggestOptions, SuggestRun, suggest_tree

@@ -15,12 +15,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ompilot.analysis import model
+from ompilot.analysis import loopfacts
 
 JSON_VERSION = 1
 
 
-def verdict_record(v: model.Verdict) -> dict:
+def verdict_record(v: loopfacts.Verdict) -> dict:
     c = v.clauses
     return {
         "file": v.loop.file,
@@ -51,7 +51,7 @@ def verdict_record(v: model.Verdict) -> dict:
     }
 
 
-def to_json(reports: list[model.FileReport], errors: list[str]) -> str:
+def to_json(reports: list[loopfacts.FileReport], errors: list[str]) -> str:
     loops = [verdict_record(v) for r in reports for v in r.verdicts]
     file_errors = errors + [e for r in reports for e in r.errors]
     return json.dumps({"version": JSON_VERSION, "loops": loops, "errors": file_errors}, indent=2)
@@ -62,7 +62,7 @@ _OTHER_COLUMNS = 45  # cells kept for verdict, pragma and why beside a long loca
 _STYLE = {"parallel": "green", "parallel-if-disjoint": "cyan", "serial": "yellow", "unknown": "magenta", "race": "bold red"}
 
 
-def print_text(reports: list[model.FileReport], errors: list[str], console: Console) -> None:
+def print_text(reports: list[loopfacts.FileReport], errors: list[str], console: Console) -> None:
     if not console.is_terminal:
         _print_lines(reports, errors, console)
         return
@@ -105,7 +105,7 @@ def print_text(reports: list[model.FileReport], errors: list[str], console: Cons
     )
 
 
-def _counts(reports: list[model.FileReport]) -> dict[str, int]:
+def _counts(reports: list[loopfacts.FileReport]) -> dict[str, int]:
     counts = {"loops": 0, "pragma": 0, "checked": 0, "race": 0, "serial": 0, "unknown": 0, "parallel": 0,
               "parallel-if-disjoint": 0}
     for r in reports:
@@ -117,13 +117,13 @@ def _counts(reports: list[model.FileReport]) -> dict[str, int]:
     return counts
 
 
-def _summary(reports: list[model.FileReport], counts: dict[str, int]) -> str:
+def _summary(reports: list[loopfacts.FileReport], counts: dict[str, int]) -> str:
     checked = f" ({counts['checked']} behind a run-time check)" if counts["checked"] else ""
     return (f"{counts['loops']} loops in {len(reports)} files: {counts['pragma']} to parallelize{checked}, "
             f"{counts['race']} races in existing pragmas, {counts['serial']} serial, {counts['unknown']} undecided")
 
 
-def has_findings(reports: list[model.FileReport], errors: list[str]) -> bool:
+def has_findings(reports: list[loopfacts.FileReport], errors: list[str]) -> bool:
     counts = _counts(reports)
     return bool(counts["pragma"] or counts["race"] or errors or any(r.errors for r in reports))
 

@@ -39,7 +39,7 @@ from sarif_pydantic.sarif import (
     ToolDriver,
 )
 
-from ompilot.analysis import model
+from ompilot.analysis import loopfacts
 
 from . import findings as F
 
@@ -82,7 +82,7 @@ _REASON_TEXT = {
 def rule_table() -> dict[str, tuple[str, str]]:
     """Every rule id with its short description and default level."""
     table = {}
-    for cls in model.Reason.__subclasses__():
+    for cls in loopfacts.Reason.__subclasses__():
         code = cls.__name__
         text = _REASON_TEXT.get(code) or (cls.__doc__ or code).strip().splitlines()[0]
         table[code] = (text, "error" if code == "RaceInPragma" else "note")

@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ompilot.analysis import model, sources
+from ompilot.analysis import loopfacts, sources
 from ompilot.analysis.scan import ScanSettings, scan_source
 
 from . import offload, patch, recurrence, regions, rtcheck
-from .model import Edit, Proposal
+from .proposals import Edit, Proposal
 
 
 @dataclass
@@ -26,7 +26,7 @@ class FileSuggestions:
     proposals: list[Proposal] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # one line each: a loop left alone, and why
     errors: list[str] = field(default_factory=list)
-    report: model.FileReport | None = None
+    report: loopfacts.FileReport | None = None
     analysed: bool = True
     rejected: list[Proposal] = field(default_factory=list)  # proposals the verifier turned down
     flags: tuple[str, ...] | None = None  # the flags given after `--`: the verifier builds with them too
@@ -38,7 +38,7 @@ class FileSuggestions:
 
 
 def suggest_file(
-    path: Path, settings: ScanSettings = ScanSettings(), target: str = "cpu", report: model.FileReport | None = None
+    path: Path, settings: ScanSettings = ScanSettings(), target: str = "cpu", report: loopfacts.FileReport | None = None
 ) -> FileSuggestions:
     """Proposals for one file; `report` is its scan when the caller already has
     it (a whole-program scan), else the file is analysed alone."""
@@ -58,7 +58,7 @@ def suggest_source(
     data: bytes,
     settings: ScanSettings = ScanSettings(),
     target: str = "cpu",
-    report: model.FileReport | None = None,
+    report: loopfacts.FileReport | None = None,
 ) -> FileSuggestions:
     """Proposals for one file's text.
 
@@ -96,11 +96,11 @@ def suggest_source(
     return result
 
 
-def _proposals(path: str, data: bytes, report: model.FileReport, target: str) -> tuple[list[Proposal], list[str]]:
+def _proposals(path: str, data: bytes, report: loopfacts.FileReport, target: str) -> tuple[list[Proposal], list[str]]:
     proposals: list[Proposal] = []
     skipped: list[str] = []
-    parallel_for: list[tuple[model.Verdict, Proposal]] = []
-    offloaded: list[tuple[model.Verdict, Proposal]] = []
+    parallel_for: list[tuple[loopfacts.Verdict, Proposal]] = []
+    offloaded: list[tuple[loopfacts.Verdict, Proposal]] = []
     hoisted, alone = _hoisted_regions(path, data, report, target, skipped)
     proposals.extend(hoisted)
     for verdict in report.verdicts:
@@ -156,7 +156,7 @@ def _proposals(path: str, data: bytes, report: model.FileReport, target: str) ->
     return proposals, skipped
 
 
-def _hoisted_regions(path: str, data: bytes, report: model.FileReport, target: str,
+def _hoisted_regions(path: str, data: bytes, report: loopfacts.FileReport, target: str,
                      skipped: list[str]) -> tuple[list[Proposal], set[int]]:
     """Proposals for the parallel regions hoisted above serial loops (CPU only),
     and the ids of inner-loop verdicts that fall back to a `parallel for` of
@@ -177,7 +177,7 @@ def _hoisted_regions(path: str, data: bytes, report: model.FileReport, target: s
     return proposals, alone
 
 
-def _race_fix(path: str, data: bytes, report: model.FileReport) -> Proposal | None:
+def _race_fix(path: str, data: bytes, report: loopfacts.FileReport) -> Proposal | None:
     """One proposal that corrects every racy existing pragma of the file whose
     fix is known: missing clauses added, or the pragma removed where the loop
     carries a proven dependence. One, because a program with two racy pragmas
@@ -208,20 +208,20 @@ _SCHEDULES = ("static", "guided", "dynamic, 8", "dynamic, 64", "static, 16")
 _TILE_SIZES = (32, 128)
 
 
-def _helpers(data: bytes, verdict: model.Verdict, directive: str) -> list[Edit]:
+def _helpers(data: bytes, verdict: loopfacts.Verdict, directive: str) -> list[Edit]:
     """The definitions of the functions a run-time check calls, once per file."""
     if verdict.runtime_check is None or verdict.runtime_check.clause() not in directive:
         return []
     return rtcheck.helper_edits(data, verdict.loop.start_offset, verdict.runtime_check)
 
 
-def _variants(data: bytes, verdict: model.Verdict, proposal: Proposal,
+def _variants(data: bytes, verdict: loopfacts.Verdict, proposal: Proposal,
               helpers: list[Edit] = ()) -> list[tuple[str, list[Edit]]]:
     """Versions of a parallel-for proposal that differ in schedule, collapse
     depth or tile sizes; the verifier times them and keeps the fastest one
     that still passes every check."""
     clauses = verdict.clauses
-    options: list[tuple[model.Clauses, str | None]] = []
+    options: list[tuple[loopfacts.Clauses, str | None]] = []
     for schedule in _SCHEDULES:
         if schedule != clauses.schedule:
             options.append((replace(clauses, schedule=schedule), verdict.tile))
@@ -243,7 +243,7 @@ def _variants(data: bytes, verdict: model.Verdict, proposal: Proposal,
     return out
 
 
-def _inside_hoist(verdict: model.Verdict, report: model.FileReport) -> bool:
+def _inside_hoist(verdict: loopfacts.Verdict, report: loopfacts.FileReport) -> bool:
     """Inside a loop that already gets a `target data` region."""
     loop = verdict.loop
     return any(
@@ -295,7 +295,7 @@ def _original_offset(edit: Edit, earlier: list[Edit]) -> Edit | None:
     return Edit(edit.start - shift, edit.start - shift, edit.text)
 
 
-def _insert_above(path: str, data: bytes, verdict: model.Verdict, lines: list[str], kind: str) -> Proposal | str:
+def _insert_above(path: str, data: bytes, verdict: loopfacts.Verdict, lines: list[str], kind: str) -> Proposal | str:
     loop = verdict.loop
     start = patch.line_start(data, loop.start_offset)
     before_loop = data[start : loop.start_offset]
@@ -308,7 +308,7 @@ def _insert_above(path: str, data: bytes, verdict: model.Verdict, lines: list[st
     return Proposal(file=path, line=loop.line, kind=kind, summary=" / ".join(lines), edits=[edit])
 
 
-def _interchange_proposal(path: str, data: bytes, rewrite: model.Rewrite) -> Proposal | str:
+def _interchange_proposal(path: str, data: bytes, rewrite: loopfacts.Rewrite) -> Proposal | str:
     """Swap the two loop headers' text; bodies, comments and layout stay."""
     spans = [_header_span(data, loop.start_offset) for loop in (rewrite.outer, rewrite.inner)]
     if None in spans:
@@ -370,7 +370,7 @@ def _header_span(data: bytes, start: int) -> tuple[int, int] | None:
     return None
 
 
-def explain(verdict: model.Verdict) -> list[str]:
+def explain(verdict: loopfacts.Verdict) -> list[str]:
     """Why this loop, why these clauses, what was proved."""
     c = verdict.clauses
     apart = " other than through the reductions below" if c.reductions else ""

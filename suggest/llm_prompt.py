@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from ompilot.analysis import model, syntax
+from ompilot.analysis import loopfacts, syntax
 
 EXAMPLES_PER_PROMPT = 3
 MAX_LOOP_LINES = 60
@@ -64,7 +64,7 @@ class LoopQuestion:
     unproved: list[str]  # what the analysis could not establish
 
 
-def question_for(path: str, data: bytes, verdict: model.Verdict) -> LoopQuestion:
+def question_for(path: str, data: bytes, verdict: loopfacts.Verdict) -> LoopQuestion:
     loop = verdict.loop
     text = data.decode("utf-8", errors="replace")
     lines = text.splitlines()

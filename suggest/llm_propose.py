@@ -17,20 +17,20 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from ompilot.analysis import model
+from ompilot.analysis import loopfacts
 from ompilot.analysis.scan import ScanSettings, scan_source
 
 from . import llm_prompt, patch
 from .engine import FileSuggestions
 from .llm_answer import ModelAnswer, UnusableAnswer, check_directive, parse_answer
 from .llm_client import LLMError, ModelClient
-from .model import Edit, Proposal
+from .proposals import Edit, Proposal
 
 # reasons that say the loop is not worth asking about
-_NOT_A_CANDIDATE = (model.InsideParallel, model.TooSmall, model.ParseFailure, model.RaceInPragma)
+_NOT_A_CANDIDATE = (loopfacts.InsideParallel, loopfacts.TooSmall, loopfacts.ParseFailure, loopfacts.RaceInPragma)
 
 
-def candidate_verdicts(result: FileSuggestions) -> list[model.Verdict]:
+def candidate_verdicts(result: FileSuggestions) -> list[loopfacts.Verdict]:
     """Loops with no built-in proposal, no pragma of their own, not inside a
     parallel loop; those with only unproved obstacles first."""
     if result.report is None:
@@ -88,7 +88,7 @@ def add_model_proposals(results: list[FileSuggestions], client: ModelClient,
     return [f"{e}; the built-in results are unaffected" for e in errors]
 
 
-def vet(result: FileSuggestions, verdict: model.Verdict, text: str, model_name: str,
+def vet(result: FileSuggestions, verdict: loopfacts.Verdict, text: str, model_name: str,
         settings: ScanSettings = ScanSettings()) -> Proposal:
     """A Proposal (verified None: to be verified) or a refused one (verified False)."""
     loop = verdict.loop
@@ -127,7 +127,7 @@ def _refusal(path: str, line: int, model_name: str):
     return refused
 
 
-def _edits(result: FileSuggestions, verdict: model.Verdict, answer: ModelAnswer) -> list[Edit] | str:
+def _edits(result: FileSuggestions, verdict: loopfacts.Verdict, answer: ModelAnswer) -> list[Edit] | str:
     data, loop = result.data, verdict.loop
     start = patch.line_start(data, loop.start_offset)
     if data[start : loop.start_offset].strip():

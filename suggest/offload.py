@@ -9,12 +9,12 @@ step. Without a device, OpenMP runs the same code on the host.
 
 from __future__ import annotations
 
-from ompilot.analysis import model
+from ompilot.analysis import loopfacts
 
 _OFFLOAD = "#pragma omp target teams distribute parallel for"
 
 
-def directive(verdict: model.Verdict) -> tuple[str, list[str]]:
+def directive(verdict: loopfacts.Verdict) -> tuple[str, list[str]]:
     """The offload directive for a parallel loop, or its CPU pragma with why not."""
     if verdict.clauses.simd:
         return verdict.pragma, []  # an inner loop: vectorised inside the offloaded one
@@ -33,11 +33,11 @@ def directive(verdict: model.Verdict) -> tuple[str, list[str]]:
     return " ".join([_OFFLOAD, *clauses, *maps]), notes
 
 
-def data_region(uses: list[model.DataUse]) -> str:
+def data_region(uses: list[loopfacts.DataUse]) -> str:
     return " ".join(["#pragma omp target data", *map_clauses(uses)])
 
 
-def hoist_reason(verdict: model.Verdict) -> str:
+def hoist_reason(verdict: loopfacts.Verdict) -> str:
     names = ", ".join(d.section for d in verdict.hoist or [])
     return (
         f"{names} stay on the device for the whole loop at line {verdict.loop.line}: the offloaded "
@@ -45,7 +45,7 @@ def hoist_reason(verdict: model.Verdict) -> str:
     )
 
 
-def map_clauses(uses: list[model.DataUse]) -> list[str]:
+def map_clauses(uses: list[loopfacts.DataUse]) -> list[str]:
     out = []
     for kind in ("to", "from", "tofrom"):
         sections = [d.section for d in uses if d.map_type == kind]
@@ -54,5 +54,5 @@ def map_clauses(uses: list[model.DataUse]) -> list[str]:
     return out
 
 
-def _moved(use: model.DataUse) -> str:
+def _moved(use: loopfacts.DataUse) -> str:
     return {"to": "copied to the device", "from": "copied back", "tofrom": "copied both ways"}[use.map_type]

@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ompilot.suggest.model import Edit
+from ompilot.suggest.proposals import Edit
 
 CONTEXT_LINES = 3
 _INDENT = b" \t"

@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import re
 
-from ompilot.analysis import model
+from ompilot.analysis import loopfacts
 from ompilot.analysis.recurrence import next_iteration, state_copy
 
 from . import patch, rtcheck
-from .model import Edit, Proposal
+from .proposals import Edit, Proposal
 
 HELPER_PREFIX = "ompilot_affine_jump"
 
@@ -60,7 +60,7 @@ def helper_source(ctype: str) -> str:
     return _HELPER.format(ctype=ctype, name=helper_name(ctype))
 
 
-def proposal(path: str, data: bytes, verdict: model.Verdict, body_open: int | None) -> Proposal | str:
+def proposal(path: str, data: bytes, verdict: loopfacts.Verdict, body_open: int | None) -> Proposal | str:
     """The rewrite as edits: a block with the state's copy around the loop, the
     directive above it, the jump at the top of its body, the helper after the
     includes. `body_open`: offset of the body's `{` (None: not a compound body)."""
@@ -108,7 +108,7 @@ def _helper_edits(data: bytes, before: int, ctype: str) -> list[Edit]:
     return rtcheck._insertion(data, before, name, helper_source(ctype), [])
 
 
-def explain(verdict: model.Verdict) -> list[str]:
+def explain(verdict: loopfacts.Verdict) -> list[str]:
     rec = verdict.recurrence
     lines = ", ".join(map(str, rec.lines))
     out = [

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import re
 
-from ompilot.analysis import model
+from ompilot.analysis import loopfacts
 from ompilot.analysis.hoisting import nowait_safe
 
 from . import patch
-from .model import Edit, Proposal
+from .proposals import Edit, Proposal
 
 _GAP = re.compile(rb"(?:\s|;|//[^\n]*\n|/\*.*?\*/)*", re.S)
 _TAIL = re.compile(rb"[ \t]*;?[ \t]*(?://[^\n]*|/\*.*?\*/)?[ \t]*(\r?\n|$)", re.S)
 
 
-def merge(path: str, data: bytes, pairs: list[tuple[model.Verdict, Proposal]]) -> list[Proposal]:
+def merge(path: str, data: bytes, pairs: list[tuple[loopfacts.Verdict, Proposal]]) -> list[Proposal]:
     """Proposals with each run of adjacent `parallel for` proposals replaced by
     one region proposal; `pairs` are (verdict, proposal) in any order."""
     runs = _runs(data, sorted(pairs, key=lambda vp: vp[0].loop.start_offset))
@@ -79,14 +79,14 @@ def _runs(data: bytes, pairs):
     return runs
 
 
-def _adjacent(data: bytes, first: model.Loop, second: model.Loop) -> bool:
+def _adjacent(data: bytes, first: loopfacts.Loop, second: loopfacts.Loop) -> bool:
     if first.function != second.function or first.depth != second.depth or first.end_offset > second.start_offset:
         return False
     gap = data[first.end_offset : second.start_offset]
     return _GAP.fullmatch(gap) is not None
 
 
-def _region(path: str, data: bytes, verdicts: list[model.Verdict]) -> Proposal | None:
+def _region(path: str, data: bytes, verdicts: list[loopfacts.Verdict]) -> Proposal | None:
     first, last = verdicts[0].loop, verdicts[-1].loop
     start = patch.line_start(data, first.start_offset)
     tail = _TAIL.match(data, last.end_offset)
@@ -119,11 +119,11 @@ def _region(path: str, data: bytes, verdicts: list[model.Verdict]) -> Proposal |
                     explanation=explanation)
 
 
-def _nowait_safe(verdict: model.Verdict, following: model.Verdict) -> bool:
+def _nowait_safe(verdict: loopfacts.Verdict, following: loopfacts.Verdict) -> bool:
     return nowait_safe(verdict, following)
 
 
-def data_regions(path: str, data: bytes, pairs: list[tuple[model.Verdict, Proposal]]) -> list[Proposal]:
+def data_regions(path: str, data: bytes, pairs: list[tuple[loopfacts.Verdict, Proposal]]) -> list[Proposal]:
     """`target data` regions around runs of adjacent offloaded loops, so the
     arrays they share move once for the run; each loop keeps its own map
     clauses, which then find the data present and copy nothing."""
@@ -164,7 +164,7 @@ def data_regions(path: str, data: bytes, pairs: list[tuple[model.Verdict, Propos
 # ----------------------------------------------------------- hoisted regions
 
 
-def hoisted(path: str, data: bytes, outer: model.Verdict, inners: list[model.Verdict]) -> Proposal | str:
+def hoisted(path: str, data: bytes, outer: loopfacts.Verdict, inners: list[loopfacts.Verdict]) -> Proposal | str:
     """The edits of a region the analysis hoisted above a serial loop
     (`outer.region`): `#pragma omp parallel` and braces around the loop,
     `#pragma omp for` above its parallel loops, `#pragma omp single` around
@@ -246,9 +246,9 @@ def hoisted(path: str, data: bytes, outer: model.Verdict, inners: list[model.Ver
     return proposal
 
 
-def _groups(steps) -> list[list[model.RegionStep]]:
+def _groups(steps) -> list[list[loopfacts.RegionStep]]:
     """The steps that take directives: each `for` alone, each `single` group together."""
-    out: list[list[model.RegionStep]] = []
+    out: list[list[loopfacts.RegionStep]] = []
     for step in steps:
         if step.role == "for":
             out.append([step])

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import re
 
-from ompilot.analysis.model import DISJOINT_HELPER, NONDECREASING_HELPER, RuntimeAliasCheck
+from ompilot.analysis.loopfacts import DISJOINT_HELPER, NONDECREASING_HELPER, RuntimeAliasCheck
 
-from .model import Edit
+from .proposals import Edit
 
 HELPER = f"""/* Added by ompilot for its run-time alias checks: nonzero when the byte ranges
    [a, a + a_bytes) and [b, b + b_bytes) do not overlap. The addresses are

@@ -102,7 +102,7 @@ def test_a_not_faster_verdict_from_a_busy_machine_is_not_kept(tmp_path, monkeypa
     """A speed rejection measured under load would turn the change down on
     every later run; one from a quiet machine, or any other verdict, is kept."""
     from ompilot.verify import verifier
-    from ompilot.verify.model import CheckResult
+    from ompilot.verify.evidence import CheckResult
 
     busy = verifier.BUSY_SHARE + 1
     slow = CheckResult(False, "speed", "not faster than serial beyond the noise")

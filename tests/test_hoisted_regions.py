@@ -15,7 +15,7 @@ import subprocess
 
 import pytest
 
-from ompilot.analysis import model
+from ompilot.analysis import loopfacts
 from ompilot.analysis.scan import MIN_PARALLEL_WORK, scan_source
 from ompilot.suggest.engine import suggest_source
 
@@ -156,7 +156,7 @@ def _line(source: bytes, text: str) -> int:
     return next(n for n, line in enumerate(source.decode().splitlines(), 1) if text in line)
 
 
-def _verdicts(name: str, source: bytes) -> dict[int, model.Verdict]:
+def _verdicts(name: str, source: bytes) -> dict[int, loopfacts.Verdict]:
     report = scan_source(name, source)
     assert report.errors == []
     return {v.loop.line: v for v in report.verdicts}
@@ -211,7 +211,7 @@ def test_io_in_the_serial_loop_stops_the_region_and_small_loops_stay_serial():
     for line in (9, 12):
         inner = verdicts[line]
         assert inner.status == "parallel" and inner.pragma is None
-        [small] = [r for r in inner.reasons if isinstance(r, model.TooSmall)]
+        [small] = [r for r in inner.reasons if isinstance(r, loopfacts.TooSmall)]
         assert small.entries == 30 and small.outer_line == outer.loop.line
         assert re.search(r"about \d+ operations per entry, entered 30 times", small.text())
     result = suggest_source("printing.c", PRINTING)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ompilot.suggest.model import Edit, Proposal
+from ompilot.suggest.proposals import Edit, Proposal
 from ompilot.verify import races
 from ompilot.verify.config import single_file_config
-from ompilot.verify.model import CheckResult
+from ompilot.verify.evidence import CheckResult
 from ompilot.verify.runner import Sandbox
 from ompilot.verify.verifier import (EARLY_PAIRS, FileJob, Program, _check_edits, _tune, race_thread_counts,
                                      verify_proposals)

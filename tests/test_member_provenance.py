@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ompilot.analysis import model
+from ompilot.analysis import loopfacts
 from ompilot.analysis.scan import ScanSettings, scan_paths
 
 POOL_H = """\
@@ -160,25 +160,25 @@ def line_of(root: Path, name: str, text: str) -> int:
     return next(i for i, line in enumerate(lines, 1) if text in line)
 
 
-def scan(root: Path) -> tuple[dict[tuple[str, int], model.Verdict], list[str]]:
+def scan(root: Path) -> tuple[dict[tuple[str, int], loopfacts.Verdict], list[str]]:
     reports, errors = scan_paths([root], ScanSettings(build_dir=root))
     return {(Path(r.path).name, v.loop.line): v for r in reports for v in r.verdicts}, errors
 
 
-def spmv_verdict(root: Path) -> model.Verdict:
+def spmv_verdict(root: Path) -> loopfacts.Verdict:
     found, errors = scan(root)
     assert errors == []
     return found[("csr.c", line_of(root, "csr.c", SPMV_LOOP))]
 
 
-def missing(verdict: model.Verdict) -> str:
+def missing(verdict: loopfacts.Verdict) -> str:
     """Why the pair is not proven apart: in the alias reason, or, when a run-time
     check covers the pair, in the note saying what the check stands in for."""
-    said = [r.missing or "" for r in verdict.reasons if isinstance(r, model.PossibleAlias)]
+    said = [r.missing or "" for r in verdict.reasons if isinstance(r, loopfacts.PossibleAlias)]
     return " ".join(said + [n for n in verdict.notes if n.startswith("not proven without the check")])
 
 
-def not_proven(verdict: model.Verdict) -> bool:
+def not_proven(verdict: loopfacts.Verdict) -> bool:
     """Not parallel, or parallel only behind a run-time check of y against A->val."""
     if verdict.parallel is not True:
         return True

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from ompilot.suggest.model import Edit
+from ompilot.suggest.proposals import Edit
 from ompilot.suggest.patch import (
     PatchError,
     SourceSnapshot,

@@ -21,7 +21,7 @@ from pathlib import Path
 from ompilot.analysis.scan import ScanSettings, scan_file
 from ompilot.cli.main import main
 from ompilot.suggest.engine import suggest_source
-from ompilot.suggest.run import suggest_files
+from ompilot.suggest.tree import suggest_files
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_runtime_check import _build, _output, _run, assert_check_matters  # noqa: E402

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from ompilot.analysis.model import UnprovenSegmentOrder
+from ompilot.analysis.loopfacts import UnprovenSegmentOrder
 from ompilot.analysis.scan import scan_source
 from ompilot.cli.main import main
 from ompilot.suggest.engine import suggest_source

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from ompilot.analysis import model
+from ompilot.analysis import loopfacts
 from ompilot.analysis.scan import ScanSettings, scan_paths, scan_source
 
 HEAD = "#include <stdlib.h>\n#include <stdio.h>\n"
 
 
-def verdict(body: str, marker: str = "/*L*/") -> model.Verdict:
+def verdict(body: str, marker: str = "/*L*/") -> loopfacts.Verdict:
     source = HEAD + body
     report = scan_source("case.c", source.encode())
     assert not report.errors, report.errors
@@ -26,11 +26,11 @@ def verdict(body: str, marker: str = "/*L*/") -> model.Verdict:
     return found[0]
 
 
-def codes(v: model.Verdict) -> list[str]:
+def codes(v: loopfacts.Verdict) -> list[str]:
     return [r.code for r in v.reasons]
 
 
-def may_alias(v: model.Verdict) -> bool:
+def may_alias(v: loopfacts.Verdict) -> bool:
     """Not proven parallel because of possible aliasing (maybe behind a run-time check)."""
     if v.status == "parallel-if-disjoint":
         return v.runtime_check is not None
@@ -156,7 +156,7 @@ void build(struct vec *v, {extra}int n)
 """
 
 
-def members(source="malloc(n * sizeof(double))", between="", extra="") -> dict[str, model.Verdict]:
+def members(source="malloc(n * sizeof(double))", between="", extra="") -> dict[str, loopfacts.Verdict]:
     body = MEMBERS.format(source=source, between=between, extra=extra)
     return {m: verdict(body, m) for m in ("/*A*/", "/*B*/")}
 

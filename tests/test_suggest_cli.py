@@ -28,7 +28,7 @@ import pytest
 
 from ompilot.analysis.scan import ScanSettings
 from ompilot.cli.main import main
-from ompilot.suggest.run import apply_results, suggest_paths
+from ompilot.suggest.tree import apply_results, suggest_paths
 
 OMPILOT = Path(sys.executable).with_name("ompilot")
 PRAGMA = "#pragma omp parallel for"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ompilot.verify.model import RaceReport
+from ompilot.verify.evidence import RaceReport
 from ompilot.verify.races import (
     RACE_SCHEDULES,
     SANITIZER_FLAGS,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ompilot.analysis import model
+from ompilot.analysis import loopfacts
 from ompilot.analysis.scan import ScanSettings, scan_file, scan_paths
 from ompilot.cli.main import main
 
@@ -128,15 +128,15 @@ def write_database(root: Path, sources: list[str], *, relative: bool, include: s
     (root / "compile_commands.json").write_text(json.dumps(entries, indent=1))
 
 
-def verdicts(reports, name: str) -> dict[int, model.Verdict]:
+def verdicts(reports, name: str) -> dict[int, loopfacts.Verdict]:
     return {v.loop.line: v for r in reports if Path(r.path).name == name for v in r.verdicts}
 
 
-def alias_reasons(verdict: model.Verdict) -> list[model.PossibleAlias]:
-    return [r for r in verdict.reasons if isinstance(r, model.PossibleAlias)]
+def alias_reasons(verdict: loopfacts.Verdict) -> list[loopfacts.PossibleAlias]:
+    return [r for r in verdict.reasons if isinstance(r, loopfacts.PossibleAlias)]
 
 
-def not_proven(verdict: model.Verdict) -> bool:
+def not_proven(verdict: loopfacts.Verdict) -> bool:
     """No static proof that the pointers are distinct: unknown, or parallel
     only behind a run-time check of their ranges."""
     return verdict.status in ("unknown", "parallel-if-disjoint") and (
@@ -144,7 +144,7 @@ def not_proven(verdict: model.Verdict) -> bool:
     )
 
 
-def missing(verdict: model.Verdict) -> str:
+def missing(verdict: loopfacts.Verdict) -> str:
     """What the program would have to show, from the reason or, behind a run-time check, the notes."""
     return " ".join([r.missing or "" for r in alias_reasons(verdict)] + verdict.notes)
 
@@ -215,7 +215,7 @@ def test_kernels_alone_say_what_is_missing(tmp_path, capsys, monkeypatch):
     assert "y and x are parameters of scale_add, an external function whose callers are not all in view" in " ".join(out.split())
 
 
-def _scan_kernels(root: Path) -> dict[int, model.Verdict]:
+def _scan_kernels(root: Path) -> dict[int, loopfacts.Verdict]:
     reports, errors = scan_paths([root], ScanSettings(build_dir=root))
     return verdicts(reports, "kernels.c"), errors
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from ompilot.analysis import compdb
 
-from .model import RunResult
+from .evidence import RunResult
 from .runner import run_command
 
 _MAIN = re.compile(r"^[ \t]*(?:(?:static|extern)\s+)?(?:int|void)\s+main\s*\(", re.MULTILINE)

@@ -37,7 +37,7 @@ from typing import Callable
 
 import platformdirs
 
-from .model import CheckResult, ProgramConfig, RaceReport
+from .evidence import CheckResult, ProgramConfig, RaceReport
 
 FORMAT = 1  # bump when the stored form of a CheckResult changes
 _VERIFIER_DIR = Path(__file__).resolve().parent

@@ -63,7 +63,7 @@ from ompilot.analysis import compdb
 
 from . import builds
 from .compare import Tolerance
-from .model import ProgramConfig
+from .evidence import ProgramConfig
 
 CONFIG_FILE = ".ompilot.toml"
 PYPROJECT = "pyproject.toml"

@@ -18,7 +18,7 @@ import unidiff
 from ompilot.analysis import sources
 
 from .config import CannotBuild, ConfigError, resolve_config
-from .model import CheckResult
+from .evidence import CheckResult
 from .races import runtime_schedule
 from .runner import Sandbox
 from .verifier import Program, VerifyError

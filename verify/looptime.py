@@ -43,7 +43,7 @@ from pathlib import Path
 
 from ompilot.analysis import syntax
 from ompilot.suggest import patch
-from ompilot.suggest.model import Edit
+from ompilot.suggest.proposals import Edit
 
 ENV = "OMPILOT_LOOP_TIMES"
 _STARTS_THREADS = re.compile(r"^[ \t]*#[ \t]*pragma[ \t]+omp[ \t]+(parallel|target)\b", re.M)

@@ -23,7 +23,7 @@ from ompilot.analysis import compdb, sources
 from ompilot.analysis.scan import Runner, ScanSettings
 from ompilot.suggest import llm_propose
 from ompilot.suggest.engine import FileSuggestions
-from ompilot.suggest.run import suggest_files
+from ompilot.suggest.tree import suggest_files
 
 from .cache import VerificationCache
 from .stages import StageTimes

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .model import RaceReport, RunResult
+from .evidence import RaceReport, RunResult
 
 SANITIZER_FLAGS = ["-fsanitize=thread", "-fopenmp", "-g", "-O1", "-fno-omit-frame-pointer"]
 

@@ -37,7 +37,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .model import RunResult
+from .evidence import RunResult
 
 OUTPUT_LIMIT = 4 * 1024 * 1024  # bytes kept of each of stdout and stderr
 _POLL = 0.05  # seconds between checks of the process and the deadline

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from ompilot.suggest.engine import FileSuggestions
-from ompilot.suggest.model import Proposal
+from ompilot.suggest.proposals import Proposal
 
 from .cache import VerificationCache
 from .config import CannotBuild, ConfigError, resolve_config, starter_block

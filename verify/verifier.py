@@ -34,13 +34,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ompilot.suggest import patch
-from ompilot.suggest.model import Edit, Proposal
+from ompilot.suggest.proposals import Edit, Proposal
 
 from . import builds
 from . import cache as verification_cache
 from . import looptime, races, runfiles
 from .compare import Output, outputs_difference
-from .model import CheckResult, ProgramConfig, RunResult
+from .evidence import CheckResult, ProgramConfig, RunResult
 from .runner import OUTPUT_LIMIT, Sandbox, run_command
 from .stages import StageTimes
 
