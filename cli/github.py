@@ -31,7 +31,7 @@ import httpx
 import unidiff
 
 from ompilot.suggest import patch
-from ompilot.suggest.engine import FileSuggestions
+from ompilot.suggest.proposals import FileSuggestions
 
 C_SUFFIXES = (".c", ".h", ".cc", ".cpp", ".cxx", ".hpp", ".hh", ".hxx", ".c++")
 MARKER = re.compile(r"<!-- ompilot:fp=([0-9a-f]{12}) -->")

@@ -21,7 +21,7 @@ from ompilot.analysis import loopfacts
 from ompilot.analysis.scan import ScanSettings, scan_source
 
 from . import llm_prompt, patch
-from .engine import FileSuggestions
+from .proposals import FileSuggestions
 from .llm_answer import ModelAnswer, UnusableAnswer, check_directive, parse_answer
 from .llm_client import LLMError, ModelClient
 from .proposals import Edit, Proposal

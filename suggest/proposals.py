@@ -1,8 +1,11 @@
-"""What `suggest` hands over: proposals made of text edits on the original file."""
+"""What `suggest` hands over: proposals made of text edits on the original file, per file."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from ompilot.analysis import loopfacts
 
 
 @dataclass(frozen=True, order=True)
@@ -27,3 +30,25 @@ class Proposal:
     evidence: dict = field(default_factory=dict)
     #: other versions of the same change for the verifier to time: (label, edits)
     variants: list[tuple[str, list[Edit]]] = field(default_factory=list)
+
+
+@dataclass
+class FileSuggestions:
+    """One file's proposals, what was left alone and why, and its errors."""
+
+    path: str
+    data: bytes  # the original bytes
+    proposals: list[Proposal] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # one line each: a loop left alone, and why
+    errors: list[str] = field(default_factory=list)
+    report: loopfacts.FileReport | None = None
+    analysed: bool = True
+    rejected: list[Proposal] = field(default_factory=list)  # proposals the verifier turned down
+    flags: tuple[str, ...] | None = None  # the flags given after `--`: the verifier builds with them too
+    build_dir: Path | None = None  # where compile_commands.json is (-p), for the verifier's build
+
+    @property
+    def patched(self) -> bytes:
+        from . import patch  # patch imports Edit from here
+
+        return patch.apply_edits(self.data, [e for p in self.proposals for e in p.edits])

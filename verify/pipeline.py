@@ -22,7 +22,7 @@ from typing import Callable
 from ompilot.analysis import compdb, sources
 from ompilot.analysis.scan import Runner, ScanSettings
 from ompilot.suggest import llm_propose
-from ompilot.suggest.engine import FileSuggestions
+from ompilot.suggest.proposals import FileSuggestions
 from ompilot.suggest.tree import suggest_files
 
 from .cache import VerificationCache

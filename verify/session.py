@@ -24,8 +24,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ompilot.suggest.engine import FileSuggestions
-from ompilot.suggest.proposals import Proposal
+from ompilot.suggest.proposals import FileSuggestions, Proposal
 
 from .cache import VerificationCache
 from .config import CannotBuild, ConfigError, resolve_config, starter_block
