@@ -40,7 +40,8 @@ from . import builds
 from . import cache as verification_cache
 from . import looptime, races, runfiles
 from .compare import Output, outputs_difference
-from .evidence import CheckResult, ProgramConfig, RunResult
+from .config import ProgramConfig
+from .evidence import CheckResult, RunResult
 from .runner import OUTPUT_LIMIT, Sandbox, run_command
 from .stages import StageTimes
 
