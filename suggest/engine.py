@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from ompilot.analysis import loopfacts, sources
+from ompilot.analysis import fileerrors, loopfacts, sources
 from ompilot.analysis.scan import ScanSettings, scan_source
 
 from . import offload, patch, recurrence, regions, rtcheck
@@ -379,8 +379,9 @@ def explain(verdict: loopfacts.Verdict) -> list[str]:
 
 def _self_check(path: str, patched: bytes, settings: ScanSettings, facts, races_before: int, left_alone) -> str | None:
     again = scan_source(path, patched, settings, program_facts=facts)
-    if any("not analysed" in e or "rejects an OpenMP pragma" in e for e in again.errors):
-        return next(e for e in again.errors if "not analysed" in e or "rejects" in e)
+    rejected = [e for e in again.errors if isinstance(e, fileerrors.CLANG_REJECTS)]
+    if rejected:
+        return rejected[0]
     races = [v for v in again.verdicts if v.races]
     if len(races) > races_before:
         return f"line {races[0].loop.line}: {races[0].races[0].text()}"

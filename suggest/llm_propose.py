@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from ompilot.analysis import loopfacts
+from ompilot.analysis import fileerrors, loopfacts
 from ompilot.analysis.scan import ScanSettings, scan_source
 
 from . import llm_prompt, patch
@@ -155,8 +155,8 @@ def _static_check(path: str, data: bytes, edits: list[Edit], line: int, settings
     patched = patch.apply_edits(data, edits)
     report = scan_source(path, patched, settings)
     for error in report.errors:
-        if "not analysed" in error or "rejects an OpenMP pragma" in error:
-            return error.split(": ", 1)[-1]
+        if isinstance(error, fileerrors.CLANG_REJECTS):
+            return error.message
     for verdict in report.verdicts:
         if verdict.races and verdict.loop.line in (line, line + 1):
             return f"the analysis proves it races: {verdict.races[0].text()}"
