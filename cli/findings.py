@@ -186,13 +186,17 @@ def proposal_fix(p, index: SourceIndex) -> Fix:
     )
 
 
+def why_rejected(p) -> str:
+    """The one line saying why the verifier (or the model check) turned a proposal down."""
+    return p.evidence.message if p.evidence is not None else "rejected"
+
+
 def proposal_finding(p, index: SourceIndex, rejected: bool = False) -> Finding:
     column = index.first_column(p.file, p.line)
     state = "unverified" if p.verified is None else ("verified" if p.verified else "rejected")
     why = "; ".join(p.explanation)
     if rejected:
-        reason = p.evidence.get("message", "rejected")
-        return Finding(p.file, p.line, column, "note", REJECTED, f"rejected: {p.summary}: {reason}",
+        return Finding(p.file, p.line, column, "note", REJECTED, f"rejected: {p.summary}: {why_rejected(p)}",
                        data={"kind": p.kind, "origin": p.origin})
     message = f"{p.summary} ({p.origin}, {state})" + (f": {why}" if why else "")
     return Finding(p.file, p.line, column, "note", PROPOSAL_RULES.get(p.kind, OPPORTUNITY), message,

@@ -118,16 +118,16 @@ def findings_from(results: list[FileSuggestions], root: Path) -> list[ReviewSugg
 
 
 def evidence_line(proposal) -> str:
-    evidence = proposal.evidence or {}
+    evidence = proposal.evidence
     if not proposal.verified:
         return "Not verified (static analysis only; run without --no-verify to build, race-check and time it)."
-    parts = [f"Verified: {evidence.get('message', 'accepted')}"]
-    race = evidence.get("race_check") or {}
-    if race.get("runs"):
-        parts.append(f"race check: no race in {race['runs']} runs under ThreadSanitizer + Archer")
-    elif race:
+    parts = [f"Verified: {evidence.message if evidence is not None else 'accepted'}"]
+    race = evidence.race_check if evidence is not None else None
+    if race is not None and race.runs:
+        parts.append(f"race check: no race in {race.runs} runs under ThreadSanitizer + Archer")
+    elif race is not None:
         parts.append("race check: not needed, the change starts no threads")
-    if evidence.get("output_check") == "same":
+    if evidence is not None and evidence.checked and evidence.output_difference is None:
         parts.append("output: same as the serial build")
     if proposal.origin == "model":
         parts.append("proposed by a model, proven by the checks above")

@@ -28,6 +28,7 @@ from ompilot.verify.verifier import environment_ready
 
 from . import check as checking
 from . import formats, github, progress, render
+from .findings import why_rejected
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -308,7 +309,7 @@ def github_review(ctx, paths, number, repo, api_url, no_verify, max_comments, sa
                     click.echo(f"ompilot: {line.splitlines()[0]}", err=True)
                 for p in (p for r in results for p in r.rejected):  # for the workflow's log
                     click.echo(f"ompilot: {p.file}:{p.line}: dropped {p.summary}: "
-                               f"{(p.evidence or {}).get('message', 'rejected')}", err=True)
+                               f"{why_rejected(p)}", err=True)
                 findings = github.findings_from(results, root)
             if save_plan is not None:
                 github.save_plan(save_plan, findings, number)

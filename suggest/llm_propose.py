@@ -21,10 +21,9 @@ from ompilot.analysis import fileerrors, loopfacts
 from ompilot.analysis.scan import ScanSettings, scan_source
 
 from . import llm_prompt, patch
-from .proposals import FileSuggestions
 from .llm_answer import ModelAnswer, UnusableAnswer, check_directive, parse_answer
 from .llm_client import LLMError, ModelClient
-from .proposals import Edit, Proposal
+from .proposals import Edit, FileSuggestions, Proposal, Refusal
 
 # reasons that say the loop is not worth asking about
 _NOT_A_CANDIDATE = (loopfacts.InsideParallel, loopfacts.TooSmall, loopfacts.ParseFailure, loopfacts.RaceInPragma)
@@ -122,8 +121,7 @@ def vet(result: FileSuggestions, verdict: loopfacts.Verdict, text: str, model_na
 def _refusal(path: str, line: int, model_name: str):
     def refused(summary: str, why: str) -> Proposal:
         return Proposal(file=path, line=line, kind="pragma", summary=summary, edits=[], origin="model",
-                        verified=False, evidence={"accepted": False, "stage": "model", "message": why,
-                                                  "model": model_name})
+                        verified=False, evidence=Refusal(why, model_name))
     return refused
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from ompilot.analysis import loopfacts
 
@@ -17,6 +18,31 @@ class Edit:
     text: str
 
 
+class Outcome(Protocol):
+    """What a proposal's `evidence` says: verify.evidence.Evidence (what the
+    verifier found) or a `Refusal` (turned down before any build)."""
+
+    accepted: bool
+    stage: str
+    message: str
+
+    def to_json(self) -> dict: ...
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A model's answer turned down before building (unusable, contradicts the
+    analysis, or fails the static check): the model's proposal with why."""
+
+    message: str
+    model: str  # the model that proposed it
+    accepted: bool = False
+    stage: str = "model"
+
+    def to_json(self) -> dict:
+        return {"accepted": self.accepted, "stage": self.stage, "message": self.message, "model": self.model}
+
+
 @dataclass
 class Proposal:
     file: str
@@ -27,7 +53,7 @@ class Proposal:
     explanation: list[str] = field(default_factory=list)  # why this loop, why these clauses
     origin: str = "analysis"  # analysis | model
     verified: bool | None = None  # None: not verified (yet)
-    evidence: dict = field(default_factory=dict)
+    evidence: Outcome | None = None  # None: not verified (yet)
     #: other versions of the same change for the verifier to time: (label, edits)
     variants: list[tuple[str, list[Edit]]] = field(default_factory=list)
 

@@ -27,6 +27,7 @@ from typing import Callable, Iterator
 from ompilot.suggest.proposals import FileSuggestions, Proposal
 
 from .cache import VerificationCache
+from .evidence import Evidence
 from .config import CannotBuild, ConfigError, resolve_config, starter_block
 from .runner import Sandbox
 from .stages import StageTimes
@@ -322,8 +323,7 @@ class _Run:
         for proposal in proposals:
             if self._spent():
                 proposal.verified = False
-                proposal.evidence = {"accepted": False, "stage": "budget",
-                                     "message": budget_message(self.options.budget_minutes)}
+                proposal.evidence = Evidence.not_checked("budget", budget_message(self.options.budget_minutes))
                 with self.lock:
                     work.left.append(proposal)
             else:
@@ -357,6 +357,6 @@ def _relative(path: str, root: Path) -> str:
 def _withhold(result: FileSuggestions, why: str) -> None:
     for proposal in result.proposals:
         proposal.verified = False
-        proposal.evidence = {"accepted": False, "stage": "setup", "message": why}
+        proposal.evidence = Evidence.not_checked("setup", why)
     result.rejected += result.proposals
     result.proposals = []

@@ -41,7 +41,7 @@ from . import cache as verification_cache
 from . import looptime, races, runfiles
 from .compare import Output, outputs_difference
 from .config import ProgramConfig
-from .evidence import CheckResult, RunResult
+from .evidence import CheckResult, Evidence, RunResult
 from .runner import OUTPUT_LIMIT, Sandbox, run_command
 from .stages import StageTimes
 
@@ -546,7 +546,7 @@ def verify_alone(program: Program, job: FileJob, proposal: Proposal, number: int
     if tune and proposal.variants and (result.accepted or result.stage == "speed"):
         result = _tune(program, job, proposal, result)
     proposal.verified = result.accepted
-    proposal.evidence = result.evidence()
+    proposal.evidence = Evidence.of(result)
     if result.accepted and proposal.kind == "fix":
         job.base = list(proposal.edits)
     return result.accepted
@@ -563,7 +563,7 @@ def verify_together(program: Program, job: FileJob, accepted: list[Proposal]) ->
         if not together.accepted:
             changes = _greedy(program, job, changes)
         for p in changes:
-            p.evidence["together"] = together.evidence() if together.accepted else "checked one by one"
+            p.evidence = p.evidence.with_together(Evidence.of(together) if together.accepted else "checked one by one")
     return fixes + changes
 
 
@@ -762,7 +762,7 @@ def _greedy(program: Program, job: FileJob, accepted: list[Proposal]) -> list[Pr
             kept.append(proposal)
         else:
             proposal.verified = False
-            proposal.evidence["together"] = "fails together with the proposals before it"
+            proposal.evidence = proposal.evidence.with_together("fails together with the proposals before it")
     return kept
 
 
