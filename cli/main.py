@@ -11,6 +11,7 @@ import os
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Callable
 
 import click
 from rich.console import Console
@@ -73,6 +74,17 @@ def _settings(ctx: click.Context, build_dir: Path | None, jobs: int | None) -> S
 _ENVIRONMENT_ERRORS = (compdb.ToolchainError, compdb.CompileDatabaseError, frontend.FrontendError)
 
 
+def _emit(fmt: str, as_json: Callable[[], str], as_machine: Callable[[str], None],
+          as_text: Callable[[Console], None]) -> None:
+    """Print in one of the scan formats: JSON, SARIF or GitHub annotations, text."""
+    if fmt == "json":
+        click.echo(as_json())
+    elif fmt in ("sarif", "github"):
+        as_machine(fmt)
+    else:
+        as_text(Console(highlight=False))
+
+
 @cli.command()
 @common_options
 @click.pass_context
@@ -91,12 +103,8 @@ def scan(ctx: click.Context, paths: tuple[Path, ...], build_dir: Path | None, fm
     except _ENVIRONMENT_ERRORS as exc:
         click.echo(f"ompilot: {exc}", err=True)
         ctx.exit(EXIT_ERROR)
-    if fmt == "json":
-        click.echo(render.to_json(reports, errors))
-    elif fmt in ("sarif", "github"):
-        formats.emit_scan(reports, errors, fmt)
-    else:
-        render.print_text(reports, errors, Console(highlight=False))
+    _emit(fmt, lambda: render.to_json(reports, errors), lambda machine: formats.emit_scan(reports, errors, machine),
+          lambda console: render.print_text(reports, errors, console))
     if not any(r.analysed for r in reports):
         ctx.exit(EXIT_ERROR)
     ctx.exit(EXIT_FINDINGS if render.has_findings(reports, errors) else EXIT_CLEAN)
@@ -207,12 +215,10 @@ def suggest(ctx, paths, build_dir, fmt, jobs, mode, target, no_verify, no_tune, 
     elif mode == "apply":
         errors = errors + apply_results(results)
         render.print_suggestions(results, errors, Console(highlight=False), applied=True)
-    elif fmt == "json":
-        click.echo(render.suggestions_json(results, errors))
-    elif fmt in ("sarif", "github"):
-        formats.emit_suggest(results, errors, fmt)
     else:
-        render.print_suggestions(results, errors, Console(highlight=False))
+        _emit(fmt, lambda: render.suggestions_json(results, errors),
+              lambda machine: formats.emit_suggest(results, errors, machine),
+              lambda console: render.print_suggestions(results, errors, console))
     text_summary = mode == "apply" or (mode is None and fmt == "text")
     if run.left_unverified and not text_summary:  # the text summary line says it; other formats on stderr
         click.echo(f"ompilot: {run.left_unverified} proposal(s) left unverified: "
