@@ -258,8 +258,7 @@ class Program:
         and the runtime build for the dynamic one. Sources checked before in
         this program are not run again."""
         race = races.RaceCheck(races=[], runs=0, archer_loaded=True)
-        for schedule in races.RACE_SCHEDULES:
-            files = {name: races.pinned_schedule(data, schedule) for name, data in race_files.items()}
+        for schedule, files in races.race_builds(race_files):
             digest = hashlib.sha256(repr((schedule, sorted(files.items()))).encode()).digest()
             found = self.race_checked.get(digest)
             if found is None:
@@ -633,7 +632,7 @@ def _cache_key(program: Program, job: FileJob, edits: list[Edit], race: bool, fi
 def _run_checks(program: Program, job: FileJob, edits: list[Edit], race: bool, fix: bool,
                 abandon: Callable[[list, list, tuple], bool] | None, race_only: bool) -> CheckResult:
     patched = patch.apply_edits(job.original, edits)
-    racy_view = patch.apply_edits(job.original, [replace(e, text=_runtime_schedules(e.text)) for e in edits])
+    racy_view = patch.apply_edits(job.original, [replace(e, text=races.runtime_schedules(e.text)) for e in edits])
     # a fix that removes a pragma leaves the file's other pragmas running, if it has any
     threads = _starts_threads(edits) or (fix and b"#pragma omp" in patched)
     if race_only:
@@ -654,12 +653,6 @@ def _starts_threads(edits: list[Edit]) -> bool:
     """A change without parallel, target or task constructs (an interchange, a
     lone simd) runs on one thread: ThreadSanitizer has nothing to check."""
     return any(f"omp {word}" in e.text for e in edits for word in ("parallel", "target", "task"))
-
-
-def _runtime_schedules(text: str) -> str:
-    return "".join(
-        races.runtime_schedule(line) if "#pragma omp" in line else line for line in text.splitlines(keepends=True)
-    )
 
 
 def _tune(program: Program, job: FileJob, proposal: Proposal, best: CheckResult) -> CheckResult:
