@@ -323,17 +323,12 @@ class Program:
                 (serial_exe, parallel_exe), labels = built, timed.labels
         elif timed:
             result.timing_note = f"the whole program was timed: {timed}"
-        times = self.sandbox.path.parent / "ompilot-loop-times.txt"
         pairs: list[tuple[float, float]] = []
         loop_runs: list[tuple[dict[str, float], dict[str, float]]] = []
 
         def measure(exe: str, run_threads: int | None) -> tuple[float, dict[str, float] | None]:
             with self.stages.measure("timing"):
-                if not labels:
-                    return self.run(exe, run_threads)[1], None
-                times.unlink(missing_ok=True)
-                seconds = self.run(exe, run_threads, env={looptime.ENV: str(times)})[1]
-                return seconds, looptime.read_times(times, labels)
+                return self.time_run(exe, run_threads, labels)
 
         most = 3 * max(self.config.timing_runs, MIN_PAIRS)
         faster: bool | None = None
@@ -386,6 +381,17 @@ class Program:
             result.message = (f"not faster than serial beyond the noise: {s:.3f} s serial, {p:.3f} s with "
                               f"{threads} threads (faster in {ahead} of {len(pairs)} paired runs; needs "
                               f"{MIN_FASTER_SHARE:.0%} of them and a median gain of {MIN_GAIN:.0%}){note}")
+
+    def time_run(self, exe: str, threads: int | None, labels: tuple[str, ...]) -> tuple[float, dict[str, float] | None]:
+        """One timing run: the whole program's seconds and, with `labels`, each
+        timed loop's seconds (None when the run wrote none). The one place the
+        timing step reads a clock: tests feed known run times here."""
+        if not labels:
+            return self.run(exe, threads)[1], None
+        times = self.sandbox.path.parent / "ompilot-loop-times.txt"
+        times.unlink(missing_ok=True)
+        seconds = self.run(exe, threads, env={looptime.ENV: str(times)})[1]
+        return seconds, looptime.read_times(times, labels)
 
     def _build_timed(self, timed: looptime.TimedBuild) -> tuple[str, str] | str:
         """The instrumented serial and parallel executables, or why not."""
