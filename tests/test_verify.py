@@ -265,7 +265,7 @@ def test_a_change_that_starts_no_threads_needs_no_race_check(tmp_path, injected_
     seconds here): kept when faster, dropped with the reason when not."""
     injected_timings.speedup = speedup
     swap = _verify_interchange(tmp_path)
-    evidence = swap.evidence
+    evidence = swap.evidence.to_json()
     assert evidence["output_check"] == "same" and evidence["speedup"] == speedup
     assert evidence["timed"] == "program"  # no parallel loop to put a clock around: the whole program
     if speedup > 1:
@@ -283,8 +283,8 @@ def test_a_loop_interchange_with_a_certain_gain_is_kept_faster(tmp_path):
     into a row walk, about 3x faster on one thread, so the gain does not need
     a free core."""
     swap = _verify_interchange(tmp_path)
-    assert swap.verified and swap.evidence["stage"] == "accepted", swap.evidence["message"]
-    assert swap.evidence["speedup"] > 1.3, swap.evidence["message"]
+    assert swap.verified and swap.evidence.stage == "accepted", swap.evidence.message
+    assert swap.evidence.timing.speedup > 1.3, swap.evidence.message
 
 
 def test_the_speed_verdict_is_a_sign_test_on_paired_runs():
