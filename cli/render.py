@@ -17,7 +17,7 @@ from rich.table import Table
 
 from ompilot.analysis import loopfacts
 
-JSON_VERSION = 1
+from .contract import JSON_VERSION
 
 
 def verdict_record(v: loopfacts.Verdict) -> dict:
