@@ -185,17 +185,11 @@ def split_flags(flags: list[str]) -> tuple[list[str], list[str]]:
     (-fopenmp, -fsanitize) and what names outputs (-dumpdir, -save-temps) dropped."""
     compile_flags: list[str] = []
     link_flags: list[str] = []
-    index = 0
-    while index < len(flags):
-        flag = flags[index]
-        index += 1
-        if flag in _OUTPUT_WITH_VALUE:
-            index += 1
-        elif flag.startswith(_OWN_PREFIXES):
+    for flag, value in compdb.with_values(flags, _OUTPUT_WITH_VALUE | {"-l", "-L"}):
+        if flag in _OUTPUT_WITH_VALUE or flag.startswith(_OWN_PREFIXES):
             continue
-        elif flag in ("-l", "-L") and index < len(flags):
-            link_flags += [flag, flags[index]]
-            index += 1
+        elif flag in ("-l", "-L"):
+            link_flags += [flag] if value is None else [flag, value]
         elif flag.startswith(_LINK_PREFIXES) or flag in ("-pthread", "-static"):
             link_flags.append(flag)
             if flag == "-pthread":
@@ -274,14 +268,9 @@ def _facts(root: Path, sources, flags, link, language: str) -> BuildFacts:
     includes: list[str] = []
     defines: list[str] = []
     other: list[str] = []
-    index = 0
-    while index < len(flags):
-        flag = flags[index]
-        index += 1
-        if flag in ("-I", "-D") and index < len(flags):
-            value, index = flags[index], index + 1
-        elif flag.startswith(("-I", "-D")):
-            value = flag[2:]
+    for flag, value in compdb.with_values(flags, ("-I", "-D")):
+        if flag.startswith(("-I", "-D")):
+            value = flag[2:] if value is None else value
         else:
             if flag not in other and not flag.startswith("-O"):
                 other.append(flag)
