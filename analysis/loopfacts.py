@@ -26,9 +26,17 @@ class Coord:
 # --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Reason:
+class Templated:
+    """A dataclass whose message is its template filled from its own fields."""
+
     template: ClassVar[str] = "{detail}"
+
+    def text(self) -> str:
+        return self.template.format(**{f.name: getattr(self, f.name) for f in fields(self)})
+
+
+@dataclass(frozen=True)
+class Reason(Templated):
     #: True when the reason proves the loop is not parallel (a real dependence),
     #: False when it only means "could not prove it is safe".
     proven: ClassVar[bool] = False
@@ -36,10 +44,6 @@ class Reason:
     @property
     def code(self) -> str:
         return type(self).__name__
-
-    def text(self) -> str:
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
-        return self.template.format(**values)
 
     def __str__(self) -> str:
         return self.text()
@@ -186,7 +190,7 @@ class UnprovenSegmentOrder(Reason):
 
 
 @dataclass(frozen=True)
-class DistinctByType:
+class DistinctByType(Templated):
     """C's effective-type rule (C11 6.5p7): an object is only accessed through
     lvalues of its own type (or a signed/unsigned variant, a character type,
     an aggregate containing it), so a write of one type cannot change memory
@@ -201,12 +205,9 @@ class DistinctByType:
     second: str
     second_type: str
 
-    def text(self) -> str:
-        return self.template.format(**{f.name: getattr(self, f.name) for f in fields(self)})
-
 
 @dataclass(frozen=True)
-class DistinctAllocations:
+class DistinctAllocations(Templated):
     """Members of one struct object, each set from its own allocator call
     before the loop and not changed since: distinct fresh objects."""
 
@@ -220,12 +221,9 @@ class DistinctAllocations:
     second: str
     second_how: str  # "from pool_alloc (line 30)", "is the struct's own storage", ...
 
-    def text(self) -> str:
-        return self.template.format(**{f.name: getattr(self, f.name) for f in fields(self)})
-
 
 @dataclass(frozen=True)
-class DistinctProvenance:
+class DistinctProvenance(Templated):
     """Two pointers whose allocation sites, over the whole program, are
     disjoint: a parameter every caller binds to allocations, a struct member
     whose every store in the program is an allocation (provenance.py)."""
@@ -235,9 +233,6 @@ class DistinctProvenance:
     first_how: str  # "always an allocation from pool_alloc at main.c:23 (every caller of spmv)"
     second: str
     second_how: str
-
-    def text(self) -> str:
-        return self.template.format(**{f.name: getattr(self, f.name) for f in fields(self)})
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from ompilot.verify.evidence import Evidence
 
 from .findings import why_rejected
 
-JSON_VERSION = 1
+from .contract import JSON_VERSION
 
 
 def verdict_record(v: loopfacts.Verdict) -> dict:

@@ -47,7 +47,11 @@ class Refusal:
 class Proposal:
     file: str
     line: int  # line of the loop the proposal is about
-    kind: str  # pragma | interchange | region | simd
+    #: pragma | simd: a directive above the loop; region: one parallel region around several loops;
+    #: data-region: a target data region (GPU) around loops sharing arrays; interchange: the loop headers
+    #: swapped; recurrence: a jump-ahead rewrite of a recurrence; rewrite: the model's rewritten loop;
+    #: fix: racy existing pragmas corrected or removed
+    kind: str
     summary: str  # "#pragma omp parallel for reduction(+: s)"
     edits: list[Edit]
     explanation: list[str] = field(default_factory=list)  # why this loop, why these clauses
