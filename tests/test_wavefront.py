@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from ompilot.suggest.patch import apply_edits
 from ompilot.verify.races import race_environment
 
 ROOT = Path(__file__).resolve().parent.parent
+OMPILOT = Path(sys.executable).with_name("ompilot")
 
 HEAD = "#include <stdio.h>\n#include <string.h>\n\n#ifndef N\n#define N 100\n#endif\n\n"
 
@@ -217,7 +219,7 @@ def test_suggest_diff_on_redblack_sor(tmp_path):
     shutil.copytree(ROOT / "corpus" / "projects" / "redblack_sor", project)
     report = tmp_path / "report.json"
     done = subprocess.run(
-        ["ompilot", "suggest", "--diff", "--no-tune", "--report", str(report), "poisson.c"],
+        [str(OMPILOT), "suggest", "--diff", "--no-tune", "--report", str(report), "poisson.c"],
         cwd=project, capture_output=True, text=True, timeout=900,
     )
     assert done.returncode in (0, 1), done.stderr
