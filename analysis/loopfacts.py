@@ -446,6 +446,36 @@ class AffineRecurrence:
 
 
 @dataclass(frozen=True)
+class Wavefront:
+    """A 2-deep nest serial only through dependences of constant distance
+    vectors with no negative component (analysis/wavefront.py). Parallel by a
+    rewrite: blocks of rows in turn per thread, each block of columns waiting
+    for the rows above to pass it; the same operations in the same order."""
+
+    outer: str  # counters
+    inner: str
+    distances: tuple[tuple[int, int], ...]  # (outer, inner) iterations, each >= 0
+    block: int  # rows and columns per tile
+    outer_first: str  # C text of the first counter values and of the first values past the loops
+    outer_end: str
+    inner_first: str
+    inner_end: str
+    outer_declared: str  # the counter's type when its `for` declares it, else ""
+    inner_declared: str
+    inner_start_offset: int
+    inner_end_offset: int
+    private: tuple[str, ...] = ()  # scalars written in the body, other than the counters
+
+    def distance_text(self) -> str:
+        return ", ".join(f"({a}, {b})" for a, b in self.distances)
+
+    def text(self) -> str:
+        return (f"parallel by rewrite: the dependences have distances {self.distance_text()} in ({self.outer}, "
+                f"{self.inner}), none negative: pipelined: each row waits for the row above, block by block; "
+                "same operations in the same order, so the results are bit-identical")
+
+
+@dataclass(frozen=True)
 class RegionStep:
     """One statement of the serial loop's body inside a hoisted region, by the line it starts on."""
 
@@ -659,6 +689,8 @@ class Verdict:
     pragma_alone: str | None = None
     #: a serial loop made parallel by the jump-ahead rewrite of its recurrence
     recurrence: AffineRecurrence | None = None
+    #: a serial 2-deep nest made parallel by the pipelined (wavefront) rewrite
+    wavefront: Wavefront | None = None
 
 
     #: parallel only when its pointers' ranges do not overlap, tested by the pragma's if()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from . import datamap, hoisting, ir, loopfacts, pragmas, recurrence
+from . import datamap, hoisting, ir, loopfacts, pragmas, recurrence, wavefront
 from .affine import Affine
 from .decide import Decision, FunctionContext, decide, distinct_object
 from .loops import CanonicalLoop, names_in, to_affine, to_poly, trip_count, written_vars
@@ -71,7 +71,8 @@ class NestPlanner:
             self.verdicts.append(verdict)
             self.planned.append(_Planned(loop, verdict, decision, list(outer), list(enclosing)))
             region = parallel_above
-            if region is None and (verdict.pragma or verdict.recurrence or _opens_region(verdict.existing)):
+            if region is None and (verdict.pragma or verdict.recurrence or verdict.wavefront
+                                   or _opens_region(verdict.existing)):
                 region = loop.info.line
                 if verdict.existing is not None:
                     self.user_regions.add(region)
@@ -89,6 +90,8 @@ class NestPlanner:
                 preset_reductions=pragmas.reduction_names(existing),
             )
         decision = decide(loop, outer, enclosing, self.ctx, **presets)
+        if existing is not None:
+            decision.reasons = [r for r in decision.reasons if not wavefront.synchronised(r, self.lines)]
         verdict = self._verdict(loop, decision, enclosing)
         if existing is not None:
             verdict.existing = existing
@@ -104,6 +107,7 @@ class NestPlanner:
         checked = decision.runtime_check if decision.parallel is None else None
         if decision.parallel is False and parallel_above is None:
             self._recurrence(loop, decision, outer, enclosing, verdict)
+            self._wavefront(loop, decision, outer, enclosing, verdict)
         if decision.parallel is not True and (checked is None or parallel_above is not None):
             return verdict, decision  # no run-time check inside a parallel loop
         if checked is not None:
@@ -148,6 +152,28 @@ class NestPlanner:
         verdict.trip_count = trip_count(decision.canonical)
         verdict.work = work
         verdict.recurrence = replace(found, directive=recurrence.directive(found, verdict.clauses))
+        verdict.notes.append(found.text())
+
+    def _wavefront(self, loop, decision: Decision, outer, enclosing, verdict: loopfacts.Verdict) -> None:
+        """A 2-deep nest serial only through uniform, non-negative dependence
+        distances: parallel by the pipelined rewrite (wavefront.py), when it has
+        enough work. The loop's reasons stay: it is serial as written."""
+        inner = _sole_loop(loop.body)
+        if decision.facts is None or decision.canonical is None or not isinstance(inner, ir.For):
+            return
+        form = self.ctx.canonical(inner)
+        if not isinstance(form, CanonicalLoop):
+            return
+        inner_decision = decide(inner, outer + [decision.canonical], enclosing + [loop], self.ctx)
+        found = wavefront.wavefront(decision, inner, inner_decision)
+        if isinstance(found, str):
+            return
+        work = self._work(decision, outer)
+        if work is not None and work < self.min_work:
+            return
+        verdict.trip_count = trip_count(decision.canonical)
+        verdict.work = work
+        verdict.wavefront = found
         verdict.notes.append(found.text())
 
     def _too_small(self, work: int, outer, enclosing) -> loopfacts.TooSmall:
@@ -345,6 +371,8 @@ class NestPlanner:
                 continue
             if any(q.verdict.pragma or q.verdict.existing for q in self.planned if q.loop in p.enclosing):
                 continue
+            if any(q.verdict.wavefront for q in self.planned if loop in q.enclosing):
+                continue  # the pipelined rewrite opens its own parallel region
             items = loop.body.stmts if isinstance(loop.body, ir.Block) else [loop.body]
             inners = {id(q.loop): hoisting.Inner(q.loop, q.verdict, q.decision) for q in self.planned
                       if any(q.loop is item for item in items) and self._shareable(q)}

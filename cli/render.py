@@ -90,6 +90,8 @@ def print_text(reports: list[loopfacts.FileReport], errors: list[str], console: 
             why_text = "; ".join(r.text() for r in why) or "; ".join(v.notes)
             if v.recurrence is not None:
                 why_text += f"; {v.recurrence.text()}"
+            if v.wavefront is not None:
+                why_text += f"; {v.wavefront.text()}"
             table.add_row(
                 escape(f"{v.loop.file}:{v.loop.line}"),
                 f"[{_STYLE[status]}]{status}[/]",
@@ -140,6 +142,8 @@ def _print_lines(reports, errors, console: Console) -> None:
             parts = [p for p in (what, why, v.recurrence and v.recurrence.directive) if p]
             if v.recurrence is not None:
                 parts[-1] = f"{v.recurrence.text()}: {v.recurrence.directive}"
+            if v.wavefront is not None:
+                parts.append(v.wavefront.text())
             console.print(f"{v.loop.file}:{v.loop.line}: {v.status}: " + " | ".join(parts), markup=False, highlight=False, soft_wrap=True)
     for line in errors + [e for r in reports for e in r.errors]:
         console.print(f"error: {line}", markup=False, highlight=False, soft_wrap=True)
