@@ -155,7 +155,8 @@ def emit(outcome: CheckOutcome, fmt: str) -> None:
     elif fmt == "sarif":
         from . import sarif
 
-        print(sarif.to_sarif(outcome.findings, outcome.problems, successful=outcome.checked > 0))
+        index = F.SourceIndex({r.path: r.data for r in outcome.results if r.analysed})
+        print(sarif.to_sarif(outcome.findings, outcome.problems, successful=outcome.checked > 0, index=index))
     elif fmt == "github":
         sys.stdout.write(annotations.annotations(outcome.problems + outcome.findings))
     elif fmt == "diff":
