@@ -45,6 +45,11 @@ class Refusal:
 
 @dataclass
 class Proposal:
+    """One change the engine proposes. Not changed once the engine returns it:
+    verification returns its outcome and the pipeline combines the two into a
+    new Proposal (`dataclasses.replace`), with `verified` and `evidence` set
+    and, when tuning chose a variant, its edits and summary."""
+
     file: str
     line: int  # line of the loop the proposal is about
     #: pragma | simd: a directive above the loop; region: one parallel region around several loops;
@@ -64,7 +69,9 @@ class Proposal:
 
 @dataclass
 class FileSuggestions:
-    """One file's proposals, what was left alone and why, and its errors."""
+    """One file's proposals, what was left alone and why, and its errors.
+    Like its proposals, not changed once the engine returns it: verification
+    returns a new one (`verify.session.VerifySummary.results`)."""
 
     path: str
     data: bytes  # the original bytes
