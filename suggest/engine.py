@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ompilot.analysis import fileerrors, loopfacts, sources
+from ompilot.analysis.pragmas import Directive
 from ompilot.analysis.scan import ScanSettings, scan_source
 
 from . import offload, patch, recurrence, regions, rtcheck, wavefront
@@ -119,15 +120,17 @@ def _proposals(path: str, data: bytes, report: loopfacts.FileReport, target: str
         proposal.explanation = explain(verdict) + notes
         helpers = _helpers(data, verdict, directive)
         proposal.edits.extend(helpers)  # edits[0] stays the pragma, at the loop
-        if directive.startswith("#pragma omp parallel for"):
+        names = Directive.parse(directive).names
+        is_parallel_for = names[:2] == ("parallel", "for")
+        if is_parallel_for:
             proposal.variants = _variants(data, verdict, proposal, helpers)
-        if verdict.runtime_check is not None and directive.startswith("#pragma omp parallel for"):
+        if verdict.runtime_check is not None and is_parallel_for:
             proposals.append(proposal)  # its if() needs a parallel of its own: no shared region
-        elif target == "cpu" and directive.startswith("#pragma omp parallel for"):
+        elif target == "cpu" and is_parallel_for:
             parallel_for.append((verdict, proposal))
         else:
             proposals.append(proposal)
-            if target == "gpu" and directive.startswith("#pragma omp target") and not _inside_hoist(verdict, report):
+            if target == "gpu" and names[:1] == ("target",) and not _inside_hoist(verdict, report):
                 offloaded.append((verdict, proposal))
         for rewrite in verdict.rewrites:
             proposal = _interchange_proposal(path, data, rewrite)

@@ -33,6 +33,8 @@ from typing import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ompilot.analysis.pragmas import directives_in
+from ompilot.analysis.syntax import find_omp_pragmas
 from ompilot.suggest import patch
 from ompilot.suggest.proposals import Edit, Proposal
 
@@ -672,7 +674,7 @@ def _run_checks(program: Program, job: FileJob, edits: list[Edit], race: bool, f
     patched = patch.apply_edits(job.original, edits)
     racy_view = patch.apply_edits(job.original, [replace(e, text=races.runtime_schedules(e.text)) for e in edits])
     # a fix that removes a pragma leaves the file's other pragmas running, if it has any
-    threads = _starts_threads(edits) or (fix and b"#pragma omp" in patched)
+    threads = _starts_threads(edits) or (fix and bool(find_omp_pragmas(patched)))
     if race_only:
         result = CheckResult(True, "accepted", "race-free")
         if threads:
@@ -687,10 +689,14 @@ def _run_checks(program: Program, job: FileJob, edits: list[Edit], race: bool, f
     return result
 
 
+#: constructs that run code on more than one thread (`task...`, `taskloop...` included)
+_THREADED = ("parallel", "target", "task", "taskloop", "teams")
+
+
 def _starts_threads(edits: list[Edit]) -> bool:
     """A change without parallel, target or task constructs (an interchange, a
     lone simd) runs on one thread: ThreadSanitizer has nothing to check."""
-    return any(f"omp {word}" in e.text for e in edits for word in ("parallel", "target", "task"))
+    return any(d.names[0] in _THREADED for e in edits for d in directives_in(e.text))
 
 
 def _tune(program: Program, job: FileJob, proposal: Proposal, best: CheckResult) -> tuple[CheckResult, list[Edit]]:
