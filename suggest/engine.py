@@ -71,7 +71,7 @@ def suggest_source(
         problem = _self_check(
             path, result.patched, settings, report.program,
             races_before=sum(bool(v.races) for v in report.verdicts),
-            left_alone=lambda offset: _original_offset_of(offset, edits) in left_alone,
+            left_alone=lambda offset: _written_here_or_left_alone(_original_offset_of(offset, edits), left_alone),
         )
         if problem:
             result.errors.append(f"{path}: suggestions withheld, the patched file fails ompilot's own check: {problem}")
@@ -263,6 +263,13 @@ def _follow_rewrites(result: FileSuggestions, settings: ScanSettings, target: st
         if not any((e.start, e.text) in have for e in mapped):
             proposal.edits = mapped
             result.proposals.append(proposal)
+
+
+def _written_here_or_left_alone(original: int | None, left_alone: set[int]) -> bool:
+    """A loop of the patched file that the engine wrote itself (a rewrite's
+    own loops: no original offset) has the parallelism the rewrite chose; a
+    loop of the original that got no proposal was left alone on purpose."""
+    return original is None or original in left_alone
 
 
 def _original_offset_of(offset: int, earlier: list[Edit]) -> int | None:
