@@ -274,7 +274,7 @@ class TooSmall(Reason):
     #: around it whose iterations enter it
     entries: int | None = None
     outer_line: int | None = None
-    fork_join: int | None = None  # operations one fork/join costs (analysis/nest.py)
+    fork_join: int | None = None  # operations one fork/join costs (analysis/estimates.py)
 
     def text(self) -> str:
         if self.outer_line is None:
