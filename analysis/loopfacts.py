@@ -680,7 +680,7 @@ class Verdict:
     tile: str | None = None  # "#pragma omp tile sizes(...)" to put below the loop's directive
     #: for a racy existing pragma: the directive that is correct ("" when the
     #: loop has a proven dependence and the pragma must go); None: no fix known
-    fix: str | None = None
+    race_fix: str | None = None
     #: a serial loop with a parallel region hoisted above it (see HoistedRegion)
     region: HoistedRegion | None = None
     #: a loop that is a `#pragma omp for` of the region hoisted above the loop at this line

@@ -118,7 +118,7 @@ def existing_pragma(scope: NestScope, p: Planned) -> bool:
     verdict, decision = p.verdict, p.decision
     verdict.existing = p.existing
     verdict.races = _races(p.directive, decision)
-    verdict.fix = _fix(p.directive, decision) if verdict.races else None
+    verdict.race_fix = _fix(p.directive, decision) if verdict.races else None
     if decision.parallel is None and _has_check(p.directive, decision.runtime_check):
         _behind_check(verdict, decision.runtime_check)  # the pragma's if() rules out the overlap
     _mark_collapsed(scope, p.loop, _collapse_of(p.directive))

@@ -175,7 +175,7 @@ def _race_fix(path: str, data: bytes, report: loopfacts.FileReport) -> Proposal 
     gives wrong output until both are fixed."""
     edits, explanation, lines = [], [], []
     for verdict in report.verdicts:
-        if not verdict.races or verdict.fix is None or verdict.existing is None:
+        if not verdict.races or verdict.race_fix is None or verdict.existing is None:
             continue
         start = patch.line_offset(data, verdict.existing.line)
         end = patch.line_end(data, start)
@@ -184,9 +184,9 @@ def _race_fix(path: str, data: bytes, report: loopfacts.FileReport) -> Proposal 
             continue  # continued over several lines, or not where the analysis says: leave it
         indent = text[: len(text) - len(text.lstrip())]
         ending = text[len(text.rstrip("\r\n")):]
-        edits.append(Edit(start, end, f"{indent}{verdict.fix}{ending}" if verdict.fix else ""))
+        edits.append(Edit(start, end, f"{indent}{verdict.race_fix}{ending}" if verdict.race_fix else ""))
         lines.append(verdict.existing.line)
-        what = f"'{verdict.fix}'" if verdict.fix else "removed"
+        what = f"'{verdict.race_fix}'" if verdict.race_fix else "removed"
         explanation.append(f"line {verdict.existing.line}: '{verdict.existing.text}' races ({verdict.races[0].text()}): {what}")
     if not edits:
         return None

@@ -119,7 +119,7 @@ def test_existing_pragma_reports_the_race_and_adds_the_missing_clause(planned):
     v = p.verdict
     assert v.existing is not None and v.existing.text == "#pragma omp parallel for"
     assert [type(r) for r in v.races] == [loopfacts.RaceInPragma] and "private(t)" in v.races[0].text()
-    assert v.fix == "#pragma omp parallel for private(t)"
+    assert v.race_fix == "#pragma omp parallel for private(t)"
     assert v.pragma is None  # the user's pragma stays: no second one
 
 
@@ -128,13 +128,13 @@ def test_existing_pragma_fix_keeps_a_trailing_comment_last(planned):
     goes before the comment, not into it."""
     scope, p = planned(RACY % " // hot loop", "/*L*/")
     policies.existing_pragma(scope, p)
-    assert p.verdict.fix == "#pragma omp parallel for private(t) // hot loop"
+    assert p.verdict.race_fix == "#pragma omp parallel for private(t) // hot loop"
 
 
 def test_existing_pragma_that_is_right_has_no_race(planned):
     scope, p = planned(RACY % " private(t)", "/*L*/")
     assert policies.existing_pragma(scope, p) is True
-    assert p.verdict.races == [] and p.verdict.fix is None
+    assert p.verdict.races == [] and p.verdict.race_fix is None
 
 
 def test_existing_collapse_takes_the_inner_loop_out_of_planning(planned):
