@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from . import datamap, hoisting, ir, loopfacts, pragmas, recurrence
+from . import datamap, hoisting, ir, loopfacts, pragmas, recurrence, scans
 from .affine import Affine
 from .decide import Decision, FunctionContext, decide, distinct_object
 from .loops import CanonicalLoop, names_in, to_affine, to_poly, trip_count, written_vars
@@ -71,7 +71,7 @@ class NestPlanner:
             self.verdicts.append(verdict)
             self.planned.append(_Planned(loop, verdict, decision, list(outer), list(enclosing)))
             region = parallel_above
-            if region is None and (verdict.pragma or verdict.recurrence or _opens_region(verdict.existing)):
+            if region is None and (verdict.pragma or verdict.recurrence or verdict.scan or _opens_region(verdict.existing)):
                 region = loop.info.line
                 if verdict.existing is not None:
                     self.user_regions.add(region)
@@ -131,8 +131,9 @@ class NestPlanner:
         return verdict, decision
 
     def _recurrence(self, loop, decision: Decision, outer, enclosing, verdict: loopfacts.Verdict) -> None:
-        """A loop serial only through an unsigned affine recurrence: parallel by
-        the jump-ahead rewrite (recurrence.py), when it has enough work."""
+        """A loop serial only through an unsigned affine recurrence, or through a
+        running sum or linear recurrence: parallel by the jump-ahead rewrite
+        (recurrence.py) or the two-pass scan (scans.py), when it has enough work."""
         if decision.facts is None:
             return
         state = next((r.var for r in decision.reasons if isinstance(r, loopfacts.ScalarDependence)), None)
@@ -140,13 +141,19 @@ class NestPlanner:
         live = var is not None and self.ctx.events.live_after(var, loop, enclosing)
         found = recurrence.affine_recurrence(loop, decision.canonical, decision.reasons,
                                              decision.facts.address_taken, live)
-        if found is None:
+        scan = None if found else scans.scan_of(loop, decision.canonical, decision.reasons,
+                                                decision.facts.address_taken, live, verdict.clauses)
+        if found is None and scan is None:
             return
         work = self._work(decision, outer)
         if work is not None and work < self.min_work:
             return
         verdict.trip_count = trip_count(decision.canonical)
         verdict.work = work
+        if scan is not None:
+            verdict.scan = scan
+            verdict.notes.append(scan.text())
+            return
         verdict.recurrence = replace(found, directive=recurrence.directive(found, verdict.clauses))
         verdict.notes.append(found.text())
 

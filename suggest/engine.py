@@ -15,7 +15,7 @@ from pathlib import Path
 from ompilot.analysis import loopfacts, sources
 from ompilot.analysis.scan import ScanSettings, scan_source
 
-from . import offload, patch, recurrence, regions, rtcheck
+from . import offload, patch, recurrence, regions, rtcheck, scans
 from .proposals import Edit, Proposal
 
 
@@ -117,6 +117,12 @@ def _proposals(path: str, data: bytes, report: loopfacts.FileReport, target: str
             proposal = recurrence.proposal(path, data, verdict, _body_open(data, verdict.loop.start_offset))
             if isinstance(proposal, str):
                 skipped.append(f"{path}:{verdict.loop.line}: jump-ahead rewrite not offered: {proposal}")
+            else:
+                proposals.append(proposal)
+        if verdict.scan is not None and target == "cpu":
+            proposal = scans.proposal(path, data, verdict, _header_span(data, verdict.loop.start_offset))
+            if isinstance(proposal, str):
+                skipped.append(f"{path}:{verdict.loop.line}: two-pass scan not offered: {proposal}")
             else:
                 proposals.append(proposal)
         if verdict.pragma is None:

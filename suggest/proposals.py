@@ -18,7 +18,7 @@ class Edit:
 class Proposal:
     file: str
     line: int  # line of the loop the proposal is about
-    kind: str  # pragma | interchange | region | simd
+    kind: str  # pragma | interchange | region | simd | recurrence | scan
     summary: str  # "#pragma omp parallel for reduction(+: s)"
     edits: list[Edit]
     explanation: list[str] = field(default_factory=list)  # why this loop, why these clauses
