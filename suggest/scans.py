@@ -32,8 +32,10 @@ thread (no buffer proportional to the trip count); if malloc fails the
 region runs with one thread in a slot on the stack. For `x[i] = a * x[i - 1] + b`
 pass 1 computes the block's value from a zero start and a to the power of its
 length, and pass 2 carries the previous element in a local variable (reading
-x[lo - 1] would race with the thread writing it). The omp.h calls sit in two
-helpers guarded by `#ifdef _OPENMP`, so the file builds with and without OpenMP.
+x[lo - 1] would race with the thread writing it). The OpenMP calls sit in two
+helpers guarded by `#ifdef _OPENMP`, so the file builds with and without
+OpenMP; C files get the three prototypes instead of <omp.h>, whose clang
+version does not compile as C89.
 """
 
 from __future__ import annotations
@@ -49,8 +51,13 @@ from .proposals import Edit, Proposal
 THREADS_HELPER = "ompilot_max_threads"
 POWER_HELPER = "ompilot_power"
 
-_THREADS = f"""#ifdef _OPENMP
+_THREADS = f"""#if defined(_OPENMP) && defined(__cplusplus)
 #include <omp.h>
+#elif defined(_OPENMP)
+/* as <omp.h> declares them (clang's <omp.h> does not compile as C89) */
+int omp_get_max_threads(void);
+int omp_get_num_threads(void);
+int omp_get_thread_num(void);
 #endif
 
 /* Added by ompilot for its two-pass scans: the most threads a parallel region
@@ -229,8 +236,9 @@ class _Code:
             f"{i}/* pass 1: this block's value from a zero start, nothing written */",
             f"{i}if (ompilot_thread == 0 && ompilot_lo < ompilot_hi)",
             f"{i}    {self.before} = {first};  /* the value before the loop */",
+            *([f"{i}#pragma omp simd reduction(+: {self.prev})"] if not s.multiplier else []),
             f"{i}{self.header()}",
-            f"{i}    {self.prev} = {self._step()};",
+            f"{i}    {self.prev} = {self._step()};" if s.multiplier else f"{i}    {self.prev} += {_operand(s.term)};",
             f"{i}{self.part}[2 * ompilot_thread] = {self.prev};",
             f"{i}{self.part}[2 * ompilot_thread + 1] = {power};",
             f"{i}#pragma omp barrier",
