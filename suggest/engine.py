@@ -113,16 +113,10 @@ def _proposals(path: str, data: bytes, report: loopfacts.FileReport, target: str
             if not isinstance(proposal, str):
                 proposal.explanation = [offload.hoist_reason(verdict)]
                 proposals.append(proposal)
-        if verdict.recurrence is not None and target == "cpu":
-            proposal = recurrence.proposal(path, data, verdict, _body_open(data, verdict.loop.start_offset))
+        if (verdict.recurrence or verdict.scan) and target == "cpu":
+            proposal, what = _serial_rewrite(path, data, verdict)
             if isinstance(proposal, str):
-                skipped.append(f"{path}:{verdict.loop.line}: jump-ahead rewrite not offered: {proposal}")
-            else:
-                proposals.append(proposal)
-        if verdict.scan is not None and target == "cpu":
-            proposal = scans.proposal(path, data, verdict, _header_span(data, verdict.loop.start_offset))
-            if isinstance(proposal, str):
-                skipped.append(f"{path}:{verdict.loop.line}: two-pass scan not offered: {proposal}")
+                skipped.append(f"{path}:{verdict.loop.line}: {what} not offered: {proposal}")
             else:
                 proposals.append(proposal)
         if verdict.pragma is None:
@@ -160,6 +154,14 @@ def _proposals(path: str, data: bytes, report: loopfacts.FileReport, target: str
     if fix is not None:
         proposals.insert(0, fix)  # the verifier checks it first and keeps it under the others
     return proposals, skipped
+
+
+def _serial_rewrite(path: str, data: bytes, verdict: loopfacts.Verdict) -> tuple[Proposal | str, str]:
+    """The rewrite that makes a serial loop parallel (jump-ahead of an LCG, or a
+    two-pass scan), or why it cannot be written here; with the rewrite's name."""
+    if verdict.recurrence is not None:
+        return recurrence.proposal(path, data, verdict, _body_open(data, verdict.loop.start_offset)), "jump-ahead rewrite"
+    return scans.proposal(path, data, verdict, _header_span(data, verdict.loop.start_offset)), "two-pass scan"
 
 
 def _hoisted_regions(path: str, data: bytes, report: loopfacts.FileReport, target: str,

@@ -46,6 +46,7 @@ from ompilot.analysis import loopfacts
 from ompilot.analysis.scans import threads_name
 
 from . import patch, rtcheck
+from .recurrence import loop_layout
 from .proposals import Edit, Proposal
 
 THREADS_HELPER = "ompilot_max_threads"
@@ -110,17 +111,16 @@ def proposal(path: str, data: bytes, verdict: loopfacts.Verdict, header: tuple[i
     helpers after the includes. `header`: [start, end) of the loop's `for (...)`."""
     scan = verdict.scan
     loop = verdict.loop
-    start = patch.line_start(data, loop.start_offset)
-    if data[start:loop.start_offset].strip():
-        return "the loop does not start its own line"
+    layout = loop_layout(data, loop)
+    if isinstance(layout, str):
+        return layout
+    start, indent, nl = layout.start, layout.indent, layout.newline
     if header is None:
         return "the loop header could not be delimited"
     end = loop.end_offset + (data[loop.end_offset:loop.end_offset + 1] == b";")  # a body without braces
     lines = data[start:end].split(b"\n")
     if any(line.rstrip(b"\r").endswith(b"\\") for line in lines):
         return "a line of the loop is continued with a backslash"
-    indent = data[start:loop.start_offset].decode("utf-8", errors="surrogateescape")
-    nl = "\r\n" if data[start:].split(b"\n", 1)[0].endswith(b"\r") else "\n"
     code = _Code(scan, indent)
     own_header = code.header()
     if scan.kind == "sum":
@@ -206,6 +206,12 @@ class _Code:
             out.append(f"{i}{s.ctype} ompilot_sum = 0;")
         else:
             out.append(f"{i}{s.ctype} {self.prev} = 0;")
+            if s.multiplier:
+                a = _operand(s.multiplier)
+                out.append(f"{i}{s.ctype} ompilot_term[4], ompilot_a2 = {a} * {a}, ompilot_a3 = ompilot_a2 * {a}, "
+                           "ompilot_a4 = ompilot_a2 * ompilot_a2;")
+                if s.counter_declared:
+                    out.append(f"{i}{s.counter_type} {s.counter};")
         out += [
             f"{i}if (ompilot_trips < 0)",
             f"{i}    ompilot_trips = 0;",
@@ -236,9 +242,11 @@ class _Code:
             f"{i}/* pass 1: this block's value from a zero start, nothing written */",
             f"{i}if (ompilot_thread == 0 && ompilot_lo < ompilot_hi)",
             f"{i}    {self.before} = {first};  /* the value before the loop */",
-            *([f"{i}#pragma omp simd reduction(+: {self.prev})"] if not s.multiplier else []),
-            f"{i}{self.header()}",
-            f"{i}    {self.prev} = {self._step()};" if s.multiplier else f"{i}    {self.prev} += {_operand(s.term)};",
+            *(self._unrolled() if s.multiplier else [
+                f"{i}#pragma omp simd reduction(+: {self.prev})",
+                f"{i}{self.header()}",
+                f"{i}    {self.prev} += {_operand(s.term)};",
+            ]),
             f"{i}{self.part}[2 * ompilot_thread] = {self.prev};",
             f"{i}{self.part}[2 * ompilot_thread + 1] = {power};",
             f"{i}#pragma omp barrier",
@@ -253,6 +261,23 @@ class _Code:
             f"{i}    {self.prev} = {self.part}[2 * ompilot_thread - 1] * {self.prev} + {self.part}[2 * ompilot_thread - 2];",
         ]
         return out
+
+    def _unrolled(self) -> list[str]:
+        """Pass 1 of `y = a * y + b`, four elements a step: y = a^4 y + (a^3 t0 + a^2 t1) + (a t2 + t3)
+        puts one multiply-add per four elements on the dependence chain instead of four."""
+        s, i, c = self.scan, self.inner, self.scan.counter
+        a = _operand(s.multiplier)
+        return [
+            f"{i}/* four elements a step, y = a^4 y + a^3 t0 + a^2 t1 + a t2 + t3: one multiply-add per four on the chain */",
+            f"{i}for ({c} = ompilot_lo; {c} + 3 < ompilot_hi; ) {{",
+            f"{i}    for (ompilot_u = 0; ompilot_u < 4; ompilot_u++, {c}++)",
+            f"{i}        ompilot_term[ompilot_u] = {s.term};",
+            f"{i}    {self.prev} = ompilot_a4 * {self.prev} + ((ompilot_a3 * ompilot_term[0] + ompilot_a2 * ompilot_term[1])",
+            f"{i}        + ({a} * ompilot_term[2] + ompilot_term[3]));",
+            f"{i}}}",
+            f"{i}for (; {c} < ompilot_hi; {c}++)",
+            f"{i}    {self.prev} = {self._step()};",
+        ]
 
     def _step(self) -> str:
         s = self.scan
