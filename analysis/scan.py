@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from . import compdb, frontend, ir, loopfacts, pragmas, program, sources, syntax
+from . import compdb, fileerrors, frontend, ir, loopfacts, pragmas, program, sources, syntax
 from .decide import FunctionContext
 from .liveness import FunctionEvents
 from .nest import NestPlanner
@@ -327,7 +327,8 @@ def _prepare(path: str, data: bytes, settings: ScanSettings, report: loopfacts.F
     flags = _flags(path, language, settings)
     tu = frontend.parse(path, flags, data)
     if tu.errors:
-        report.errors.append(f"{path}: not analysed, Clang reports {len(tu.errors)} error(s); first: {tu.errors[0]}")
+        report.errors.append(fileerrors.ClangErrors(
+            path, f"not analysed, Clang reports {len(tu.errors)} error(s); first: {tu.errors[0]}"))
         reason = loopfacts.ParseFailure(message=tu.errors[0])
         for s in syntax_loops:
             loop = _syntax_loop_model(path, s)
@@ -338,7 +339,7 @@ def _prepare(path: str, data: bytes, settings: ScanSettings, report: loopfacts.F
     if pragma_lines:
         pragma_errors = frontend.check_openmp_syntax(path, flags, data)
         if pragma_errors:
-            report.errors.append(f"{path}: Clang rejects an OpenMP pragma: {pragma_errors[0]}")
+            report.errors.append(fileerrors.PragmaRejected(path, f"Clang rejects an OpenMP pragma: {pragma_errors[0]}"))
     return _Prepared(path, tu, lines, pragma_lines, syntax_loops, settings.min_work)
 
 

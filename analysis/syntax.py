@@ -22,6 +22,7 @@ import tree_sitter_c
 import tree_sitter_cpp
 from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
+from ompilot.analysis.pragmas import PRAGMA_LINE, PRAGMA_OPERATOR_LINE, Directive
 from ompilot.analysis.sources import CPP_EXTENSIONS
 
 LANGUAGES = ("c", "cpp")
@@ -724,8 +725,6 @@ def _function_span(opened: tuple[int, bytes], end: int) -> _Span:
 # OpenMP pragmas
 # --------------------------------------------------------------------------
 
-_PRAGMA = re.compile(rb"^[ \t]*#[ \t]*pragma[ \t]+omp\b", re.M)
-_PRAGMA_OPERATOR = re.compile(rb'^[ \t]*_Pragma\s*\(\s*"(omp\b[^"]*)"\s*\)', re.M)
 _BLOCK_COMMENT = re.compile(
     rb'"(?:[^"\\\n]|\\.)*"|//(?:[^\n\\]|\\.)*|(?P<block>/\*.*?(?:\*/|\Z))',
     re.S,
@@ -743,18 +742,20 @@ def find_omp_pragmas(source: bytes) -> list[tuple[int, str]]:
     starts = [start for start, _ in comments]
     lines = _LineIndex(source)
     found: list[tuple[int, str]] = []
-    for match in _PRAGMA.finditer(source):
+    for match in PRAGMA_LINE.finditer(source):
         at = match.start()
         index = bisect.bisect_right(starts, at) - 1
         if index >= 0 and comments[index][0] <= at < comments[index][1]:
             continue
         found.append((lines.position(at)[0], _joined_line(source, at)))
-    for match in _PRAGMA_OPERATOR.finditer(source):  # _Pragma("omp ...") reads as #pragma omp ...
+    for match in PRAGMA_OPERATOR_LINE.finditer(source):  # _Pragma("omp ...") reads as #pragma omp ...
         at = match.start()
         index = bisect.bisect_right(starts, at) - 1
         if index >= 0 and comments[index][0] <= at < comments[index][1]:
             continue
-        found.append((lines.position(at)[0], "#pragma " + match.group(1).decode("utf-8", "replace")))
+        line_end = source.find(b"\n", at)
+        text = source[at : len(source) if line_end < 0 else line_end].decode("utf-8", "replace")
+        found.append((lines.position(at)[0], Directive.parse(text).render()))
     return sorted(found)
 
 

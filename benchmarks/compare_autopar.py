@@ -327,7 +327,7 @@ def prepare_ompilot(program: Program, workdir: Path, threads: int, verified: boo
             # the pipeline `ompilot suggest` runs; one worker, as the timings compare tools one at a time
             run = suggest_tree([source], ScanSettings(jobs=1), SuggestOptions(tune=True, jobs=1))
             result, program.verify_errors = run.results[0], run.errors
-            program.rejected = [f"{p.line}: {p.summary}: {p.evidence.get('message')}" for p in result.rejected]
+            program.rejected = [f"{p.line}: {p.summary}: {p.evidence.message if p.evidence else None}" for p in result.rejected]
         else:
             result = suggest_file(program.source)
         program.proposals = [f"{p.line}: {p.summary}" + _speedup_note(p) for p in result.proposals]
@@ -361,7 +361,8 @@ def verify_config(program: Program, threads: int) -> str:
 
 
 def _speedup_note(proposal) -> str:
-    speedup = (proposal.evidence or {}).get("speedup")
+    evidence = proposal.evidence
+    speedup = evidence.timing.speedup if evidence is not None and evidence.checked else None
     return f" (verified {speedup:.2f}x)" if speedup else ""
 
 

@@ -105,7 +105,7 @@ def evaluate(source: Path, truth: dict, workdir: Path, scale: int, threads: int,
     with_model = counts[f"built-in + {client.settings.model}"]
     _count(source.name, built_in, with_model, 0.0)
     _count(source.name, asked, with_model, time.monotonic() - started)
-    refused = [p for p in asked.rejected if (p.evidence or {}).get("stage") == "model"]
+    refused = [p for p in asked.rejected if p.evidence is not None and p.evidence.stage == "model"]
     with_model.refused_before_building += len(refused)
 
 
@@ -114,7 +114,7 @@ def _count(program: str, result, count: EngineCount, seconds: float) -> None:
     count.verified |= {(program, line) for line in loop_lines(result.data, result.proposals)}
     count.from_model |= {(program, line) for line in
                          loop_lines(result.data, [p for p in result.proposals if p.origin == "model"])}
-    slow = [p for p in result.rejected if (p.evidence or {}).get("stage") == "speed"]
+    slow = [p for p in result.rejected if p.evidence is not None and p.evidence.stage == "speed"]
     count.correct_not_faster |= {(program, line) for line in loop_lines(result.data, slow)}
 
 

@@ -43,7 +43,7 @@ def run_tree(path: Path, tune: bool, cache: VerificationCache | None) -> tuple[S
     for result in run.results:
         for p in result.proposals + result.rejected:
             verdict = "kept" if p.verified else "rejected"
-            lines.append(f"  {Path(result.path).name}:{p.line} {p.summary}: {verdict}: {p.evidence.get('message', '')}")
+            lines.append(f"  {Path(result.path).name}:{p.line} {p.summary}: {verdict}: {p.evidence.message if p.evidence else ''}")
     return stages, time.monotonic() - start, lines
 
 

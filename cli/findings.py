@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ompilot.analysis import loopfacts
+from ompilot.analysis import fileerrors, loopfacts
 
 # Rule ids ompilot adds to the reason codes of the analysis.
 OPPORTUNITY = "parallel-opportunity"
@@ -150,13 +150,14 @@ _LEADING_PATH = re.compile(r"^(?P<path>.+?): (?P<rest>.*)$", re.S)
 
 
 def file_finding(line: str, level: str, known: set[str]) -> Finding:
-    """A one-line file error ("x.c: not analysed, ...") as a whole-file finding."""
+    """A one-line file error ("x.c: not analysed, ...") as a whole-file finding;
+    its kind (fileerrors) picks the rule."""
     match = _LEADING_PATH.match(line)
     if match and match["path"].rstrip("/") in known:
         path, message = match["path"].rstrip("/"), match["rest"]
     else:
         path, message = "", line
-    rule = FILE_NOT_ANALYSED if "not analysed" in message or "rejects an OpenMP pragma" in message else INPUT_ERROR
+    rule = FILE_NOT_ANALYSED if isinstance(line, fileerrors.CLANG_REJECTS) else INPUT_ERROR
     return Finding(path, None, None, level, rule, message)
 
 
@@ -185,13 +186,17 @@ def proposal_fix(p, index: SourceIndex) -> Fix:
     )
 
 
+def why_rejected(p) -> str:
+    """The one line saying why the verifier (or the model check) turned a proposal down."""
+    return p.evidence.message if p.evidence is not None else "rejected"
+
+
 def proposal_finding(p, index: SourceIndex, rejected: bool = False) -> Finding:
     column = index.first_column(p.file, p.line)
     state = "unverified" if p.verified is None else ("verified" if p.verified else "rejected")
     why = "; ".join(p.explanation)
     if rejected:
-        reason = p.evidence.get("message", "rejected")
-        return Finding(p.file, p.line, column, "note", REJECTED, f"rejected: {p.summary}: {reason}",
+        return Finding(p.file, p.line, column, "note", REJECTED, f"rejected: {p.summary}: {why_rejected(p)}",
                        data={"kind": p.kind, "origin": p.origin})
     message = f"{p.summary} ({p.origin}, {state})" + (f": {why}" if why else "")
     return Finding(p.file, p.line, column, "note", PROPOSAL_RULES.get(p.kind, OPPORTUNITY), message,

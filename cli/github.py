@@ -26,12 +26,15 @@ import re
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import httpx
 import unidiff
 
 from ompilot.suggest import patch
-from ompilot.suggest.engine import FileSuggestions
+from ompilot.suggest.proposals import FileSuggestions
+
+from .findings import why_rejected
 
 C_SUFFIXES = (".c", ".h", ".cc", ".cpp", ".cxx", ".hpp", ".hh", ".hxx", ".c++")
 MARKER = re.compile(r"<!-- ompilot:fp=([0-9a-f]{12}) -->")
@@ -118,16 +121,16 @@ def findings_from(results: list[FileSuggestions], root: Path) -> list[ReviewSugg
 
 
 def evidence_line(proposal) -> str:
-    evidence = proposal.evidence or {}
+    evidence = proposal.evidence
     if not proposal.verified:
         return "Not verified (static analysis only; run without --no-verify to build, race-check and time it)."
-    parts = [f"Verified: {evidence.get('message', 'accepted')}"]
-    race = evidence.get("race_check") or {}
-    if race.get("runs"):
-        parts.append(f"race check: no race in {race['runs']} runs under ThreadSanitizer + Archer")
-    elif race:
+    parts = [f"Verified: {evidence.message if evidence is not None else 'accepted'}"]
+    race = evidence.race_check if evidence is not None else None
+    if race is not None and race.runs:
+        parts.append(f"race check: no race in {race.runs} runs under ThreadSanitizer + Archer")
+    elif race is not None:
         parts.append("race check: not needed, the change starts no threads")
-    if evidence.get("output_check") == "same":
+    if evidence is not None and evidence.checked and evidence.output_difference is None:
         parts.append("output: same as the serial build")
     if proposal.origin == "model":
         parts.append("proposed by a model, proven by the checks above")
@@ -327,3 +330,75 @@ def pull_number_from_event(event_path: str | None) -> int | None:
     # empty for pull requests from forks: the plan then carries the number
     runs = (event.get("workflow_run") or {}).get("pull_requests") or []
     return runs[0].get("number") if runs else None
+
+
+# ------------------------------------------------------------------ the whole review
+
+
+@dataclass(frozen=True)
+class ReviewRequest:
+    """What `ompilot github-review` was asked to do (options and the Action's environment)."""
+
+    paths: tuple[Path, ...] = ()  # default: the pull request's changed C/C++ files
+    number: int | None = None  # the pull request (default: from the event)
+    repo: str | None = None  # OWNER/NAME
+    api_url: str = "https://api.github.com"
+    token: str = ""
+    event_path: str | None = None  # GITHUB_EVENT_PATH
+    max_comments: int = DEFAULT_MAX_COMMENTS
+    save_plan: Path | None = None  # analyse and verify only, write the findings here
+    from_plan: Path | None = None  # post a saved plan's findings, analyse nothing
+
+
+@dataclass
+class ReviewRun:
+    number: int | None
+    saved: int | None = None  # findings written to request.save_plan (then nothing was posted)
+    posted: PostedReview | None = None
+
+
+def review_pull_request(request: ReviewRequest, suggest: Callable[[list[Path]], object],
+                        say: Callable[[str], None]) -> ReviewRun:
+    """Plan (analyse and verify with `suggest(paths)`, a verify.pipeline
+    SuggestRun), save the plan, or post it: one review on the pull request.
+    `say` gets the lines for the workflow's log (errors, dropped proposals).
+    Raises GitHubError (and the pipeline's environment errors)."""
+    number = request.number or pull_number_from_event(request.event_path)
+    planned: list[ReviewSuggestion] = []
+    if request.from_plan is not None:
+        planned, plan_number = load_plan(request.from_plan)
+        number = number or plan_number
+    needs_api = request.from_plan is not None or request.save_plan is None or not request.paths
+    if needs_api and (not request.repo or not number or not request.token):
+        missing = [name for name, value in (("--repo/GITHUB_REPOSITORY", request.repo), ("--pr", number),
+                                            ("GITHUB_TOKEN", request.token)) if not value]
+        raise GitHubError(f"github-review needs {', '.join(missing)}")
+    client = GitHubClient(request.api_url, request.repo, request.token) if needs_api else None
+    try:
+        if request.from_plan is not None:
+            findings = planned
+        else:
+            findings = _plan(request, client, number, suggest, say)
+            if request.save_plan is not None:
+                save_plan(request.save_plan, findings, number)
+                return ReviewRun(number, saved=len(findings))
+        expected_head = head_sha_from_event(request.event_path) if request.from_plan is not None else None
+        return ReviewRun(number, posted=post_review(client, number, findings, request.max_comments, expected_head))
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _plan(request: ReviewRequest, client: GitHubClient | None, number: int | None,
+          suggest: Callable[[list[Path]], object], say: Callable[[str], None]) -> list[ReviewSuggestion]:
+    root = Path.cwd()
+    targets = list(request.paths) or [root / f for f in client.changed_files(number) if f.endswith(C_SUFFIXES)]
+    targets = [t for t in targets if t.exists()]
+    if not targets:
+        return []
+    run = suggest(targets)
+    for line in run.errors + [e for r in run.results for e in r.errors]:
+        say(line.splitlines()[0])
+    for p in (p for r in run.results for p in r.rejected):
+        say(f"{p.file}:{p.line}: dropped {p.summary}: {why_rejected(p)}")
+    return findings_from(run.results, root)

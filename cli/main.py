@@ -11,6 +11,7 @@ import os
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Callable
 
 import click
 from rich.console import Console
@@ -73,6 +74,17 @@ def _settings(ctx: click.Context, build_dir: Path | None, jobs: int | None) -> S
 _ENVIRONMENT_ERRORS = (compdb.ToolchainError, compdb.CompileDatabaseError, frontend.FrontendError)
 
 
+def _emit(fmt: str, as_json: Callable[[], str], as_machine: Callable[[str], None],
+          as_text: Callable[[Console], None]) -> None:
+    """Print in one of the scan formats: JSON, SARIF or GitHub annotations, text."""
+    if fmt == "json":
+        click.echo(as_json())
+    elif fmt in ("sarif", "github"):
+        as_machine(fmt)
+    else:
+        as_text(Console(highlight=False))
+
+
 @cli.command()
 @common_options
 @click.pass_context
@@ -91,12 +103,8 @@ def scan(ctx: click.Context, paths: tuple[Path, ...], build_dir: Path | None, fm
     except _ENVIRONMENT_ERRORS as exc:
         click.echo(f"ompilot: {exc}", err=True)
         ctx.exit(EXIT_ERROR)
-    if fmt == "json":
-        click.echo(render.to_json(reports, errors))
-    elif fmt in ("sarif", "github"):
-        formats.emit_scan(reports, errors, fmt)
-    else:
-        render.print_text(reports, errors, Console(highlight=False))
+    _emit(fmt, lambda: render.to_json(reports, errors), lambda machine: formats.emit_scan(reports, errors, machine),
+          lambda console: render.print_text(reports, errors, console))
     if not any(r.analysed for r in reports):
         ctx.exit(EXIT_ERROR)
     ctx.exit(EXIT_FINDINGS if render.has_findings(reports, errors) else EXIT_CLEAN)
@@ -207,12 +215,10 @@ def suggest(ctx, paths, build_dir, fmt, jobs, mode, target, no_verify, no_tune, 
     elif mode == "apply":
         errors = errors + apply_results(results)
         render.print_suggestions(results, errors, Console(highlight=False), applied=True)
-    elif fmt == "json":
-        click.echo(render.suggestions_json(results, errors))
-    elif fmt in ("sarif", "github"):
-        formats.emit_suggest(results, errors, fmt)
     else:
-        render.print_suggestions(results, errors, Console(highlight=False))
+        _emit(fmt, lambda: render.suggestions_json(results, errors),
+              lambda machine: formats.emit_suggest(results, errors, machine),
+              lambda console: render.print_suggestions(results, errors, console))
     text_summary = mode == "apply" or (mode is None and fmt == "text")
     if run.left_unverified and not text_summary:  # the text summary line says it; other formats on stderr
         click.echo(f"ompilot: {run.left_unverified} proposal(s) left unverified: "
@@ -273,55 +279,25 @@ def github_review(ctx, paths, number, repo, api_url, no_verify, max_comments, sa
     request's changed C/C++ files. The token comes from GITHUB_TOKEN only.
     Exit 0 when the review was posted (or there was nothing new), 2 on errors.
     """
-    token = os.environ.get("GITHUB_TOKEN", "")
-    event_path = os.environ.get("GITHUB_EVENT_PATH")
-    number = number or github.pull_number_from_event(event_path)
-    planned: list = []
-    if from_plan is not None:
-        try:
-            planned, plan_number = github.load_plan(from_plan)
-        except github.GitHubError as exc:
-            click.echo(f"ompilot: {exc}", err=True)
-            ctx.exit(EXIT_ERROR)
-        number = number or plan_number
-    needs_api = from_plan is not None or save_plan is None or not paths
-    if needs_api and (not repo or not number or not token):
-        missing = [name for name, value in (("--repo/GITHUB_REPOSITORY", repo), ("--pr", number),
-                                            ("GITHUB_TOKEN", token)) if not value]
-        click.echo(f"ompilot: github-review needs {', '.join(missing)}", err=True)
-        ctx.exit(EXIT_ERROR)
-    client = github.GitHubClient(api_url, repo, token) if needs_api else None
+    request = github.ReviewRequest(
+        paths=tuple(paths), number=number, repo=repo, api_url=api_url, token=os.environ.get("GITHUB_TOKEN", ""),
+        event_path=os.environ.get("GITHUB_EVENT_PATH"), max_comments=max_comments, save_plan=save_plan,
+        from_plan=from_plan)
+
+    def suggest(targets: list[Path]) -> SuggestRun:
+        settings = _settings(ctx, None, None)
+        return _suggest_run(targets, settings, Console(highlight=False, stderr=True),
+                            SuggestOptions(verify=not no_verify, jobs=settings.jobs))
+
     try:
-        if from_plan is not None:
-            findings = planned
-        else:
-            root = Path.cwd()
-            targets = list(paths) or [root / f for f in client.changed_files(number) if f.endswith(github.C_SUFFIXES)]
-            targets = [t for t in targets if t.exists()]
-            findings = []
-            if targets:
-                settings = _settings(ctx, None, None)
-                run = _suggest_run(targets, settings, Console(highlight=False, stderr=True),
-                                   SuggestOptions(verify=not no_verify, jobs=settings.jobs))
-                results, errors = run.results, run.errors
-                for line in errors + [e for r in results for e in r.errors]:
-                    click.echo(f"ompilot: {line.splitlines()[0]}", err=True)
-                for p in (p for r in results for p in r.rejected):  # for the workflow's log
-                    click.echo(f"ompilot: {p.file}:{p.line}: dropped {p.summary}: "
-                               f"{(p.evidence or {}).get('message', 'rejected')}", err=True)
-                findings = github.findings_from(results, root)
-            if save_plan is not None:
-                github.save_plan(save_plan, findings, number)
-                click.echo(f"ompilot: {len(findings)} finding(s) written to {save_plan}")
-                ctx.exit(EXIT_CLEAN)
-        expected_head = github.head_sha_from_event(event_path) if from_plan is not None else None
-        outcome = github.post_review(client, number, findings, max_comments, expected_head)
+        run = github.review_pull_request(request, suggest, say=lambda line: click.echo(f"ompilot: {line}", err=True))
     except (github.GitHubError, *_ENVIRONMENT_ERRORS) as exc:
         click.echo(f"ompilot: {exc}", err=True)
         ctx.exit(EXIT_ERROR)
-    finally:
-        if client is not None:
-            client.close()
+    number, outcome = run.number, run.posted
+    if run.saved is not None:
+        click.echo(f"ompilot: {run.saved} finding(s) written to {save_plan}")
+        ctx.exit(EXIT_CLEAN)
     if outcome.retried_after_422:
         click.echo(f"ompilot: GitHub refused an inline comment, all moved to the review body: "
                    f"{outcome.retried_after_422}", err=True)

@@ -16,6 +16,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from ompilot.analysis import loopfacts
+from ompilot.verify.evidence import Evidence
+
+from .findings import why_rejected
 
 JSON_VERSION = 1
 
@@ -200,7 +203,7 @@ def proposal_record(p) -> dict:
         "explanation": list(p.explanation),
         "origin": p.origin,
         "verified": p.verified,
-        "evidence": p.evidence,
+        "evidence": p.evidence.to_json() if p.evidence is not None else {},
         "edits": [{"start": e.start, "end": e.end, "text": e.text} for e in p.edits],
     }
 
@@ -230,15 +233,14 @@ def print_suggestions(results, errors: list[str], console: Console, applied: boo
             for line in _evidence_lines(p.evidence):
                 console.print(f"    = {line}", markup=False, highlight=False, soft_wrap=True)
         for p in result.rejected:
-            message = p.evidence.get("message", "rejected")
-            console.print(f"{p.file}:{p.line}: rejected: {p.summary}: {message}", markup=False, highlight=False, soft_wrap=True)
+            console.print(f"{p.file}:{p.line}: rejected: {p.summary}: {why_rejected(p)}", markup=False, highlight=False, soft_wrap=True)
         for line in result.skipped:
             console.print(f"{line} (skipped)", markup=False, highlight=False, soft_wrap=True)
     for line in errors + [e for r in results for e in r.errors]:
         console.print(f"error: {line}", markup=False, highlight=False, soft_wrap=True)
     files = sum(1 for r in results if r.proposals)
     verb = "applied" if applied else "proposed"
-    left = sum(1 for r in results for p in r.rejected if (p.evidence or {}).get("stage") == "budget")
+    left = sum(1 for r in results for p in r.rejected if p.evidence is not None and p.evidence.stage == "budget")
     budget = f"; {left} left unverified: the --budget was spent" if left else ""
     console.print(f"{count} changes {verb} in {files} of {len(results)} files{budget}", markup=False, highlight=False,
                   soft_wrap=True)
@@ -258,28 +260,27 @@ def diff_report(results) -> str:
             lines.append(f"ompilot: {p.file}:{p.line}: {p.summary} ({p.origin}, verified)")
             lines += [f"    {line}" for line in _evidence_lines(p.evidence)]
         for p in result.rejected:
-            lines.append(f"ompilot: {p.file}:{p.line}: dropped: {p.summary}: {p.evidence.get('message', 'rejected')}")
+            lines.append(f"ompilot: {p.file}:{p.line}: dropped: {p.summary}: {why_rejected(p)}")
     return "".join(f"{line}\n" for line in lines)
 
 
-def _evidence_lines(evidence: dict) -> list[str]:
+def _evidence_lines(evidence: Evidence | None) -> list[str]:
     """The verifier's evidence in a few lines: speedup, races, output."""
-    if not evidence:
+    if evidence is None:
         return []
-    race = evidence.get("race_check", {})
-    lines = [evidence.get("message", "")]
-    if race and race.get("runs"):
-        archer = "Archer loaded" if race.get("archer_loaded") else "Archer NOT loaded"
-        lines.append(f"race check: {race.get('runs', 0)} runs under ThreadSanitizer ({archer}), "
-                     f"{len(race.get('races', []))} races")
-    if "output_check" in evidence:
-        lines.append(f"output check: {evidence['output_check']}")
-    serial, parallel = evidence.get("serial_seconds") or [], evidence.get("parallel_seconds") or []
-    if serial and parallel:
-        lines.append(f"timing: serial {_spread(serial)}, parallel {_spread(parallel)} with "
-                     f"{evidence.get('threads')} threads, {len(serial)} runs each")
-    if evidence.get("tried"):
-        lines.append("tried: " + "; ".join(evidence["tried"]))
+    lines = [evidence.message]
+    race = evidence.race_check
+    if race is not None and race.runs:
+        archer = "Archer loaded" if race.archer_loaded else "Archer NOT loaded"
+        lines.append(f"race check: {race.runs} runs under ThreadSanitizer ({archer}), {len(race.races)} races")
+    if evidence.checked:
+        lines.append(f"output check: {evidence.output_difference or 'same'}")
+        serial, parallel = evidence.timing.serial_seconds, evidence.timing.parallel_seconds
+        if serial and parallel:
+            lines.append(f"timing: serial {_spread(serial)}, parallel {_spread(parallel)} with "
+                         f"{evidence.timing.threads} threads, {len(serial)} runs each")
+    if evidence.tried:
+        lines.append("tried: " + "; ".join(evidence.tried))
     return [l for l in lines if l]
 
 
@@ -287,7 +288,7 @@ def verify_json(outcomes) -> str:
     return json.dumps({
         "version": JSON_VERSION,
         "results": [
-            {"file": o.file, "error": o.error, "evidence": o.result.evidence() if o.result else None}
+            {"file": o.file, "error": o.error, "evidence": Evidence.of(o.result).to_json() if o.result else None}
             for o in outcomes
         ],
     }, indent=2)
@@ -302,5 +303,5 @@ def print_verify(outcomes, console: Console) -> None:
             continue
         verdict = "verified" if o.result.accepted else f"rejected at the {o.result.stage} check"
         console.print(f"{o.file}: {verdict}", markup=False, highlight=False, soft_wrap=True)
-        for line in _evidence_lines(o.result.evidence()):
+        for line in _evidence_lines(Evidence.of(o.result)):
             console.print(f"    = {line}", markup=False, highlight=False, soft_wrap=True)

@@ -9,32 +9,14 @@ no proposals and an error line instead.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
-from ompilot.analysis import loopfacts, sources
+from ompilot.analysis import fileerrors, loopfacts, sources
 from ompilot.analysis.scan import ScanSettings, scan_source
 
 from . import offload, patch, recurrence, regions, rtcheck, scans
-from .proposals import Edit, Proposal
-
-
-@dataclass
-class FileSuggestions:
-    path: str
-    data: bytes  # the original bytes
-    proposals: list[Proposal] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)  # one line each: a loop left alone, and why
-    errors: list[str] = field(default_factory=list)
-    report: loopfacts.FileReport | None = None
-    analysed: bool = True
-    rejected: list[Proposal] = field(default_factory=list)  # proposals the verifier turned down
-    flags: tuple[str, ...] | None = None  # the flags given after `--`: the verifier builds with them too
-    build_dir: Path | None = None  # where compile_commands.json is (-p), for the verifier's build
-
-    @property
-    def patched(self) -> bytes:
-        return patch.apply_edits(self.data, [e for p in self.proposals for e in p.edits])
+from .proposals import Edit, FileSuggestions, Proposal
 
 
 def suggest_file(
@@ -405,8 +387,9 @@ def explain(verdict: loopfacts.Verdict) -> list[str]:
 
 def _self_check(path: str, patched: bytes, settings: ScanSettings, facts, races_before: int, left_alone) -> str | None:
     again = scan_source(path, patched, settings, program_facts=facts)
-    if any("not analysed" in e or "rejects an OpenMP pragma" in e for e in again.errors):
-        return next(e for e in again.errors if "not analysed" in e or "rejects" in e)
+    rejected = [e for e in again.errors if isinstance(e, fileerrors.CLANG_REJECTS)]
+    if rejected:
+        return rejected[0]
     races = [v for v in again.verdicts if v.races]
     if len(races) > races_before:
         return f"line {races[0].loop.line}: {races[0].races[0].text()}"

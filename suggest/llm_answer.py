@@ -6,12 +6,16 @@ import json
 import re
 from dataclasses import dataclass
 
+from ompilot.analysis.pragmas import Directive, first_pragma_line
+
 # directives that may stand above a loop; anything else is refused
-LOOP_DIRECTIVES = re.compile(
-    r"^#pragma omp (?:parallel for(?: simd)?|for(?: simd)?|simd|parallel loop|loop|taskloop(?: simd)?"
-    r"|target teams distribute parallel for(?: simd)?|teams distribute parallel for(?: simd)?)(?=\s|$)"
-)
-_CLAUSE = re.compile(r"\s*([a-z_]+)(\s*\()?")
+LOOP_DIRECTIVES = frozenset({
+    ("parallel", "for"), ("parallel", "for", "simd"), ("for",), ("for", "simd"), ("simd",), ("parallel", "loop"),
+    ("loop",), ("taskloop",), ("taskloop", "simd"),
+    ("target", "teams", "distribute", "parallel", "for"), ("target", "teams", "distribute", "parallel", "for", "simd"),
+    ("teams", "distribute", "parallel", "for"), ("teams", "distribute", "parallel", "for", "simd"),
+})  # fmt: skip
+_CLAUSE_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyz_")
 
 
 @dataclass(frozen=True)
@@ -31,10 +35,10 @@ def parse_answer(text: str) -> ModelAnswer:
     lone `#pragma omp` line is taken as the directive."""
     obj = _json_object(text)
     if obj is None:
-        pragma = re.search(r"^\s*(#\s*pragma\s+omp\b[^\n]*)$", text, re.M)
+        pragma = first_pragma_line(text)
         if pragma is None:
             raise UnusableAnswer(f"no JSON object and no '#pragma omp' line in the answer: {_excerpt(text)}")
-        return ModelAnswer(normalize_directive(pragma.group(1)), None, "")
+        return ModelAnswer(normalize_directive(pragma), None, "")
     directive = obj.get("directive", obj.get("pragma"))
     rewritten = obj.get("rewritten_loop") or obj.get("rewrite") or None
     reasoning = obj.get("reasoning") or obj.get("explanation") or ""
@@ -47,7 +51,13 @@ def parse_answer(text: str) -> ModelAnswer:
 
 
 def normalize_directive(text: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"^#\s*pragma\s+omp\b", "#pragma omp", text.strip()))
+    """The directive in canonical form (`Directive.render`); text that is no
+    `#pragma omp` directive comes back with its blanks collapsed, for the
+    check to refuse by name."""
+    directive = Directive.parse_or_none(text.strip())
+    if directive is None or directive.spelling != "#pragma":
+        return " ".join(text.split())
+    return directive.render()
 
 
 def check_directive(directive: str) -> None:
@@ -55,27 +65,14 @@ def check_directive(directive: str) -> None:
     (Clang then parses it in place before anything is built.)"""
     if "\n" in directive or "\\" in directive:
         raise UnusableAnswer(f"'{directive[:80]}' spans several lines")
-    head = LOOP_DIRECTIVES.match(directive)
-    if head is None:
+    parsed = Directive.parse_or_none(directive)
+    if parsed is None or parsed.spelling != "#pragma" or parsed.names not in LOOP_DIRECTIVES:
         raise UnusableAnswer(f"'{directive[:80]}' is not an OpenMP loop directive")
-    rest = directive[head.end():]
-    position = 0
-    while position < len(rest):
-        if not rest[position:].strip():
-            break
-        clause = _CLAUSE.match(rest, position)
-        if clause is None:
-            raise UnusableAnswer(f"'{directive[:80]}': cannot read the clauses from '{rest[position:][:30]}'")
-        position = clause.end()
-        if clause.group(2):  # skip to the matching ')'
-            depth = 1
-            while position < len(rest) and depth:
-                depth += {"(": 1, ")": -1}.get(rest[position], 0)
-                position += 1
-            if depth:
-                raise UnusableAnswer(f"'{directive[:80]}': unbalanced parentheses")
-        while position < len(rest) and rest[position] in " ,":
-            position += 1
+    if parsed.problem:
+        raise UnusableAnswer(f"'{directive[:80]}': {parsed.problem}")
+    unknown = next((c.name for c in parsed.clauses if not set(c.name) <= _CLAUSE_LETTERS), None)
+    if unknown:
+        raise UnusableAnswer(f"'{directive[:80]}': '{unknown}' is not an OpenMP clause")
 
 
 def _json_object(text: str) -> dict | None:

@@ -17,14 +17,13 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from ompilot.analysis import loopfacts
+from ompilot.analysis import fileerrors, loopfacts
 from ompilot.analysis.scan import ScanSettings, scan_source
 
 from . import llm_prompt, patch
-from .engine import FileSuggestions
 from .llm_answer import ModelAnswer, UnusableAnswer, check_directive, parse_answer
 from .llm_client import LLMError, ModelClient
-from .proposals import Edit, Proposal
+from .proposals import Edit, FileSuggestions, Proposal, Refusal
 
 # reasons that say the loop is not worth asking about
 _NOT_A_CANDIDATE = (loopfacts.InsideParallel, loopfacts.TooSmall, loopfacts.ParseFailure, loopfacts.RaceInPragma)
@@ -122,8 +121,7 @@ def vet(result: FileSuggestions, verdict: loopfacts.Verdict, text: str, model_na
 def _refusal(path: str, line: int, model_name: str):
     def refused(summary: str, why: str) -> Proposal:
         return Proposal(file=path, line=line, kind="pragma", summary=summary, edits=[], origin="model",
-                        verified=False, evidence={"accepted": False, "stage": "model", "message": why,
-                                                  "model": model_name})
+                        verified=False, evidence=Refusal(why, model_name))
     return refused
 
 
@@ -155,8 +153,8 @@ def _static_check(path: str, data: bytes, edits: list[Edit], line: int, settings
     patched = patch.apply_edits(data, edits)
     report = scan_source(path, patched, settings)
     for error in report.errors:
-        if "not analysed" in error or "rejects an OpenMP pragma" in error:
-            return error.split(": ", 1)[-1]
+        if isinstance(error, fileerrors.CLANG_REJECTS):
+            return error.message
     for verdict in report.verdicts:
         if verdict.races and verdict.loop.line in (line, line + 1):
             return f"the analysis proves it races: {verdict.races[0].text()}"

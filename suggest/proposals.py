@@ -1,8 +1,12 @@
-"""What `suggest` hands over: proposals made of text edits on the original file."""
+"""What `suggest` hands over: proposals made of text edits on the original file, per file."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from ompilot.analysis import loopfacts
 
 
 @dataclass(frozen=True, order=True)
@@ -12,6 +16,31 @@ class Edit:
     start: int
     end: int
     text: str
+
+
+class Outcome(Protocol):
+    """What a proposal's `evidence` says: verify.evidence.Evidence (what the
+    verifier found) or a `Refusal` (turned down before any build)."""
+
+    accepted: bool
+    stage: str
+    message: str
+
+    def to_json(self) -> dict: ...
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A model's answer turned down before building (unusable, contradicts the
+    analysis, or fails the static check): the model's proposal with why."""
+
+    message: str
+    model: str  # the model that proposed it
+    accepted: bool = False
+    stage: str = "model"
+
+    def to_json(self) -> dict:
+        return {"accepted": self.accepted, "stage": self.stage, "message": self.message, "model": self.model}
 
 
 @dataclass
@@ -24,6 +53,28 @@ class Proposal:
     explanation: list[str] = field(default_factory=list)  # why this loop, why these clauses
     origin: str = "analysis"  # analysis | model
     verified: bool | None = None  # None: not verified (yet)
-    evidence: dict = field(default_factory=dict)
+    evidence: Outcome | None = None  # None: not verified (yet)
     #: other versions of the same change for the verifier to time: (label, edits)
     variants: list[tuple[str, list[Edit]]] = field(default_factory=list)
+
+
+@dataclass
+class FileSuggestions:
+    """One file's proposals, what was left alone and why, and its errors."""
+
+    path: str
+    data: bytes  # the original bytes
+    proposals: list[Proposal] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # one line each: a loop left alone, and why
+    errors: list[str] = field(default_factory=list)
+    report: loopfacts.FileReport | None = None
+    analysed: bool = True
+    rejected: list[Proposal] = field(default_factory=list)  # proposals the verifier turned down
+    flags: tuple[str, ...] | None = None  # the flags given after `--`: the verifier builds with them too
+    build_dir: Path | None = None  # where compile_commands.json is (-p), for the verifier's build
+
+    @property
+    def patched(self) -> bytes:
+        from . import patch  # patch imports Edit from here
+
+        return patch.apply_edits(self.data, [e for p in self.proposals for e in p.edits])

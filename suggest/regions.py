@@ -13,6 +13,7 @@ import re
 
 from ompilot.analysis import loopfacts
 from ompilot.analysis.hoisting import nowait_safe
+from ompilot.analysis.pragmas import Directive, logical_lines
 
 from . import patch
 from .proposals import Edit, Proposal
@@ -40,7 +41,6 @@ def merge(path: str, data: bytes, pairs: list[tuple[loopfacts.Verdict, Proposal]
 
 
 _REGION_SCHEDULES = ("static", "guided", "dynamic, 8")
-_SCHEDULE = re.compile(r" schedule\([^)]*\)")
 
 
 def _variants(region: Proposal, separate: list[Proposal]) -> list[tuple[str, list[Edit]]]:
@@ -54,17 +54,13 @@ def _variants(region: Proposal, separate: list[Proposal]) -> list[tuple[str, lis
 
 
 def _with_schedule(text: str, schedule: str) -> str:
+    """`text` with `schedule(...)` on each `#pragma omp for`, last but for `nowait`."""
     out = []
-    for line in text.splitlines(keepends=True):
-        if "#pragma omp for" in line:
-            body = line.rstrip("\r\n")
-            ending = line[len(body):]
-            body = _SCHEDULE.sub("", body)
-            if body.endswith(" nowait"):
-                body = body[: -len(" nowait")] + f" schedule({schedule}) nowait"
-            else:
-                body += f" schedule({schedule})"
-            line = body + ending
+    for line in logical_lines(text):
+        directive = Directive.parse_or_none(line)
+        if directive is not None and directive.names[:1] == ("for",):
+            directive = directive.without_clause("schedule")
+            line = directive.with_clause(f"schedule({schedule})", at=directive.position("nowait")).text
         out.append(line)
     return "".join(out)
 

@@ -256,3 +256,27 @@ def test_the_action_runs_the_command_with_options_it_has():
     # the token reaches the command through the environment only, never a command line
     assert action["runs"]["steps"][-1]["env"]["GITHUB_TOKEN"] == "${{ inputs.github-token }}"
     assert "GITHUB_TOKEN" not in script
+
+
+def test_the_review_runs_as_a_library_call_without_the_cli(tmp_path, monkeypatch):
+    """github.review_pull_request does the orchestration; the command only parses and prints."""
+    from ompilot.analysis.scan import ScanSettings
+    from ompilot.cli import github
+    from ompilot.verify.pipeline import SuggestOptions, suggest_tree
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "k.c").write_text("void f(double *restrict a, int n) {\n  for (int i = 0; i < n; i++)\n"
+                                  "    a[i] = 2 * a[i];\n}\n")
+    asked, said = [], []
+
+    def suggest(targets):
+        asked.append(targets)
+        return suggest_tree(targets, ScanSettings(jobs=1), SuggestOptions(verify=False))
+
+    request = github.ReviewRequest(paths=(tmp_path / "k.c",), number=7, save_plan=tmp_path / "plan.json")
+    run = github.review_pull_request(request, suggest, said.append)
+    assert asked == [[tmp_path / "k.c"]] and said == [] and run.saved == 1 and run.posted is None
+    findings, number = github.load_plan(tmp_path / "plan.json")
+    assert number == 7 and findings[0].title == "#pragma omp parallel for" and findings[0].path == "k.c"
+    with pytest.raises(github.GitHubError, match="github-review needs --repo/GITHUB_REPOSITORY, GITHUB_TOKEN"):
+        github.review_pull_request(github.ReviewRequest(number=7), suggest, said.append)

@@ -148,4 +148,4 @@ def test_a_racy_loop_is_still_caught(tmp_path):
                             edits=[Edit(offset, offset, PRAGMA)])
         verify_proposals(program, FileJob("prog.c", racy.encode(), [proposal]))
     assert proposal.verified is False
-    assert proposal.evidence["stage"] in ("race", "output"), proposal.evidence
+    assert proposal.evidence.stage in ("race", "output"), proposal.evidence

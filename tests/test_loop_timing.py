@@ -19,7 +19,8 @@ import pytest
 from ompilot.suggest import patch
 from ompilot.suggest.engine import suggest_source
 from ompilot.verify import looptime
-from ompilot.verify.evidence import CheckResult, ProgramConfig
+from ompilot.verify.config import ProgramConfig
+from ompilot.verify.evidence import CheckResult
 from ompilot.verify.verifier import Program
 
 PARALLEL_FOR = ["#pragma omp parallel for"]

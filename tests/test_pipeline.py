@@ -29,7 +29,8 @@ def test_the_cli_and_the_library_give_the_same_proposals(tmp_path: Path, capsys)
     cli = json.loads(capsys.readouterr().out)
     run = suggest_tree([tmp_path / "two.c"], ScanSettings(jobs=2), SuggestOptions(tune=False, jobs=2))
     (result,) = run.results
-    library = [{"line": p.line, "directive": p.summary, "evidence": p.evidence} for p in result.proposals + result.rejected]
+    library = [{"line": p.line, "directive": p.summary, "evidence": p.evidence.to_json()}
+               for p in result.proposals + result.rejected]
     cli_all = cli["proposals"] + cli["rejected"]
     assert len(cli_all) >= 2 and _checked(cli_all) == _checked(library)
     assert all(p["evidence"]["race_check"]["runs"] > 0 for p in cli_all if "parallel for" in p["directive"])

@@ -86,8 +86,8 @@ def test_two_workers_overlap_their_checks_and_no_timing_overlaps_anything(projec
     checked = result.proposals + result.rejected
     assert len(checked) == 2
     for proposal in checked:  # both went through the race check, so both reached the timing or failed it
-        assert proposal.evidence["stage"] in ("accepted", "speed"), proposal.evidence["message"]
-        assert proposal.evidence["race_check"]["runs"] > 0
+        assert proposal.evidence.stage in ("accepted", "speed"), proposal.evidence.message
+        assert proposal.evidence.race_check.runs > 0
     checks = [(s, e) for kind, s, e in spans if kind == "check"]
     timings = [(s, e) for kind, s, e in spans if kind == "timing"]
     assert len(timings) == 2
@@ -107,10 +107,10 @@ def test_the_budget_stops_new_verifications_best_first(project):
     summary = verify_tree([result], VerifyOptions(tune=False, jobs=1, budget_minutes=1, clock=clock))
     assert summary.left_unverified == 1
     everything = {p.line: p for p in result.proposals + result.rejected}
-    assert everything[BIG_LOOP].evidence["race_check"]["runs"] > 0
+    assert everything[BIG_LOOP].evidence.race_check.runs > 0
     left = everything[SMALL_LOOP]
     assert left.verified is False and left in result.rejected
-    assert left.evidence == {"accepted": False, "stage": "budget", "message": budget_message(1)}
+    assert left.evidence.to_json() == {"accepted": False, "stage": "budget", "message": budget_message(1)}
 
 
 def test_a_spent_budget_is_reported_by_the_cli(project, capsys):

@@ -216,8 +216,8 @@ int main(void) {
     swap = next(p for p in result.proposals if p.kind == "interchange")
     progress: list[str] = []
     verify_results([result], progress=progress.append, tune=False)
-    assert swap.evidence["stage"] in ("accepted", "speed"), swap.evidence["message"]
-    assert swap.evidence["race_check"]["runs"] == 0
+    assert swap.evidence.stage in ("accepted", "speed"), swap.evidence.message
+    assert swap.evidence.race_check.runs == 0
     # the progress line names what is being checked, and how far along it is
     total = len(result.proposals) + len(result.rejected)
     assert any(line.startswith(f"mm.c:{swap.line} swap the loops") and f"/{total})" in line for line in progress)
@@ -284,14 +284,14 @@ def test_racy_pragmas_are_fixed_together_and_the_fix_is_the_base_of_other_checks
     assert fix.summary == "fix the racy pragmas at lines 21, 28" and others
     verify_results([result], tune=False)
     # both pragmas race and the sum comes out wrong; fixed together they pass, faster or not
-    assert fix.verified and fix.evidence["stage"] == "accepted", fix.evidence
-    assert fix.evidence["race_check"]["runs"] > 0 and fix.evidence["race_check"]["races"] == []
-    assert fix.evidence["output_check"] == "same"
+    assert fix.verified and fix.evidence.stage == "accepted", fix.evidence
+    assert fix.evidence.race_check.runs > 0 and fix.evidence.race_check.races == ()
+    assert fix.evidence.output_difference is None
     patched = result.patched.decode()
     assert "#pragma omp parallel for private(t)" in patched and "#pragma omp parallel for reduction(+: sum)" in patched
     # the other proposal was checked on top of the fix: without it the output would differ
     for other in others:
-        assert other.evidence["output_check"] == "same", other.evidence
+        assert other.evidence.output_difference is None, other.evidence
 
 
 def test_removing_the_only_racy_pragma_needs_no_race_check(tmp_path):
@@ -307,7 +307,7 @@ def test_removing_the_only_racy_pragma_needs_no_race_check(tmp_path):
     [fix] = [p for p in result.proposals if p.kind == "fix"]
     verify_results([result], tune=False)
     # no OpenMP region is left: Archer would not load, and there is nothing to race
-    assert fix.verified and fix.evidence["race_check"]["runs"] == 0, fix.evidence
+    assert fix.verified and fix.evidence.race_check.runs == 0, fix.evidence
     assert "#pragma omp parallel for\n    for (int i = 1" not in result.patched.decode()
     # and the other proposals were checked without the racy pragma in the way
-    assert all(p.evidence["output_check"] == "same" for p in result.proposals + result.rejected if p is not fix)
+    assert all(p.evidence.output_difference is None for p in result.proposals + result.rejected if p is not fix)

@@ -17,7 +17,7 @@ from ompilot.verify.config import (
     parse_config,
     single_file_config,
 )
-from ompilot.verify.evidence import ProgramConfig
+from ompilot.verify.config import ProgramConfig
 
 MAIN_C = "#include <stdio.h>\nint main(void) {\n    puts(\"hi\");\n    return 0;\n}\n"
 LIB_C = "double dot(const double *a, const double *b, int n) { return 0; }\n"

@@ -37,7 +37,8 @@ from typing import Callable
 
 import platformdirs
 
-from .evidence import CheckResult, ProgramConfig, RaceReport
+from .config import ProgramConfig
+from .evidence import CheckResult, RaceReport
 
 FORMAT = 1  # bump when the stored form of a CheckResult changes
 _VERIFIER_DIR = Path(__file__).resolve().parent

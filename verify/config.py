@@ -48,6 +48,7 @@ Keys:
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 import os
 import re
 import shlex
@@ -63,7 +64,6 @@ from ompilot.analysis import compdb
 
 from . import builds
 from .compare import Tolerance
-from .evidence import ProgramConfig
 
 CONFIG_FILE = ".ompilot.toml"
 PYPROJECT = "pyproject.toml"
@@ -77,6 +77,43 @@ BUILD_PLACEHOLDERS = ("cc", "cflags", "out")
 RUN_PLACEHOLDERS = ("exe",)
 SINGLE_FILE = "default for a single file with main()"
 _DEFINE = re.compile(r"^[A-Za-z_]\w*(?:=.*)?$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class ProgramConfig:
+    """How to build and run one program, from `[tool.ompilot]` / `.ompilot.toml`
+    or, for a single file with main(), from defaults.
+
+    `build` is a shell command run in the copy of the tree, with placeholders
+    {cc} (compiler: clang-19, clang++-19, gcc or g++), {cflags} (ompilot's
+    flags for this build: -O3 -fopenmp, -fsanitize=thread ...), {out} (the
+    executable path ompilot wants). `run` commands use {exe}.
+    """
+
+    root: Path  # the directory the commands run in (the copy is made of it)
+    build: str
+    run: tuple[str, ...]  # each run's stdout (and `files`) is compared
+    race_run: tuple[str, ...] = ()  # run commands for the race checker (default: `run`)
+    files: tuple[str, ...] = ()  # output files to compare, relative to root
+    compare: tuple[str, ...] = ("stdout", "stderr")  # what of each run is compared: stdout, stderr, files
+    language: str = "c"  # c | cpp: picks the compiler
+    tolerance: Tolerance = Tolerance()
+    time_limit: float = 60.0  # seconds per build or run
+    memory_limit_mb: int = 4096  # per build or run
+    threads: tuple[int, ...] = (2, 4)  # thread counts of the checks
+    race_runs: int = 1  # passes over every thread count x schedule under the race checker
+    timing_runs: int = 5  # runs of the serial and of each parallel build
+    tune_seconds: float = 60.0  # time the variant search may take per file
+    compilers: tuple[str, ...] = ("clang",)  # gcc too when asked
+    source: str = ""  # where the configuration came from, for messages
+    race_defines: tuple[str, ...] = ()  # -D macros of the race-check build only (a smaller problem size)
+    race_cflags: str = ""  # more flags of the race-check build only
+    race_build: str = ""  # a whole build command for the race check (default: `build`)
+    #: builds.ProgramBuild when ompilot builds the program from compile_commands.json (then `build` is "")
+    program: object | None = None
+    #: builds.BuildFacts of a configuration ompilot worked out itself: the starter file when its build fails
+    found: object | None = None
+
 
 
 class ConfigError(Exception):

@@ -1,47 +1,8 @@
-"""The verifier's plain data: how a program is built and run, and what a check found."""
+"""The verifier's plain data: what a build, a run or a check found."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
-
-from .compare import Tolerance
-
-
-@dataclass(frozen=True)
-class ProgramConfig:
-    """How to build and run one program, from `[tool.ompilot]` / `.ompilot.toml`
-    or, for a single file with main(), from defaults.
-
-    `build` is a shell command run in the copy of the tree, with placeholders
-    {cc} (compiler: clang-19, clang++-19, gcc or g++), {cflags} (ompilot's
-    flags for this build: -O3 -fopenmp, -fsanitize=thread ...), {out} (the
-    executable path ompilot wants). `run` commands use {exe}.
-    """
-
-    root: Path  # the directory the commands run in (the copy is made of it)
-    build: str
-    run: tuple[str, ...]  # each run's stdout (and `files`) is compared
-    race_run: tuple[str, ...] = ()  # run commands for the race checker (default: `run`)
-    files: tuple[str, ...] = ()  # output files to compare, relative to root
-    compare: tuple[str, ...] = ("stdout", "stderr")  # what of each run is compared: stdout, stderr, files
-    language: str = "c"  # c | cpp: picks the compiler
-    tolerance: Tolerance = Tolerance()
-    time_limit: float = 60.0  # seconds per build or run
-    memory_limit_mb: int = 4096  # per build or run
-    threads: tuple[int, ...] = (2, 4)  # thread counts of the checks
-    race_runs: int = 1  # passes over every thread count x schedule under the race checker
-    timing_runs: int = 5  # runs of the serial and of each parallel build
-    tune_seconds: float = 60.0  # time the variant search may take per file
-    compilers: tuple[str, ...] = ("clang",)  # gcc too when asked
-    source: str = ""  # where the configuration came from, for messages
-    race_defines: tuple[str, ...] = ()  # -D macros of the race-check build only (a smaller problem size)
-    race_cflags: str = ""  # more flags of the race-check build only
-    race_build: str = ""  # a whole build command for the race check (default: `build`)
-    #: builds.ProgramBuild when ompilot builds the program from compile_commands.json (then `build` is "")
-    program: object | None = None
-    #: builds.BuildFacts of a configuration ompilot worked out itself: the starter file when its build fails
-    found: object | None = None
+from dataclasses import asdict, dataclass, field, replace
 
 
 @dataclass(frozen=True)
@@ -76,7 +37,8 @@ class RaceReport:
 
 @dataclass
 class CheckResult:
-    """The evidence for one proposal (or for all accepted ones together)."""
+    """What the checks of one candidate version found, as they run (the cache
+    stores it); `Evidence.of` makes the record the output formats render."""
 
     accepted: bool
     stage: str  # compile | race | output | speed | accepted
@@ -102,29 +64,122 @@ class CheckResult:
     abandoned: bool = False  # a tuning variant's timing stopped early: clearly slower than the best so far
     cached_from: str | None = None  # when the result comes from the verification cache: the date it was made
 
-    def evidence(self) -> dict:
-        return {
-            "accepted": self.accepted,
-            "stage": self.stage,
-            "message": self.message,
-            "speedup": self.speedup,
-            "threads": self.threads,
-            "race_check": {
-                "runs": self.race_runs,
-                "archer_loaded": self.archer_loaded,
-                "races": [r.__dict__ for r in self.races],
-            },
-            "output_check": "same" if self.output_difference is None else self.output_difference,
-            "serial_seconds": self.serial_seconds,
-            "parallel_seconds": self.parallel_seconds,
-            "tried": self.tried,
-            "chosen": self.chosen,
-            "timed": self.timed,
-            "timing_note": self.timing_note,
-            "loops": self.loops,
-            "loop_serial_seconds": self.loop_serial_seconds,
-            "loop_parallel_seconds": self.loop_parallel_seconds,
-            "program_speedup": self.program_speedup,
-            "stage_seconds": self.stage_seconds,
-            "cached_from": self.cached_from,
-        }
+
+@dataclass(frozen=True)
+class RaceEvidence:
+    """The race check: runs under ThreadSanitizer with Archer, and what they reported."""
+
+    runs: int
+    archer_loaded: bool
+    races: tuple[RaceReport, ...] = ()
+
+    def to_json(self) -> dict:
+        return {"runs": self.runs, "archer_loaded": self.archer_loaded, "races": [asdict(r) for r in self.races]}
+
+
+@dataclass(frozen=True)
+class LoopTiming:
+    """One timed loop: its label (file:line) and median seconds per run."""
+
+    loop: str
+    serial_seconds: float
+    parallel_seconds: float
+
+    def to_json(self) -> dict:
+        return {"loop": self.loop, "serial_seconds": self.serial_seconds, "parallel_seconds": self.parallel_seconds}
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The paired serial and parallel runs, and what the speed verdict rests on."""
+
+    threads: int
+    speedup: float | None  # of the timed loops when `timed` is "loops", else of the whole program
+    serial_seconds: tuple[float, ...] = ()  # whole program, per run
+    parallel_seconds: tuple[float, ...] = ()
+    timed: str = "program"  # "loops" (the changed loops' own seconds) or "program"
+    note: str = ""  # why the whole program was timed, when it was
+    loops: tuple[LoopTiming, ...] = ()
+    loop_serial_seconds: tuple[float, ...] = ()  # per run, the timed loops together
+    loop_parallel_seconds: tuple[float, ...] = ()
+    program_speedup: float | None = None  # median serial / median parallel whole-program seconds
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What verification found for one proposal, built once by the verifier and
+    rendered by every format: the text report (cli/render.py), JSON (`to_json`),
+    SARIF and annotations (cli/findings.py), the review comment (cli/github.py).
+
+    A proposal that was never checked (no configuration, the --budget spent,
+    a model's proposal under --no-verify) has only `accepted`, `stage` and
+    `message`; a checked one has `race_check` and `timing` too (empty when the
+    checks stopped before them)."""
+
+    accepted: bool
+    stage: str  # compile | race | output | speed | accepted, or setup | budget when nothing ran
+    message: str  # one line: why rejected, or the speedup
+    race_check: RaceEvidence | None = None
+    output_difference: str | None = None  # None: the same output as the serial build
+    timing: Timing | None = None
+    tried: tuple[str, ...] = ()  # variants tried while tuning, with their times
+    chosen: str | None = None  # the variant that won the tuning
+    stage_seconds: tuple[tuple[str, float], ...] = ()  # wall seconds per verification stage
+    cached_from: str | None = None  # from the verification cache: the date the result was made
+    #: the file's accepted proposals checked together: that check's evidence, or what happened instead
+    together: Evidence | str | None = None
+
+    @classmethod
+    def not_checked(cls, stage: str, message: str) -> Evidence:
+        return cls(False, stage, message)
+
+    @classmethod
+    def of(cls, result: CheckResult) -> Evidence:
+        timing = Timing(
+            threads=result.threads, speedup=result.speedup, serial_seconds=tuple(result.serial_seconds),
+            parallel_seconds=tuple(result.parallel_seconds), timed=result.timed, note=result.timing_note,
+            loops=tuple(LoopTiming(**loop) for loop in result.loops),
+            loop_serial_seconds=tuple(result.loop_serial_seconds),
+            loop_parallel_seconds=tuple(result.loop_parallel_seconds), program_speedup=result.program_speedup,
+        )
+        return cls(
+            result.accepted, result.stage, result.message,
+            race_check=RaceEvidence(result.race_runs, result.archer_loaded, tuple(result.races)),
+            output_difference=result.output_difference, timing=timing, tried=tuple(result.tried),
+            chosen=result.chosen, stage_seconds=tuple(result.stage_seconds.items()), cached_from=result.cached_from,
+        )
+
+    @property
+    def checked(self) -> bool:
+        """The checks ran (else only accepted, stage and message are known)."""
+        return self.timing is not None
+
+    def with_together(self, together: Evidence | str) -> Evidence:
+        return replace(self, together=together)
+
+    def to_json(self) -> dict:
+        """The JSON record of --format json and --report (its shape is documented in the README)."""
+        out: dict = {"accepted": self.accepted, "stage": self.stage, "message": self.message}
+        if self.checked:
+            timing, race = self.timing, self.race_check
+            out.update({
+                "speedup": timing.speedup,
+                "threads": timing.threads,
+                "race_check": race.to_json(),
+                "output_check": "same" if self.output_difference is None else self.output_difference,
+                "serial_seconds": list(timing.serial_seconds),
+                "parallel_seconds": list(timing.parallel_seconds),
+                "tried": list(self.tried),
+                "chosen": self.chosen,
+                "timed": timing.timed,
+                "timing_note": timing.note,
+                "loops": [loop.to_json() for loop in timing.loops],
+                "loop_serial_seconds": list(timing.loop_serial_seconds),
+                "loop_parallel_seconds": list(timing.loop_parallel_seconds),
+                "program_speedup": timing.program_speedup,
+                "stage_seconds": dict(self.stage_seconds),
+                "cached_from": self.cached_from,
+            })
+        if self.together is not None:
+            out["together"] = self.together if isinstance(self.together, str) else self.together.to_json()
+        return out

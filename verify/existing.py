@@ -15,11 +15,11 @@ from pathlib import Path
 
 import unidiff
 
-from ompilot.analysis import sources
+from ompilot.analysis import sources, syntax
 
 from .config import CannotBuild, ConfigError, resolve_config
 from .evidence import CheckResult
-from .races import runtime_schedule
+from .races import runtime_schedules
 from .runner import Sandbox
 from .verifier import Program, VerifyError
 
@@ -41,7 +41,8 @@ def check_target(path: Path, progress=None) -> list[Outcome]:
     files, errors = sources.collect_sources([path])
     if errors and not files:
         raise CheckTargetError(errors[0])
-    return [_check_file(f, f.read_bytes(), f.read_bytes(), progress) for f in files if b"#pragma omp" in f.read_bytes()]
+    return [_check_file(f, f.read_bytes(), f.read_bytes(), progress) for f in files
+            if syntax.find_omp_pragmas(f.read_bytes())]
 
 
 def _check_patch(path: Path, progress) -> list[Outcome]:
@@ -80,10 +81,8 @@ def _check_file(source: Path, original: bytes, changed: bytes, progress) -> Outc
     except ConfigError as exc:
         return Outcome(str(source), None, str(exc))
     relative = source.resolve().relative_to(config.root.resolve()).as_posix()
-    racy_view = "".join(
-        runtime_schedule(line) if "#pragma omp" in line else line
-        for line in changed.decode("utf-8", errors="surrogateescape").splitlines(keepends=True)
-    ).encode("utf-8", errors="surrogateescape")
+    racy_view = runtime_schedules(changed.decode("utf-8", errors="surrogateescape")).encode(
+        "utf-8", errors="surrogateescape")
     with Sandbox(config.root) as sandbox:
         program = Program(config=config, sandbox=sandbox, progress=progress)
         try:

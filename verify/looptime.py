@@ -42,11 +42,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ompilot.analysis import syntax
+from ompilot.analysis.pragmas import directives_in
 from ompilot.suggest import patch
 from ompilot.suggest.proposals import Edit
 
 ENV = "OMPILOT_LOOP_TIMES"
-_STARTS_THREADS = re.compile(r"^[ \t]*#[ \t]*pragma[ \t]+omp[ \t]+(parallel|target)\b", re.M)
 _INCLUDED = {
     "stdio": re.compile(rb"^[ \t]*#[ \t]*include[ \t]*<(stdio\.h|cstdio)>", re.M),
     "stdlib": re.compile(rb"^[ \t]*#[ \t]*include[ \t]*<(stdlib\.h|cstdlib)>", re.M),
@@ -126,9 +126,14 @@ def read_times(path: Path, labels: tuple[str, ...]) -> dict[str, float] | None:
 # ------------------------------------------------------------------ spans
 
 
+def _starts_threads(text: str) -> bool:
+    """An inserted `parallel ...` or `target ...` directive: threads start there."""
+    return any(d.names[:1] in (("parallel",), ("target",)) for d in directives_in(text))
+
+
 def _spans(relative: str, original: bytes, edits: list[Edit], changes: list[Edit]) -> list[_Span] | str:
     ordered = patch.ordered_edits(original, edits)
-    openers = [e for e in ordered if e in changes and _STARTS_THREADS.search(e.text)]
+    openers = [e for e in ordered if e in changes and _starts_threads(e.text)]
     if not openers:
         return "the change inserts no parallel directive"
     loops = None

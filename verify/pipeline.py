@@ -22,10 +22,11 @@ from typing import Callable
 from ompilot.analysis import compdb, sources
 from ompilot.analysis.scan import Runner, ScanSettings
 from ompilot.suggest import llm_propose
-from ompilot.suggest.engine import FileSuggestions
+from ompilot.suggest.proposals import FileSuggestions
 from ompilot.suggest.tree import suggest_files
 
 from .cache import VerificationCache
+from .evidence import Evidence
 from .stages import StageTimes
 from .session import CommandObserver, VerifyOptions, VerifyProgress, verify_tree
 from .verifier import environment_ready
@@ -109,7 +110,6 @@ def _withhold_model_proposals(results: list[FileSuggestions]) -> None:
         held = [p for p in result.proposals if p.origin == "model"]
         for proposal in held:
             proposal.verified = False
-            proposal.evidence = {"accepted": False, "stage": "setup",
-                                 "message": "model proposals are kept only when verified (drop --no-verify)"}
+            proposal.evidence = Evidence.not_checked("setup", "model proposals are kept only when verified (drop --no-verify)")
         result.proposals = [p for p in result.proposals if p.origin != "model"]
         result.rejected.extend(held)

@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from ompilot.analysis.pragmas import PRAGMA_LINE, Directive, logical_lines
+
 from .evidence import RaceReport, RunResult
 
 SANITIZER_FLAGS = ["-fsanitize=thread", "-fopenmp", "-g", "-O1", "-fno-omit-frame-pointer"]
@@ -313,96 +315,25 @@ def archer_loaded(output: str) -> bool:
 
 # --------------------------------------------------------------------------- runtime schedule
 
-# Words that make up directive names (as opposed to clauses).
-_DIRECTIVE_WORDS = {
-    "parallel", "for", "simd", "target", "teams", "distribute", "taskloop", "masked", "master",
-    "loop", "sections", "single", "do", "tile", "unroll",
-}
-_PRAGMA_PREFIX_RE = re.compile(r"^\s*#\s*pragma\s+omp\b|^\s*omp\b")
-_WORD_RE = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
-
-
-def _skip_parens(text: str, i: int) -> int:
-    """Index after the parenthesized group starting at text[i] == '('."""
-    depth = 0
-    while i < len(text):
-        c = text[i]
-        if c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
-    return i
-
-
-def _skip_blank(text: str, i: int) -> int:
-    while i < len(text) and (text[i].isspace() or text[i] == "\\"):
-        i += 1
-    return i
-
 
 def runtime_schedule(pragma: str) -> str:
     """The pragma with its schedule clause replaced by schedule(runtime).
 
     Only for directives with a `for` worksharing part (for, parallel for,
     for simd, parallel for simd, target teams distribute parallel for, ...);
-    others (simd, taskloop, distribute, loop, parallel) are returned as
-    they are. A missing clause is added right after the directive name.
+    others (simd, taskloop, distribute, loop, parallel) and text that is no
+    directive are returned as they are. A missing clause is added right
+    after the directive name; the rest of the text is kept as written.
     """
-    m = _PRAGMA_PREFIX_RE.match(pragma)
-    i = m.end() if m else 0
-    # directive name: leading words that are directive words and not followed by "("
-    words: list[str] = []
-    name_end = i
-    while True:
-        j = _skip_blank(pragma, i)
-        w = _WORD_RE.match(pragma, j)
-        if not w or w.group(0) not in _DIRECTIVE_WORDS:
-            break
-        k = _skip_blank(pragma, w.end())
-        if k < len(pragma) and pragma[k] == "(":
-            break
-        words.append(w.group(0))
-        i = name_end = w.end()
-    if "for" not in words:
+    directive = Directive.parse_or_none(pragma)
+    if directive is None or not directive.shares_for_loop:
         return pragma
-    # clauses at parenthesis depth 0: find every schedule(...)
-    spans: list[tuple[int, int]] = []
-    i = name_end
-    while i < len(pragma):
-        c = pragma[i]
-        if c == "(":
-            i = _skip_parens(pragma, i)
-            continue
-        if pragma.startswith("//", i) or pragma.startswith("/*", i):
-            break
-        w = _WORD_RE.match(pragma, i)
-        if w:
-            k = _skip_blank(pragma, w.end())
-            if w.group(0) == "schedule" and k < len(pragma) and pragma[k] == "(":
-                spans.append((w.start(), _skip_parens(pragma, k)))
-                i = spans[-1][1]
-            else:
-                i = w.end()
-            continue
-        i += 1
-    if not spans:
-        return pragma[:name_end] + " schedule(runtime)" + pragma[name_end:]
-    out = pragma
-    for n, (start, end) in enumerate(reversed(spans)):
-        if n == len(spans) - 1:  # the first clause: replace in place
-            out = out[:start] + "schedule(runtime)" + out[end:]
-        else:  # a repeated (invalid) clause: drop it, with a comma before it
-            before = out[:start].rstrip()
-            if before.endswith(","):
-                before = before[:-1]
-            out = before + out[end:]
-    return out
+    return directive.with_clause("schedule(runtime)", at=0).text
 
 
-_RUNTIME_CLAUSE_RE = re.compile(rb"^([ \t]*#[ \t]*pragma[ \t]+omp\b.*?)schedule[ \t]*\([ \t]*runtime[ \t]*\)", re.M)
+def runtime_schedules(text: str) -> str:
+    """`runtime_schedule` on every directive line of `text` (continuations read on)."""
+    return "".join(runtime_schedule(line) for line in logical_lines(text))
 
 
 def pinned_schedule(data: bytes, schedule: str) -> bytes:
@@ -417,10 +348,28 @@ def pinned_schedule(data: bytes, schedule: str) -> bytes:
     runtime-driven: their point is the runtime's hand-out order.
     """
     kind, _, chunk = schedule.partition(",")
-    if kind.strip() != "static":
+    if kind.strip() != "static" or not PRAGMA_LINE.search(data):
         return data
-    clause = f"schedule(static{', ' + chunk.strip() if chunk.strip() else ''})".encode()
-    return _RUNTIME_CLAUSE_RE.sub(lambda m: m.group(1) + clause, data)
+    clause = f"schedule(static{', ' + chunk.strip() if chunk.strip() else ''})"
+
+    def pinned(line: str) -> str:
+        directive = Directive.parse_or_none(line) if "runtime" in line else None
+        found = directive.clause("schedule") if directive else None
+        if found is None or found.items() != ("runtime",):
+            return line
+        return directive.with_clause(clause).text
+
+    text = data.decode("utf-8", errors="surrogateescape")
+    return "".join(map(pinned, logical_lines(text))).encode("utf-8", errors="surrogateescape")
+
+
+def race_builds(race_files: dict[str, bytes]) -> list[tuple[str, dict[str, bytes]]]:
+    """Which builds the race check makes: one per schedule of RACE_SCHEDULES,
+    (schedule, sources). Static schedules are written into the pragmas
+    (`pinned_schedule`), the others stay schedule(runtime), set through
+    OMP_SCHEDULE."""
+    return [(schedule, {name: pinned_schedule(data, schedule) for name, data in race_files.items()})
+            for schedule in RACE_SCHEDULES]
 
 
 # --------------------------------------------------------------------------- running
@@ -512,6 +461,93 @@ def _last_line(text: str) -> str:
     return lines[-1][:200] if lines else ""
 
 
+@dataclass(frozen=True)
+class RaceRun:
+    """One run of the race check: every command once, with these settings."""
+
+    threads: int
+    schedule: str | None  # OMP_SCHEDULE, None: not set
+    number: int  # 1 for the first pass over the thread counts and schedules
+
+    @property
+    def label(self) -> str:
+        return f"threads={self.threads} schedule={self.schedule or DEFAULT_SCHEDULE_LABEL} run {self.number}"
+
+
+def race_plan(threads: tuple[int, ...], schedules: tuple[str, ...], runs: int) -> list[RaceRun]:
+    """The runs to make, pass-major (every thread count and schedule once,
+    then again) so that different interleavings come early. No schedules:
+    one run per thread count and pass without OMP_SCHEDULE."""
+    return [RaceRun(t, s, n + 1) for n in range(max(runs, 0)) for t in threads for s in (tuple(schedules) or (None,))]
+
+
+@dataclass
+class RunReading:
+    """What one command's run under TSan says."""
+
+    where: str  # "threads=2 schedule=static run 1", with the command when there are several
+    races: list[RaceReport]
+    failures: list[str]  # crashes, timeouts, TSan that could not start, other TSan warnings
+    archer_loaded: bool
+    halts: bool = False  # a timeout or out-of-memory: the remaining runs would most likely do the same
+
+
+def read_run(result: RunResult, where: str, race_run: RaceRun, time_limit: float,
+             root: Path | None = None) -> RunReading:
+    """How to read one run: its races, what went wrong, whether Archer ran.
+
+    TSan exits with TSAN_EXITCODE after a race, and also when it cannot
+    start or the program crashes; the exit status counts as a failure only
+    when no race or warning explains it."""
+    loaded = archer_loaded(result.stdout + "\n" + result.stderr)
+    if result.timed_out:
+        return RunReading(where, [], [f"{where}: timed out after {time_limit:g} s"], loaded, halts=True)
+    if result.out_of_memory:
+        return RunReading(where, [], [f"{where}: out of memory"], loaded, halts=True)
+    found = parse_tsan_reports(result.stderr, race_run.threads, race_run.schedule or DEFAULT_SCHEDULE_LABEL, root=root)
+    failures: list[str] = []
+    fatal = _TSAN_FATAL_RE.search(result.stderr)
+    if fatal:  # TSan could not start, or the program crashed (both exit with TSAN_EXITCODE)
+        failures.append(f"{where}: {fatal.group(0).strip()[:200]}")
+    other = sorted({k for k in tsan_warning_kinds(result.stderr) if not k.startswith("data race")})
+    if other:
+        failures.append(f"{where}: ThreadSanitizer also reported: {', '.join(other)}")
+    rc = result.returncode
+    if rc not in (0, None) and not fatal and not (rc == TSAN_EXITCODE and (found or other)):
+        how = f"killed by signal {-rc}" if rc < 0 else f"exit status {rc}"
+        failures.append(f"{where}: {how} {_last_line(result.stderr)}".rstrip())
+    return RunReading(where, found, failures, loaded)
+
+
+def stops_after(readings: list[RunReading]) -> bool:
+    """When to stop: after the first run with a race (one is enough to turn
+    the change down), a timeout or out-of-memory."""
+    return any(reading.races or reading.halts for reading in readings)
+
+
+def _run_once(race_run: RaceRun, commands: list[str], run: Runner, cwd: Path, time_limit: float,
+              root: Path | None) -> list[RunReading]:
+    """Every command of one run in order; none after one that halts."""
+    readings: list[RunReading] = []
+    for command in commands:
+        where = race_run.label + (f" ({command})" if len(commands) > 1 else "")
+        result = run(command, Path(cwd), env=_child_environment(race_run.threads, race_run.schedule),
+                     time_limit=time_limit)
+        readings.append(read_run(result, where, race_run, time_limit, root))
+        if readings[-1].halts:
+            break
+    return readings
+
+
+def _without_archer(where: list[str]) -> str:
+    return (
+        f"Archer did not load in {len(where)} run(s) ({where[0]}" + (", ..." if len(where) > 1 else "")
+        + "): TSan does not see OpenMP synchronization there, so its reports may be false"
+        " and a clean run proves nothing (is the binary built with -fsanitize=thread, "
+        "does the program reach an OpenMP region, does the run command hide stdout?)"
+    )
+
+
 def check_races(
     exe: Path,
     run_args: list[str] | str,
@@ -523,7 +559,8 @@ def check_races(
     runner: Runner | None = None,
     root: Path | None = None,
 ) -> RaceCheck:
-    """Run the TSan build `runs` times for every thread count x schedule.
+    """Run the TSan build `runs` times for every thread count x schedule
+    (`race_plan`), reading each run with `read_run`, until `stops_after`.
 
     `run_args`: see `run_commands` (ProgramConfig.run, a "{exe} ..." command,
     or arguments of `exe`); one run executes every command once.
@@ -533,87 +570,28 @@ def check_races(
     5-15x slower than the plain build). `runner(command, cwd, env=...,
     time_limit=...)` returns a RunResult (default: `run_subprocess`); `env`
     is the child's complete environment. `root` makes the reported file
-    paths relative to it.
-
-    The order is pass-major (every thread count and schedule once, then
-    again) so different interleavings come early. The check stops after
-    the first run with a race, and after a timeout or out-of-memory (the
-    remaining runs would most likely do the same). `runs` in the result
-    counts thread-count x schedule runs done.
+    paths relative to it. `runs` in the result counts the runs made.
     """
-    run = runner or run_subprocess
-    schedule_list: tuple[str | None, ...] = tuple(schedules) or (None,)
     commands = run_commands(Path(exe), run_args)
-    races: list[RaceReport] = []
-    failures: list[str] = []
+    check = RaceCheck(races=[], runs=0, archer_loaded=False)
+    if archer_library() is None:
+        check.failures.append("libarcher.so not found (install libomp-19-dev): TSan cannot see OpenMP synchronization")
     seen: set[frozenset[str]] = set()
     without_archer: list[str] = []
-    done = 0
-    if archer_library() is None:
-        failures.append("libarcher.so not found (install libomp-19-dev): TSan cannot see OpenMP synchronization")
-
-    def one(command: str, t: int, s: str | None, where: str) -> tuple[bool, bool]:
-        """Run one command; (found a race, must stop)."""
-        result = run(command, Path(cwd), env=_child_environment(t, s), time_limit=time_limit)
-        if len(commands) > 1:
-            where = f"{where} ({command})"
-        if not archer_loaded(result.stdout + "\n" + result.stderr):
-            without_archer.append(where)
-        if result.timed_out:
-            failures.append(f"{where}: timed out after {time_limit:g} s")
-            return False, True
-        if result.out_of_memory:
-            failures.append(f"{where}: out of memory")
-            return False, True
-        found = parse_tsan_reports(result.stderr, t, s or DEFAULT_SCHEDULE_LABEL, root=root)
-        for report in found:
-            key = frozenset((report.first, report.second))
-            if key not in seen:
-                seen.add(key)
-                races.append(report)
-        fatal = _TSAN_FATAL_RE.search(result.stderr)
-        if fatal:  # TSan could not start, or the program crashed (both exit with TSAN_EXITCODE)
-            failures.append(f"{where}: {fatal.group(0).strip()[:200]}")
-        other = sorted({k for k in tsan_warning_kinds(result.stderr) if not k.startswith("data race")})
-        if other:
-            failures.append(f"{where}: ThreadSanitizer also reported: {', '.join(other)}")
-        rc = result.returncode
-        if rc not in (0, None) and not fatal and not (rc == TSAN_EXITCODE and (found or other)):
-            if rc < 0:
-                failures.append(f"{where}: killed by signal {-rc} {_last_line(result.stderr)}".rstrip())
-            else:
-                failures.append(f"{where}: exit status {rc} {_last_line(result.stderr)}".rstrip())
-        return bool(found), False
-
-    stop = False
-    for n in range(max(runs, 0)):
-        for t in threads:
-            for s in schedule_list:
-                where = f"threads={t} schedule={s or DEFAULT_SCHEDULE_LABEL} run {n + 1}"
-                found_any = False
-                for command in commands:
-                    found, halt = one(command, t, s, where)
-                    found_any |= found
-                    if halt:
-                        stop = True
-                        break
-                done += 1
-                if found_any:
-                    stop = True
-                if stop:
-                    break
-            if stop:
-                break
-        if stop:
+    for race_run in race_plan(threads, schedules, runs):
+        readings = _run_once(race_run, commands, runner or run_subprocess, cwd, time_limit, root)
+        check.runs += 1
+        for reading in readings:
+            for report in reading.races:  # the same pair of accesses once, whichever run saw it
+                if frozenset((report.first, report.second)) not in seen:
+                    seen.add(frozenset((report.first, report.second)))
+                    check.races.append(report)
+            check.failures += reading.failures
+            if not reading.archer_loaded:
+                without_archer.append(reading.where)
+        if stops_after(readings):
             break
-
-    loaded = done > 0 and not without_archer
+    check.archer_loaded = check.runs > 0 and not without_archer
     if without_archer:
-        failures.append(
-            f"Archer did not load in {len(without_archer)} run(s) ({without_archer[0]}"
-            + (", ..." if len(without_archer) > 1 else "")
-            + "): TSan does not see OpenMP synchronization there, so its reports may be false"
-            " and a clean run proves nothing (is the binary built with -fsanitize=thread, "
-            "does the program reach an OpenMP region, does the run command hide stdout?)"
-        )
-    return RaceCheck(races=races, runs=done, archer_loaded=loaded, failures=failures)
+        check.failures.append(_without_archer(without_archer))
+    return check

@@ -24,10 +24,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ompilot.suggest.engine import FileSuggestions
-from ompilot.suggest.proposals import Proposal
+from ompilot.suggest.proposals import FileSuggestions, Proposal
 
 from .cache import VerificationCache
+from .evidence import Evidence
 from .config import CannotBuild, ConfigError, resolve_config, starter_block
 from .runner import Sandbox
 from .stages import StageTimes
@@ -94,16 +94,8 @@ class TimingGate:
             while self._timing_owner is not None or self._timing_waiting:
                 self._condition.wait()
             self._sharing += 1
-        start = time.monotonic()
-        try:
+        with self._held("check", self._end_sharing):
             yield
-        finally:
-            end = time.monotonic()
-            with self._condition:
-                self._sharing -= 1
-                self._condition.notify_all()
-            if self._observe is not None:
-                self._observe("check", start, end)
 
     @contextmanager
     def timing(self) -> Iterator[None]:
@@ -113,16 +105,29 @@ class TimingGate:
                 self._condition.wait()
             self._timing_waiting -= 1
             self._timing_owner = threading.get_ident()
+        with self._held("timing", self._end_timing):
+            yield
+
+    def _end_sharing(self) -> None:
+        self._sharing -= 1
+
+    def _end_timing(self) -> None:
+        self._timing_owner = None
+
+    @contextmanager
+    def _held(self, kind: str, release: Callable[[], None]) -> Iterator[None]:
+        """The holder's commands run inside; then `release` (under the lock)
+        frees the gate, the waiters wake, and the span is reported as `kind`."""
         start = time.monotonic()
         try:
             yield
         finally:
             end = time.monotonic()
             with self._condition:
-                self._timing_owner = None
+                release()
                 self._condition.notify_all()
             if self._observe is not None:
-                self._observe("timing", start, end)
+                self._observe(kind, start, end)
 
 
 @dataclass
@@ -132,16 +137,18 @@ class GatedProgram(Program):
     gate: TimingGate | None = None
 
     def build(self, *args, **kwargs):
-        with self.gate.check():
-            return super().build(*args, **kwargs)
+        return self._shared(Program.build, *args, **kwargs)
 
     def run(self, *args, **kwargs):
-        with self.gate.check():
-            return super().run(*args, **kwargs)
+        return self._shared(Program.run, *args, **kwargs)
 
     def _race_runner(self, *args, **kwargs):
+        return self._shared(Program._race_runner, *args, **kwargs)
+
+    def _shared(self, method, *args, **kwargs):
+        """`method` of Program, run while sharing the machine with other checks."""
         with self.gate.check():
-            return super()._race_runner(*args, **kwargs)
+            return method(self, *args, **kwargs)
 
     def _time(self, *args, **kwargs):
         with self.gate.timing():
@@ -323,8 +330,7 @@ class _Run:
         for proposal in proposals:
             if self._spent():
                 proposal.verified = False
-                proposal.evidence = {"accepted": False, "stage": "budget",
-                                     "message": budget_message(self.options.budget_minutes)}
+                proposal.evidence = Evidence.not_checked("budget", budget_message(self.options.budget_minutes))
                 with self.lock:
                     work.left.append(proposal)
             else:
@@ -358,6 +364,6 @@ def _relative(path: str, root: Path) -> str:
 def _withhold(result: FileSuggestions, why: str) -> None:
     for proposal in result.proposals:
         proposal.verified = False
-        proposal.evidence = {"accepted": False, "stage": "setup", "message": why}
+        proposal.evidence = Evidence.not_checked("setup", why)
     result.rejected += result.proposals
     result.proposals = []

@@ -40,7 +40,8 @@ from . import builds
 from . import cache as verification_cache
 from . import looptime, races, runfiles
 from .compare import Output, outputs_difference
-from .evidence import CheckResult, ProgramConfig, RunResult
+from .config import ProgramConfig
+from .evidence import CheckResult, Evidence, RunResult
 from .runner import OUTPUT_LIMIT, Sandbox, run_command
 from .stages import StageTimes
 
@@ -257,8 +258,7 @@ class Program:
         and the runtime build for the dynamic one. Sources checked before in
         this program are not run again."""
         race = races.RaceCheck(races=[], runs=0, archer_loaded=True)
-        for schedule in races.RACE_SCHEDULES:
-            files = {name: races.pinned_schedule(data, schedule) for name, data in race_files.items()}
+        for schedule, files in races.race_builds(race_files):
             digest = hashlib.sha256(repr((schedule, sorted(files.items()))).encode()).digest()
             found = self.race_checked.get(digest)
             if found is None:
@@ -545,7 +545,7 @@ def verify_alone(program: Program, job: FileJob, proposal: Proposal, number: int
     if tune and proposal.variants and (result.accepted or result.stage == "speed"):
         result = _tune(program, job, proposal, result)
     proposal.verified = result.accepted
-    proposal.evidence = result.evidence()
+    proposal.evidence = Evidence.of(result)
     if result.accepted and proposal.kind == "fix":
         job.base = list(proposal.edits)
     return result.accepted
@@ -562,7 +562,7 @@ def verify_together(program: Program, job: FileJob, accepted: list[Proposal]) ->
         if not together.accepted:
             changes = _greedy(program, job, changes)
         for p in changes:
-            p.evidence["together"] = together.evidence() if together.accepted else "checked one by one"
+            p.evidence = p.evidence.with_together(Evidence.of(together) if together.accepted else "checked one by one")
     return fixes + changes
 
 
@@ -632,7 +632,7 @@ def _cache_key(program: Program, job: FileJob, edits: list[Edit], race: bool, fi
 def _run_checks(program: Program, job: FileJob, edits: list[Edit], race: bool, fix: bool,
                 abandon: Callable[[list, list, tuple], bool] | None, race_only: bool) -> CheckResult:
     patched = patch.apply_edits(job.original, edits)
-    racy_view = patch.apply_edits(job.original, [replace(e, text=_runtime_schedules(e.text)) for e in edits])
+    racy_view = patch.apply_edits(job.original, [replace(e, text=races.runtime_schedules(e.text)) for e in edits])
     # a fix that removes a pragma leaves the file's other pragmas running, if it has any
     threads = _starts_threads(edits) or (fix and b"#pragma omp" in patched)
     if race_only:
@@ -653,12 +653,6 @@ def _starts_threads(edits: list[Edit]) -> bool:
     """A change without parallel, target or task constructs (an interchange, a
     lone simd) runs on one thread: ThreadSanitizer has nothing to check."""
     return any(f"omp {word}" in e.text for e in edits for word in ("parallel", "target", "task"))
-
-
-def _runtime_schedules(text: str) -> str:
-    return "".join(
-        races.runtime_schedule(line) if "#pragma omp" in line else line for line in text.splitlines(keepends=True)
-    )
 
 
 def _tune(program: Program, job: FileJob, proposal: Proposal, best: CheckResult) -> CheckResult:
@@ -761,7 +755,7 @@ def _greedy(program: Program, job: FileJob, accepted: list[Proposal]) -> list[Pr
             kept.append(proposal)
         else:
             proposal.verified = False
-            proposal.evidence["together"] = "fails together with the proposals before it"
+            proposal.evidence = proposal.evidence.with_together("fails together with the proposals before it")
     return kept
 
 
