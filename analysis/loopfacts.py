@@ -489,8 +489,9 @@ class Scan:
 
     def text(self) -> str:
         what = "a prefix sum" if self.kind == "sum" else "a first-order linear recurrence"
+        what_changes = "the sum" if self.kind == "sum" else "the recurrence's arithmetic"
         how = ("exact in integer arithmetic" if self.exact else
-               "the sum is reassociated, so results agree with the serial ones within the output tolerance")
+               f"{what_changes} is reassociated, so results agree with the serial ones within the output tolerance")
         return (f"parallel by a two-pass scan: {self.update_text()} (line {self.line}) is {what}; each thread "
                 f"totals its block, then runs it from the earlier blocks' totals; {how}")
 

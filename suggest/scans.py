@@ -341,7 +341,8 @@ def explain(verdict: loopfacts.Verdict) -> list[str]:
                    + (", bit for bit (unsigned arithmetic wraps)" if s.ctype.startswith("unsigned") else
                       " (as exact as a reduction: overflow aside)"))
     else:
-        out.append("parallel by a two-pass scan; the sum is reassociated, so results agree with the serial ones "
+        changed = "the sum" if s.kind == "sum" else "the recurrence's arithmetic"
+        out.append(f"parallel by a two-pass scan; {changed} is reassociated, so results agree with the serial ones "
                    "within the output tolerance")
     out.append("the block totals take one slot per thread (malloc'd; one thread if that fails); the input is read "
                "twice, so the gain is bounded by memory bandwidth")

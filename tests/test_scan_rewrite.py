@@ -334,3 +334,14 @@ def test_suggest_on_prefix_recur_verifies_the_rewrite(tmp_path, capsys, monkeypa
         assert evidence["race_check"]["races"] == []
         assert evidence["output_check"] == "same"
         assert (f"ompilot_{'run' if line == 29 else 'x'}_part" in diff) is bool(p["verified"])
+
+
+def test_written_directives_round_trip():
+    """Every directive the rewrite writes parses as OpenMP and renders back unchanged."""
+    from ompilot.analysis.pragmas import Directive, directives_in
+
+    result = suggest_source("t.c", PROGRAM)
+    written = {d.text.strip() for p in result.proposals if p.kind == "scan" for e in p.edits for d in directives_in(e.text)}
+    assert {Directive.parse(t).name for t in written} == {"parallel", "simd", "barrier", "single"}
+    for text in written:
+        assert Directive.parse(text).render() == text
