@@ -127,7 +127,7 @@ def proposal(path: str, data: bytes, verdict: loopfacts.Verdict, header: tuple[i
         # the loop as written becomes pass 2: a new header, every line two levels deeper
         edits = [Edit(start, start, nl.join(code.opening()) + nl + "        "), Edit(loop.start_offset, header[1], own_header)]
         offset = data.index(b"\n", start) + 1 if b"\n" in data[start:end] else end
-        while offset < end:
+        while offset < end and b'R"' not in data[start:end]:  # a C++ raw string keeps its lines as they are
             line_end = patch.line_end(data, offset)
             if data[offset:line_end].strip():
                 edits.append(Edit(offset, offset, "        "))
