@@ -11,7 +11,9 @@ value entering its block from the earlier blocks' totals and runs its block
 (suggest/scans.py writes the code).
 
 Recognised only where that is the loop's single obstacle: one unconditional
-top-level update per iteration, a term that reads nothing the loop writes,
+top-level update per iteration, a term that varies with the iteration (a
+constant one makes a progression, a closed form of the counter) and reads
+nothing the loop writes,
 a counter stepping by 1 up to a bound, and every other statement independent
 across iterations (the exact dependence test found nothing else). Integer
 arithmetic gives the serial result exactly (unsigned wraps; signed as exactly
@@ -47,7 +49,7 @@ def scan_of(loop: ir.LoopStmt, canonical: CanonicalLoop | None, reasons: list[lo
         return None
     stmts = loop.body.stmts if isinstance(loop.body, ir.Block) else [loop.body]
     if len(reasons) == 1 and isinstance(reasons[0], loopfacts.ScalarDependence):
-        found = _running_sum(stmts, reasons[0].var, loop.body, address_taken)
+        found = _running_sum(stmts, reasons[0].var, loop.body, address_taken, canonical.var)
     elif all(isinstance(r, loopfacts.CarriedDependence) and r.kind == "flow" and r.distance == 1
              and r.array == reasons[0].array for r in reasons):
         found = _linear(stmts, reasons[0].array, canonical.var)
@@ -83,7 +85,7 @@ def directive(scan: loopfacts.Scan, clauses: loopfacts.Clauses) -> str:
     return " ".join(parts)
 
 
-def _running_sum(stmts: list[ir.Stmt], name: str, body: ir.Stmt, address_taken: set) -> dict | None:
+def _running_sum(stmts: list[ir.Stmt], name: str, body: ir.Stmt, address_taken: set, counter: ir.Var) -> dict | None:
     """`s += e`, `s -= e`, `s = s + e`, `s = e + s` or `s = s - e`, once, at the top level."""
     written = written_vars(body) | _stored_to(body)
     updates = [(stmt, _sum_update(stmt)) for stmt in stmts]
@@ -96,7 +98,7 @@ def _running_sum(stmts: list[ir.Stmt], name: str, body: ir.Stmt, address_taken: 
     if any(var in written_vars(s) for s in stmts if s is not stmt):
         return None  # written some other way too (under an if, in an inner loop)
     ctype = stmt.expr.target.ctype
-    if ctype not in NUMBER_TYPES or not _read_only(term, written | {var}):
+    if ctype not in NUMBER_TYPES or not _read_only(term, written | {var}) or not _varies(term, counter):
         return None
     exact = ctype not in FLOAT_TYPES
     if exact and (term.ctype in FLOAT_TYPES or stmt.expr.value.ctype in FLOAT_TYPES):
@@ -150,7 +152,9 @@ def _linear(stmts: list[ir.Stmt], array: str, counter: ir.Var) -> dict | None:
                 continue
         elif not _previous(carried, x, counter):
             continue
-        if not _read_only(term, {x}) or multiplier is not None and not _read_only(multiplier, {x, counter}):
+        if not _read_only(term, {x}) or not _varies(term, counter):
+            return None
+        if multiplier is not None and not _read_only(multiplier, {x, counter}):
             return None
         ctype = target.ctype
         exact = ctype not in FLOAT_TYPES
@@ -183,6 +187,13 @@ def _stored_to(body: ir.Stmt) -> set[ir.Var]:
                 if isinstance(target, ir.Name) and target.var is not None:
                     out.add(target.var)
     return out
+
+
+def _varies(term: ir.Expr, counter: ir.Var) -> bool:
+    """The term depends on the iteration (reads the counter). A constant term
+    makes an arithmetic or geometric progression: a closed form of the
+    counter (an induction), not a scan over data."""
+    return any(_is(x, counter) for x in term.walk())
 
 
 def _is(e: ir.Expr, var: ir.Var) -> bool:

@@ -96,9 +96,12 @@ def test_recognised(source, kind, live, exact):
     _kernel("y[i] = y[i - 1] * x[i] + 1.0;", header="for (i = 1; i < n; i++) {"),  # multiplier varies
     _kernel("y[i] = a * y[i - 2] + x[i];", header="for (i = 2; i < n; i++) {"),  # distance 2
     _kernel("y[i] = a * y[i - 1] + x[i];\n        x[i] = 0;", header="for (i = 1; i < n; i++) {"),  # more body
+    _kernel("y[i] = y[i - 1] + 1.0;", header="for (i = 1; i < n; i++) {"),  # a progression: closed form
+    _kernel("y[i] = a * y[i - 1] + 2.0;", header="for (i = 1; i < n; i++) {"),  # a geometric one
 ], ids=["address-taken", "volatile", "conditional", "inner-loop", "io-call", "break", "other-carried",
         "term-reads-s", "term-reads-written", "two-updates", "int-plus-double", "step-2", "signed-linear",
-        "term-reads-x", "multiplier-varies", "distance-2", "more-statements"])
+        "term-reads-x", "multiplier-varies", "distance-2", "more-statements", "progression",
+        "geometric-progression"])
 def test_refused(source):
     header = next(line for line in source.splitlines() if line.strip().startswith("for ("))
     v = _verdict(source, header)
