@@ -16,6 +16,7 @@ import subprocess
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
+from typing import Collection, Iterator
 
 import clang.cindex as ci
 
@@ -107,23 +108,25 @@ def entries(database_dir: Path) -> list[Entry]:
     return list(_Database.load(Path(database_dir)).entries)
 
 
+def with_values(arguments: list[str], taking_value: Collection[str]) -> Iterator[tuple[str, str | None]]:
+    """Each argument, paired with the next one when it is in `taking_value` (a
+    separate value, as in `-o out`; None when the list ends first), else with None."""
+    rest = iter(arguments)
+    for arg in rest:
+        yield arg, (next(rest, None) if arg in taking_value else None)
+
+
 def clean_arguments(arguments: list[str], directory: str, sources: set[str]) -> list[str]:
     """Drop output/action/dependency flags and the sources; absolutise path flags."""
     out: list[str] = []
-    index = 0
-    while index < len(arguments):
-        arg = arguments[index]
-        index += 1
-        if arg in _DROPPED_WITH_VALUE:
-            index += 1
-        elif arg in _DROPPED or _is_dropped_joined(arg):
+    for arg, value in with_values(arguments, _DROPPED_WITH_VALUE | set(_PATH_FLAGS)):
+        if arg in _DROPPED_WITH_VALUE or arg in _DROPPED or _is_dropped_joined(arg):
             continue
         elif arg in sources or os.path.normpath(os.path.join(directory, arg)) in sources:
             continue
         elif arg in _PATH_FLAGS:
-            if index < len(arguments):
-                out += [arg, _absolute(arguments[index], directory)]
-                index += 1
+            if value is not None:
+                out += [arg, _absolute(value, directory)]
         else:
             out.append(_absolute_joined(arg, directory))
     return out

@@ -788,7 +788,8 @@ def _single_assignments(canonical: CanonicalLoop, outer: list[CanonicalLoop], fa
                         ctx: FunctionContext, symbols: MemberInvariance) -> dict[ir.Var, Poly]:
     """Integer temporaries the body assigns once per iteration before every
     read, C99 `int c = ...;` or C89 `c = ...;` (temporaries.py), with their
-    values over counters, loop-invariant names and members."""
+    values over counters, loop-invariant names and members; empty when the
+    loop has no statement of its own to read."""
     if canonical.stmt is None or not isinstance(canonical.stmt, ir.LoopStmt):
         return {}
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import clang.cindex as ci
 
-from . import ir, memberwrites
+from . import ir, memberwrites, sources
 
 K = ci.CursorKind
 _OPENMP_DEFINE = "-D_OPENMP=202411"
@@ -142,8 +142,9 @@ def parse(path: str | Path, flags: list[str], data: bytes | None = None) -> ir.T
     if data is None:
         data = Path(path).read_bytes()
     args = [a for a in flags if a not in ("-fopenmp", "-fopenmp=libomp")] + [_OPENMP_DEFINE, "-isystem", _OMP_SHIM_DIR]
-    if path.endswith((".h", ".hpp", ".hh", ".hxx")) and "-x" not in args:
-        args = ["-x", "c++-header" if not path.endswith(".h") else "c-header", *args]
+    kind = sources.source_kind(path)
+    if kind is not None and kind.header and "-x" not in args:  # Clang does not know .ipp, .tpp, .inl ...
+        args = ["-x", "c-header" if kind.language == "c" else "c++-header", *args]
     try:
         tu = _index().parse(
             path,
@@ -245,9 +246,8 @@ class _Converter:
         self.malloc_usrs: dict[str, bool] = {}
         self.referenced_functions: set[str] = set()
         self.alias_types: dict[str, ir.AliasType] = {}
-        self.is_cpp = any(
-            str(path).endswith(ext) for ext in (".cpp", ".cc", ".cxx", ".C", ".hpp", ".hh", ".c++")
-        ) or "c++" in " ".join(a for a in tu.cursor.translation_unit.spelling.split())
+        kind = sources.source_kind(path)
+        self.is_cpp = (kind is not None and kind.language == "cpp") or "c++" in tu.cursor.translation_unit.spelling
 
     # ---------------------------------------------------------------- top level
 

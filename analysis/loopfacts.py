@@ -26,9 +26,17 @@ class Coord:
 # --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Reason:
+class Templated:
+    """A dataclass whose message is its template filled from its own fields."""
+
     template: ClassVar[str] = "{detail}"
+
+    def text(self) -> str:
+        return self.template.format(**{f.name: getattr(self, f.name) for f in fields(self)})
+
+
+@dataclass(frozen=True)
+class Reason(Templated):
     #: True when the reason proves the loop is not parallel (a real dependence),
     #: False when it only means "could not prove it is safe".
     proven: ClassVar[bool] = False
@@ -36,10 +44,6 @@ class Reason:
     @property
     def code(self) -> str:
         return type(self).__name__
-
-    def text(self) -> str:
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
-        return self.template.format(**values)
 
     def __str__(self) -> str:
         return self.text()
@@ -186,7 +190,7 @@ class UnprovenSegmentOrder(Reason):
 
 
 @dataclass(frozen=True)
-class DistinctByType:
+class DistinctByType(Templated):
     """C's effective-type rule (C11 6.5p7): an object is only accessed through
     lvalues of its own type (or a signed/unsigned variant, a character type,
     an aggregate containing it), so a write of one type cannot change memory
@@ -201,12 +205,9 @@ class DistinctByType:
     second: str
     second_type: str
 
-    def text(self) -> str:
-        return self.template.format(**{f.name: getattr(self, f.name) for f in fields(self)})
-
 
 @dataclass(frozen=True)
-class DistinctAllocations:
+class DistinctAllocations(Templated):
     """Members of one struct object, each set from its own allocator call
     before the loop and not changed since: distinct fresh objects."""
 
@@ -220,12 +221,9 @@ class DistinctAllocations:
     second: str
     second_how: str  # "from pool_alloc (line 30)", "is the struct's own storage", ...
 
-    def text(self) -> str:
-        return self.template.format(**{f.name: getattr(self, f.name) for f in fields(self)})
-
 
 @dataclass(frozen=True)
-class DistinctProvenance:
+class DistinctProvenance(Templated):
     """Two pointers whose allocation sites, over the whole program, are
     disjoint: a parameter every caller binds to allocations, a struct member
     whose every store in the program is an allocation (provenance.py)."""
@@ -235,9 +233,6 @@ class DistinctProvenance:
     first_how: str  # "always an allocation from pool_alloc at main.c:23 (every caller of spmv)"
     second: str
     second_how: str
-
-    def text(self) -> str:
-        return self.template.format(**{f.name: getattr(self, f.name) for f in fields(self)})
 
 
 @dataclass(frozen=True)
@@ -279,7 +274,7 @@ class TooSmall(Reason):
     #: around it whose iterations enter it
     entries: int | None = None
     outer_line: int | None = None
-    fork_join: int | None = None  # operations one fork/join costs (analysis/nest.py)
+    fork_join: int | None = None  # operations one fork/join costs (analysis/estimates.py)
 
     def text(self) -> str:
         if self.outer_line is None:
@@ -494,6 +489,36 @@ class Scan:
                f"{what_changes} is reassociated, so results agree with the serial ones within the output tolerance")
         return (f"parallel by a two-pass scan: {self.update_text()} (line {self.line}) is {what}; each thread "
                 f"totals its block, then runs it from the earlier blocks' totals; {how}")
+
+
+@dataclass(frozen=True)
+class Wavefront:
+    """A 2-deep nest serial only through dependences of constant distance
+    vectors with no negative component (analysis/wavefront.py). Parallel by a
+    rewrite: blocks of rows in turn per thread, each block of columns waiting
+    for the rows above to pass it; the same operations in the same order."""
+
+    outer: str  # counters
+    inner: str
+    distances: tuple[tuple[int, int], ...]  # (outer, inner) iterations, each >= 0
+    block: int  # rows and columns per tile
+    outer_first: str  # C text of the first counter values and of the first values past the loops
+    outer_end: str
+    inner_first: str
+    inner_end: str
+    outer_declared: str  # the counter's type when its `for` declares it, else ""
+    inner_declared: str
+    inner_start_offset: int
+    inner_end_offset: int
+    private: tuple[str, ...] = ()  # scalars written in the body, other than the counters
+
+    def distance_text(self) -> str:
+        return ", ".join(f"({a}, {b})" for a, b in self.distances)
+
+    def text(self) -> str:
+        return (f"parallel by rewrite: the dependences have distances {self.distance_text()} in ({self.outer}, "
+                f"{self.inner}), none negative: pipelined: each row waits for the row above, block by block; "
+                "same operations in the same order, so the results are bit-identical")
 
 
 @dataclass(frozen=True)
@@ -712,6 +737,8 @@ class Verdict:
     recurrence: AffineRecurrence | None = None
     #: a serial loop made parallel by the two-pass scan rewrite of its running value
     scan: Scan | None = None
+    #: a serial 2-deep nest made parallel by the pipelined (wavefront) rewrite
+    wavefront: Wavefront | None = None
 
 
     #: parallel only when its pointers' ranges do not overlap, tested by the pragma's if()

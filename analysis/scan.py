@@ -13,26 +13,24 @@ the files of a program together, in three phases:
    allocators across files, calls of each function across files;
 3. the depending files are analysed again with the merged facts.
 
-Phases 1 and 3 run in worker processes when `jobs` > 1.
+Phases 1 and 3 run in worker processes when `jobs` > 1 and there are
+enough files to pay for them (fanout.py).
 """
 
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 from . import compdb, fileerrors, frontend, ir, loopfacts, pragmas, program, sources, syntax
+from .fanout import Runner, run_each
 from .decide import FunctionContext
 from .liveness import FunctionEvents
 from .nest import NestPlanner
 
 #: Below this many operations for the whole loop, threads cost more than they save.
 MIN_PARALLEL_WORK = 20_000
-
-_HEADER_SUFFIXES = (".h", ".hh", ".hpp", ".hxx", ".h++", ".H", ".ipp", ".tpp", ".txx")
 
 
 @dataclass(frozen=True)
@@ -41,10 +39,6 @@ class ScanSettings:
     build_dir: Path | None = None  # where compile_commands.json is; searched upwards if None
     jobs: int = 1
     min_work: int = MIN_PARALLEL_WORK
-
-
-#: run(func, items, settings, *extra) -> [func(item, settings, *extra) for item in items]
-Runner = Callable[..., list]
 
 
 def scan_paths(paths: list[Path], settings: ScanSettings, run: Runner | None = None) -> tuple[list[loopfacts.FileReport], list[str]]:
@@ -96,13 +90,6 @@ def scan_files(files: list[Path], settings: ScanSettings, run: Runner | None = N
     return reports, errors
 
 
-def run_each(func, items, settings, *extra) -> list:
-    if settings.jobs > 1 and len(items) > 1:
-        with ProcessPoolExecutor(max_workers=min(settings.jobs, len(items))) as pool:
-            return list(pool.map(func, items, *[[e] * len(items) for e in (settings, *extra)], chunksize=2))
-    return [func(item, settings, *extra) for item in items]
-
-
 def _reanalyse_pair(pair, settings):
     """_reanalyse for run(), whose extra arguments are the same for every item."""
     path, facts = pair
@@ -137,7 +124,7 @@ def _programs(files: list[Path], settings: ScanSettings) -> tuple[list[list[Path
                 programs.append(entry_files)
                 for e in entry_files:
                     unit_of.setdefault(_key(e), index)
-        elif not database and not str(f).endswith(_HEADER_SUFFIXES):
+        elif not database and not sources.is_header_name(f):
             loose.append(Path(f))
     if len(loose) > 1:
         index = len(programs)

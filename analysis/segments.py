@@ -24,13 +24,13 @@ reads: X[first .. last]).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from . import ir, loopfacts
 from .accesses import BodyFacts, Key, Ref
 from .affine import Affine
-from .loops import CanonicalLoop, constant_value, to_affine
+from .loops import CanonicalLoop, MemberSymbols, constant_value, to_affine
 
 #: Index element types the run-time check has a helper for (Clang's canonical spelling).
 INDEX_TYPES = frozenset({
@@ -82,18 +82,17 @@ class SegmentWrite:
         return loopfacts.AliasRange(str(key), "0", count), f"{index}[{self.order.first}]{tail} >= 0"
 
 
+@dataclass(eq=False)
 class SegmentFinder:
     """Finds segment loops in one analysed loop and the arrays they own."""
 
-    def __init__(self, canonical: CanonicalLoop, facts: BodyFacts, canonical_of: Callable,
-                 variant: set[str], substitute, symbols):
-        self.canonical = canonical
-        self.facts = facts
-        self.canonical_of = canonical_of
-        self.variant = variant
-        self.substitute = substitute
-        self.symbols = symbols
-        self._segments: dict[int, Segment | None] = {}
+    canonical: CanonicalLoop
+    facts: BodyFacts
+    canonical_of: Callable
+    variant: set[str]
+    substitute: dict  # variable -> the polynomial it holds (single assignments)
+    symbols: MemberSymbols | None
+    _segments: dict[int, Segment | None] = field(default_factory=dict, init=False, repr=False)
 
     # ---------------------------------------------------------------- arrays
 

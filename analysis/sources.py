@@ -10,12 +10,31 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-C_EXTENSIONS = {".c", ".h"}
-CPP_EXTENSIONS = {
-    ".cc", ".cpp", ".cxx", ".c++", ".C",
-    ".hpp", ".hh", ".hxx", ".h++", ".H",
-    ".ipp", ".tpp", ".txx",
+
+@dataclass(frozen=True)
+class SourceKind:
+    """What a file name says about a C/C++ file."""
+
+    language: str  # "c" or "cpp" (a `.h` is C unless its text says otherwise: syntax.language_for)
+    header: bool  # included by others, never compiled on its own
+    walked: bool  # found in directories by scan/suggest; False: only `check` takes it (pre-commit's c/c++ types)
+
+
+#: Every suffix ompilot knows, the one table. `.C`/`.H` are C++, as with GCC; other
+#: suffixes match in any case. Order matters where a list is derived (companion_suffixes).
+SOURCE_KINDS: dict[str, SourceKind] = {
+    ".c": SourceKind("c", header=False, walked=True),
+    ".h": SourceKind("c", header=True, walked=True),
+    **{s: SourceKind("cpp", header=False, walked=True) for s in (".cc", ".cpp", ".cxx", ".c++", ".C")},
+    **{s: SourceKind("cpp", header=True, walked=True) for s in (".hpp", ".hh", ".hxx", ".h++", ".H", ".ipp", ".tpp", ".txx")},
+    ".inl": SourceKind("cpp", header=True, walked=False),
+    # Arduino sketches, C++20 module units, Objective-C++
+    **{s: SourceKind("cpp", header=False, walked=False) for s in (".ino", ".cppm", ".ixx", ".ccm", ".cxxm", ".c++m", ".mm")},
 }  # fmt: skip
+#: The suffixes scan and suggest walk, spelled as in the table (for str.endswith).
+SOURCE_SUFFIXES = tuple(s for s, k in SOURCE_KINDS.items() if k.walked)
+C_EXTENSIONS = {s for s in SOURCE_SUFFIXES if SOURCE_KINDS[s].language == "c"}
+CPP_EXTENSIONS = {s for s in SOURCE_SUFFIXES if SOURCE_KINDS[s].language == "cpp"}
 SKIPPED_DIRS = {"node_modules"}  # besides hidden directories (.git, .venv, ...)
 
 _SNIFF_BYTES = 8192
@@ -35,12 +54,34 @@ class SourceText:
     warning: str | None  # e.g. "x.c: not valid UTF-8 at byte 12; analysed anyway"
 
 
-def is_source_name(path: Path) -> bool:
-    """True for a C/C++ source or header name (`.C`/`.H` are C++, as with GCC)."""
-    suffix = path.suffix
-    if suffix in (".C", ".H"):
-        return True
-    return suffix.lower() in C_EXTENSIONS | CPP_EXTENSIONS
+def source_kind(path: str | Path) -> SourceKind | None:
+    """The table's entry for the file's suffix, None for a name that is not C/C++."""
+    suffix = Path(path).suffix
+    return SOURCE_KINDS.get(suffix) or SOURCE_KINDS.get(suffix.lower())
+
+
+def is_source_name(path: str | Path) -> bool:
+    """True for a C/C++ source or header name that scan and suggest walk."""
+    kind = source_kind(path)
+    return kind is not None and kind.walked
+
+
+def is_header_name(path: str | Path) -> bool:
+    kind = source_kind(path)
+    return kind is not None and kind.header
+
+
+def compiled_language(path: str | Path) -> str | None:
+    """"c" or "cpp" for a source ompilot compiles on its own, None for a header or another name."""
+    kind = source_kind(path)
+    return kind.language if kind is not None and kind.walked and not kind.header else None
+
+
+def companion_suffixes(language: str) -> tuple[str, ...]:
+    """The sources that may implement a header, in the order they are looked for:
+    C sources for C; C++ sources, then C ones, for C++."""
+    wanted = ("c",) if language == "c" else ("cpp", "c")
+    return tuple(s for lang in wanted for s, k in SOURCE_KINDS.items() if k.language == lang and k.walked and not k.header)
 
 
 def collect_sources(paths: list[Path]) -> tuple[list[Path], list[str]]:

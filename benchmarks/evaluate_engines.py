@@ -99,9 +99,9 @@ def evaluate(source: Path, truth: dict, workdir: Path, scale: int, threads: int,
     asked = replace(built_in, proposals=list(built_in.proposals), rejected=[])
     for error in llm_propose.add_model_proposals([asked], client):
         print(f"  note: {source.name}: {error}", file=sys.stderr)
-    asked.proposals = [p for p in asked.proposals if p.origin == "model"]
+    asked = replace(asked, proposals=[p for p in asked.proposals if p.origin == "model"])
     if asked.proposals:
-        verify_results([asked], tune=False)
+        (asked,) = verify_results([asked], tune=False).results
     with_model = counts[f"built-in + {client.settings.model}"]
     _count(source.name, built_in, with_model, 0.0)
     _count(source.name, asked, with_model, time.monotonic() - started)

@@ -1,6 +1,6 @@
 """What starting threads costs, in the analysis's unit of work.
 
-ompilot's work estimate (analysis/nest.py `_work`) counts references (array
+ompilot's work estimate (analysis/estimates.py `work`) counts references (array
 elements and scalars alike): trips x references per iteration. A `#pragma omp parallel for` pays one fork
 and one join each time the loop is entered; a `#pragma omp for` inside a
 region that is already running pays one barrier. This builds one small C
@@ -19,7 +19,7 @@ program with clang-19 -O3 -fopenmp (libomp) and prints, in one run:
     counted references per nanosecond, a reduction chain few);
   - the costs above divided by the median nanoseconds per operation: the
     constants FORK_JOIN_OPERATIONS, BARRIER_OPERATIONS and SINGLE_OPERATIONS
-    in analysis/nest.py.
+    in analysis/estimates.py.
 
 Run on an otherwise idle machine (the threads must not wait for a core):
 
@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{per_op[name] * 1e9:.3f} ns each")
     print(f"  median ns per estimated operation: {mean * 1e9:.3f}")
     print(f"  in operations: fork/join {fork_join / mean:,.0f}, barrier {barrier / mean:,.0f}, "
-          f"single {single / mean:,.0f}  (analysis/nest.py FORK_JOIN_OPERATIONS, BARRIER_OPERATIONS, "
+          f"single {single / mean:,.0f}  (analysis/estimates.py FORK_JOIN_OPERATIONS, BARRIER_OPERATIONS, "
           "SINGLE_OPERATIONS)")
     return 0
 

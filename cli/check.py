@@ -28,10 +28,8 @@ from ompilot.analysis.scan import scan_files
 from ompilot.suggest.tree import suggest_files
 
 from . import annotations, findings as F, progress, render
+from .contract import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, JSON_VERSION
 
-#: Names pre-commit's `types_or: [c, c++]` passes besides the ones `scan` walks.
-EXTRA_SOURCE_SUFFIXES = {".inl", ".ino", ".ipp", ".tpp", ".cppm", ".ixx", ".ccm", ".cxxm", ".c++m", ".mm"}
-JSON_VERSION = 1
 _LEVEL_STYLE = {"error": "bold red", "warning": "bold magenta", "note": "bold cyan"}
 
 
@@ -47,14 +45,15 @@ class CheckOutcome:
 
     def exit_code(self, strict: bool) -> int:
         if not self.checked:
-            return 2
+            return EXIT_ERROR
         if self.count("error"):
-            return 1
-        return 1 if strict and (self.count("note") or self.count("warning")) else 0
+            return EXIT_FINDINGS
+        return EXIT_FINDINGS if strict and (self.count("note") or self.count("warning")) else EXIT_CLEAN
 
 
 def is_checkable(path: Path) -> bool:
-    return sources.is_source_name(path) or path.suffix.lower() in EXTRA_SOURCE_SUFFIXES
+    """Every name in the suffix table: also those pre-commit's `types_or: [c, c++]` passes that scan does not walk."""
+    return sources.source_kind(path) is not None
 
 
 def run_check(paths: list[Path], settings, with_fixes: bool = False, console: Console | None = None) -> CheckOutcome:
@@ -156,7 +155,8 @@ def emit(outcome: CheckOutcome, fmt: str) -> None:
     elif fmt == "sarif":
         from . import sarif
 
-        print(sarif.to_sarif(outcome.findings, outcome.problems, successful=outcome.checked > 0))
+        index = F.SourceIndex({r.path: r.data for r in outcome.results if r.analysed})
+        print(sarif.to_sarif(outcome.findings, outcome.problems, successful=outcome.checked > 0, index=index))
     elif fmt == "github":
         sys.stdout.write(annotations.annotations(outcome.problems + outcome.findings))
     elif fmt == "diff":

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ompilot.analysis import fileerrors, loopfacts
+from ompilot.suggest.proposals import Edit
 
 # Rule ids ompilot adds to the reason codes of the analysis.
 OPPORTUNITY = "parallel-opportunity"
@@ -35,21 +36,13 @@ PROPOSAL_RULES = {
 
 
 @dataclass(frozen=True)
-class Replacement:
-    """Bytes [start, end) of the file replaced by `text`; positions are 1-based."""
-
-    start_line: int
-    start_column: int
-    end_line: int
-    end_column: int
-    text: str
-
-
-@dataclass(frozen=True)
 class Fix:
+    """A proposal's edits offered with a finding; each format places them in
+    its own coordinates (SARIF: line and column regions, via SourceIndex.region)."""
+
     description: str
     file: str
-    replacements: tuple[Replacement, ...]
+    edits: tuple[Edit, ...]
 
 
 @dataclass(frozen=True)
@@ -97,11 +90,13 @@ class SourceIndex:
         text = lines[line - 1].decode("utf-8", "replace")
         return len(text) - len(text.lstrip(" \t\f\v")) + 1
 
-    def replacement(self, path: str, start: int, end: int, text: str) -> Replacement:
-        start_line, start_column = self.position(path, start)
-        end_line, end_column = self.position(path, end)
-        clean = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-        return Replacement(start_line, start_column, end_line, end_column, clean)
+    def region(self, path: str, edit: Edit) -> tuple[int, int, int, int, str]:
+        """The edit as (start line, start column, end line, end column, text):
+        1-based positions of the bytes it replaces, and its text as valid UTF-8."""
+        start_line, start_column = self.position(path, edit.start)
+        end_line, end_column = self.position(path, edit.end)
+        clean = edit.text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        return start_line, start_column, end_line, end_column, clean
 
 
 # ----------------------------------------------------------------- verdicts
@@ -178,12 +173,8 @@ def scan_findings(reports: list[loopfacts.FileReport], index: SourceIndex) -> li
 # ----------------------------------------------------------------- proposals
 
 
-def proposal_fix(p, index: SourceIndex) -> Fix:
-    return Fix(
-        description=p.summary,
-        file=p.file,
-        replacements=tuple(index.replacement(p.file, e.start, e.end, e.text) for e in p.edits),
-    )
+def proposal_fix(p) -> Fix:
+    return Fix(description=p.summary, file=p.file, edits=tuple(p.edits))
 
 
 def why_rejected(p) -> str:
@@ -200,7 +191,7 @@ def proposal_finding(p, index: SourceIndex, rejected: bool = False) -> Finding:
                        data={"kind": p.kind, "origin": p.origin})
     message = f"{p.summary} ({p.origin}, {state})" + (f": {why}" if why else "")
     return Finding(p.file, p.line, column, "note", PROPOSAL_RULES.get(p.kind, OPPORTUNITY), message,
-                   fixes=(proposal_fix(p, index),), data={"kind": p.kind, "origin": p.origin})
+                   fixes=(proposal_fix(p),), data={"kind": p.kind, "origin": p.origin})
 
 
 def suggest_findings(results, index: SourceIndex) -> list[Finding]:
@@ -222,5 +213,5 @@ def fixes_by_loop(result, index: SourceIndex, opportunities: list[loopfacts.Verd
             break
         above = [l for l in lines if l <= p.line]
         target = above[-1] if above else lines[0]
-        out.setdefault(target, []).append(proposal_fix(p, index))
+        out.setdefault(target, []).append(proposal_fix(p))
     return {line: tuple(fixes) for line, fixes in out.items()}

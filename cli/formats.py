@@ -19,11 +19,12 @@ def _problems(errors: list[str], file_errors: list[str], known: set[str]) -> lis
             + [F.file_finding(e, "warning", known) for e in file_errors])
 
 
-def _emit(found: list[F.Finding], problems: list[F.Finding], fmt: str, successful: bool) -> None:
+def _emit(found: list[F.Finding], problems: list[F.Finding], fmt: str, successful: bool,
+          index: F.SourceIndex) -> None:
     if fmt == "sarif":
         from . import sarif
 
-        print(sarif.to_sarif(found, problems, successful=successful))
+        print(sarif.to_sarif(found, problems, successful=successful, index=index))
     else:
         sys.stdout.write(annotations.annotations(problems + found))
 
@@ -32,8 +33,9 @@ def emit_scan(reports, errors: list[str], fmt: str) -> None:
     known = {r.path for r in reports}
     unread = [e for r in reports if not r.analysed for e in r.errors]
     warnings = [e for r in reports if r.analysed for e in r.errors]
-    found = F.scan_findings(reports, F.SourceIndex())
-    _emit(found, _problems(errors + unread, warnings, known), fmt, any(r.analysed for r in reports))
+    index = F.SourceIndex()
+    found = F.scan_findings(reports, index)
+    _emit(found, _problems(errors + unread, warnings, known), fmt, any(r.analysed for r in reports), index)
 
 
 def emit_suggest(results, errors: list[str], fmt: str) -> None:
@@ -42,4 +44,4 @@ def emit_suggest(results, errors: list[str], fmt: str) -> None:
     unread = [e for r in results if not r.analysed for e in r.errors]
     warnings = [e for r in results if r.analysed for e in r.errors] + [s for r in results for s in r.skipped]
     found = F.suggest_findings(results, index)
-    _emit(found, _problems(errors + unread, warnings, known), fmt, any(r.analysed for r in results))
+    _emit(found, _problems(errors + unread, warnings, known), fmt, any(r.analysed for r in results), index)

@@ -31,12 +31,13 @@ from typing import Callable
 import httpx
 import unidiff
 
+from ompilot.analysis import sources
 from ompilot.suggest import patch
 from ompilot.suggest.proposals import FileSuggestions
 
 from .findings import why_rejected
 
-C_SUFFIXES = (".c", ".h", ".cc", ".cpp", ".cxx", ".hpp", ".hh", ".hxx", ".c++")
+C_SUFFIXES = sources.SOURCE_SUFFIXES  # the changed files of a pull request that are reviewed
 MARKER = re.compile(r"<!-- ompilot:fp=([0-9a-f]{12}) -->")
 DEFAULT_MAX_COMMENTS = 10
 CONTEXT_LINES = 5

@@ -30,7 +30,7 @@ from ompilot.verify.verifier import environment_ready
 from . import check as checking
 from . import formats, github, progress, render
 
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+from .contract import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -1,34 +1,23 @@
 """Running an analysis over files, with a progress bar on a terminal only.
 
-`analyse(scan_file, files, settings)` is `scan_paths` without the source
-collection, so the CLI can count files as they finish. Results come back in
-the order of `files`. Worker processes are used only when they pay: a pool
-takes 0.3 s or more to start and warm up while a typical C file is analysed
-in 0.01-0.05 s, so fewer than POOL_MIN_FILES files are analysed in this
-process (measured on 2 cores: 8 files 0.9 s in-process, 1.05 s with 2
-workers; 16 files about even).
+`analyse(func, files, settings)` is the analysis's Runner (fanout.run_each)
+with a bar, so the CLI can count files as they finish. Results come back in
+the order of `files`; worker processes are used only when they pay
+(fanout.POOL_MIN_FILES).
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
 from typing import Callable, Iterable
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-#: Fewer files than this are analysed in-process (see `analyse`).
-POOL_MIN_FILES = 16
+from ompilot.analysis.fanout import POOL_MIN_FILES, fan_out  # noqa: F401 (POOL_MIN_FILES: main's --jobs help)
 
 
 def analyse(func: Callable, files: list, settings, *extra, console: Console | None = None, label: str = "analysing") -> list:
-    jobs = settings.jobs
-    count = len(files)
-    if jobs > 1 and count >= POOL_MIN_FILES:
-        with ProcessPoolExecutor(max_workers=min(jobs, count)) as pool:
-            repeated = [[value] * count for value in (settings, *extra)]
-            return _collect(pool.map(func, files, *repeated, chunksize=2), count, console, label)
-    return _collect((func(f, settings, *extra) for f in files), count, console, label)
+    return _collect(fan_out(func, files, settings, *extra), len(files), console, label)
 
 
 def _collect(results: Iterable, total: int, console: Console | None, label: str) -> list:

@@ -20,7 +20,7 @@ from ompilot.verify.evidence import Evidence
 
 from .findings import why_rejected
 
-JSON_VERSION = 1
+from .contract import JSON_VERSION
 
 
 def verdict_record(v: loopfacts.Verdict) -> dict:
@@ -91,6 +91,8 @@ def print_text(reports: list[loopfacts.FileReport], errors: list[str], console: 
             rewrite = v.recurrence or v.scan
             if rewrite is not None:
                 why_text += f"; {rewrite.text()}"
+            if v.wavefront is not None:
+                why_text += f"; {v.wavefront.text()}"
             table.add_row(
                 escape(f"{v.loop.file}:{v.loop.line}"),
                 f"[{_STYLE[status]}]{status}[/]",
@@ -142,6 +144,8 @@ def _print_lines(reports, errors, console: Console) -> None:
             parts = [p for p in (what, why, rewrite and rewrite.directive) if p]
             if rewrite is not None:
                 parts[-1] = f"{rewrite.text()}: {rewrite.directive}"
+            if v.wavefront is not None:
+                parts.append(v.wavefront.text())
             console.print(f"{v.loop.file}:{v.loop.line}: {v.status}: " + " | ".join(parts), markup=False, highlight=False, soft_wrap=True)
     for line in errors + [e for r in reports for e in r.errors]:
         console.print(f"error: {line}", markup=False, highlight=False, soft_wrap=True)

@@ -114,29 +114,32 @@ def _location(finding: F.Finding, base: Path) -> Location:
     ))
 
 
-def _fix(fix: F.Fix, base: Path) -> Fix:
+def _fix(fix: F.Fix, base: Path, index: F.SourceIndex) -> Fix:
     return Fix(
         description=Message(text=fix.description),
         artifact_changes=[ArtifactChange(
             artifact_location=ArtifactLocation(uri=artifact_uri(fix.file, base), uri_base_id=SRCROOT),
             replacements=[
                 Replacement(
-                    deleted_region=Region(start_line=r.start_line, start_column=r.start_column,
-                                          end_line=r.end_line, end_column=r.end_column),
-                    inserted_content=ArtifactContent(text=r.text) if r.text else None,
+                    deleted_region=Region(start_line=start_line, start_column=start_column,
+                                          end_line=end_line, end_column=end_column),
+                    inserted_content=ArtifactContent(text=text) if text else None,
                 )
-                for r in fix.replacements
+                for start_line, start_column, end_line, end_column, text in
+                (index.region(fix.file, edit) for edit in fix.edits)
             ],
         )],
     )
 
 
 def to_sarif(findings: list[F.Finding], problems: list[F.Finding], successful: bool = True,
-             base: Path | None = None) -> str:
+             base: Path | None = None, index: F.SourceIndex | None = None) -> str:
     """The SARIF log as JSON text. `problems` (files not read or not parsed)
     become tool execution notifications; `successful` is False when no file
-    at all could be analysed."""
+    at all could be analysed. `index` holds the bytes the fixes' offsets
+    count in (read from disk when not given)."""
     base = base or Path.cwd()
+    index = index or F.SourceIndex()
     table = rule_table()
     ids = list(table)
     rules = [
@@ -155,7 +158,7 @@ def to_sarif(findings: list[F.Finding], problems: list[F.Finding], successful: b
             level=Level(f.level),
             message=Message(text=f.message),
             locations=[_location(f, base)] if f.file else None,
-            fixes=[_fix(x, base) for x in f.fixes] or None,
+            fixes=[_fix(x, base, index) for x in f.fixes] or None,
         ))
     notifications = [
         Notification(

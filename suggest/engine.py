@@ -13,9 +13,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from ompilot.analysis import fileerrors, loopfacts, sources
+from ompilot.analysis.pragmas import Directive
 from ompilot.analysis.scan import ScanSettings, scan_source
 
-from . import offload, patch, recurrence, regions, rtcheck, scans
+from . import offload, patch, recurrence, regions, rtcheck, scans, wavefront
 from .proposals import Edit, FileSuggestions, Proposal
 
 
@@ -70,7 +71,7 @@ def suggest_source(
         problem = _self_check(
             path, result.patched, settings, report.program,
             races_before=sum(bool(v.races) for v in report.verdicts),
-            left_alone=lambda offset: _original_offset_of(offset, edits) in left_alone,
+            left_alone=lambda offset: _written_here_or_left_alone(_original_offset_of(offset, edits), left_alone),
         )
         if problem:
             result.errors.append(f"{path}: suggestions withheld, the patched file fails ompilot's own check: {problem}")
@@ -95,7 +96,7 @@ def _proposals(path: str, data: bytes, report: loopfacts.FileReport, target: str
             if not isinstance(proposal, str):
                 proposal.explanation = [offload.hoist_reason(verdict)]
                 proposals.append(proposal)
-        if (verdict.recurrence or verdict.scan) and target == "cpu":
+        if (verdict.recurrence or verdict.scan or verdict.wavefront) and target == "cpu":
             proposal, what = _serial_rewrite(path, data, verdict)
             if isinstance(proposal, str):
                 skipped.append(f"{path}:{verdict.loop.line}: {what} not offered: {proposal}")
@@ -113,15 +114,17 @@ def _proposals(path: str, data: bytes, report: loopfacts.FileReport, target: str
         proposal.explanation = explain(verdict) + notes
         helpers = _helpers(data, verdict, directive)
         proposal.edits.extend(helpers)  # edits[0] stays the pragma, at the loop
-        if directive.startswith("#pragma omp parallel for"):
+        names = Directive.parse(directive).names
+        is_parallel_for = names[:2] == ("parallel", "for")
+        if is_parallel_for:
             proposal.variants = _variants(data, verdict, proposal, helpers)
-        if verdict.runtime_check is not None and directive.startswith("#pragma omp parallel for"):
+        if verdict.runtime_check is not None and is_parallel_for:
             proposals.append(proposal)  # its if() needs a parallel of its own: no shared region
-        elif target == "cpu" and directive.startswith("#pragma omp parallel for"):
+        elif target == "cpu" and is_parallel_for:
             parallel_for.append((verdict, proposal))
         else:
             proposals.append(proposal)
-            if target == "gpu" and directive.startswith("#pragma omp target") and not _inside_hoist(verdict, report):
+            if target == "gpu" and names[:1] == ("target",) and not _inside_hoist(verdict, report):
                 offloaded.append((verdict, proposal))
         for rewrite in verdict.rewrites:
             proposal = _interchange_proposal(path, data, rewrite)
@@ -139,11 +142,15 @@ def _proposals(path: str, data: bytes, report: loopfacts.FileReport, target: str
 
 
 def _serial_rewrite(path: str, data: bytes, verdict: loopfacts.Verdict) -> tuple[Proposal | str, str]:
-    """The rewrite that makes a serial loop parallel (jump-ahead of an LCG, or a
-    two-pass scan), or why it cannot be written here; with the rewrite's name."""
+    """The rewrite that makes a serial loop parallel (jump-ahead of an LCG, a
+    two-pass scan, a pipelined nest), or why it cannot be written here; with
+    the rewrite's name."""
     if verdict.recurrence is not None:
         return recurrence.proposal(path, data, verdict, _body_open(data, verdict.loop.start_offset)), "jump-ahead rewrite"
-    return scans.proposal(path, data, verdict, _header_span(data, verdict.loop.start_offset)), "two-pass scan"
+    if verdict.scan is not None:
+        return scans.proposal(path, data, verdict, _header_span(data, verdict.loop.start_offset)), "two-pass scan"
+    inner = _header_span(data, verdict.wavefront.inner_start_offset)
+    return wavefront.proposal(path, data, verdict, inner), "pipelined rewrite"
 
 
 def _hoisted_regions(path: str, data: bytes, report: loopfacts.FileReport, target: str,
@@ -262,6 +269,13 @@ def _follow_rewrites(result: FileSuggestions, settings: ScanSettings, target: st
         if not any((e.start, e.text) in have for e in mapped):
             proposal.edits = mapped
             result.proposals.append(proposal)
+
+
+def _written_here_or_left_alone(original: int | None, left_alone: set[int]) -> bool:
+    """A loop of the patched file that the engine wrote itself (a rewrite's
+    own loops: no original offset) has the parallelism the rewrite chose; a
+    loop of the original that got no proposal was left alone on purpose."""
+    return original is None or original in left_alone
 
 
 def _original_offset_of(offset: int, earlier: list[Edit]) -> int | None:

@@ -45,9 +45,19 @@ class Refusal:
 
 @dataclass
 class Proposal:
+    """One change the engine proposes. Not changed once the engine returns it:
+    verification returns its outcome and the pipeline combines the two into a
+    new Proposal (`dataclasses.replace`), with `verified` and `evidence` set
+    and, when tuning chose a variant, its edits and summary."""
+
     file: str
     line: int  # line of the loop the proposal is about
-    kind: str  # pragma | interchange | region | simd | recurrence | scan
+    #: pragma | simd: a directive above the loop; region: one parallel region around several loops;
+    #: data-region: a target data region (GPU) around loops sharing arrays; interchange: the loop headers
+    #: swapped; recurrence: a jump-ahead rewrite of a recurrence;
+    #: scan: a two-pass scan of a running sum or linear recurrence; wavefront: a nest pipelined row block by
+    #: row block; rewrite: the model's rewritten loop; fix: racy existing pragmas corrected or removed
+    kind: str
     summary: str  # "#pragma omp parallel for reduction(+: s)"
     edits: list[Edit]
     explanation: list[str] = field(default_factory=list)  # why this loop, why these clauses
@@ -60,7 +70,9 @@ class Proposal:
 
 @dataclass
 class FileSuggestions:
-    """One file's proposals, what was left alone and why, and its errors."""
+    """One file's proposals, what was left alone and why, and its errors.
+    Like its proposals, not changed once the engine returns it: verification
+    returns a new one (`verify.session.VerifySummary.results`)."""
 
     path: str
     data: bytes  # the original bytes

@@ -6,7 +6,8 @@ import hashlib
 from pathlib import Path
 
 from ompilot.analysis import sources
-from ompilot.analysis.scan import Runner, ScanSettings, run_each, scan_files
+from ompilot.analysis.fanout import Runner, run_each
+from ompilot.analysis.scan import ScanSettings, scan_files
 
 from . import patch
 from .engine import FileSuggestions, suggest_file
@@ -27,7 +28,7 @@ def suggest_files(
     compile database's translation units, or the files given together), so a
     kernel in one file is proven with the allocations and calls of the others.
     `run(func, items, settings, *extra)` maps over the files (a process pool
-    or a progress bar); the default runs them here or in a pool by settings.jobs."""
+    or a progress bar); the default is fanout.run_each."""
     run = run or run_each
     reports, errors = scan_files(files, settings, run)
     pairs = list(zip(files, reports))

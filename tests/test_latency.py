@@ -97,8 +97,9 @@ def test_tuning_stops_when_the_loop_already_runs_at_the_ideal_speedup(tmp_path):
                             variants=[("dynamic", [_edit("#pragma omp parallel for schedule(dynamic)\n")])])
         job = FileJob("prog.c", SOURCE.encode(), [proposal])
         best = CheckResult(True, "accepted", "1.95x", speedup=1.95, threads=2, parallel_seconds=[0.5])
-        tuned = _tune(program, job, proposal, best)
+        tuned, edits = _tune(program, job, proposal, best)
     assert tuned is best and "not tuned" in tuned.tried[-1]
+    assert edits is proposal.edits
     assert program.stages.build_count == 0 and program.stages.timing_pairs == 0
 
 
@@ -146,6 +147,6 @@ def test_a_racy_loop_is_still_caught(tmp_path):
         offset = racy.index("    for (int i = 0; i < N; i++)\n        a[i]")
         proposal = Proposal(file="prog.c", line=5, kind="parallel", summary="parallel for",
                             edits=[Edit(offset, offset, PRAGMA)])
-        verify_proposals(program, FileJob("prog.c", racy.encode(), [proposal]))
-    assert proposal.verified is False
-    assert proposal.evidence.stage in ("race", "output"), proposal.evidence
+        [outcome] = verify_proposals(program, FileJob("prog.c", racy.encode(), [proposal]))
+    assert outcome.accepted is False
+    assert outcome.evidence.stage in ("race", "output"), outcome.evidence

@@ -144,20 +144,23 @@ def by_line(records: list[dict], line: int) -> list[dict]:
     return [r for r in records if r["line"] == line]
 
 
-def test_model_proposals_are_verified_accepted_rejected_or_refused(program, capsys):
+def test_model_proposals_are_verified_accepted_rejected_or_refused(program, capsys, injected_timings):
+    """Real builds, race and output checks; known loop times (tests/conftest.py):
+    the scatter loop twice as fast in parallel, the rewritten spread loop no
+    faster, so the speed check keeps one and drops the other."""
+    injected_timings.loop_speedups = {f"demo.c:{LINE['scatter']}": 2.0, f"demo.c:{LINE['spread']}": 1.0}
     with FakeOpenAI(scripted) as server:
         code, out, err = run_json(capsys, "suggest", str(program), "--llm", "fake-model", "--llm-base-url",
                                   server.base_url, "--format", "json", "--no-tune")
-    assert code == (1 if out["proposals"] else 0), err
+    assert code == 1, err
     # a correct pragma for a loop the analysis could not prove: it passes the race
-    # and output checks; it is kept when it is also faster (1.7x on an idle
-    # 2-core machine; with the other core busy, as under pytest -n 2, it may not be)
+    # and output checks, and is kept because it is faster
     [kept] = [p for p in by_line(out["proposals"] + out["rejected"], LINE["scatter"]) if p["origin"] == "model"]
     assert kept["directive"] == "#pragma omp parallel for", kept
     assert kept["evidence"]["race_check"]["races"] == [] and kept["evidence"]["race_check"]["archer_loaded"]
-    assert kept["evidence"]["output_check"] == "same" and kept["evidence"]["speedup"] is not None
-    assert kept["evidence"]["stage"] in ("accepted", "speed")
-    assert (kept in out["proposals"]) == (kept["verified"] is True) == (kept["evidence"]["stage"] == "accepted")
+    assert kept["evidence"]["output_check"] == "same" and kept["evidence"]["speedup"] == 2.0
+    assert kept in out["proposals"] and kept["verified"] is True and kept["evidence"]["stage"] == "accepted"
+    assert kept["evidence"]["message"].startswith(f"loop demo.c:{LINE['scatter']}: 2.0x faster with 2 threads")
     # a racy pragma: built, run under TSan + Archer, rejected with the report
     [racy] = by_line(out["rejected"], LINE["mark"])
     assert racy["origin"] == "model" and racy["evidence"]["stage"] == "race", racy["evidence"]
@@ -166,8 +169,12 @@ def test_model_proposals_are_verified_accepted_rejected_or_refused(program, caps
     assert race["first"] == race["second"] == f"demo.c:{LINE['mark'] + 2} (write)"
     # a rewrite that removes the proved induction variable: re-analysed, then built and checked
     [rewrite] = [p for p in by_line(out["proposals"] + out["rejected"], LINE["spread"]) if p["origin"] == "model"]
-    assert rewrite["kind"] == "rewrite" and rewrite["evidence"]["stage"] in ("accepted", "speed"), rewrite["evidence"]
+    # (correct, but no faster: dropped with the reason)
+    assert rewrite["kind"] == "rewrite" and rewrite in out["rejected"] and rewrite["verified"] is False
     assert rewrite["evidence"]["output_check"] == "same" and rewrite["evidence"]["race_check"]["races"] == []
+    assert rewrite["evidence"]["stage"] == "speed" and rewrite["evidence"]["message"].startswith(
+        f"not faster than serial beyond the noise: loop demo.c:{LINE['spread']}: 0.2 s serial, 0.2 s with 2 threads "
+        "per run (faster in 0 of 3 paired runs; needs 80% of them and a median gain of 5%)"), rewrite["evidence"]
     assert "wide[2 * i] = narrow[i] * 0.5;" in rewrite["edits"][0]["text"]
     # a proved dependence: refused without building, whatever a comment told the model
     [refused] = by_line(out["rejected"], LINE["prefix"])
@@ -183,6 +190,39 @@ def test_model_proposals_are_verified_accepted_rejected_or_refused(program, caps
     question = last_user_message(prefix_request)
     assert question.index("<source>") < question.index("ignore all previous") < question.rindex("</source>")
     assert "PROVED" in question and "flow dependence" in question
+
+
+def test_a_model_pragma_with_a_certain_gain_is_kept_faster(certain_gain, capsys, monkeypatch, assert_kept_faster):
+    """End to end with real timing, on the shared program whose loop gains for
+    certain on 2 free cores (tests/cases/speedup/certain_gain.c), its store
+    made a permutation the analysis cannot prove: the model is asked, and its
+    `parallel for` is verified and kept."""
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "OMPILOT_NO_CODE_UPLOAD"):
+        monkeypatch.delenv(name, raising=False)
+    store = "        a[i] = x;\n"
+    source = certain_gain.read_text()
+    assert store in source
+    permuted = "        a[(i * 7919L) % n] = x;  /* 7919 is prime: a permutation */\n"
+    certain_gain.write_text(source.replace(store, permuted))
+    line = source.splitlines().index("    for (int i = 0; i < n; i++) {") + 1
+    asked: list[str] = []
+
+    def pragma(body: dict) -> Reply:  # `parallel for` on the outer loop; the inner one is a recurrence
+        asked.append(last_user_message(body))
+        return Reply(PRAGMA if f"loop at line {line}." in asked[-1] else SERIAL)
+
+    with FakeOpenAI(pragma) as server:
+        code, out, err = run_json(capsys, "suggest", str(certain_gain), "--llm", "fake-model", "--llm-base-url",
+                                  server.base_url, "--format", "json", "--no-tune")
+    assert any(f"loop at line {line}." in question for question in asked), asked
+    [checked] = [p for p in out["proposals"] + out["rejected"] if p["line"] == line]
+    assert (checked["origin"], checked["line"], checked["directive"]) == ("model", line, "#pragma omp parallel for")
+    evidence = checked["evidence"]
+    assert evidence["race_check"]["races"] == [] and evidence["race_check"]["archer_loaded"]
+    assert evidence["output_check"] == "same" and evidence["timed"] == "loops"
+    assert_kept_faster(evidence)
+    assert (checked in out["proposals"]) == (checked["verified"] is True) == (evidence["stage"] == "accepted")
+    assert code == (1 if checked["verified"] else 0), err
 
 
 def test_apply_writes_only_what_was_verified(program, capsys):

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+
+from ompilot.analysis import sources
+from ompilot.analysis.scan import scan_file
 from ompilot.analysis.sources import (
     C_EXTENSIONS,
     CPP_EXTENSIONS,
@@ -14,6 +17,7 @@ from ompilot.analysis.sources import (
     collect_sources,
     read_source,
 )
+from ompilot.cli import check as cli_check, github
 
 
 def make(root: Path, *names: str) -> None:
@@ -26,6 +30,62 @@ def make(root: Path, *names: str) -> None:
 def test_extension_sets():
     assert {".c", ".h"} <= C_EXTENSIONS
     assert {".cc", ".cpp", ".cxx", ".hpp", ".hh", ".hxx", ".C"} <= CPP_EXTENSIONS
+
+
+# The tables each module kept before the one in sources.py (commit 4392091).
+OLD_WALKED_C = {".c", ".h"}  # analysis/sources.py
+OLD_WALKED_CPP = {".cc", ".cpp", ".cxx", ".c++", ".C", ".hpp", ".hh", ".hxx", ".h++", ".H", ".ipp", ".tpp", ".txx"}
+OLD_HEADERS = (".h", ".hh", ".hpp", ".hxx", ".h++", ".H", ".ipp", ".tpp", ".txx")  # scan.py, verify/builds.py
+OLD_COMPILED = {".c": "c", ".cc": "cpp", ".cpp": "cpp", ".cxx": "cpp", ".C": "cpp", ".c++": "cpp"}  # builds, config
+OLD_CHECK_EXTRA = {".inl", ".ino", ".ipp", ".tpp", ".cppm", ".ixx", ".ccm", ".cxxm", ".c++m", ".mm"}  # cli/check.py
+OLD_PULL_REQUEST = (".c", ".h", ".cc", ".cpp", ".cxx", ".hpp", ".hh", ".hxx", ".c++")  # cli/github.py
+OLD_FRONTEND_HEADERS = {".h": "c-header", ".hpp": "c++-header", ".hh": "c++-header", ".hxx": "c++-header"}
+OLD_FRONTEND_CPP = (".cpp", ".cc", ".cxx", ".C", ".hpp", ".hh", ".c++")
+EVERY_OLD_SUFFIX = (OLD_WALKED_C | OLD_WALKED_CPP | set(OLD_HEADERS) | set(OLD_COMPILED) | OLD_CHECK_EXTRA
+                    | set(OLD_PULL_REQUEST) | set(OLD_FRONTEND_HEADERS) | set(OLD_FRONTEND_CPP))
+
+
+@pytest.mark.parametrize("suffix", sorted(EVERY_OLD_SUFFIX))
+def test_suffix_table_classifies_like_the_old_tables(suffix):
+    name = "kernel" + suffix
+    kind = sources.source_kind(name)
+    assert kind is not None
+    assert sources.is_source_name(Path(name)) == (suffix in OLD_WALKED_C | OLD_WALKED_CPP)
+    assert kind.language == ("c" if suffix in OLD_WALKED_C else "cpp")
+    if suffix in OLD_HEADERS:
+        assert sources.is_header_name(name)
+    assert sources.compiled_language(name) == OLD_COMPILED.get(suffix)
+    assert cli_check.is_checkable(Path(name))
+    if suffix in OLD_PULL_REQUEST:
+        assert name.endswith(github.C_SUFFIXES)
+    if suffix in OLD_FRONTEND_HEADERS:
+        assert kind.header and {"c": "c-header", "cpp": "c++-header"}[kind.language] == OLD_FRONTEND_HEADERS[suffix]
+    if suffix in OLD_FRONTEND_CPP:
+        assert kind.language == "cpp"
+
+
+def test_suffix_table_case_and_strangers():
+    assert sources.source_kind("a.C").language == "cpp" and sources.source_kind("a.c").language == "c"
+    assert sources.source_kind("a.H").language == "cpp" and sources.source_kind("a.h").language == "c"
+    assert sources.compiled_language("a.CPP") == "cpp"  # other suffixes in any case
+    assert sources.is_header_name("a.HPP") and not sources.is_header_name("a.cpp")
+    assert sources.source_kind("a.py") is None and sources.source_kind("Makefile") is None
+    assert not cli_check.is_checkable(Path("notes.txt"))
+    assert not sources.is_source_name(Path("a.inl"))  # pre-commit passes it to check; scan does not walk it
+    assert sources.companion_suffixes("c") == (".c",)
+    assert sources.companion_suffixes("cpp")[:3] == (".cc", ".cpp", ".cxx") and sources.companion_suffixes("cpp")[-1] == ".c"
+
+
+@pytest.mark.parametrize("suffix", [".hxx", ".h++", ".ipp", ".tpp", ".inl"])
+def test_headers_clang_does_not_name_are_parsed_as_cpp_headers(tmp_path, suffix):
+    """Clang takes an unknown suffix for a linker input: the table's header kinds get `-x c++-header`."""
+    path = tmp_path / ("kernel" + suffix)
+    path.write_text("template <class T> void scale(T *a, int n) {\n"
+                    "  for (int i = 0; i < n; i++) a[i] = 2 * a[i];\n}\n"
+                    "void use(double *a) { scale(a, 100000); }\n")
+    report = scan_file(path)
+    assert report.errors == []
+    assert [v.loop.line for v in report.verdicts] == [2]
 
 
 def test_directory_walk_is_sorted_and_skips_hidden(tmp_path: Path):

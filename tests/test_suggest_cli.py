@@ -720,7 +720,12 @@ def test_diff_of_a_file_whose_name_starts_with_two_dots(tmp_path, capsys, monkey
     assert captured.out.startswith("--- a/..hidden.c\n+++ b/..hidden.c\n")
 
 
-def test_a_verified_diff_comes_with_its_evidence_on_stderr_and_in_the_report(tmp_path, capsys, monkeypatch):
+def test_a_verified_diff_comes_with_its_evidence_on_stderr_and_in_the_report(tmp_path, capsys, monkeypatch,
+                                                                              injected_timings):
+    """Real builds, race and output checks; known loop times (tests/conftest.py):
+    the loop at line 7 twice as fast in parallel, the sum at line 10 no faster,
+    so one is kept and one dropped, each with its evidence."""
+    injected_timings.loop_speedups = {"prog.c:7": 2.0, "prog.c:10": 1.0}
     source = write(tmp_path, "prog.c", """#include <stdio.h>
 #include <stdlib.h>
 #include <math.h>
@@ -737,20 +742,44 @@ int main(int argc, char **argv) {
     return 0;
 }
 """)
-    (tmp_path / ".ompilot.toml").write_text('build = "{cc} {cflags} prog.c -o {out} -lm"\nrun = "{exe} 4000000"\n'
+    (tmp_path / ".ompilot.toml").write_text('build = "{cc} {cflags} prog.c -o {out} -lm"\nrun = "{exe} 400000"\n'
                                             'race_run = "{exe} 20000"\nthreads = [2]\ntiming_runs = 3\ntune_seconds = 0\n')
     monkeypatch.chdir(tmp_path)
     code = main(["suggest", "prog.c", "--diff", "--report", "report.json"])
     captured = capsys.readouterr()
     report = json.loads((tmp_path / "report.json").read_text())
-    checked = report["proposals"] + report["rejected"]
-    assert checked and all(p["evidence"]["stage"] in ("accepted", "speed") for p in checked), checked
-    assert all(p["evidence"]["output_check"] == "same" for p in checked)
-    for p in checked:  # each appears on stderr with its evidence: kept with timing and race check, or dropped and why
-        if p["verified"]:
-            assert f"prog.c:{p['line']}: {p['directive']} (analysis, verified)" in captured.err
-        else:
-            assert f"prog.c:{p['line']}: dropped: {p['directive']}: not faster" in captured.err
-    if report["proposals"]:
+    [kept], [dropped] = report["proposals"], report["rejected"]
+    assert (kept["line"], kept["verified"], kept["evidence"]["stage"]) == (7, True, "accepted"), kept["evidence"]
+    assert kept["evidence"]["message"].startswith("loop prog.c:7: 2.0x faster with 2 threads (0.2 s -> 0.1 s per run)")
+    assert (dropped["line"], dropped["verified"], dropped["evidence"]["stage"]) == (10, False, "speed")
+    assert dropped["evidence"]["message"].startswith(
+        "not faster than serial beyond the noise: loop prog.c:10: 0.2 s serial, 0.2 s with 2 threads per run "
+        "(faster in 0 of 3 paired runs; needs 80% of them and a median gain of 5%)"), dropped["evidence"]["message"]
+    for p in (kept, dropped):
+        assert p["evidence"]["output_check"] == "same" and p["evidence"]["race_check"]["races"] == []
+        assert p["evidence"]["timed"] == "loops"
+    # each appears on stderr with its evidence: kept with timing and race check, or dropped and why
+    assert f"prog.c:7: {kept['directive']} (analysis, verified)" in captured.err
+    assert f"prog.c:10: dropped: {dropped['directive']}: not faster than serial beyond the noise" in captured.err
+    assert code == 1 and captured.out.startswith("--- a/prog.c")
+    assert "timing: serial median" in captured.err and "race check:" in captured.err
+
+
+def test_a_verified_diff_of_a_certain_gain_keeps_it_faster(certain_gain, assert_kept_faster, capsys, monkeypatch):
+    """End to end with real timing, on the shared program whose one loop
+    gains for certain on 2 free cores (tests/cases/speedup/certain_gain.c)."""
+    monkeypatch.chdir(certain_gain.parent)
+    code = main(["suggest", "prog.c", "--diff", "--report", "report.json"])
+    captured = capsys.readouterr()
+    report = json.loads((certain_gain.parent / "report.json").read_text())
+    [checked] = report["proposals"] + report["rejected"]
+    evidence = checked["evidence"]
+    assert evidence["output_check"] == "same" and evidence["race_check"]["races"] == []
+    assert evidence["race_check"]["archer_loaded"] and evidence["timed"] == "loops"
+    assert_kept_faster(evidence)
+    if checked["verified"]:
+        assert f"prog.c:{checked['line']}: {checked['directive']} (analysis, verified)" in captured.err
         assert code == 1 and captured.out.startswith("--- a/prog.c")
         assert "timing: serial median" in captured.err and "race check:" in captured.err
+    else:
+        assert f"prog.c:{checked['line']}: dropped: {checked['directive']}: not faster" in captured.err

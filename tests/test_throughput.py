@@ -83,7 +83,8 @@ def test_two_workers_overlap_their_checks_and_no_timing_overlaps_anything(projec
 
     summary = verify_tree([result], VerifyOptions(tune=False, jobs=2, observe=observe))
     assert summary.errors == []
-    checked = result.proposals + result.rejected
+    [verified] = summary.results
+    checked = verified.proposals + verified.rejected
     assert len(checked) == 2
     for proposal in checked:  # both went through the race check, so both reached the timing or failed it
         assert proposal.evidence.stage in ("accepted", "speed"), proposal.evidence.message
@@ -106,10 +107,11 @@ def test_the_budget_stops_new_verifications_best_first(project):
     clock = lambda: 0.0 if next(ticks) < 2 else 1e9  # the start, then the first proposal's turn  # noqa: E731
     summary = verify_tree([result], VerifyOptions(tune=False, jobs=1, budget_minutes=1, clock=clock))
     assert summary.left_unverified == 1
-    everything = {p.line: p for p in result.proposals + result.rejected}
+    [verified] = summary.results
+    everything = {p.line: p for p in verified.proposals + verified.rejected}
     assert everything[BIG_LOOP].evidence.race_check.runs > 0
     left = everything[SMALL_LOOP]
-    assert left.verified is False and left in result.rejected
+    assert left.verified is False and left in verified.rejected
     assert left.evidence.to_json() == {"accepted": False, "stage": "budget", "message": budget_message(1)}
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from ompilot.cli.main import main
 from ompilot.verify.existing import check_target
 
@@ -163,21 +165,50 @@ int main(int argc, char **argv) {
 """
 
 
-def test_a_correct_pragma_passes_the_race_and_output_checks_and_is_timed(tmp_path, capsys):
+@pytest.mark.parametrize("speedup", [2.0, 1.0])
+def test_a_correct_pragma_passes_the_race_and_output_checks_and_the_timing_decides(tmp_path, capsys, injected_timings,
+                                                                                   speedup):
+    """The builds, the race and output checks are real; the timing runs are
+    fed known seconds (0.4 s serial, 0.4 / speedup parallel), so both
+    decisions of the speed check are pinned: kept when faster, dropped with
+    the reason when not."""
+    injected_timings.speedup = speedup
     path = program(tmp_path, GOOD)
     config = (tmp_path / ".ompilot.toml").read_text().replace('run = ["{exe}"]', 'run = ["{exe} 2000000"]')
     (tmp_path / ".ompilot.toml").write_text(config + 'race_run = ["{exe} 20000"]\n')  # small input under TSan
     code = main(["verify", "--format", "json", str(path)])
     [record] = json.loads(capsys.readouterr().out)["results"]
     evidence = record["evidence"]
-    # timing on a loaded machine can go either way; the safety checks cannot
-    assert evidence["stage"] in ("accepted", "speed")
     assert evidence["race_check"]["archer_loaded"] and evidence["race_check"]["runs"] >= 3
     assert evidence["race_check"]["races"] == [] and evidence["output_check"] == "same"
-    # 3 paired runs, more while the speed verdict is open (a "faster" needs 5)
-    assert 3 <= len(evidence["serial_seconds"]) == len(evidence["parallel_seconds"]) <= 15
-    assert evidence["speedup"] is not None
+    assert evidence["speedup"] == speedup
+    if speedup > 1:  # "faster" needs 5 paired runs (MIN_PAIRS), more than the configured 3
+        assert evidence["accepted"] and evidence["stage"] == "accepted" and code == 0, evidence
+        assert evidence["message"] == "2.00x faster with 2 threads (0.400 s -> 0.200 s)"
+        assert evidence["serial_seconds"] == [0.4] * 5 and evidence["parallel_seconds"] == [0.2] * 5
+    else:  # "not faster" is said after 3 (EARLY_PAIRS)
+        assert not evidence["accepted"] and evidence["stage"] == "speed" and code == 1, evidence
+        assert evidence["message"] == ("not faster than serial beyond the noise: 0.400 s serial, 0.400 s with "
+                                       "2 threads (faster in 0 of 3 paired runs; needs 80% of them and a median "
+                                       "gain of 5%)")
+        assert evidence["serial_seconds"] == evidence["parallel_seconds"] == [0.4] * 3
+    assert {threads for _, threads, _ in injected_timings.runs} == {None, 2}
+
+
+def test_a_pragma_with_a_certain_gain_is_kept_faster(certain_gain, assert_kept_faster, capsys):
+    """End to end with real timing: the shared program whose loop gains for
+    certain on 2 free cores (tests/cases/speedup/certain_gain.c)."""
+    source = certain_gain.read_text()
+    loop = "    for (int i = 0; i < n; i++) {\n"
+    certain_gain.write_text(source.replace(loop, "    #pragma omp parallel for\n" + loop, 1))
+    code = main(["verify", "--format", "json", str(certain_gain)])
+    [record] = json.loads(capsys.readouterr().out)["results"]
+    evidence = record["evidence"]
+    assert evidence["race_check"]["archer_loaded"] and evidence["race_check"]["runs"] >= 3
+    assert evidence["race_check"]["races"] == [] and evidence["output_check"] == "same"
+    assert_kept_faster(evidence)
     assert code == (0 if evidence["accepted"] else 1)
+    assert 3 <= len(evidence["serial_seconds"]) == len(evidence["parallel_seconds"]) <= 15
 
 
 def test_a_file_that_cannot_be_built_or_run_says_what_it_needs(tmp_path, capsys):
@@ -190,11 +221,7 @@ def test_a_file_that_cannot_be_built_or_run_says_what_it_needs(tmp_path, capsys)
     assert "no main()" in out and "build =" in out
 
 
-def test_a_change_that_starts_no_threads_needs_no_race_check(tmp_path):
-    from ompilot.suggest.engine import suggest_source
-    from ompilot.verify.session import verify_results
-
-    source = b"""#include <stdio.h>
+MATMUL = b"""#include <stdio.h>
 #define N 400
 static double A[N][N], B[N][N], C[N][N];
 int main(void) {
@@ -208,20 +235,57 @@ int main(void) {
   return 0;
 }
 """
-    (tmp_path / "mm.c").write_bytes(source)
+
+
+def _verify_interchange(tmp_path: Path):
+    """The interchange proposed for MATMUL, verified alone (not tuned); with the progress lines."""
+    from ompilot.suggest.engine import suggest_source
+    from ompilot.verify.session import verify_results
+
+    (tmp_path / "mm.c").write_bytes(MATMUL)
     (tmp_path / ".ompilot.toml").write_text(
         'build = "{cc} {cflags} mm.c -o {out}"\nrun = ["{exe}"]\nthreads = [2]\ntiming_runs = 3\ntune_seconds = 0\n'
     )
-    result = suggest_source(str(tmp_path / "mm.c"), source)
+    result = suggest_source(str(tmp_path / "mm.c"), MATMUL)
     swap = next(p for p in result.proposals if p.kind == "interchange")
+    result.proposals = [swap]  # the parallel loops of MATMUL are other tests' business
     progress: list[str] = []
-    verify_results([result], progress=progress.append, tune=False)
-    assert swap.evidence.stage in ("accepted", "speed"), swap.evidence.message
+    [result] = verify_results([result], progress=progress.append, tune=False).results
+    swap = next(p for p in result.proposals + result.rejected if (p.kind, p.line) == (swap.kind, swap.line))
     assert swap.evidence.race_check.runs == 0
     # the progress line names what is being checked, and how far along it is
     total = len(result.proposals) + len(result.rejected)
     assert any(line.startswith(f"mm.c:{swap.line} swap the loops") and f"/{total})" in line for line in progress)
     assert any(line.endswith("timing serial and parallel builds") for line in progress)
+    return swap
+
+
+@pytest.mark.parametrize("speedup", [3.0, 1.0])
+def test_a_change_that_starts_no_threads_needs_no_race_check(tmp_path, injected_timings, speedup):
+    """The timing of a change without threads is the whole program's (known
+    seconds here): kept when faster, dropped with the reason when not."""
+    injected_timings.speedup = speedup
+    swap = _verify_interchange(tmp_path)
+    evidence = swap.evidence.to_json()
+    assert evidence["output_check"] == "same" and evidence["speedup"] == speedup
+    assert evidence["timed"] == "program"  # no parallel loop to put a clock around: the whole program
+    if speedup > 1:
+        assert swap.verified and evidence["stage"] == "accepted", evidence["message"]
+        assert evidence["message"].startswith("3.00x faster with 2 threads (0.400 s -> 0.133 s)"), evidence["message"]
+    else:
+        assert not swap.verified and evidence["stage"] == "speed"
+        assert evidence["message"].startswith(
+            "not faster than serial beyond the noise: 0.400 s serial, 0.400 s with 2 threads (faster in 0 of 3 "
+            "paired runs; needs 80% of them and a median gain of 5%)"), evidence["message"]
+
+
+def test_a_loop_interchange_with_a_certain_gain_is_kept_faster(tmp_path):
+    """End to end with real timing: the interchange turns the column walk of B
+    into a row walk, about 3x faster on one thread, so the gain does not need
+    a free core."""
+    swap = _verify_interchange(tmp_path)
+    assert swap.verified and swap.evidence.stage == "accepted", swap.evidence.message
+    assert swap.evidence.timing.speedup > 1.3, swap.evidence.message
 
 
 def test_the_speed_verdict_is_a_sign_test_on_paired_runs():
@@ -282,7 +346,9 @@ def test_racy_pragmas_are_fixed_together_and_the_fix_is_the_base_of_other_checks
     [fix] = [p for p in result.proposals if p.kind == "fix"]
     others = [p for p in result.proposals if p.kind != "fix"]
     assert fix.summary == "fix the racy pragmas at lines 21, 28" and others
-    verify_results([result], tune=False)
+    [result] = verify_results([result], tune=False).results
+    [fix] = [p for p in result.proposals + result.rejected if p.kind == "fix"]
+    others = [p for p in result.proposals + result.rejected if p.kind != "fix"]
     # both pragmas race and the sum comes out wrong; fixed together they pass, faster or not
     assert fix.verified and fix.evidence.stage == "accepted", fix.evidence
     assert fix.evidence.race_check.runs > 0 and fix.evidence.race_check.races == ()
@@ -305,7 +371,8 @@ def test_removing_the_only_racy_pragma_needs_no_race_check(tmp_path):
     )
     result = suggest_file(tmp_path / "prog.c")
     [fix] = [p for p in result.proposals if p.kind == "fix"]
-    verify_results([result], tune=False)
+    [result] = verify_results([result], tune=False).results
+    [fix] = [p for p in result.proposals + result.rejected if p.kind == "fix"]
     # no OpenMP region is left: Archer would not load, and there is nothing to race
     assert fix.verified and fix.evidence.race_check.runs == 0, fix.evidence
     assert "#pragma omp parallel for\n    for (int i = 1" not in result.patched.decode()

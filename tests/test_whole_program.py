@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ompilot.analysis import loopfacts
+from ompilot.analysis import fanout, loopfacts
 from ompilot.analysis.scan import ScanSettings, scan_file, scan_paths
 from ompilot.cli.main import main
 
@@ -165,9 +165,10 @@ def test_kernels_in_their_own_file_are_parallel(tmp_path, relative):
     assert verdicts(reports, "main.c")[12].parallel is True  # x, y, z: fresh through xmalloc
 
 
-def test_workers_give_the_same_verdicts(tmp_path):
+def test_workers_give_the_same_verdicts(tmp_path, monkeypatch):
     root = write_project(tmp_path / "proj", relative=True)
     serial, _ = scan_paths([root], ScanSettings(build_dir=root))
+    monkeypatch.setattr(fanout, "POOL_MIN_FILES", 2)  # a pool for these few files
     pooled, errors = scan_paths([root], ScanSettings(build_dir=root, jobs=2))
     assert errors == []
     shape = lambda reports: [(r.path, v.loop.line, v.status, v.pragma, v.notes) for r in reports for v in r.verdicts]  # noqa: E731

@@ -23,14 +23,12 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ompilot.analysis import compdb
+from ompilot.analysis import compdb, sources
 
 from .evidence import RunResult
 from .runner import run_command
 
 _MAIN = re.compile(r"^[ \t]*(?:(?:static|extern)\s+)?(?:int|void)\s+main\s*\(", re.MULTILINE)
-C_SUFFIXES = {".c": "c", ".cc": "cpp", ".cpp": "cpp", ".cxx": "cpp", ".C": "cpp", ".c++": "cpp"}
-HEADER_SUFFIXES = (".h", ".hh", ".hpp", ".hxx", ".h++", ".H", ".ipp", ".tpp", ".txx")
 COMPILERS = {("clang", "c"): "clang-19", ("clang", "cpp"): "clang++-19", ("gcc", "c"): "gcc", ("gcc", "cpp"): "g++"}
 #: Launchers that run the compiler named after them; the compiler behind them decides.
 WRAPPERS = frozenset({"ccache", "sccache", "distcc", "icecc"})
@@ -141,7 +139,7 @@ def program_for(source: Path, database_dir: Path, root: Path | None = None) -> P
     has_main = {e.file: defines_main(_read(Path(e.file))) for e in entries}
     mains = [e for e in entries if has_main[e.file]]
     own = entry_of.get(mine)
-    if own is None and not str(source).endswith(HEADER_SUFFIXES):
+    if own is None and not sources.is_header_name(source):
         raise NotListed(f"{source} is not in {database_json}")
     if own is not None and has_main[own.file]:
         main = own
@@ -171,7 +169,7 @@ def program_for(source: Path, database_dir: Path, root: Path | None = None) -> P
         directory = os.path.relpath(os.path.realpath(entry.directory), root)
         compile_flags, _ = split_flags(entry.flags())
         units.append(Unit(source=Path(relative).as_posix(), directory="." if directory.startswith("..") else directory,
-                          flags=tuple(compile_flags), language=C_SUFFIXES.get(Path(entry.file).suffix, "c")))
+                          flags=tuple(compile_flags), language=sources.compiled_language(entry.file) or "c"))
     link: list[str] = []
     for entry in chosen:
         for flag in split_flags(entry.flags())[1]:
@@ -187,17 +185,11 @@ def split_flags(flags: list[str]) -> tuple[list[str], list[str]]:
     (-fopenmp, -fsanitize) and what names outputs (-dumpdir, -save-temps) dropped."""
     compile_flags: list[str] = []
     link_flags: list[str] = []
-    index = 0
-    while index < len(flags):
-        flag = flags[index]
-        index += 1
-        if flag in _OUTPUT_WITH_VALUE:
-            index += 1
-        elif flag.startswith(_OWN_PREFIXES):
+    for flag, value in compdb.with_values(flags, _OUTPUT_WITH_VALUE | {"-l", "-L"}):
+        if flag in _OUTPUT_WITH_VALUE or flag.startswith(_OWN_PREFIXES):
             continue
-        elif flag in ("-l", "-L") and index < len(flags):
-            link_flags += [flag, flags[index]]
-            index += 1
+        elif flag in ("-l", "-L"):
+            link_flags += [flag] if value is None else [flag, value]
         elif flag.startswith(_LINK_PREFIXES) or flag in ("-pthread", "-static"):
             link_flags.append(flag)
             if flag == "-pthread":
@@ -228,9 +220,9 @@ def facts_from_database(database_dir: Path, near: Path) -> BuildFacts | None:
         compile_flags, link_flags = split_flags(entry.flags())
         flags += compile_flags
         link += link_flags
-    sources = [os.path.relpath(os.path.realpath(e.file), root) for e in entries]
-    language = "cpp" if any(C_SUFFIXES.get(Path(e.file).suffix) == "cpp" for e in entries) else "c"
-    return _facts(root, sources, flags, link, language)
+    units = [os.path.relpath(os.path.realpath(e.file), root) for e in entries]
+    language = "cpp" if any(sources.compiled_language(e.file) == "cpp" for e in entries) else "c"
+    return _facts(root, units, flags, link, language)
 
 
 _QUOTED_INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*"([^"]+)"', re.MULTILINE)
@@ -249,11 +241,11 @@ def companion_sources(source: Path, compile_flags: list[str]) -> list[Path]:
             flag[2:] if flag.startswith("-I") and len(flag) > 2 else None)
         if value:
             directories.append(Path(value) if Path(value).is_absolute() else Path.cwd() / value)
-    suffixes = (".c",) if C_SUFFIXES.get(source.suffix) == "c" else (".cc", ".cpp", ".cxx", ".c")
+    suffixes = sources.companion_suffixes("c" if sources.compiled_language(source) == "c" else "cpp")
     found: list[Path] = []
     for name in _QUOTED_INCLUDE.findall(_read(source)):
         header = next((d / name for d in directories if (d / name).is_file()), None)
-        if header is None or header.suffix not in HEADER_SUFFIXES:
+        if header is None or not sources.is_header_name(header):
             continue
         for suffix in suffixes:
             candidate = header.with_suffix(suffix).resolve()
@@ -269,21 +261,16 @@ def facts_from_flags(source: Path, flags: tuple[str, ...] | list[str]) -> BuildF
     source = Path(source).absolute()
     cleaned = compdb.clean_arguments(list(flags), str(source.parent), {str(source), source.name})
     compile_flags, link_flags = split_flags(cleaned)
-    return _facts(source.parent, [source.name], compile_flags, link_flags, C_SUFFIXES.get(source.suffix, "c"))
+    return _facts(source.parent, [source.name], compile_flags, link_flags, sources.compiled_language(source) or "c")
 
 
 def _facts(root: Path, sources, flags, link, language: str) -> BuildFacts:
     includes: list[str] = []
     defines: list[str] = []
     other: list[str] = []
-    index = 0
-    while index < len(flags):
-        flag = flags[index]
-        index += 1
-        if flag in ("-I", "-D") and index < len(flags):
-            value, index = flags[index], index + 1
-        elif flag.startswith(("-I", "-D")):
-            value = flag[2:]
+    for flag, value in compdb.with_values(flags, ("-I", "-D")):
+        if flag.startswith(("-I", "-D")):
+            value = flag[2:] if value is None else value
         else:
             if flag not in other and not flag.startswith("-O"):
                 other.append(flag)

@@ -60,14 +60,13 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
-from ompilot.analysis import compdb
+from ompilot.analysis import compdb, sources
 
 from . import builds
 from .compare import Tolerance
 
 CONFIG_FILE = ".ompilot.toml"
 PYPROJECT = "pyproject.toml"
-C_SUFFIXES = {".c": "c", ".cc": "cpp", ".cpp": "cpp", ".cxx": "cpp", ".C": "cpp", ".c++": "cpp"}
 KNOWN_KEYS = (
     "build", "run", "race_run", "files", "language", "tolerance", "time_limit", "memory_limit_mb",
     "threads", "race_runs", "timing_runs", "tune_seconds", "compilers", "compare", "race_defines", "race_cflags",
@@ -157,7 +156,7 @@ def single_file_config(source: Path, flags: tuple[str, ...] | list[str] | None =
     `flags` (those given after `--`, or its compile_commands.json entry's),
     run it without arguments."""
     source = Path(source).absolute()
-    language = C_SUFFIXES.get(source.suffix)
+    language = sources.compiled_language(source)
     if language is None or not source.is_file():
         return None
     text = source.read_text(errors="replace")
@@ -255,7 +254,7 @@ def example_config(source: Path, facts: builds.BuildFacts | None = None) -> str:
     source = Path(source)
     defaults = {f.name: f.default for f in dataclasses.fields(ProgramConfig)}
     tolerance: Tolerance = defaults["tolerance"]
-    language = facts.language if facts is not None else C_SUFFIXES.get(source.suffix, "c")
+    language = facts.language if facts is not None else (sources.compiled_language(source) or "c")
     build = builds.starter_build(facts) if facts is not None else _single_file_build(source)
     where = str(facts.root) if facts is not None else (str(source.parent) if str(source.parent) else ".")
     sizes = [d for d in (facts.defines if facts else ()) if d.split("=")[0].endswith("_DATASET")]

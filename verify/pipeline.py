@@ -26,9 +26,8 @@ from ompilot.suggest.proposals import FileSuggestions
 from ompilot.suggest.tree import suggest_files
 
 from .cache import VerificationCache
-from .evidence import Evidence
 from .stages import StageTimes
-from .session import CommandObserver, VerifyOptions, VerifyProgress, verify_tree
+from .session import CommandObserver, VerifyOptions, VerifyProgress, verify_tree, withheld
 from .verifier import environment_ready
 
 
@@ -84,7 +83,7 @@ def suggest_tree(paths: list[Path], settings: ScanSettings, options: SuggestOpti
         say(PipelineProgress("model", text=f"asking {options.client.settings.model}"))
         errors = errors + llm_propose.add_model_proposals(results, options.client, settings)
         if not options.verify:
-            _withhold_model_proposals(results)
+            results = _withhold_model_proposals(results)
     left = 0
     if options.verify and any(r.proposals for r in results):
         problem = environment_ready()
@@ -99,17 +98,14 @@ def suggest_tree(paths: list[Path], settings: ScanSettings, options: SuggestOpti
                                  state.proposals_done, state.proposals_total))
 
         summary = verify_tree(results, verify_options, on_progress=counted)
+        results = summary.results
         errors = errors + summary.errors
         left = summary.left_unverified
     return SuggestRun(results, errors, left, time.monotonic() - started)
 
 
-def _withhold_model_proposals(results: list[FileSuggestions]) -> None:
-    """A model's proposal is a candidate until the verifier has run it."""
-    for result in results:
-        held = [p for p in result.proposals if p.origin == "model"]
-        for proposal in held:
-            proposal.verified = False
-            proposal.evidence = Evidence.not_checked("setup", "model proposals are kept only when verified (drop --no-verify)")
-        result.proposals = [p for p in result.proposals if p.origin != "model"]
-        result.rejected.extend(held)
+def _withhold_model_proposals(results: list[FileSuggestions]) -> list[FileSuggestions]:
+    """A model's proposal is a candidate until the verifier has run it: new
+    FileSuggestions with the model's proposals moved to `rejected`."""
+    why = "model proposals are kept only when verified (drop --no-verify)"
+    return [withheld(result, why, lambda proposal: proposal.origin == "model") for result in results]

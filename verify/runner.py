@@ -130,17 +130,8 @@ def run_command(
             or returncode in (-signal.SIGKILL, 128 + signal.SIGKILL)
         )
     )
-    return RunResult(
-        command=command,
-        returncode=returncode,
-        stdout=stdout,
-        stderr=stderr,
-        seconds=seconds,
-        timed_out=timed_out,
-        out_of_memory=out_of_memory,
-        stdout_bytes=out.total,
-        stderr_bytes=err.total,
-    )
+    return RunResult(command=command, returncode=returncode, stdout=stdout, stderr=stderr, seconds=seconds,
+                     timed_out=timed_out, out_of_memory=out_of_memory, stdout_bytes=out.total, stderr_bytes=err.total)
 
 
 def _address_space_limiter(limit_bytes: int):

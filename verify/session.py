@@ -20,7 +20,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -31,7 +31,7 @@ from .evidence import Evidence
 from .config import CannotBuild, ConfigError, resolve_config, starter_block
 from .runner import Sandbox
 from .stages import StageTimes
-from .verifier import FileJob, Program, VerifyError, verify_alone, verify_together
+from .verifier import FileJob, Program, Verification, VerifyError, verify_alone, verify_together
 
 #: (kind, start, end) of each gated command: kind "check" (a build or run of a
 #: check, sharing the machine) or "timing" (a whole timing phase, alone).
@@ -65,6 +65,9 @@ class VerifyProgress:
 
 @dataclass
 class VerifySummary:
+    #: the files given, in their order, each a new FileSuggestions with the
+    #: verification combined in (kept proposals, the rest in `rejected`)
+    results: list[FileSuggestions] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     left_unverified: int = 0  # proposals the budget left unverified
 
@@ -185,11 +188,22 @@ def _copy(reference: GatedProgram, stack: ExitStack) -> GatedProgram:
 
 @dataclass
 class _FileWork:
-    result: FileSuggestions
+    """One file being verified: its proposals are the job's, by position."""
+
+    index: int  # of the file in verify_tree's `results`
+    result: FileSuggestions  # as the engine made it: read, never changed
     job: FileJob
     workers: _Workers
-    accepted: list[Proposal] = field(default_factory=list)
-    left: list[Proposal] = field(default_factory=list)
+    outcomes: dict[int, Verification] = field(default_factory=dict)  # position -> what verification found
+    kept: list[int] = field(default_factory=list)  # positions kept after the check together, fixes first
+    left: int = 0  # proposals the budget left unverified
+
+    def combined(self) -> FileSuggestions:
+        """A new FileSuggestions: the kept proposals, the others after the file's earlier rejections."""
+        checked = [self.outcomes[n].applied_to(p) for n, p in enumerate(self.job.proposals)]
+        rejected = [p for n, p in enumerate(checked) if n not in self.kept]
+        return replace(self.result, proposals=[checked[n] for n in self.kept],
+                       rejected=list(self.result.rejected) + rejected)
 
 
 def expected_gain(result: FileSuggestions, proposal: Proposal) -> int:
@@ -206,32 +220,35 @@ def rank(results: list[FileSuggestions]) -> list[tuple[FileSuggestions, Proposal
 
 
 def verify_results(results: list[FileSuggestions], progress=None, tune: bool = True, jobs: int = 1,
-                   budget_minutes: float | None = None, cache: VerificationCache | None = None) -> list[str]:
-    """Verify every file's proposals in place; returns error lines."""
+                   budget_minutes: float | None = None, cache: VerificationCache | None = None) -> VerifySummary:
+    """`verify_tree` with the options as keywords."""
     options = VerifyOptions(tune=tune, jobs=jobs, budget_minutes=budget_minutes, cache=cache)
-    return verify_tree(results, options, progress).errors
+    return verify_tree(results, options, progress)
 
 
 def verify_tree(results: list[FileSuggestions], options: VerifyOptions, progress: Callable[[str], None] | None = None,
                 on_progress: Callable[[VerifyProgress], None] | None = None) -> VerifySummary:
-    """Verify every file's proposals in place. `progress(text)` gets each
-    check's current step; `on_progress` the counts after each proposal."""
-    summary = VerifySummary()
-    groups: dict[object, tuple[object, list[FileSuggestions]]] = {}
-    for result in results:
+    """Verify every file's proposals. The files given are left as they are:
+    the summary's `results` are new ones with the verification combined in.
+    `progress(text)` gets each check's current step; `on_progress` the
+    counts after each proposal."""
+    summary = VerifySummary(results=list(results))
+    groups: dict[object, tuple[object, list[tuple[int, FileSuggestions]]]] = {}
+    for index, result in enumerate(results):
         if not result.proposals:
             continue
         try:  # the flags after `--` and -p reach the build as they reached the analysis
             config = resolve_config(Path(result.path).resolve(), result.flags, result.build_dir)
         except CannotBuild as exc:
-            _withhold(result, str(exc))
+            summary.results[index] = withheld(result, str(exc))
             summary.errors.append(exc.block())
             continue
         except ConfigError as exc:
-            _withhold(result, str(exc))
+            summary.results[index] = withheld(result, str(exc))
             summary.errors.append(str(exc))
             continue
-        groups.setdefault(config, (config, []))[1].append(result)  # one program per build, not per directory
+        # one program per build, not per directory
+        groups.setdefault(config, (config, []))[1].append((index, result))
     if groups:
         _Run(options, progress, on_progress, summary).verify(list(groups.values()))
     return summary
@@ -275,38 +292,38 @@ class _Run:
         jobs = max(1, self.options.jobs)
         with ExitStack() as stack, ThreadPoolExecutor(max_workers=jobs) as pool:
             files: list[_FileWork] = []
-            self.total = sum(len(r.proposals) for _, members in groups for r in members)
+            self.total = sum(len(r.proposals) for _, members in groups for _, r in members)
             self.files_total = sum(len(members) for _, members in groups)
             self._report()
             prepared = list(pool.map(lambda group: self._prepare(group, stack, jobs), groups))
             for (config, members), workers in zip(groups, prepared):
                 if isinstance(workers, str):
                     with self.lock:
-                        self.done += sum(len(r.proposals) for r in members)
+                        self.done += sum(len(r.proposals) for _, r in members)
                         self.files_done += len(members)
-                    for result in members:
-                        _withhold(result, workers)
+                    for index, result in members:
+                        self.summary.results[index] = withheld(result, workers)
                     self.summary.errors.append(f"{config.source or config.root}: cannot verify: {workers}{starter_block(config)}")
                     continue
-                for result in members:
+                for index, result in members:
                     relative = _relative(result.path, config.root)
-                    files.append(_FileWork(result, FileJob(relative, result.data, list(result.proposals)), workers))
+                    job = FileJob(relative, result.data, list(result.proposals))
+                    files.append(_FileWork(index, result, job, workers))
             self._report()
             # a file with a race fix goes in one piece: the fix is part of every later check of that file
-            units: list[tuple[int, _FileWork, list[Proposal]]] = []
+            units: list[tuple[int, _FileWork, list[int]]] = []
             for work in files:
                 gains = [expected_gain(work.result, p) for p in work.job.proposals]
                 if any(p.kind == "fix" for p in work.job.proposals):
-                    units.append((max(gains), work, list(work.job.proposals)))
+                    units.append((max(gains), work, list(range(len(gains)))))
                 else:
-                    units += [(gain, work, [p]) for gain, p in zip(gains, work.job.proposals)]
+                    units += [(gain, work, [n]) for n, gain in enumerate(gains)]
             units.sort(key=lambda unit: -unit[0])  # stable: ties keep the files' order
             list(pool.map(lambda unit: self._alone(unit[1], unit[2]), units))
             list(pool.map(self._together, files))
         for work in files:
-            job, result = work.job, work.result
-            result.rejected += [p for p in job.proposals if not any(p is k for k in result.proposals)]
-        self.summary.left_unverified = sum(len(f.left) for f in files)
+            self.summary.results[work.index] = work.combined()
+        self.summary.left_unverified = sum(f.left for f in files)
 
     def _prepare(self, group, stack: ExitStack, jobs: int) -> _Workers | str:
         config, members = group
@@ -314,44 +331,42 @@ class _Run:
             sandbox = stack.enter_context(Sandbox(config.root))
         program = GatedProgram(config=config, sandbox=sandbox, progress=self._say, gate=self.gate,
                                cache=self.options.cache, stages=self.options.stages or StageTimes())
-        originals = {_relative(r.path, config.root): r.data for r in members}
+        originals = {_relative(r.path, config.root): r.data for _, r in members}
         try:
             with program.stages.measure("reference"):
                 program.prepare(originals)
         except VerifyError as exc:
             return str(exc)
-        wanted = min(jobs, sum(len(r.proposals) for r in members))
+        wanted = min(jobs, sum(len(r.proposals) for _, r in members))
         with self.lock:
             copies = [_copy(program, stack) for _ in range(wanted - 1)]
         return _Workers([program] + copies)
 
-    def _alone(self, work: _FileWork, proposals: list[Proposal]) -> None:
+    def _alone(self, work: _FileWork, positions: list[int]) -> None:
         job = work.job
-        for proposal in proposals:
+        for n in positions:
             if self._spent():
-                proposal.verified = False
-                proposal.evidence = Evidence.not_checked("budget", budget_message(self.options.budget_minutes))
+                outcome = Verification(False, Evidence.not_checked("budget", budget_message(self.options.budget_minutes)))
                 with self.lock:
-                    work.left.append(proposal)
+                    work.left += 1
             else:
                 with work.workers.program() as program:
-                    number = next(n for n, p in enumerate(job.proposals, 1) if p is proposal)
-                    if verify_alone(program, job, proposal, number, self.options.tune):
-                        with self.lock:
-                            work.accepted.append(proposal)
+                    outcome = verify_alone(program, job, job.proposals[n], n + 1, self.options.tune)
             with self.lock:
+                work.outcomes[n] = outcome
                 self.done += 1
             self._report()
 
     def _together(self, work: _FileWork) -> None:
         job = work.job
-        accepted = [p for p in job.proposals if any(p is a for a in work.accepted)]  # in the file's order
-        if sum(p.kind != "fix" for p in accepted) > 1:
+        accepted = [n for n in range(len(job.proposals)) if work.outcomes[n].accepted]  # in the file's order
+        if sum(job.proposals[n].kind != "fix" for n in accepted) > 1:
             with work.workers.program() as program:
-                accepted = verify_together(program, job, accepted)
-        else:
-            accepted = [p for p in accepted if p.kind == "fix"] + [p for p in accepted if p.kind != "fix"]
-        work.result.proposals = accepted
+                together = verify_together(program, job, [(job.proposals[n], work.outcomes[n]) for n in accepted])
+            work.outcomes.update(zip(accepted, together))
+            accepted = [n for n in accepted if work.outcomes[n].accepted]
+        fixes = [n for n in accepted if job.proposals[n].kind == "fix"]
+        work.kept = fixes + [n for n in accepted if n not in fixes]
         with self.lock:
             self.files_done += 1
         self._report()
@@ -361,9 +376,12 @@ def _relative(path: str, root: Path) -> str:
     return Path(path).resolve().relative_to(root.resolve()).as_posix()
 
 
-def _withhold(result: FileSuggestions, why: str) -> None:
-    for proposal in result.proposals:
-        proposal.verified = False
-        proposal.evidence = Evidence.not_checked("setup", why)
-    result.rejected += result.proposals
-    result.proposals = []
+def withheld(result: FileSuggestions, why: str,
+             which: Callable[[Proposal], bool] = lambda proposal: True) -> FileSuggestions:
+    """A new FileSuggestions in which the proposals of `result` that `which`
+    selects (all by default) are turned down, unchecked, for `why` (no way
+    to build the program; a model's proposals under --no-verify)."""
+    evidence = Evidence.not_checked("setup", why)
+    held = [replace(p, verified=False, evidence=evidence) for p in result.proposals if which(p)]
+    return replace(result, proposals=[p for p in result.proposals if not which(p)],
+                   rejected=list(result.rejected) + held)

@@ -33,6 +33,8 @@ from typing import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ompilot.analysis.pragmas import directives_in
+from ompilot.analysis.syntax import find_omp_pragmas
 from ompilot.suggest import patch
 from ompilot.suggest.proposals import Edit, Proposal
 
@@ -323,17 +325,12 @@ class Program:
                 (serial_exe, parallel_exe), labels = built, timed.labels
         elif timed:
             result.timing_note = f"the whole program was timed: {timed}"
-        times = self.sandbox.path.parent / "ompilot-loop-times.txt"
         pairs: list[tuple[float, float]] = []
         loop_runs: list[tuple[dict[str, float], dict[str, float]]] = []
 
         def measure(exe: str, run_threads: int | None) -> tuple[float, dict[str, float] | None]:
             with self.stages.measure("timing"):
-                if not labels:
-                    return self.run(exe, run_threads)[1], None
-                times.unlink(missing_ok=True)
-                seconds = self.run(exe, run_threads, env={looptime.ENV: str(times)})[1]
-                return seconds, looptime.read_times(times, labels)
+                return self.time_run(exe, run_threads, labels)
 
         most = 3 * max(self.config.timing_runs, MIN_PAIRS)
         faster: bool | None = None
@@ -386,6 +383,17 @@ class Program:
             result.message = (f"not faster than serial beyond the noise: {s:.3f} s serial, {p:.3f} s with "
                               f"{threads} threads (faster in {ahead} of {len(pairs)} paired runs; needs "
                               f"{MIN_FASTER_SHARE:.0%} of them and a median gain of {MIN_GAIN:.0%}){note}")
+
+    def time_run(self, exe: str, threads: int | None, labels: tuple[str, ...]) -> tuple[float, dict[str, float] | None]:
+        """One timing run: the whole program's seconds and, with `labels`, each
+        timed loop's seconds (None when the run wrote none). The one place the
+        timing step reads a clock: tests feed known run times here."""
+        if not labels:
+            return self.run(exe, threads)[1], None
+        times = self.sandbox.path.parent / "ompilot-loop-times.txt"
+        times.unlink(missing_ok=True)
+        seconds = self.run(exe, threads, env={looptime.ENV: str(times)})[1]
+        return seconds, looptime.read_times(times, labels)
 
     def _build_timed(self, timed: looptime.TimedBuild) -> tuple[str, str] | str:
         """The instrumented serial and parallel executables, or why not."""
@@ -521,49 +529,81 @@ class FileJob:
     base: list[Edit] = field(default_factory=list)
 
 
-def verify_proposals(program: Program, job: FileJob, tune: bool = True) -> list[Proposal]:
+@dataclass(frozen=True)
+class Verification:
+    """What verifying one proposal found. The proposal stays as the engine
+    made it; the caller combines the two (`applied_to`)."""
+
+    accepted: bool
+    evidence: Evidence
+    #: tuning's winner: its edits and summary replace the proposal's (None: unchanged)
+    edits: tuple[Edit, ...] | None = None
+    summary: str | None = None
+
+    def edits_of(self, proposal: Proposal) -> list[Edit]:
+        """The edits verified: the tuned ones, or the proposal's own."""
+        return list(self.edits) if self.edits is not None else proposal.edits
+
+    def applied_to(self, proposal: Proposal) -> Proposal:
+        """A new Proposal: `proposal` with this verification's outcome."""
+        return replace(proposal, verified=self.accepted, evidence=self.evidence, edits=self.edits_of(proposal),
+                       summary=self.summary or proposal.summary)
+
+
+def verify_proposals(program: Program, job: FileJob, tune: bool = True) -> list[Verification]:
     """Check each proposal alone, tune the accepted ones, check them together.
 
-    Returns the accepted proposals (with their evidence); every proposal's
-    `verified` and `evidence` are set. `verify/session.py` runs the same two
-    steps (`verify_alone`, `verify_together`) with proposals of many files on
-    several workers.
+    Returns each proposal's verification, in the job's order (those accepted
+    are kept). `verify/session.py` runs the same two steps (`verify_alone`,
+    `verify_together`) with proposals of many files on several workers.
     """
-    accepted = [p for number, p in enumerate(job.proposals, 1) if verify_alone(program, job, p, number, tune)]
-    return verify_together(program, job, accepted)
+    outcomes = [verify_alone(program, job, p, number, tune) for number, p in enumerate(job.proposals, 1)]
+    accepted = [(p, v) for p, v in zip(job.proposals, outcomes) if v.accepted]
+    together = iter(verify_together(program, job, accepted))
+    return [next(together) if v.accepted else v for v in outcomes]
 
 
-def verify_alone(program: Program, job: FileJob, proposal: Proposal, number: int, tune: bool = True) -> bool:
-    """Check one proposal on its own (then tune it); sets its evidence. An
-    accepted race fix becomes part of every later check of the file (job.base)."""
+def verify_alone(program: Program, job: FileJob, proposal: Proposal, number: int, tune: bool = True) -> Verification:
+    """Check one proposal on its own (then tune it). An accepted race fix
+    becomes part of every later check of the file (job.base)."""
     program.label = f"{job.relative}:{proposal.line} {proposal.summary} ({number}/{len(job.proposals)})"
     result = _check_edits(program, job, proposal.edits, fix=proposal.kind == "fix")
     if proposal.kind == "fix" and result.stage == "speed":  # a race fix need not be faster
         result.accepted, result.stage = True, "accepted"
         result.message = f"race-free and the serial output, where the original pragmas were not ({result.message})"
+    edits, summary = proposal.edits, None
     # correct but not faster: another schedule or shape may still pay off
     if tune and proposal.variants and (result.accepted or result.stage == "speed"):
-        result = _tune(program, job, proposal, result)
-    proposal.verified = result.accepted
-    proposal.evidence = Evidence.of(result)
+        result, edits = _tune(program, job, proposal, result)
+        summary = result.chosen or None
+    outcome = Verification(result.accepted, Evidence.of(result),
+                           edits=None if edits is proposal.edits else tuple(edits), summary=summary)
     if result.accepted and proposal.kind == "fix":
-        job.base = list(proposal.edits)
-    return result.accepted
+        job.base = list(edits)
+    return outcome
 
 
-def verify_together(program: Program, job: FileJob, accepted: list[Proposal]) -> list[Proposal]:
-    """The accepted proposals of one file checked all together (one at a time
-    when together they fail); returns those kept, fixes first."""
-    fixes = [p for p in accepted if p.kind == "fix"]  # in job.base: part of every check below
-    changes = [p for p in accepted if p.kind != "fix"]
-    if len(changes) > 1:
-        program.label = f"{job.relative}: all {len(changes)} accepted proposals together"
-        together = _check_edits(program, job, [e for p in changes for e in p.edits])
-        if not together.accepted:
-            changes = _greedy(program, job, changes)
-        for p in changes:
-            p.evidence = p.evidence.with_together(Evidence.of(together) if together.accepted else "checked one by one")
-    return fixes + changes
+def verify_together(program: Program, job: FileJob,
+                    accepted: list[tuple[Proposal, Verification]]) -> list[Verification]:
+    """The accepted proposals of one file (with their verification alone)
+    checked all together (one at a time when together they fail); returns
+    their verifications in the same order, those turned down here no longer
+    accepted. Fixes are in job.base already: part of every check."""
+    final = [v for _, v in accepted]
+    changes = [n for n, (p, _) in enumerate(accepted) if p.kind != "fix"]
+    if len(changes) <= 1:
+        return final
+    pairs = [accepted[n] for n in changes]
+    program.label = f"{job.relative}: all {len(changes)} accepted proposals together"
+    together = _check_edits(program, job, [e for p, v in pairs for e in v.edits_of(p)])
+    if together.accepted:
+        note = Evidence.of(together)
+        checked = [replace(v, evidence=v.evidence.with_together(note)) for _, v in pairs]
+    else:
+        checked = _greedy(program, job, pairs)
+    for n, verification in zip(changes, checked):
+        final[n] = verification
+    return final
 
 
 def _check_edits(program: Program, job: FileJob, edits: list[Edit], race: bool = True, fix: bool = False,
@@ -634,7 +674,7 @@ def _run_checks(program: Program, job: FileJob, edits: list[Edit], race: bool, f
     patched = patch.apply_edits(job.original, edits)
     racy_view = patch.apply_edits(job.original, [replace(e, text=races.runtime_schedules(e.text)) for e in edits])
     # a fix that removes a pragma leaves the file's other pragmas running, if it has any
-    threads = _starts_threads(edits) or (fix and b"#pragma omp" in patched)
+    threads = _starts_threads(edits) or (fix and bool(find_omp_pragmas(patched)))
     if race_only:
         result = CheckResult(True, "accepted", "race-free")
         if threads:
@@ -649,26 +689,32 @@ def _run_checks(program: Program, job: FileJob, edits: list[Edit], race: bool, f
     return result
 
 
+#: constructs that run code on more than one thread (`task...`, `taskloop...` included)
+_THREADED = ("parallel", "target", "task", "taskloop", "teams")
+
+
 def _starts_threads(edits: list[Edit]) -> bool:
     """A change without parallel, target or task constructs (an interchange, a
     lone simd) runs on one thread: ThreadSanitizer has nothing to check."""
-    return any(f"omp {word}" in e.text for e in edits for word in ("parallel", "target", "task"))
+    return any(d.names[0] in _THREADED for e in edits for d in directives_in(e.text))
 
 
-def _tune(program: Program, job: FileJob, proposal: Proposal, best: CheckResult) -> CheckResult:
-    """Try the proposal's variants; keep the fastest one that passes every check."""
+def _tune(program: Program, job: FileJob, proposal: Proposal, best: CheckResult) -> tuple[CheckResult, list[Edit]]:
+    """Try the proposal's variants; keep the fastest one that passes every
+    check. Returns its result and edits (the proposal's own if none won)."""
     with program.stages.measure("tuning"):
         return _tune_variants(program, job, proposal, best)
 
 
-def _tune_variants(program: Program, job: FileJob, proposal: Proposal, best: CheckResult) -> CheckResult:
+def _tune_variants(program: Program, job: FileJob, proposal: Proposal,
+                   best: CheckResult) -> tuple[CheckResult, list[Edit]]:
     deadline = time.monotonic() + program.config.tune_seconds
     original, best_edits = best, proposal.edits
     tried = [f"{proposal.summary}: {_seconds(best)}"]
     if _near_ideal(best):
         best.tried = tried + [f"(not tuned: {best.speedup:.2f}x with {best.threads} threads is within "
                               f"{1 - IDEAL_SHARE:.0%} of the ideal {best.threads}x; no variant can be measurably faster)"]
-        return best
+        return best, best_edits
     for label, edits in proposal.variants:
         if time.monotonic() > deadline:
             tried.append("(tuning time used up)")
@@ -695,10 +741,7 @@ def _tune_variants(program: Program, job: FileJob, proposal: Proposal, best: Che
             tried.append(f"{best.chosen}: dropped, {confirmed.message}")
             best, best_edits = original, proposal.edits
     best.tried = tried
-    proposal.edits = best_edits
-    if best.chosen:
-        proposal.summary = best.chosen
-    return best
+    return best, best_edits
 
 
 def _near_ideal(best: CheckResult) -> bool:
@@ -746,17 +789,21 @@ def _seconds(result: CheckResult) -> str:
     return f"{statistics.median(result.parallel_seconds):.3f} s ({result.speedup:.2f}x)"
 
 
-def _greedy(program: Program, job: FileJob, accepted: list[Proposal]) -> list[Proposal]:
-    """Together they failed: add them one at a time, keeping each that still passes."""
-    kept: list[Proposal] = []
-    for proposal in accepted:
-        edits = [e for p in kept + [proposal] for e in p.edits]
-        if _check_edits(program, job, edits).accepted:
-            kept.append(proposal)
+def _greedy(program: Program, job: FileJob,
+            changes: list[tuple[Proposal, Verification]]) -> list[Verification]:
+    """Together they failed: add them one at a time, keeping each that still
+    passes. Returns their verifications in the same order."""
+    kept: list[Edit] = []
+    checked: list[Verification] = []
+    for proposal, verification in changes:
+        edits = verification.edits_of(proposal)
+        if _check_edits(program, job, kept + edits).accepted:
+            kept += edits
+            checked.append(replace(verification, evidence=verification.evidence.with_together("checked one by one")))
         else:
-            proposal.verified = False
-            proposal.evidence = proposal.evidence.with_together("fails together with the proposals before it")
-    return kept
+            checked.append(replace(verification, accepted=False, evidence=verification.evidence.with_together(
+                "fails together with the proposals before it")))
+    return checked
 
 
 def environment_ready() -> str | None:
