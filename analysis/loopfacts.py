@@ -446,6 +446,52 @@ class AffineRecurrence:
 
 
 @dataclass(frozen=True)
+class Scan:
+    """A loop serial only through a running value (analysis/scans.py), made
+    parallel by a two-pass blocked rewrite: each thread computes its block's
+    total from the input, then, from the earlier blocks' totals, the value
+    entering its block, and runs its block.
+
+    kind "sum": `var` is a scalar updated once per iteration as
+    `var op= term` (op + or -): a prefix sum. kind "linear": `var` is an array
+    and the body is `var[i] = multiplier * var[i - 1] + term` (multiplier ""
+    for `var[i] = var[i - 1] + term`): a first-order linear recurrence."""
+
+    kind: str  # sum | linear
+    var: str
+    ctype: str  # the running value's type: the scalar's, or the array's element type
+    op: str  # + or -
+    term: str  # C text, read-only in the loop: the added value
+    multiplier: str  # C text, loop-invariant; "" when there is none
+    line: int  # of the update
+    exact: bool  # integer arithmetic: the serial result exactly (floating point is reassociated)
+    live_after: bool  # sum: the scalar is read after the loop
+    counter: str
+    counter_type: str
+    counter_declared: bool  # `for (int i = ...)`: the counter is the loop's own
+    start: str  # C text of the counter's first value
+    bound: str  # C text
+    bound_op: str  # < or <=
+    target: str = ""  # linear: C text of the written element, "x[i]"
+    base: str = ""  # linear: C text of the array, "x"
+    directive: str = ""  # the rewritten loop's parallel directive (set by the planner)
+
+    def update_text(self) -> str:
+        if self.kind == "sum":
+            return f"{self.var} {self.op}= {self.term}"
+        scaled = f"{self.multiplier} * {self.var}[{self.counter} - 1]" if self.multiplier else f"{self.var}[{self.counter} - 1]"
+        return f"{self.target} = {scaled} + {self.term}"
+
+    def text(self) -> str:
+        what = "a prefix sum" if self.kind == "sum" else "a first-order linear recurrence"
+        what_changes = "the sum" if self.kind == "sum" else "the recurrence's arithmetic"
+        how = ("exact in integer arithmetic" if self.exact else
+               f"{what_changes} is reassociated, so results agree with the serial ones within the output tolerance")
+        return (f"parallel by a two-pass scan: {self.update_text()} (line {self.line}) is {what}; each thread "
+                f"totals its block, then runs it from the earlier blocks' totals; {how}")
+
+
+@dataclass(frozen=True)
 class Wavefront:
     """A 2-deep nest serial only through dependences of constant distance
     vectors with no negative component (analysis/wavefront.py). Parallel by a
@@ -689,6 +735,8 @@ class Verdict:
     pragma_alone: str | None = None
     #: a serial loop made parallel by the jump-ahead rewrite of its recurrence
     recurrence: AffineRecurrence | None = None
+    #: a serial loop made parallel by the two-pass scan rewrite of its running value
+    scan: Scan | None = None
     #: a serial 2-deep nest made parallel by the pipelined (wavefront) rewrite
     wavefront: Wavefront | None = None
 

@@ -181,7 +181,8 @@ def _runs_in_parallel(verdict: loopfacts.Verdict) -> bool:
     """The loop opens a parallel region (the loops inside it run in it): its
     directive, a serial rewrite's, or the user's own loop pragma (pragma_above
     finds loop directives only)."""
-    return bool(verdict.pragma or verdict.recurrence or verdict.wavefront or verdict.existing is not None)
+    return bool(verdict.pragma or verdict.recurrence or verdict.scan or verdict.wavefront
+                or verdict.existing is not None)
 
 
 def _direct_loops(stmt: ir.Stmt):

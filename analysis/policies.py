@@ -6,7 +6,7 @@ until one settles the loop (returns True):
 1. `existing_pragma`: the user's own loop pragma is kept, checked for races, fixed;
 2. `macro_loop`: a loop written inside a macro gets nothing;
 3. `serial`: a serial loop gets nothing, unless a rewrite in `SERIAL_REWRITES`
-   (jump-ahead recurrence, pipelined wavefront) makes it parallel;
+   (jump-ahead recurrence, two-pass scan, pipelined wavefront) makes it parallel;
 4. `undecided`: an undecided loop gets nothing, unless a run-time alias check
    makes it parallel;
 5. `inside_parallel`: a loop inside a parallel region gets `simd` at most;
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from . import datamap, estimates, ir, loopfacts, pragmas, recurrence, wavefront
+from . import datamap, estimates, ir, loopfacts, pragmas, recurrence, scans, wavefront
 from .decide import Decision, FunctionContext, decide, distinct_object
 from .loops import CanonicalLoop, names_in, to_affine, to_poly, trip_count, written_vars
 from .pragmas import Clause, Directive
@@ -352,6 +352,21 @@ def recurrence_rewrite(scope: NestScope, p: Planned) -> bool:
     return True
 
 
+def scan_rewrite(scope: NestScope, p: Planned) -> bool:
+    """A loop serial only through a running sum or a first-order linear
+    recurrence: parallel by the two-pass scan (scans.py), when it has enough work."""
+    decision = p.decision
+    if decision.facts is None:
+        return False
+    found = scans.scan_of(p.loop, decision.canonical, decision.reasons, decision.facts.address_taken,
+                          _state_live_after(scope, p), p.verdict.clauses)
+    if found is None or not _enough_work(scope, p):
+        return False
+    p.verdict.scan = found
+    p.verdict.notes.append(found.text())
+    return True
+
+
 def wavefront_rewrite(scope: NestScope, p: Planned) -> bool:
     """A 2-deep nest serial only through uniform, non-negative dependence
     distances: parallel by the pipelined rewrite (wavefront.py), when it has
@@ -373,7 +388,7 @@ def wavefront_rewrite(scope: NestScope, p: Planned) -> bool:
 
 #: Rewrites that run a serial loop in parallel, tried in order outside any
 #: parallel region; the first that applies is the loop's plan.
-SERIAL_REWRITES = (recurrence_rewrite, wavefront_rewrite)
+SERIAL_REWRITES = (recurrence_rewrite, scan_rewrite, wavefront_rewrite)
 
 
 def _state_live_after(scope: NestScope, p: Planned) -> bool:

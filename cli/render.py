@@ -88,8 +88,9 @@ def print_text(reports: list[loopfacts.FileReport], errors: list[str], console: 
                 what = f"existing: {v.existing.text}"
             why = v.races or v.reasons
             why_text = "; ".join(r.text() for r in why) or "; ".join(v.notes)
-            if v.recurrence is not None:
-                why_text += f"; {v.recurrence.text()}"
+            rewrite = v.recurrence or v.scan
+            if rewrite is not None:
+                why_text += f"; {rewrite.text()}"
             if v.wavefront is not None:
                 why_text += f"; {v.wavefront.text()}"
             table.add_row(
@@ -139,9 +140,10 @@ def _print_lines(reports, errors, console: Console) -> None:
         for v in report.verdicts:
             what = f"existing: {v.existing.text}" if v.existing else (v.pragma or "")
             why = "; ".join(r.text() for r in (v.races or v.reasons)) or "; ".join(v.notes)
-            parts = [p for p in (what, why, v.recurrence and v.recurrence.directive) if p]
-            if v.recurrence is not None:
-                parts[-1] = f"{v.recurrence.text()}: {v.recurrence.directive}"
+            rewrite = v.recurrence or v.scan
+            parts = [p for p in (what, why, rewrite and rewrite.directive) if p]
+            if rewrite is not None:
+                parts[-1] = f"{rewrite.text()}: {rewrite.directive}"
             if v.wavefront is not None:
                 parts.append(v.wavefront.text())
             console.print(f"{v.loop.file}:{v.loop.line}: {v.status}: " + " | ".join(parts), markup=False, highlight=False, soft_wrap=True)

@@ -16,7 +16,7 @@ from ompilot.analysis import fileerrors, loopfacts, sources
 from ompilot.analysis.pragmas import Directive
 from ompilot.analysis.scan import ScanSettings, scan_source
 
-from . import offload, patch, recurrence, regions, rtcheck, wavefront
+from . import offload, patch, recurrence, regions, rtcheck, scans, wavefront
 from .proposals import Edit, FileSuggestions, Proposal
 
 
@@ -96,16 +96,10 @@ def _proposals(path: str, data: bytes, report: loopfacts.FileReport, target: str
             if not isinstance(proposal, str):
                 proposal.explanation = [offload.hoist_reason(verdict)]
                 proposals.append(proposal)
-        if verdict.recurrence is not None and target == "cpu":
-            proposal = recurrence.proposal(path, data, verdict, _body_open(data, verdict.loop.start_offset))
+        if (verdict.recurrence or verdict.scan or verdict.wavefront) and target == "cpu":
+            proposal, what = _serial_rewrite(path, data, verdict)
             if isinstance(proposal, str):
-                skipped.append(f"{path}:{verdict.loop.line}: jump-ahead rewrite not offered: {proposal}")
-            else:
-                proposals.append(proposal)
-        if verdict.wavefront is not None and target == "cpu":
-            proposal = wavefront.proposal(path, data, verdict, _header_span(data, verdict.wavefront.inner_start_offset))
-            if isinstance(proposal, str):
-                skipped.append(f"{path}:{verdict.loop.line}: pipelined rewrite not offered: {proposal}")
+                skipped.append(f"{path}:{verdict.loop.line}: {what} not offered: {proposal}")
             else:
                 proposals.append(proposal)
         if verdict.pragma is None:
@@ -145,6 +139,18 @@ def _proposals(path: str, data: bytes, report: loopfacts.FileReport, target: str
     if fix is not None:
         proposals.insert(0, fix)  # the verifier checks it first and keeps it under the others
     return proposals, skipped
+
+
+def _serial_rewrite(path: str, data: bytes, verdict: loopfacts.Verdict) -> tuple[Proposal | str, str]:
+    """The rewrite that makes a serial loop parallel (jump-ahead of an LCG, a
+    two-pass scan, a pipelined nest), or why it cannot be written here; with
+    the rewrite's name."""
+    if verdict.recurrence is not None:
+        return recurrence.proposal(path, data, verdict, _body_open(data, verdict.loop.start_offset)), "jump-ahead rewrite"
+    if verdict.scan is not None:
+        return scans.proposal(path, data, verdict, _header_span(data, verdict.loop.start_offset)), "two-pass scan"
+    inner = _header_span(data, verdict.wavefront.inner_start_offset)
+    return wavefront.proposal(path, data, verdict, inner), "pipelined rewrite"
 
 
 def _hoisted_regions(path: str, data: bytes, report: loopfacts.FileReport, target: str,

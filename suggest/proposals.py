@@ -54,7 +54,8 @@ class Proposal:
     line: int  # line of the loop the proposal is about
     #: pragma | simd: a directive above the loop; region: one parallel region around several loops;
     #: data-region: a target data region (GPU) around loops sharing arrays; interchange: the loop headers
-    #: swapped; recurrence: a jump-ahead rewrite of a recurrence; wavefront: a nest pipelined row block by
+    #: swapped; recurrence: a jump-ahead rewrite of a recurrence;
+    #: scan: a two-pass scan of a running sum or linear recurrence; wavefront: a nest pipelined row block by
     #: row block; rewrite: the model's rewritten loop; fix: racy existing pragmas corrected or removed
     kind: str
     summary: str  # "#pragma omp parallel for reduction(+: s)"

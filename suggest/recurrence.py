@@ -23,6 +23,7 @@ squaring in the state's own unsigned type.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from ompilot.analysis import loopfacts
 from ompilot.analysis.recurrence import next_iteration, state_copy
@@ -60,19 +61,38 @@ def helper_source(ctype: str) -> str:
     return _HELPER.format(ctype=ctype, name=helper_name(ctype))
 
 
+@dataclass(frozen=True)
+class LoopLayout:
+    """Where a loop's line starts, its indentation and its line ending: what a
+    rewrite that wraps the loop in a block needs."""
+
+    start: int
+    indent: str
+    newline: str
+
+
+def loop_layout(data: bytes, loop: loopfacts.Loop) -> LoopLayout | str:
+    """The loop's layout, or why a rewrite cannot wrap it (it shares its line)."""
+    start = patch.line_start(data, loop.start_offset)
+    if data[start:loop.start_offset].strip():
+        return "the loop does not start its own line"
+    indent = data[start:loop.start_offset].decode("utf-8", errors="surrogateescape")
+    newline = "\r\n" if data[start:].split(b"\n", 1)[0].endswith(b"\r") else "\n"
+    return LoopLayout(start, indent, newline)
+
+
 def proposal(path: str, data: bytes, verdict: loopfacts.Verdict, body_open: int | None) -> Proposal | str:
     """The rewrite as edits: a block with the state's copy around the loop, the
     directive above it, the jump at the top of its body, the helper after the
     includes. `body_open`: offset of the body's `{` (None: not a compound body)."""
     rec = verdict.recurrence
     loop = verdict.loop
-    start = patch.line_start(data, loop.start_offset)
-    if data[start:loop.start_offset].strip():
-        return "the loop does not start its own line"
+    layout = loop_layout(data, loop)
+    if isinstance(layout, str):
+        return layout
     if body_open is None:
         return "the loop body is not a { } block"
-    indent = data[start:loop.start_offset].decode("utf-8", errors="surrogateescape")
-    nl = "\r\n" if data[start:].split(b"\n", 1)[0].endswith(b"\r") else "\n"
+    start, indent, nl = layout.start, layout.indent, layout.newline
     inner = indent + "    "
     copy, nxt, k = state_copy(rec), next_iteration(rec), f"ompilot_{rec.var}_k"
     head = [f"{indent}{{", f"{inner}const {rec.ctype} {copy} = {rec.var};", f"{inner}long long {nxt} = -1;",
