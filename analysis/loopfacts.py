@@ -447,7 +447,7 @@ class AffineRecurrence:
 
 @dataclass(frozen=True)
 class Scan:
-    """A loop serial only through a running value (analysis/scans.py), made
+    """A loop serial only through a running value (analysis/prefixscans.py), made
     parallel by a two-pass blocked rewrite: each thread computes its block's
     total from the input, then, from the earlier blocks' totals, the value
     entering its block, and runs its block.

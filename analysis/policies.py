@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from . import datamap, estimates, ir, loopfacts, pragmas, recurrence, scans, wavefront
+from . import datamap, estimates, ir, loopfacts, pragmas, prefixscans, recurrence, wavefront
 from .decide import Decision, FunctionContext, decide, distinct_object
 from .loops import CanonicalLoop, names_in, to_affine, to_poly, trip_count, written_vars
 from .pragmas import Clause, Directive
@@ -354,11 +354,11 @@ def recurrence_rewrite(scope: NestScope, p: Planned) -> bool:
 
 def scan_rewrite(scope: NestScope, p: Planned) -> bool:
     """A loop serial only through a running sum or a first-order linear
-    recurrence: parallel by the two-pass scan (scans.py), when it has enough work."""
+    recurrence: parallel by the two-pass scan (prefixscans.py), when it has enough work."""
     decision = p.decision
     if decision.facts is None:
         return False
-    found = scans.scan_of(p.loop, decision.canonical, decision.reasons, decision.facts.address_taken,
+    found = prefixscans.scan_of(p.loop, decision.canonical, decision.reasons, decision.facts.address_taken,
                           _state_live_after(scope, p), p.verdict.clauses)
     if found is None or not _enough_work(scope, p):
         return False

@@ -16,7 +16,7 @@ from ompilot.analysis import fileerrors, loopfacts, sources
 from ompilot.analysis.pragmas import Directive
 from ompilot.analysis.scan import ScanSettings, scan_source
 
-from . import offload, patch, recurrence, regions, rtcheck, scans, wavefront
+from . import offload, patch, prefixscans, recurrence, regions, rtcheck, wavefront
 from .proposals import Edit, FileSuggestions, Proposal
 
 
@@ -148,7 +148,7 @@ def _serial_rewrite(path: str, data: bytes, verdict: loopfacts.Verdict) -> tuple
     if verdict.recurrence is not None:
         return recurrence.proposal(path, data, verdict, _body_open(data, verdict.loop.start_offset)), "jump-ahead rewrite"
     if verdict.scan is not None:
-        return scans.proposal(path, data, verdict, _header_span(data, verdict.loop.start_offset)), "two-pass scan"
+        return prefixscans.proposal(path, data, verdict, _header_span(data, verdict.loop.start_offset)), "two-pass scan"
     inner = _header_span(data, verdict.wavefront.inner_start_offset)
     return wavefront.proposal(path, data, verdict, inner), "pipelined rewrite"
 

@@ -8,7 +8,7 @@ another such map. Both run in parallel in two passes over contiguous blocks:
 each thread totals its block from the input (for the recurrence: the block's
 value from a zero start, and a to the power of its length), then forms the
 value entering its block from the earlier blocks' totals and runs its block
-(suggest/scans.py writes the code).
+(suggest/prefixscans.py writes the code).
 
 Recognised only where that is the loop's single obstacle: one unconditional
 top-level update per iteration, a term that varies with the iteration (a

@@ -1,6 +1,6 @@
 """The two-pass blocked rewrite of a loop serial only through a running value.
 
-For `run += in[i]; out[i] = run;` (analysis/scans.py):
+For `run += in[i]; out[i] = run;` (analysis/prefixscans.py):
 
     {
         int ompilot_run_threads = ompilot_max_threads();
@@ -43,7 +43,7 @@ from __future__ import annotations
 import re
 
 from ompilot.analysis import loopfacts
-from ompilot.analysis.scans import threads_name
+from ompilot.analysis.prefixscans import threads_name
 
 from . import patch, rtcheck
 from .recurrence import loop_layout
