@@ -8,7 +8,14 @@ read, tested and reasoned about without Clang.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import TYPE_CHECKING, Callable, ClassVar, Iterator, TypeVar
+
+if TYPE_CHECKING:
+    from typing import dataclass_transform
+else:  # it only informs type checkers (and typing has it from Python 3.11 on)
+
+    def dataclass_transform(**_):
+        return lambda cls: cls
 
 
 @dataclass(eq=False)
@@ -38,77 +45,94 @@ class Var:
         return f"Var({self.name})"
 
 
+# ------------------------------------------------------------------ the trees
+
+_Node = TypeVar("_Node", bound="Node")
+
+
+def _preorder(root: _Node, children: Callable[[_Node], tuple[_Node, ...]]) -> Iterator[_Node]:
+    """`root`, then the subtree of each of its children in turn."""
+    yield root
+    for child in children(root):
+        yield from _preorder(child, children)
+
+
+@dataclass_transform(eq_default=False)
+@dataclass(eq=False)
+class Node:
+    """An expression or a statement: a dataclass (every subclass is made one,
+    compared by identity) whose kind names the fields holding its sub-nodes,
+    in source order, as pycparser's node table does."""
+
+    line: int
+    child_fields: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        dataclass(eq=False)(cls)
+
+    def children(self) -> tuple[Node, ...]:
+        """The nodes in `child_fields`: None left out, lists and tuples spread."""
+        out: list[Node] = []
+        for name in self.child_fields:
+            value = getattr(self, name)
+            if isinstance(value, (list, tuple)):
+                out.extend(value)
+            elif value is not None:
+                out.append(value)
+        return tuple(out)
+
+
 # ----------------------------------------------------------------- expressions
 
 
-@dataclass(eq=False)
-class Expr:
-    line: int
+class Expr(Node):
     text: str  # source spelling, for messages
     #: Clang's canonical type of the expression ("int", "double *"); set on
     #: names, subscripts, members, unary and binary operators, "" when not known
     ctype: str = field(default="", kw_only=True)
 
-    def children(self) -> tuple[Expr, ...]:
-        return ()
-
     def walk(self) -> Iterator[Expr]:
-        yield self
-        for child in self.children():
-            yield from child.walk()
+        """This expression and every expression inside it, in source order."""
+        return _preorder(self, lambda expr: expr.children())
 
 
-@dataclass(eq=False)
 class Name(Expr):
     name: str
     var: Var | None = None  # None for functions and enumerators
     value: int | None = None  # enumerator or constexpr value
 
 
-@dataclass(eq=False)
 class Const(Expr):
     value: int | float | None = None  # None for strings and the like
 
 
-@dataclass(eq=False)
 class Binary(Expr):
     op: str
     lhs: Expr
     rhs: Expr
-
-    def children(self):
-        return (self.lhs, self.rhs)
+    child_fields = ("lhs", "rhs")
 
 
-@dataclass(eq=False)
 class Unary(Expr):
     op: str  # ++ -- (prefix), post++ post--, - + ! ~ * &
     operand: Expr
-
-    def children(self):
-        return (self.operand,)
+    child_fields = ("operand",)
 
 
-@dataclass(eq=False)
 class Assign(Expr):
     op: str  # = += -= *= /= %= <<= >>= &= ^= |=
     target: Expr
     value: Expr
-
-    def children(self):
-        return (self.target, self.value)
+    child_fields = ("target", "value")
 
 
-@dataclass(eq=False)
 class Index(Expr):
     base: Expr
     index: Expr
-
-    def children(self):
-        return (self.base, self.index)
+    child_fields = ("base", "index")
 
 
-@dataclass(eq=False)
 class Member(Expr):
     base: Expr | None
     field: str
@@ -116,12 +140,9 @@ class Member(Expr):
     points: bool = False  # the member is itself a pointer: indexing it leaves the struct
     is_integer: bool = False  # an integer field (`b->n`): may stand in a loop bound or range
     record: str = ""  # the struct the field belongs to ("struct csr"), "" for anonymous ones
-
-    def children(self):
-        return (self.base,) if self.base is not None else ()
+    child_fields = ("base",)
 
 
-@dataclass(eq=False)
 class Call(Expr):
     name: str
     args: tuple[Expr, ...]
@@ -129,182 +150,123 @@ class Call(Expr):
     receiver: Expr | None = None  # `v` in v.push_back(x)
     usr: str = ""  # Clang's name for the callee, the same in every translation unit
     callee_malloc: bool = False  # the callee is declared __attribute__((malloc))
-
-    def children(self):
-        return ((self.receiver,) if self.receiver is not None else ()) + self.args
+    child_fields = ("receiver", "args")
 
 
-@dataclass(eq=False)
 class Conditional(Expr):
     cond: Expr
     then: Expr
     orelse: Expr
-
-    def children(self):
-        return (self.cond, self.then, self.orelse)
+    child_fields = ("cond", "then", "orelse")
 
 
-@dataclass(eq=False)
 class OtherExpr(Expr):
     """Anything the analysis does not model (sizeof, lambdas, new, ...)."""
 
     kind: str = ""
     parts: tuple[Expr, ...] = ()
-
-    def children(self):
-        return self.parts
+    child_fields = ("parts",)
 
 
 # ------------------------------------------------------------------ statements
 
 
-@dataclass(eq=False)
-class Stmt:
-    line: int
+class Stmt(Node):
+    """Its children are its nested statements and its own expressions, both in
+    `child_fields`; substatements() and expressions() tell them apart."""
 
     def substatements(self) -> tuple[Stmt, ...]:
-        return ()
+        return tuple(child for child in self.children() if isinstance(child, Stmt))
 
     def expressions(self) -> tuple[Expr, ...]:
-        return ()
+        """The statement's own expressions (a loop's condition, not those of its body)."""
+        return tuple(child for child in self.children() if isinstance(child, Expr))
 
     def walk(self) -> Iterator[Stmt]:
-        yield self
-        for sub in self.substatements():
-            yield from sub.walk()
+        """This statement and every statement nested in it, in source order (not their expressions)."""
+        return _preorder(self, lambda stmt: stmt.substatements())
 
 
-@dataclass(eq=False)
 class Block(Stmt):
     stmts: list[Stmt]
-
-    def substatements(self):
-        return tuple(self.stmts)
+    child_fields = ("stmts",)
 
 
-@dataclass(eq=False)
 class ExprStmt(Stmt):
     expr: Expr
-
-    def expressions(self):
-        return (self.expr,)
+    child_fields = ("expr",)
 
 
-@dataclass(eq=False)
 class Decl(Stmt):
     var: Var
     init: Expr | None
-
-    def expressions(self):
-        return (self.init,) if self.init is not None else ()
+    child_fields = ("init",)
 
 
-@dataclass(eq=False)
 class If(Stmt):
     cond: Expr
     then: Stmt
     orelse: Stmt | None
-
-    def substatements(self):
-        return (self.then,) + ((self.orelse,) if self.orelse else ())
-
-    def expressions(self):
-        return (self.cond,)
+    child_fields = ("cond", "then", "orelse")
 
 
-@dataclass(eq=False)
 class LoopStmt(Stmt):
     """Common base of the four loop forms; `info` locates the loop in the file."""
 
     info: LoopInfo
     body: Stmt
-
-    def substatements(self):
-        return (self.body,)
+    child_fields = ("body",)
 
 
-@dataclass(eq=False)
 class For(LoopStmt):
     init: Stmt | None = None
     cond: Expr | None = None
     inc: Expr | None = None
-
-    def substatements(self):
-        return ((self.init,) if self.init else ()) + (self.body,)
-
-    def expressions(self):
-        return tuple(e for e in (self.cond, self.inc) if e is not None)
+    child_fields = ("init", "cond", "inc", "body")
 
 
-@dataclass(eq=False)
 class RangeFor(LoopStmt):
     var: Var | None = None
     range: Expr | None = None
-
-    def expressions(self):
-        return (self.range,) if self.range is not None else ()
+    child_fields = ("range", "body")
 
 
-@dataclass(eq=False)
 class While(LoopStmt):
     cond: Expr | None = None
-
-    def expressions(self):
-        return (self.cond,) if self.cond is not None else ()
+    child_fields = ("cond", "body")
 
 
-@dataclass(eq=False)
 class DoWhile(LoopStmt):
     cond: Expr | None = None
-
-    def expressions(self):
-        return (self.cond,) if self.cond is not None else ()
+    child_fields = ("body", "cond")
 
 
-@dataclass(eq=False)
 class Jump(Stmt):
     kind: str  # return | break | continue | goto
     value: Expr | None = None
     label: str | None = None
-
-    def expressions(self):
-        return (self.value,) if self.value is not None else ()
+    child_fields = ("value",)
 
 
-@dataclass(eq=False)
 class Switch(Stmt):
     cond: Expr
     body: Stmt
-
-    def substatements(self):
-        return (self.body,)
-
-    def expressions(self):
-        return (self.cond,)
+    child_fields = ("cond", "body")
 
 
-@dataclass(eq=False)
 class Labeled(Stmt):
     label: str  # a goto label, "case" or "default"
     stmt: Stmt | None
-
-    def substatements(self):
-        return (self.stmt,) if self.stmt else ()
+    child_fields = ("stmt",)
 
 
-@dataclass(eq=False)
 class OtherStmt(Stmt):
     """A statement the analysis does not model (asm, try, OpenMP constructs...)."""
 
     kind: str
     parts: list[Stmt] = field(default_factory=list)
     exprs: list[Expr] = field(default_factory=list)
-
-    def substatements(self):
-        return tuple(self.parts)
-
-    def expressions(self):
-        return tuple(self.exprs)
+    child_fields = ("parts", "exprs")
 
 
 # ------------------------------------------------------------------- top level

@@ -7,7 +7,14 @@ Nothing here knows about libclang, tree-sitter or islpy.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from typing import dataclass_transform
+else:  # it only informs type checkers (and typing has it from Python 3.11 on)
+
+    def dataclass_transform(**_):
+        return lambda cls: cls
 
 
 @dataclass(frozen=True, order=True)
@@ -26,16 +33,33 @@ class Coord:
 # --------------------------------------------------------------------------
 
 
+class _Attributes:
+    """The names of a template read as attributes: fields and properties alike."""
+
+    def __init__(self, obj: object) -> None:
+        self.obj = obj
+
+    def __getitem__(self, name: str) -> object:
+        return getattr(self.obj, name)
+
+
+@dataclass_transform(frozen_default=True)
 class Templated:
-    """A dataclass whose message is its template filled from its own fields."""
+    """A message template filled from the object's fields and properties.
+
+    Every subclass is made a frozen dataclass: a reason is its template and
+    its fields, and cannot forget the decorator (which would drop its fields)."""
 
     template: ClassVar[str] = "{detail}"
 
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        dataclass(frozen=True)(cls)
+
     def text(self) -> str:
-        return self.template.format(**{f.name: getattr(self, f.name) for f in fields(self)})
+        return self.template.format_map(_Attributes(self))
 
 
-@dataclass(frozen=True)
 class Reason(Templated):
     #: True when the reason proves the loop is not parallel (a real dependence),
     #: False when it only means "could not prove it is safe".
@@ -56,15 +80,12 @@ class Reason(Templated):
         return out
 
 
-@dataclass(frozen=True)
 class CarriedDependence(Reason):
     """Two accesses to the same array element in different iterations."""
 
-    template: ClassVar[str] = (
-        "{kind} dependence on {array}: {source} (line {source_line}) and {sink} "
-        "(line {sink_line}), distance {distance_text}"
-    )
-    proven: ClassVar[bool] = True
+    template = ("{kind} dependence on {array}: {source} (line {source_line}) and {sink} (line {sink_line}), "
+                "distance {distance_text}")
+    proven = True
     array: str
     kind: str  # flow | anti | output
     source: str
@@ -77,24 +98,9 @@ class CarriedDependence(Reason):
     def distance_text(self) -> str:
         return "varies" if self.distance is None else str(self.distance)
 
-    def text(self) -> str:
-        return self.template.format(
-            array=self.array,
-            kind=self.kind,
-            source=self.source,
-            source_line=self.source_line,
-            sink=self.sink,
-            sink_line=self.sink_line,
-            distance_text=self.distance_text,
-        )
 
-
-@dataclass(frozen=True)
 class UnanalyzableAccess(Reason):
-    template: ClassVar[str] = (
-        "cannot prove {access} (line {line}) and {other} (line {other_line}) touch "
-        "different elements: {why}"
-    )
+    template = "cannot prove {access} (line {line}) and {other} (line {other_line}) touch different elements: {why}"
     access: str
     line: int
     other: str
@@ -102,63 +108,49 @@ class UnanalyzableAccess(Reason):
     why: str
 
 
-@dataclass(frozen=True)
 class ScalarDependence(Reason):
-    template: ClassVar[str] = (
-        "scalar {var} is read (line {read_line}) before it is written in the same "
-        "iteration, so each iteration uses the previous one's value"
-    )
-    proven: ClassVar[bool] = True
+    template = ("scalar {var} is read (line {read_line}) before it is written in the same iteration, "
+                "so each iteration uses the previous one's value")
+    proven = True
     var: str
     read_line: int
 
 
-@dataclass(frozen=True)
 class InductionVariable(Reason):
-    template: ClassVar[str] = (
-        "{var} is updated by {step} on every iteration (line {line}), an induction "
-        "variable: rewrite it as a function of the loop counter first"
-    )
-    proven: ClassVar[bool] = True
+    template = ("{var} is updated by {step} on every iteration (line {line}), an induction variable: "
+                "rewrite it as a function of the loop counter first")
+    proven = True
     var: str
     step: str
     line: int
 
 
-@dataclass(frozen=True)
 class ConditionalLastValue(Reason):
-    template: ClassVar[str] = (
-        "{var} is written only on some iterations (line {line}) and read after the "
-        "loop: lastprivate would not give the serial value"
-    )
-    proven: ClassVar[bool] = True
+    template = ("{var} is written only on some iterations (line {line}) and read after the loop: "
+                "lastprivate would not give the serial value")
+    proven = True
     var: str
     line: int
 
 
-@dataclass(frozen=True)
 class OpaqueCall(Reason):
-    template: ClassVar[str] = "call to {name} (line {line}): {why}"
+    template = "call to {name} (line {line}): {why}"
     name: str
     line: int
     why: str
 
 
-@dataclass(frozen=True)
 class SideEffectCall(Reason):
-    template: ClassVar[str] = "call to {name} (line {line}) {effect}"
-    proven: ClassVar[bool] = True
+    template = "call to {name} (line {line}) {effect}"
+    proven = True
     name: str
     line: int
     effect: str
 
 
-@dataclass(frozen=True)
 class PossibleAlias(Reason):
-    template: ClassVar[str] = (
-        "{written} is written and {other} is accessed through pointers that may "
-        "alias (declare them restrict if they never overlap)"
-    )
+    template = ("{written} is written and {other} is accessed through pointers that may alias "
+                "(declare them restrict if they never overlap)")
     written: str
     other: str
     #: what the program would have to show for them to be distinct, e.g. "x and y
@@ -166,20 +158,17 @@ class PossibleAlias(Reason):
     missing: str | None = None
 
     def text(self) -> str:
-        base = self.template.format(written=self.written, other=self.other)
+        base = super().text()
         return f"{base}; {self.missing}" if self.missing else base
 
 
-@dataclass(frozen=True)
 class UnprovenSegmentOrder(Reason):
     """Iterations write the segments of an array that an index array delimits
     (compressed rows): disjoint exactly when the index is non-decreasing, a
     property of the data (segments.py). A run-time check can test it."""
 
-    template: ClassVar[str] = (
-        "{writes} stay within {span}: different iterations of {counter} write different elements "
-        "only if {index_range} is non-decreasing, a property of the data"
-    )
+    template = ("{writes} stay within {span}: different iterations of {counter} write different elements "
+                "only if {index_range} is non-decreasing, a property of the data")
     writes: str  # "A->col[k], A->val[k]"
     span: str  # "A->rowptr[i] <= k < A->rowptr[i + 1]"
     counter: str
@@ -189,32 +178,26 @@ class UnprovenSegmentOrder(Reason):
 # Facts that rule a possible alias out, shown with the verdict's notes.
 
 
-@dataclass(frozen=True)
 class DistinctByType(Templated):
     """C's effective-type rule (C11 6.5p7): an object is only accessed through
     lvalues of its own type (or a signed/unsigned variant, a character type,
     an aggregate containing it), so a write of one type cannot change memory
     read with an incompatible one."""
 
-    template: ClassVar[str] = (
-        "{first} ({first_type}) and {second} ({second_type}) cannot overlap: "
-        "C's strict-aliasing rule (the build does not pass -fno-strict-aliasing)"
-    )
+    template = ("{first} ({first_type}) and {second} ({second_type}) cannot overlap: "
+                "C's strict-aliasing rule (the build does not pass -fno-strict-aliasing)")
     first: str
     first_type: str
     second: str
     second_type: str
 
 
-@dataclass(frozen=True)
 class DistinctAllocations(Templated):
     """Members of one struct object, each set from its own allocator call
     before the loop and not changed since: distinct fresh objects."""
 
-    template: ClassVar[str] = (
-        "{first} and {second} cannot overlap: {first} is set from {first_source} (line {first_line}) "
-        "and {second} {second_how}, and nothing changes them before the loop"
-    )
+    template = ("{first} and {second} cannot overlap: {first} is set from {first_source} (line {first_line}) "
+                "and {second} {second_how}, and nothing changes them before the loop")
     first: str
     first_source: str
     first_line: int
@@ -222,52 +205,44 @@ class DistinctAllocations(Templated):
     second_how: str  # "from pool_alloc (line 30)", "is the struct's own storage", ...
 
 
-@dataclass(frozen=True)
 class DistinctProvenance(Templated):
     """Two pointers whose allocation sites, over the whole program, are
     disjoint: a parameter every caller binds to allocations, a struct member
     whose every store in the program is an allocation (provenance.py)."""
 
-    template: ClassVar[str] = "{first} and {second} cannot overlap: {first} is {first_how}, {second} {second_how}"
+    template = "{first} and {second} cannot overlap: {first} is {first_how}, {second} {second_how}"
     first: str
     first_how: str  # "always an allocation from pool_alloc at main.c:23 (every caller of spmv)"
     second: str
     second_how: str
 
 
-@dataclass(frozen=True)
 class EarlyExit(Reason):
-    template: ClassVar[str] = "{statement} at line {line} leaves the loop early"
-    proven: ClassVar[bool] = True
+    template = "{statement} at line {line} leaves the loop early"
+    proven = True
     statement: str
     line: int
 
 
-@dataclass(frozen=True)
 class NonCanonicalLoop(Reason):
-    template: ClassVar[str] = "not a canonical OpenMP loop: {why}"
-    proven: ClassVar[bool] = True
+    template = "not a canonical OpenMP loop: {why}"
+    proven = True
     why: str
 
 
-@dataclass(frozen=True)
 class UnsupportedConstruct(Reason):
-    template: ClassVar[str] = "{what} (line {line}) is not analysed"
+    template = "{what} (line {line}) is not analysed"
     what: str
     line: int
 
 
-@dataclass(frozen=True)
 class ParseFailure(Reason):
-    template: ClassVar[str] = "Clang could not parse this file: {message}"
+    template = "Clang could not parse this file: {message}"
     message: str
 
 
-@dataclass(frozen=True)
 class TooSmall(Reason):
-    template: ClassVar[str] = (
-        "about {work} operations in all: too little work to pay for starting threads"
-    )
+    template = "about {work} operations in all: too little work to pay for starting threads"
     work: int
     #: a loop inside serial loops starts and joins the threads on every entry:
     #: how often it is entered (None: only known at run time) and the loop
@@ -278,45 +253,39 @@ class TooSmall(Reason):
 
     def text(self) -> str:
         if self.outer_line is None:
-            return self.template.format(work=self.work)
+            return super().text()
         entered = (f"entered {self.entries} times" if self.entries is not None
                    else f"entered once per iteration of the loop at line {self.outer_line}")
         return (f"about {self.work} operations per entry, {entered}: each entry starts and joins the "
                 f"threads (about {self.fork_join} operations), more than a second thread saves")
 
 
-@dataclass(frozen=True)
 class RegionHoisted(Reason):
     """A serial loop around parallel loops, run by every thread of one parallel region."""
 
-    template: ClassVar[str] = (
-        "the loop stays serial, but '{directive}' is hoisted above it: every thread runs it, the threads "
-        "start once instead of {forks} per iteration, and the loops at lines {loops} share them with "
-        "'#pragma omp for'{singles}"
-    )
+    template = ("the loop stays serial, but '{directive}' is hoisted above it: every thread runs it, "
+                "the threads start once instead of {forks} per iteration, and the loops at lines {loops} share them "
+                "with '#pragma omp for'{singles}")
     directive: str
     forks: int  # fork/joins per iteration of this loop without the region
     loops: str  # "12, 15"
     single_lines: str = ""  # "11, 14": statements run by one thread in `#pragma omp single`
 
-    def text(self) -> str:
-        singles = (f"; the statements at lines {self.single_lines} run in '#pragma omp single'"
-                   if self.single_lines else "")
-        return self.template.format(directive=self.directive, forks=self.forks, loops=self.loops, singles=singles)
+    @property
+    def singles(self) -> str:
+        return f"; the statements at lines {self.single_lines} run in '#pragma omp single'" if self.single_lines else ""
 
 
-@dataclass(frozen=True)
 class InsideParallel(Reason):
-    template: ClassVar[str] = "nested inside the parallel loop at line {outer_line}"
+    template = "nested inside the parallel loop at line {outer_line}"
     outer_line: int
 
 
-@dataclass(frozen=True)
 class RaceInPragma(Reason):
     """An existing OpenMP pragma whose loop is not safe with its clauses."""
 
-    template: ClassVar[str] = "existing '{pragma}' races: {cause}"
-    proven: ClassVar[bool] = True
+    template = "existing '{pragma}' races: {cause}"
+    proven = True
     pragma: str
     cause: str
 
