@@ -1,0 +1,215 @@
+"""The race / race-free corpus of issue 13 (`corpus/races/`): its truth checked
+at run time, and static `ompilot check` measured on it.
+
+1. Truth: every program builds warning-free with clang-19; every racy program
+   (unless its truth says `dynamic_visible: false`) shows a race under
+   TSan+Archer (the verifier's `check_races`, 2 and 4 threads, up to 3 passes)
+   and one reported race includes a line of the truth; every race-free program
+   is clean under TSan+Archer and prints the same output with 1, 2 and 4 threads.
+2. Static `ompilot check FILE --format json`, one file at a time: a program is
+   flagged when check reports an error-level race finding. Precision, recall,
+   the false alarms and the misses are printed (`pytest -s` shows them); the
+   assertions are floors measured when the corpus was written, which the
+   analysis work of issue 13 must raise, never lower.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ompilot.cli.findings import FILE_NOT_ANALYSED, INPUT_ERROR
+from ompilot.cli.main import main
+from ompilot.verify.races import SANITIZER_FLAGS, check_races
+
+ROOT = Path(__file__).resolve().parent.parent
+RACES = ROOT / "corpus" / "races"
+TRUTH = json.loads((RACES / "truth.json").read_text())
+BY_NAME = {entry["program"]: entry for entry in TRUTH}
+RACY = [e["program"] for e in TRUTH if e["race"]]
+RACY_VISIBLE = [e["program"] for e in TRUTH if e["race"] and e.get("dynamic_visible", True)]
+RACE_FREE = [e["program"] for e in TRUTH if not e["race"]]
+
+# Every pattern of issue 13, one twin pair each (ordered has two pairs).
+FALSE_ALARM_PATTERNS = {
+    "collapse-counters", "ordered-block", "ordered-prefix", "fprintf-in-loop",
+    "threadprivate-copyin", "index-array-distinct", "producer-consumer-critical",
+}
+MISSED_PATTERNS = {
+    "nowait-then-read", "sections", "single-nowait", "master-no-barrier", "masked-no-barrier",
+    "critical-partial", "atomic-partial", "critical-names", "lock-partial", "nest-lock",
+    "task-taskwait", "task-depend", "task-taskgroup", "task-mergeable", "simd-safelen",
+    "target-reduction", "target-map", "static-local", "static-member", "heap-pointer",
+    "thread-num-index", "flush-flag",
+}
+TRUTH_KEYS = {"program", "race", "pattern", "family", "twin", "lines", "why", "dynamic_visible", "dynamic_why"}
+
+# Static `check` on the corpus when it was written (before the region analysis
+# of issue 13): floors that must not regress.
+FLOOR_TRUE_POSITIVES = 13  # of 29 racy; 11 false alarms of 29 race-free
+FLOOR_PRECISION = 0.54  # 13 / 24
+FLOOR_RECALL = 0.44  # 13 / 29
+
+_LINE_RE = re.compile(r":(\d+) \(")
+
+
+def compiler(program: str) -> list[str]:
+    return ["clang++-19", "-std=c++17"] if program.endswith(".cpp") else ["clang-19", "-std=c11"]
+
+
+@dataclass(frozen=True)
+class Builds:
+    plain: dict[str, Path]  # program -> clang-19 -fopenmp -O1 binary
+    tsan: dict[str, Path]  # program -> the verifier's ThreadSanitizer build
+    failures: dict[str, str]  # "program (kind)" -> compiler output
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory) -> Builds:
+    """Each program built once, plain and with the race checker's flags (two at a time)."""
+    out = tmp_path_factory.mktemp("race_corpus")
+    jobs = []
+    for entry in TRUTH:
+        stem = Path(entry["program"]).stem
+        source = str(RACES / entry["program"])
+        jobs.append((entry["program"], "plain", out / f"{stem}.plain",
+                     [*compiler(entry["program"]), "-fopenmp", "-O1", "-Wall", "-Wextra", "-Werror", source, "-lm"]))
+        jobs.append((entry["program"], "tsan", out / f"{stem}.tsan",
+                     [*compiler(entry["program"]), *SANITIZER_FLAGS, source, "-lm"]))
+
+    def build(job):
+        program, kind, exe, command = job
+        done = subprocess.run([*command, "-o", str(exe)], capture_output=True, text=True, timeout=120)
+        return program, kind, exe, done
+
+    plain, tsan, failures = {}, {}, {}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for program, kind, exe, done in pool.map(build, jobs):
+            if done.returncode != 0 or done.stderr.strip():
+                failures[f"{program} ({kind})"] = done.stderr.strip()[:500]
+            else:
+                (plain if kind == "plain" else tsan)[program] = exe
+    return Builds(plain, tsan, failures)
+
+
+def reported_lines(race) -> set[int]:
+    return {int(m.group(1)) for m in map(_LINE_RE.search, (race.first, race.second)) if m}
+
+
+# --------------------------------------------------------------------------- the truth file
+
+
+def test_truth_is_well_formed():
+    sources = sorted(p.name for p in RACES.iterdir() if p.suffix in (".c", ".cpp"))
+    assert sorted(BY_NAME) == sources, "one truth entry per program in corpus/races/"
+    assert len(BY_NAME) == len(TRUTH), "a program listed twice"
+    for entry in TRUTH:
+        name = entry["program"]
+        assert set(entry) <= TRUTH_KEYS, f"{name}: unknown keys {set(entry) - TRUTH_KEYS}"
+        assert isinstance(entry["race"], bool) and entry["why"].strip(), name
+        twin = BY_NAME[entry["twin"]]
+        assert twin["twin"] == name and twin["pattern"] == entry["pattern"], name
+        assert twin["race"] != entry["race"], f"{name} and its twin are both {'racy' if entry['race'] else 'race-free'}"
+        assert entry["family"] == ("false-alarm" if entry["pattern"] in FALSE_ALARM_PATTERNS else "missed"), name
+        n_lines = len((RACES / name).read_text().splitlines())
+        if entry["race"]:
+            assert entry["lines"], f"{name}: a race names its access lines"
+            for pair in entry["lines"]:
+                assert len(pair) == 2 and all(1 <= line <= n_lines for line in pair), (name, pair)
+        else:
+            assert entry["lines"] == [] and "dynamic_visible" not in entry, name
+        if entry.get("dynamic_visible", True) is False:
+            assert entry["race"] and entry["dynamic_why"].strip(), f"{name}: say why TSan cannot show it"
+
+
+def test_corpus_size_and_pattern_coverage():
+    assert len(TRUTH) >= 44
+    assert len(RACY) >= 20 and len(RACE_FREE) >= 20
+    patterns = {e["pattern"] for e in TRUTH}
+    assert patterns == FALSE_ALARM_PATTERNS | MISSED_PATTERNS
+    pairs = {}
+    for e in TRUTH:
+        pairs.setdefault(e["pattern"], []).append(e["race"])
+    assert all(sorted(races) == [False, True] for races in pairs.values()), "one twin pair per pattern"
+    assert any(name.endswith(".cpp") for name in BY_NAME) and any(name.endswith(".c") for name in BY_NAME)
+
+
+def test_existing_corpus_tests_do_not_pick_up_race_programs():
+    """The single-program corpus tests glob corpus/*.c|*.cpp and corpus/*.truth.json, not subfolders."""
+    top = {p.name for p in (ROOT / "corpus").iterdir() if p.is_file()}
+    assert not top & set(BY_NAME)
+    assert not (ROOT / "corpus" / "truth.json").exists()
+
+
+# --------------------------------------------------------------------------- the truth at run time
+
+
+def test_every_program_builds(builds):
+    assert not builds.failures, "\n".join(f"{k}: {v}" for k, v in builds.failures.items())
+
+
+@pytest.mark.parametrize("name", RACY_VISIBLE)
+def test_racy_program_races_under_archer(builds, name, tmp_path):
+    exe = builds.tsan.get(name)
+    assert exe is not None, f"{name} did not build"
+    check = check_races(exe, [], tmp_path, threads=(2, 4), runs=3, schedules=(), time_limit=30, root=RACES)
+    assert check.archer_loaded, check.failures
+    assert check.races, f"{name}: no race in {check.runs} runs under TSan+Archer"
+    truth_lines = {line for pair in BY_NAME[name]["lines"] for line in pair}
+    seen = [race for race in check.races if reported_lines(race) & truth_lines]
+    assert seen, f"{name}: races at {[(r.first, r.second) for r in check.races]}, truth lines {sorted(truth_lines)}"
+
+
+@pytest.mark.parametrize("name", RACE_FREE)
+def test_race_free_program_is_clean_and_deterministic(builds, name, tmp_path):
+    exe = builds.tsan.get(name)
+    assert exe is not None, f"{name} did not build"
+    check = check_races(exe, [], tmp_path, threads=(2, 4), runs=1, schedules=(), time_limit=30, root=RACES)
+    assert check.trustworthy, check.failures
+    assert not check.races, [(r.first, r.second) for r in check.races]
+    outputs = set()
+    for threads in (1, 2, 4):
+        env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+        done = subprocess.run([str(builds.plain[name])], capture_output=True, text=True, env=env, timeout=30)
+        assert done.returncode == 0, done.stderr
+        outputs.add(done.stdout)
+    assert len(outputs) == 1 and outputs.pop().strip(), f"{name}: output depends on the thread count"
+
+
+# --------------------------------------------------------------------------- static check, measured
+
+
+def race_errors(capsys, path: Path) -> list[dict]:
+    """check's error-level race findings for one file checked alone (files checked
+    together are one program to check: same-named functions would clash)."""
+    capsys.readouterr()
+    code = main(["check", str(path), "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code in (0, 1), f"{path.name}: exit {code}, {report['errors']}"
+    return [f for f in report["findings"]
+            if f["level"] == "error" and f["rule"] not in (INPUT_ERROR, FILE_NOT_ANALYSED)]
+
+
+def test_static_check_precision_and_recall(capsys):
+    flagged = {name: bool(race_errors(capsys, RACES / name)) for name in BY_NAME}
+    hits = sorted(n for n in RACY if flagged[n])
+    misses = sorted(n for n in RACY if not flagged[n])
+    false_alarms = sorted(n for n in RACE_FREE if flagged[n])
+    precision = len(hits) / max(len(hits) + len(false_alarms), 1)
+    recall = len(hits) / len(RACY)
+    with capsys.disabled():
+        print(f"\nompilot check on corpus/races: {len(TRUTH)} programs, {len(RACY)} racy, {len(RACE_FREE)} race-free")
+        print(f"precision {precision:.2f} ({len(hits)} of {len(hits) + len(false_alarms)} flagged are racy), "
+              f"recall {recall:.2f} ({len(hits)} of {len(RACY)} racy flagged)")
+        print("false alarms: " + (", ".join(false_alarms) or "none"))
+        print("misses: " + (", ".join(misses) or "none"))
+    assert len(hits) >= FLOOR_TRUE_POSITIVES
+    assert precision >= FLOOR_PRECISION
+    assert recall >= FLOOR_RECALL
