@@ -2,15 +2,21 @@
 
 For every project under corpus/projects/ (or those named with --projects):
 
-  1. copy it to a temporary directory and run `ompilot suggest . --diff` there
-     (verified, the default: the project's .ompilot.toml says how to build and
-     run it; whole-program analysis from its compile_commands.json);
-  2. apply the diff with `git apply`;
-  3. build the original serial (`clang-19 -O3`, no -fopenmp) and the patched
-     program (`clang-19 -O3 -fopenmp`) from the truth's sources and defines;
-  4. calibrate argv[1] (the projects' scale) until the serial run takes about
-     --seconds, then time --repeat rounds of serial and parallel
-     (OMP_NUM_THREADS=--threads) in turn and take the medians;
+  1. build the original serial (`clang-19 -O3`, no -fopenmp) from the truth's
+     sources and defines, and calibrate argv[1] (the projects' scale) until
+     its run takes about --seconds;
+  2. copy the project to a temporary directory and run `ompilot suggest .
+     --diff` there (verified, the default: the project's .ompilot.toml says how
+     to build and run it; whole-program analysis from its
+     compile_commands.json). With `--workload measured` (the default) the
+     copy's `run` is set to the calibrated scale first, so the verifier
+     decides on the workload this script times: a change that pays only at
+     the larger size is not turned down at the smaller one, nor the reverse.
+     `--workload config` keeps the project's own (smaller, faster to verify);
+  3. apply the diff with `git apply` and build the patched program
+     (`clang-19 -O3 -fopenmp`);
+  4. time --repeat rounds of serial and parallel (OMP_NUM_THREADS=--threads)
+     in turn and take the medians;
   5. check every parallel output against the serial one within the truth's
      tolerance, and whether the patch put a pragma on every loop the truth
      expects one on (`pragma_expected`: the outermost parallel loop of each
@@ -23,6 +29,7 @@ failed or an output differs.
 
     .venv/bin/python benchmarks/projects_speedup.py [--threads 2] [--repeat 5]
         [--seconds 1.0] [--projects gemm_chain,lu_solve] [--show-diff]
+        [--workload measured|config] [--no-tune]
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -127,21 +135,25 @@ def _directive_above(lines: list[str], number: int) -> bool:
     return above >= 0 and lines[above].strip().startswith("#pragma omp")
 
 
-def measure(project: Project, workdir: Path, quiet: ss.Quiet, threads: int, seconds: float, tune: bool = True) -> None:
+def measure(project: Project, workdir: Path, quiet: ss.Quiet, threads: int, seconds: float, tune: bool = True,
+            workload: str = "measured") -> None:
+    serial_bin, parallel_bin = workdir / f"{project.name}.serial", workdir / f"{project.name}.omp"
+    project.problem = build(project.directory, project.truth, serial_bin, False)
+    if project.problem:
+        return
+    serial_env, _, parallel_env = ss.environments(threads)
+    project.scale = calibrate(serial_bin, serial_env, seconds)
     copy = workdir / project.name
     shutil.copytree(project.directory, copy)
+    if workload == "measured":
+        run_at_scale(copy / ".ompilot.toml", project.scale)
     suggest(project, copy, tune)
     if project.problem:
         return
     pragma_placement(project, copy)
-    serial_bin, parallel_bin = workdir / f"{project.name}.serial", workdir / f"{project.name}.omp"
-    for problem in (build(project.directory, project.truth, serial_bin, False),
-                    build(copy, project.truth, parallel_bin, True)):
-        if problem:
-            project.problem = problem
-            return
-    serial_env, _, parallel_env = ss.environments(threads)
-    project.scale = calibrate(serial_bin, serial_env, seconds)
+    project.problem = build(copy, project.truth, parallel_bin, True)
+    if project.problem:
+        return
     tolerance = Tolerance(**project.truth.get("tolerance", {}))
     expected = ss.run(serial_bin, project.scale, serial_env).stdout
     for _ in range(quiet.repeat):
@@ -153,6 +165,15 @@ def measure(project: Project, workdir: Path, quiet: ss.Quiet, threads: int, seco
         if difference:
             project.problem = f"parallel output differs: {difference}"
             break
+
+
+def run_at_scale(config: Path, scale: int) -> None:
+    """Point the copy's `run = "{exe} K"` at `scale` (its race_run stays small)."""
+    text = config.read_text()
+    changed = re.sub(r'^run = "\{exe\} \d+"', f'run = "{{exe}} {scale}"', text, count=1, flags=re.M)
+    if changed == text:
+        raise ValueError(f"{config}: no `run = \"{{exe}} K\"` line to set the workload on")
+    config.write_text(changed)
 
 
 def calibrate(binary: Path, env: dict[str, str], seconds: float) -> int:
@@ -204,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--projects", help="comma-separated project names (default: all)")
     parser.add_argument("--show-diff", action="store_true")
     parser.add_argument("--no-tune", action="store_true", help="pass --no-tune to ompilot suggest (faster)")
+    parser.add_argument("--workload", choices=["measured", "config"], default="measured",
+                        help="verify at the timed scale (measured) or at the project's configured one (config)")
     args = parser.parse_args(argv)
     names = args.projects.split(",") if args.projects else None
     projects = []
@@ -216,7 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="ompilot-projects-") as work:
         for project in projects:
             try:
-                measure(project, Path(work), quiet, args.threads, args.seconds, tune=not args.no_tune)
+                measure(project, Path(work), quiet, args.threads, args.seconds, tune=not args.no_tune,
+                        workload=args.workload)
             except Exception as exc:  # one project's failure must not hide the others' numbers
                 project.problem = f"{type(exc).__name__}: {exc}"
             if args.show_diff and project.diff:
