@@ -170,8 +170,8 @@ def measure(project: Project, workdir: Path, quiet: ss.Quiet, threads: int, seco
 def run_at_scale(config: Path, scale: int) -> None:
     """Point the copy's `run = "{exe} K"` at `scale` (its race_run stays small)."""
     text = config.read_text()
-    changed = re.sub(r'^run = "\{exe\} \d+"', f'run = "{{exe}} {scale}"', text, count=1, flags=re.M)
-    if changed == text:
+    changed, found = re.subn(r'^run = "\{exe\} \d+"', f'run = "{{exe}} {scale}"', text, count=1, flags=re.M)
+    if not found:
         raise ValueError(f"{config}: no `run = \"{{exe}} K\"` line to set the workload on")
     config.write_text(changed)
 
