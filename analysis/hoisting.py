@@ -14,18 +14,34 @@ safe is decided here, statement by statement of the serial loop's body:
   thread (variables declared in the body, the counter, and scalars the serial
   loop writes before reading in every iteration, listed in `private(...)`);
 - `single`: it writes shared state, so one thread runs it in `#pragma omp
-  single`, whose barrier publishes what it wrote before anyone reads it.
+  single`, whose barrier publishes what it wrote before anyone reads it
+  (`nowait` when nothing up to the next barrier touches what it writes or
+  writes what it reads).
+
+A scalar the serial loop carries from one iteration to the next (a
+recurrence's `beta = (1 - alpha * alpha) * beta`) is *replicated* when nothing
+reads it after the loop, no worksharing loop writes it or names it in a
+clause, and its statements write nothing shared: it goes in
+`firstprivate(...)` and its statements run in every thread (`all`). Each
+thread starts from the value before the region and does the same arithmetic
+in the same order on data no other thread is writing at that moment (shared
+data only after the barrier that published it), so every copy holds the
+serial value bit for bit, and a `single` plus its barrier is saved.
 
 A statement run by every thread reads shared memory while other threads may
 already be in the next worksharing construct: when that construct writes what
-the statement reads, a `#pragma omp barrier` goes above it. Anything else
+the statement reads, a `#pragma omp barrier` goes above it. Last, the whole
+plan is checked phase by phase (the code between two barriers, across the
+end of one iteration into the next): no two constructs or statements of one
+phase, run by different threads, may touch the same shared object unless
+both only read it; a `nowait` that would break that is not given. Anything else
 (I/O, calls with side effects, early exits, a statement writing both shared
 and per-thread state, a reduction into a per-thread variable) is refused.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from . import ir, loopfacts
 from .accesses import BodyFacts, BodyWalker
@@ -47,6 +63,14 @@ class Plan:
     steps: list[loopfacts.RegionStep]
     private: list[str]  # for `private(...)` on the parallel directive
     nowait: set[int]  # lines of `for` steps that take nowait
+    firstprivate: list[str] = field(default_factory=list)  # replicated scalars: every thread computes its own copy
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def directive(self) -> str:
+        clauses = [f"{name}({', '.join(names)})" for name, names in
+                   (("private", self.private), ("firstprivate", self.firstprivate)) if names]
+        return " ".join(["#pragma omp parallel", *clauses])
 
 
 def plan_region(
@@ -89,8 +113,10 @@ def plan_region(
         problem = _unsafe(item, facts[id(item)], with_pragma)
         if problem:
             return problem
+    replicated = _replicable(decision, loop, enclosing, items, inners, facts,
+                             body_locals | candidates | {form.var}, shared_needed, ctx)
     while True:  # a scalar that a shared-state statement writes must be shared too
-        thread_private = body_locals | candidates | {form.var}
+        thread_private = body_locals | candidates | replicated | {form.var}
         roles: dict[int, str] = {}
         demoted = None
         for item in items:
@@ -99,12 +125,12 @@ def plan_region(
                 continue
             own, shared = _writes(facts[id(item)], thread_private)
             if own and shared:
-                movable = own & candidates
+                movable = own & (candidates | replicated)
                 if movable == own:
                     demoted = movable
                     break
                 names = ", ".join(sorted(v.name for v in shared))
-                mine = ", ".join(sorted(v.name for v in own - candidates))
+                mine = ", ".join(sorted(v.name for v in own - candidates - replicated))
                 return (f"the statement at line {item.line} writes shared {names} and per-thread {mine}: "
                         "neither one thread nor every thread may run it")
             if isinstance(item, ir.Decl) and shared:
@@ -113,20 +139,48 @@ def plan_region(
         if demoted is None:
             break
         candidates -= demoted
+        replicated -= demoted
     # only what the body writes outside the worksharing loops (those privatise their own)
     written_outside = set()
     for item in items:
         if id(item) not in inners:
             written_outside |= _writes(facts[id(item)], thread_private)[0]
     private += sorted(v.name for v in candidates & written_outside)
+    region_private = body_locals | (candidates & written_outside) | replicated | {form.var}
     steps = _steps(items, roles)
     problem = _own_lines(items, steps, loop)
     if problem:
         return problem
     _barriers(items, roles, steps, facts, inners, thread_private, ctx)
-    nowait = _nowaits(items, steps, inners)
-    steps = [loopfacts.RegionStep(s.line, s.role, s.group, s.barrier_above, s.line in nowait) for s in steps]
-    return Plan(steps=steps, private=private, nowait=nowait)
+    accesses = [_access(item, roles[id(item)], facts, inners, region_private) for item in items]
+    race = _race(steps, accesses, ctx)
+    if race:
+        return race
+    # each `nowait` only when no phase then holds two conflicting accesses
+    proposed = [i for i, s in enumerate(steps) if s.line in _nowaits(items, steps, inners)]
+    proposed += [i for i, s in enumerate(steps) if s.role == "single" and _ends_construct(steps, i)]
+    for index in proposed:
+        trial = list(steps)
+        trial[index] = replace(trial[index], nowait=True)
+        if not _race(trial, accesses, ctx):
+            steps = trial
+    for index, step in enumerate(steps):  # every statement of a single group says whether it waits
+        if step.role == "single" and steps[_group_end(steps, index)].nowait:
+            steps[index] = replace(step, nowait=True)
+    nowait = {s.line for s in steps if s.role == "for" and s.nowait}
+    firstprivate = sorted(v.name for v in replicated)
+    notes = []
+    if firstprivate:
+        lines = ", ".join(str(s.line) for s, item in zip(steps, items)
+                          if s.role == "all" and _writes(facts[id(item)], thread_private)[0] & replicated)
+        notes.append(f"firstprivate({', '.join(firstprivate)}): carried from one iteration to the next and not "
+                     f"read after the loop, so every thread computes its own copy, the same values in the same "
+                     f"order (the statements at lines {lines} run in every thread, with no single and no barrier)")
+    for index, step in enumerate(steps):
+        if step.role == "single" and step.nowait and _ends_construct(steps, index):
+            notes.append(f"'#pragma omp single nowait' at line {steps[_group_start(steps, index)].line}: nothing "
+                         "before the next barrier touches what it writes or writes what it reads")
+    return Plan(steps=steps, private=private, nowait=nowait, firstprivate=firstprivate, notes=notes)
 
 
 def nowait_safe(verdict: loopfacts.Verdict, following: loopfacts.Verdict) -> bool:
@@ -169,6 +223,34 @@ def _privatizable(decision: Decision, form: CanonicalLoop, body_locals, shared_n
                 and var not in body_locals and var.is_scalar_number and var.kind in ("local", "param")):
             out.add(var)
     return out
+
+
+def _replicable(decision: Decision, loop: ir.LoopStmt, enclosing, items, inners: dict[int, Inner], facts,
+                private: set[ir.Var], shared_needed: dict[str, int], ctx: FunctionContext) -> set[ir.Var]:
+    """Scalars the body writes outside the worksharing loops, carried to the next
+    iteration, that every thread may compute on a copy of its own: local
+    numbers whose address is not taken, dead after the loop, and neither
+    written by a worksharing loop nor named in one of its clauses (a
+    worksharing clause may not name what is private in the region)."""
+    written: set[ir.Var] = set()
+    for item in items:
+        if id(item) not in inners:
+            written |= {r.key.var for r in facts[id(item)].refs
+                        if r.is_write and r.subscripts is None and not r.key.fields
+                        and r.key.var not in facts[id(item)].declared}
+    in_loops: set[ir.Var] = set()
+    named = set(shared_needed)
+    for inner in inners.values():
+        in_loops |= {r.key.var for r in inner.decision.facts.refs if r.is_write}
+        clauses = inner.verdict.clauses
+        named |= set(clauses.private) | set(clauses.firstprivate)
+    taken = decision.facts.address_taken if decision.facts else set()
+    return {
+        var for var in written - private
+        if var.is_scalar_number and var.kind in ("local", "param") and not (var.is_volatile or var.is_reference)
+        and var not in in_loops and var.name not in named and var not in taken
+        and not ctx.events.live_after(var, loop, enclosing)
+    }
 
 
 def _unsafe(item: ir.Stmt, facts: BodyFacts, with_pragma: set[int]) -> str | None:
@@ -313,3 +395,92 @@ def _nowaits(items, steps, inners) -> set[int]:
         else:
             previous_nowait = False
     return out
+
+
+# ------------------------------------------------------------ phase check
+
+
+@dataclass
+class _Access:
+    """The shared objects one statement or construct reads and writes."""
+
+    reads: set[ir.Var]
+    writes: set[ir.Var]
+
+
+def _access(item: ir.Stmt, role: str, facts, inners: dict[int, Inner], region_private: set[ir.Var]) -> _Access:
+    if role != "for":
+        own = facts[id(item)]
+        return _Access(_reads(own, region_private), _writes(own, region_private)[1])
+    inner = inners[id(item)]
+    clauses, loop_facts = inner.verdict.clauses, inner.decision.facts
+    counter = inner.decision.canonical.var if inner.decision.canonical else None
+    copies = set(clauses.private) | set(clauses.lastprivate) | {r.var for r in clauses.reductions}
+    unwritten = set(clauses.private) | set(clauses.firstprivate)
+    reads, writes = set(), set()
+    for ref in loop_facts.refs:
+        var = ref.key.var
+        if var in loop_facts.declared or var is counter or (var in region_private and not var.is_pointer):
+            continue
+        if ref.is_write and var.name not in unwritten:
+            writes.add(var)  # a reduction or lastprivate variable too: written back when the loop ends
+        if ref.is_read and var.name not in copies:
+            reads.add(var)
+    return _Access(reads, writes)
+
+
+def _ends_construct(steps, index: int) -> bool:
+    """The step closes a construct (a `for`, or the last statement of a `single` group)."""
+    step = steps[index]
+    if step.role == "for":
+        return True
+    if step.role != "single":
+        return False
+    return index == len(steps) - 1 or steps[index + 1].role != "single" or steps[index + 1].group != step.group
+
+
+def _group_end(steps, index: int) -> int:
+    while not _ends_construct(steps, index):
+        index += 1
+    return index
+
+
+def _group_start(steps, index: int) -> int:
+    while index > 0 and steps[index - 1].role == "single" and steps[index - 1].group == steps[index].group:
+        index -= 1
+    return index
+
+
+def _phases(steps) -> list[list[int]] | None:
+    """The steps between two barriers, in order; the last phase runs on into
+    the next iteration. None when no barrier separates anything."""
+    count = len(steps)
+
+    def barrier_before(index: int) -> bool:
+        before = (index - 1) % count
+        return steps[index].barrier_above or (_ends_construct(steps, before) and not steps[before].nowait)
+
+    cuts = [i for i in range(count) if barrier_before(i)]
+    if not cuts:
+        return None
+    return [[j % count for j in range(a, b)] for a, b in zip(cuts, cuts[1:] + [cuts[0] + count])]
+
+
+def _race(steps, accesses: list[_Access], ctx: FunctionContext) -> str | None:
+    """Two steps that different threads may run at the same time, one writing
+    what the other touches; None when there is none."""
+    phases = _phases(steps)
+    if phases is None:
+        return "no barrier would separate one iteration from the next"
+    for phase in phases:
+        for a in phase:
+            for b in phase:
+                if a == b or (steps[a].role == "single" and steps[a].role == steps[b].role
+                              and steps[a].group == steps[b].group):
+                    continue
+                touched = accesses[b].reads | accesses[b].writes
+                if _conflict(touched, accesses[a].writes, ctx):
+                    names = ", ".join(sorted(v.name for v in accesses[a].writes & touched)) or "memory"
+                    return (f"the statements at lines {steps[a].line} and {steps[b].line} may run at the same time "
+                            f"in different threads, and the first writes {names} the second touches")
+    return None

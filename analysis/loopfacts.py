@@ -498,7 +498,7 @@ class RegionStep:
     role: str  # for (a `#pragma omp for` loop) | single (run by one thread) | all (every thread, private)
     group: int = 0  # statements of one `#pragma omp single` block share a group number
     barrier_above: bool = False  # `#pragma omp barrier` first: a thread may still read what this writes
-    nowait: bool = False  # a `for` whose barrier the next loop does not need
+    nowait: bool = False  # a `for` or `single` (every statement of the group) whose barrier nothing needs
 
 
 @dataclass(frozen=True)
@@ -506,12 +506,14 @@ class HoistedRegion:
     """`#pragma omp parallel` around a serial loop whose body holds parallel loops.
 
     Every thread runs the serial loop (its counter and the scalars its body
-    writes for itself are private); the parallel loops inside are shared out
+    writes for itself are private; the scalars it carries from one iteration
+    to the next and every thread computes alike are firstprivate); the
+    parallel loops inside are shared out
     with `#pragma omp for`, statements that write shared state run in
     `#pragma omp single`, and the implied barriers keep the serial order.
     """
 
-    directive: str  # "#pragma omp parallel private(k)"
+    directive: str  # "#pragma omp parallel private(k) firstprivate(alpha, beta)"
     steps: tuple[RegionStep, ...]  # every statement of the loop body, in order
     work: int | None  # estimated operations of the parallel loops per iteration of the serial loop
     overhead: int  # estimated operations of barriers and singles per iteration

@@ -116,7 +116,7 @@ class NestPlanner:
             if overhead >= overhead_alone:
                 p.verdict.notes.append(f"no parallel region hoisted above this loop: {why}")
                 return False
-        directive = " ".join(["#pragma omp parallel", *([f"private({', '.join(plan.private)})"] if plan.private else [])])
+        directive = plan.directive
         loop_lines = []
         for inner in sorted(inners.values(), key=lambda i: i.loop.info.line):
             q = next(q for q in self.planned if q.loop is inner.loop)
@@ -135,7 +135,7 @@ class NestPlanner:
         single_lines = [s.line for s in plan.steps if s.role == "single"]
         p.verdict.region = loopfacts.HoistedRegion(
             directive=directive, steps=tuple(plan.steps), work=work, overhead=overhead,
-            overhead_alone=overhead_alone, notes=(why,),
+            overhead_alone=overhead_alone, notes=(why, *plan.notes),
         )
         p.verdict.reasons.append(loopfacts.RegionHoisted(
             directive=directive, forks=len(alone), loops=", ".join(map(str, loop_lines)),
@@ -144,6 +144,7 @@ class NestPlanner:
         p.verdict.notes.append(why)
         if plan.private:
             p.verdict.notes.append(f"private({', '.join(plan.private)}): every thread runs the loop, each with its own")
+        p.verdict.notes.extend(plan.notes)
         for step in plan.steps:
             if step.barrier_above:
                 p.verdict.notes.append(f"a barrier above line {step.line}: statements every thread runs read "

@@ -163,8 +163,9 @@ def data_regions(path: str, data: bytes, pairs: list[tuple[loopfacts.Verdict, Pr
 def hoisted(path: str, data: bytes, outer: loopfacts.Verdict, inners: list[loopfacts.Verdict]) -> Proposal | str:
     """The edits of a region the analysis hoisted above a serial loop
     (`outer.region`): `#pragma omp parallel` and braces around the loop,
-    `#pragma omp for` above its parallel loops, `#pragma omp single` around
-    the statements that write shared state, barriers where the plan says.
+    `#pragma omp for` above its parallel loops, `#pragma omp single` (with
+    `nowait` where the plan says) around the statements that write shared
+    state, barriers where the plan says.
     A sentence instead when the text does not allow it."""
     from ompilot.analysis import syntax
 
@@ -207,10 +208,11 @@ def hoisted(path: str, data: bytes, outer: loopfacts.Verdict, inners: list[loopf
             after = _TAIL.match(data, end)
             if data[at:begin].strip() or after is None:
                 return f"the statements at lines {first.line}-{group[-1].line} do not stand on lines of their own"
+            single = "#pragma omp single nowait" if group[-1].nowait else "#pragma omp single"
             if len(group) == 1:
-                edits.append(patch.insertion_above(data, at, [*barrier, "#pragma omp single"]))
+                edits.append(patch.insertion_above(data, at, [*barrier, single]))
             else:
-                edits.append(patch.insertion_above(data, at, [*barrier, "#pragma omp single", "{"]))
+                edits.append(patch.insertion_above(data, at, [*barrier, single, "{"]))
                 own = data[at:begin].decode("utf-8", errors="surrogateescape")
                 edits.append(Edit(after.end(), after.end(), f"{own}}}{newline}"))
     except patch.PatchError as exc:
@@ -225,10 +227,11 @@ def hoisted(path: str, data: bytes, outer: loopfacts.Verdict, inners: list[loopf
     ]
     if singles:
         explanation.append(f"'#pragma omp single' around the statements at lines {', '.join(map(str, singles))}: "
-                           "they write shared state, so one thread runs them and the barrier after publishes it")
+                           "they write shared state, so one thread runs them and a barrier publishes it before "
+                           "anyone reads it")
     explanation.extend(n for n in outer.notes if n not in region.notes)
     for step in region.steps:
-        if step.nowait:
+        if step.nowait and step.role == "for":
             explanation.append(f"nowait after line {step.line}: the next loop touches nothing it writes and "
                                "writes nothing it reads")
     summary = f"#pragma omp parallel region hoisted above the serial loop at line {loop.line}"
