@@ -53,8 +53,8 @@ class Construct:
     line: int  # the pragma's first line
     function: ir.Function | None  # the function whose body holds it
     stmt: ir.Stmt | None  # the statement it governs; None for a standalone directive
-    first_line: int  # the lines of that statement (the pragma's own line when standalone)
-    last_line: int
+    first_line: int  # the lines of that statement (the pragma's own line when standalone);
+    last_line: int  # the last line holding code of it (a block's closing brace is not counted)
 
     @property
     def standalone(self) -> bool:
