@@ -684,6 +684,18 @@ def _lines_of(reason: loopfacts.Reason, decision: Decision) -> tuple[int, ...]:
     return ()
 
 
+def _cause(reason: loopfacts.Reason, lines: tuple[int, ...]) -> str:
+    """The reason as a race: a shared scalar says where threads meet on it."""
+    var = getattr(reason, "var", None)
+    if var is None or not lines or not isinstance(
+            reason, (loopfacts.ScalarDependence, loopfacts.InductionVariable, loopfacts.ConditionalLastValue)):
+        return reason.text()
+    first, second = lines[0], lines[-1]
+    meet = (f"threads write it at line {first} at the same time" if first == second
+            else f"one thread writes it at line {first} while another reads or writes it at line {second}")
+    return f"{reason.text()}; {var} is shared: {meet}"
+
+
 def _races(directive: Directive, decision: Decision,
            check: loopfacts.RuntimeAliasCheck | None = None) -> tuple[list[loopfacts.Reason], list[loopfacts.Reason]]:
     """What makes an existing loop pragma wrong (races the analysis can show:
@@ -697,7 +709,8 @@ def _races(directive: Directive, decision: Decision,
         if isinstance(r, loopfacts.EarlyExit) or (check is not None and check.covers(r)):
             continue
         if _is_race(r, directive, calls):
-            races.append(loopfacts.RaceInPragma(pragma=text, cause=r.text(), lines=_lines_of(r, decision)))
+            lines = _lines_of(r, decision)
+            races.append(loopfacts.RaceInPragma(pragma=text, cause=_cause(r, lines), lines=lines))
         elif (isinstance(r, loopfacts.SideEffectCall) and getattr(calls.get((r.name, r.line)), "kind", "") == "io"
               and r.name.split("::")[-1] not in _INPUT_CALLS):
             doubts.append(loopfacts.OutputMayInterleave(pragma=text, name=r.name, line=r.line))

@@ -300,7 +300,9 @@ CRITICAL_MIN_RACY = CRITICAL_MIN.replace("""#pragma omp critical
 def test_a_critical_section_protects_only_what_is_inside(tmp_path, capsys):
     assert errors(tmp_path, capsys, CRITICAL_MIN) == []
     [race] = errors(tmp_path, capsys, CRITICAL_MIN_RACY)
-    assert "low" in race["message"]
+    # the write inside the critical section meets the test outside it
+    assert "low is shared: one thread writes it at line 14 while another reads or writes it at line 10" in race["message"]
+    assert race["accesses"] == [[14, 10]]
 
 
 ATOMIC = """\
