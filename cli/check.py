@@ -12,8 +12,9 @@ variable every iteration writes) is an error (exit 1). An existing pragma it
 cannot prove race-free (possible aliasing, calls it cannot see into,
 subscripts it cannot analyse) and output written from several threads are
 warnings; they fail the run only with --strict, as do new opportunities
-(notes) and warnings about files Clang could not parse. Inputs that are not C/C++ or cannot be read are errors; when no
-file at all could be read the exit status is 2.
+(notes) and warnings about files Clang could not parse. Inputs that are not
+C/C++ or cannot be read are errors; when no file at all could be read the
+exit status is 2.
 """
 
 from __future__ import annotations
