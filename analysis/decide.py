@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from . import aliasfacts, datamap, depend, ir, loopfacts, members, program, segments
 from .accesses import BodyFacts, BodyWalker, Key, Ref
 from .affine import AccessSite, Affine, LoopDim
+from .constructs import SYNC_CALLS, AccessGuards
 from .invariants import MemberInvariance
 from .liveness import FunctionEvents
 from .loops import CanonicalLoop, Poly, canonical_form, range_for_form, split_linearized, to_affine, to_poly, written_vars
@@ -111,8 +112,12 @@ def decide(
     ctx: FunctionContext,
     preset_private: frozenset[str] = frozenset(),
     preset_reductions: dict[str, str] | None = None,
+    guards: AccessGuards | None = None,
 ) -> Decision:
-    """Decide one loop. `preset_*` are the clauses of an existing pragma."""
+    """Decide one loop. `preset_*` are the clauses of an existing pragma;
+    `guards`, under an existing pragma, what protects the body's accesses
+    from each other (critical, atomic, ordered, locks, threadprivate):
+    a conflict counts only between accesses that share no protection."""
     canonical = _canonical(loop, ctx)
     decision = Decision(loop=loop, canonical=canonical if isinstance(canonical, CanonicalLoop) else None)
     if isinstance(canonical, str):
@@ -124,12 +129,16 @@ def decide(
     decision.facts = facts
     if isinstance(loop, ir.RangeFor):
         _range_for_refs(loop, canonical, facts)
+    if guards is not None:
+        guards = replace(guards, calls=_calls_by_line(facts))
+    quiet = _synchronised_keys(facts, guards)
     _control(facts, decision)
-    _calls(facts, decision)
+    _calls(facts, decision, guards, quiet)
     if counter_var is not None and ctx.events.live_after(counter_var, loop, enclosing):
         decision.lastprivate.append(counter_var.name)
-    _scalars(facts, decision, loop, enclosing, ctx, counter_var, preset_private, preset_reductions or {})
-    sites = _arrays(facts, decision, canonical, outer, ctx, preset_reductions or {}, enclosing, preset_private)
+    _scalars(facts, decision, loop, enclosing, ctx, counter_var, preset_private, preset_reductions or {}, quiet)
+    sites = _arrays(facts, decision, canonical, outer, ctx, preset_reductions or {}, enclosing, preset_private,
+                    guards)
     if decision.only_runtime_conditions and sites is not None:
         decision.runtime_check = _runtime_alias_check(decision, canonical, ctx, sites)
     return decision
@@ -166,9 +175,30 @@ def _control(facts: BodyFacts, decision: Decision) -> None:
         decision.reasons.append(loopfacts.UnsupportedConstruct(what=what, line=line))
 
 
-def _calls(facts: BodyFacts, decision: Decision) -> None:
-    seen: set[tuple[str, str]] = set()
+def _calls_by_line(facts: BodyFacts) -> dict[int, tuple[str, ...]]:
+    out: dict[int, tuple[str, ...]] = {}
     for call in facts.calls:
+        out[call.line] = out.get(call.line, ()) + (call.name,)
+    return out
+
+
+def _synchronised_keys(facts: BodyFacts, guards: AccessGuards | None) -> set[Key]:
+    """Objects whose accesses cannot conflict across threads: every thread has its
+    own copy (threadprivate), or every pair of accesses with a write shares a protection."""
+    if guards is None:
+        return set()
+    by_key: dict[Key, list[Ref]] = {}
+    for ref in facts.refs:
+        by_key.setdefault(ref.key, []).append(ref)
+    return {key for key, refs in by_key.items() if guards.per_thread(key.var) or guards.synchronised(refs)}
+
+
+def _calls(facts: BodyFacts, decision: Decision, guards: AccessGuards | None = None, quiet: set[Key] = frozenset()) -> None:
+    seen: set[tuple[str, str]] = set()
+    quiet_vars = {key.var for key in quiet if not key.fields}
+    for call in facts.calls:
+        if guards is not None and call.name in SYNC_CALLS:
+            continue  # lock calls synchronise; they are what `guards` reads
         if (call.name, call.kind) in seen:
             continue
         seen.add((call.name, call.kind))
@@ -178,7 +208,7 @@ def _calls(facts: BodyFacts, decision: Decision) -> None:
             decision.reasons.append(loopfacts.EarlyExit(statement=f"call to {call.name}", line=call.line))
         elif call.kind == "unknown":
             decision.reasons.append(loopfacts.OpaqueCall(name=call.name, line=call.line, why=call.why))
-        scalar_globals = [g for g in call.written_globals if not (g.is_array or g.is_pointer)]
+        scalar_globals = [g for g in call.written_globals if not (g.is_array or g.is_pointer) and g not in quiet_vars]
         if scalar_globals:
             names = ", ".join(g.name for g in scalar_globals)
             decision.reasons.append(
@@ -189,14 +219,14 @@ def _calls(facts: BodyFacts, decision: Decision) -> None:
 # ------------------------------------------------------------------ scalars
 
 
-def _scalars(facts, decision, loop, enclosing, ctx, counter_var, preset_private, preset_reductions):
+def _scalars(facts, decision, loop, enclosing, ctx, counter_var, preset_private, preset_reductions, quiet=frozenset()):
     by_key: dict[Key, list[Ref]] = {}
     for ref in facts.refs:
         if ref.subscripts is None:
             by_key.setdefault(ref.key, []).append(ref)
     for key, refs in by_key.items():
         var = key.var
-        if var is counter_var or var in facts.declared or not any(r.is_write for r in refs):
+        if var is counter_var or var in facts.declared or not any(r.is_write for r in refs) or key in quiet:
             continue
         name = str(key)
         if var in facts.address_taken:
@@ -252,7 +282,8 @@ def _classify_scalar(key, refs, facts, decision, loop, enclosing, ctx) -> None:
 # ------------------------------------------------------------------- arrays
 
 
-def _arrays(facts, decision, canonical, outer, ctx, preset_reductions, enclosing, preset_private=frozenset()):
+def _arrays(facts, decision, canonical, outer, ctx, preset_reductions, enclosing, preset_private=frozenset(),
+            guards: AccessGuards | None = None):
     """Dependences of the arrays the loop writes; returns the site builder
     (the loop's substitutions and member symbols), None when nothing is written."""
     by_key: dict[Key, list[Ref]] = {}
@@ -276,7 +307,9 @@ def _arrays(facts, decision, canonical, outer, ctx, preset_reductions, enclosing
         if segment is not None:  # disjoint across iterations when its index is ordered
             decision.segment_writes[key] = segment
             continue
-        problems = _key_dependences(key, refs, builder)
+        if guards is not None and guards.per_thread(key.var):
+            continue
+        problems = _key_dependences(key, refs, builder, guards)
         if problems and _array_reduction(key, refs, decision, preset_reductions):
             continue
         if problems and _privatizable_array(key, refs, builder, decision, ctx, enclosing):
@@ -308,7 +341,8 @@ def _element_key(key: Key) -> tuple:
     return key.var, fields
 
 
-def _key_dependences(key: Key, refs: list[Ref], builder: _SiteBuilder) -> list[loopfacts.Reason]:
+def _key_dependences(key: Key, refs: list[Ref], builder: _SiteBuilder,
+                     guards: AccessGuards | None = None) -> list[loopfacts.Reason]:
     problems: list[loopfacts.Reason] = []
     sites = {id(r): replace(builder.site(r), array=str(key)) for r in refs}
     if len({builder.shapes.get(id(r)) for r in refs}) > 1:
@@ -318,6 +352,8 @@ def _key_dependences(key: Key, refs: list[Ref], builder: _SiteBuilder) -> list[l
         for b in refs[i:]:
             if not (a.is_write or b.is_write):
                 continue
+            if guards is not None and guards.excluded(a, b):
+                continue  # both protected by one critical name, lock, atomic or ordered region
             for src, snk in ((a, b), (b, a)) if a is not b else ((a, a),):
                 result = depend.carried(sites[id(src)], sites[id(snk)], builder.common, builder.level)
                 if result.exists is None:

@@ -288,6 +288,32 @@ class RaceInPragma(Reason):
     proven = True
     pragma: str
     cause: str
+    #: the lines of the two accesses that meet (the same line twice: one statement in two iterations)
+    lines: tuple[int, ...] = ()
+
+
+# Doubts about an existing pragma: warnings, never errors (`check` fails on
+# them only with --strict). An error needs a race the analysis can show.
+
+
+class PragmaNotProven(Reason):
+    """An existing pragma the analysis cannot prove race-free (possible aliasing,
+    a call it cannot see into, a subscript it cannot analyse), without a race it can show."""
+
+    template = "existing '{pragma}' is not proven race-free: {cause}"
+    pragma: str
+    cause: str
+
+
+class OutputMayInterleave(Reason):
+    """Output to a stream from the iterations of an existing parallel loop: each
+    call is thread-safe, only the order of the lines changes. Not a data race."""
+
+    template = ("existing '{pragma}': call to {name} (line {line}) writes output from several threads, "
+                "which may interleave in any order")
+    pragma: str
+    name: str
+    line: int
 
 
 # --------------------------------------------------------------------------
@@ -714,6 +740,9 @@ class Verdict:
 
     #: parallel only when its pointers' ranges do not overlap, tested by the pragma's if()
     runtime_check: RuntimeAliasCheck | None = None
+    #: for an existing pragma: what the analysis doubts without a race it can show
+    #: (PragmaNotProven, OutputMayInterleave); `check` reports them as warnings
+    pragma_warnings: list[Reason] = field(default_factory=list)
 
     @property
     def status(self) -> str:

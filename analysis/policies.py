@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from . import datamap, estimates, ir, loopfacts, pragmas, prefixscans, recurrence, wavefront
+from . import constructs, datamap, estimates, ir, loopfacts, pragmas, prefixscans, recurrence, wavefront
 from .decide import Decision, FunctionContext, decide, distinct_object
 from .loops import CanonicalLoop, names_in, to_affine, to_poly, trip_count, written_vars
 from .pragmas import Clause, Directive
@@ -49,6 +49,17 @@ class NestScope:
     min_work: int
     collapsed: set[int] = field(default_factory=set)  # ids of loops in an outer collapse(n) or tiled band
     user_regions: set[int] = field(default_factory=set)  # lines of loops under the user's own pragmas
+    _constructs: constructs.FileConstructs | None = field(default=None, repr=False)
+
+    @property
+    def constructs(self) -> constructs.FileConstructs:
+        """The file's OpenMP constructs mapped onto its statements, built when a loop first needs them."""
+        if self._constructs is None:
+            functions = list(self.ctx.functions.values())
+            if not any(f is self.function for f in functions):  # a second function of the same name
+                functions.append(self.function)
+            self._constructs = constructs.build(functions, self.pragma_lines, self.lines)
+        return self._constructs
 
     def loop_model(self, loop: ir.LoopStmt, depth: int, var: str | None = None) -> loopfacts.Loop:
         info = loop.info
@@ -82,8 +93,9 @@ def analyse(scope: NestScope, loop: ir.LoopStmt, outer, enclosing, parallel_abov
     if found is not None:
         existing = pragmas.parse_pragma(found[1], found[0])
         directive = Directive.parse(existing.text)
-        presets = dict(preset_private=pragmas.private_names(existing),
-                       preset_reductions=pragmas.reduction_names(existing))
+        presets = dict(preset_private=pragmas.private_names(existing) | _associated_counters(scope, loop, directive),
+                       preset_reductions=pragmas.reduction_names(existing),
+                       guards=_guards(scope, directive))
     decision = decide(loop, outer, enclosing, scope.ctx, **presets)
     if existing is not None:
         decision.reasons = [r for r in decision.reasons if not wavefront.synchronised(r, scope.lines)]
@@ -117,9 +129,10 @@ def existing_pragma(scope: NestScope, p: Planned) -> bool:
         return False
     verdict, decision = p.verdict, p.decision
     verdict.existing = p.existing
-    verdict.races = _races(p.directive, decision)
+    checked = decision.parallel is None and _has_check(p.directive, decision.runtime_check)
+    verdict.races, verdict.pragma_warnings = _races(p.directive, decision, decision.runtime_check if checked else None)
     verdict.race_fix = _fix(p.directive, decision) if verdict.races else None
-    if decision.parallel is None and _has_check(p.directive, decision.runtime_check):
+    if checked:
         _behind_check(verdict, decision.runtime_check)  # the pragma's if() rules out the overlap
     _mark_collapsed(scope, p.loop, _collapse_of(p.directive))
     return True
@@ -592,29 +605,150 @@ def _collapse_of(directive: Directive) -> int:
         return 1
 
 
-def _races(directive: Directive, decision: Decision) -> list[loopfacts.Reason]:
-    """What makes an existing loop pragma wrong, proven from the analysis."""
+def _associated_counters(scope: NestScope, loop: ir.LoopStmt, directive: Directive) -> frozenset[str]:
+    """The counters of the loops a `collapse(n)` or `ordered(n)` associates with the
+    directive besides the first: predetermined private in OpenMP."""
+    depth = max(_collapse_of(directive), _clause_number(directive, "ordered"))
+    names = set()
+    inner: ir.Stmt | None = loop
+    for _ in range(depth - 1):
+        inner = _sole_loop(inner.body) if isinstance(inner, ir.LoopStmt) else None
+        if not isinstance(inner, ir.For):
+            break
+        form = scope.ctx.canonical(inner)
+        if isinstance(form, CanonicalLoop):
+            names.add(form.counter)
+    return frozenset(names)
+
+
+def _guards(scope: NestScope, directive: Directive) -> constructs.AccessGuards:
+    """What protects the accesses of a loop under the user's directive."""
+    ordered = "ordered" in directive.names or directive.clause("ordered") is not None
+    return constructs.AccessGuards(scope.constructs, scope.function, ordered)
+
+
+def _clause_number(directive: Directive, name: str) -> int:
+    found = directive.clause(name)
+    values = found.items() if found else ()
+    try:
+        return int(values[0]) if values else 1
+    except ValueError:
+        return 1
+
+
+#: I/O calls that read or open streams rather than write output: doubts, not interleaved output.
+_INPUT_CALLS = frozenset({"scanf", "fscanf", "sscanf", "fread", "fgets", "getchar", "fgetc", "getc", "read",
+                          "fopen", "fclose", "operator>>"})
+
+
+def _simd_only(directive: Directive) -> bool:
+    """`simd` without a part that shares iterations between threads."""
+    return "simd" in directive.names and not {"for", "distribute", "taskloop", "loop", "parallel"} & set(directive.names)
+
+
+def _is_race(reason: loopfacts.Reason, directive: Directive, calls: dict) -> bool:
+    """A proven obstacle that is a race the analysis can show (two accesses, and
+    why they meet), as opposed to a doubt: output, hidden library state and a
+    non-canonical loop are not data races the pragma causes."""
+    if not reason.proven or isinstance(reason, (loopfacts.EarlyExit, loopfacts.NonCanonicalLoop)):
+        return False
+    if isinstance(reason, loopfacts.SideEffectCall):
+        effect = calls.get((reason.name, reason.line))
+        return effect is None or effect.kind not in ("io", "hidden-state", "unknown")
+    if isinstance(reason, loopfacts.CarriedDependence) and _simd_only(directive):
+        safelen = directive.clause("safelen")
+        # at most safelen consecutive iterations run together: farther ones are ordered
+        return not (safelen and reason.distance is not None and abs(reason.distance) >= _clause_number(directive, "safelen"))
+    return True
+
+
+def _access_lines(decision: Decision, name: str) -> tuple[int, ...]:
+    """A write of `name` and another access of it (the write again when it is the only one)."""
+    refs = [r for r in (decision.facts.refs if decision.facts else ()) if str(r.key) == name]
+    writes = [r.line for r in refs if r.is_write]
+    if not writes:
+        return ()
+    others = [r.line for r in refs if r.line != writes[0]]
+    return (writes[0], others[0] if others else writes[0])
+
+
+def _lines_of(reason: loopfacts.Reason, decision: Decision) -> tuple[int, ...]:
+    if isinstance(reason, loopfacts.CarriedDependence):
+        return (reason.source_line, reason.sink_line)
+    if isinstance(reason, loopfacts.ScalarDependence):
+        return _access_lines(decision, reason.var) or (reason.read_line, reason.read_line)
+    if isinstance(reason, (loopfacts.InductionVariable, loopfacts.ConditionalLastValue)):
+        return _access_lines(decision, reason.var) or (reason.line, reason.line)
+    if isinstance(reason, loopfacts.SideEffectCall):
+        return (reason.line, reason.line)
+    return ()
+
+
+def _cause(reason: loopfacts.Reason, lines: tuple[int, ...]) -> str:
+    """The reason as a race: a shared scalar says where threads meet on it."""
+    var = getattr(reason, "var", None)
+    if var is None or not lines or not isinstance(
+            reason, (loopfacts.ScalarDependence, loopfacts.InductionVariable, loopfacts.ConditionalLastValue)):
+        return reason.text()
+    first, second = lines[0], lines[-1]
+    meet = (f"threads write it at line {first} at the same time" if first == second
+            else f"one thread writes it at line {first} while another reads or writes it at line {second}")
+    return f"{reason.text()}; {var} is shared: {meet}"
+
+
+def _races(directive: Directive, decision: Decision,
+           check: loopfacts.RuntimeAliasCheck | None = None) -> tuple[list[loopfacts.Reason], list[loopfacts.Reason]]:
+    """What makes an existing loop pragma wrong (races the analysis can show:
+    errors), and what it only cannot prove safe (warnings). Reasons the
+    pragma's own if() rules out (`check`) are neither."""
     text = directive.text
-    races: list[loopfacts.Reason] = [
-        loopfacts.RaceInPragma(pragma=text, cause=r.text()) for r in decision.reasons if r.proven and not isinstance(r, loopfacts.EarlyExit)
-    ]
+    calls = {(c.name, c.line): c for c in decision.facts.calls} if decision.facts else {}
+    races: list[loopfacts.Reason] = []
+    doubts: list[loopfacts.Reason] = []
+    for r in decision.reasons:
+        if isinstance(r, loopfacts.EarlyExit) or (check is not None and check.covers(r)):
+            continue
+        if _is_race(r, directive, calls):
+            lines = _lines_of(r, decision)
+            races.append(loopfacts.RaceInPragma(pragma=text, cause=_cause(r, lines), lines=lines))
+        elif (isinstance(r, loopfacts.SideEffectCall) and getattr(calls.get((r.name, r.line)), "kind", "") == "io"
+              and r.name.split("::")[-1] not in _INPUT_CALLS):
+            doubts.append(loopfacts.OutputMayInterleave(pragma=text, name=r.name, line=r.line))
+        elif not (r.proven and _simd_only(directive) and isinstance(r, loopfacts.CarriedDependence)):
+            doubts.append(loopfacts.PragmaNotProven(pragma=text, cause=r.text()))
     if "parallel" not in directive.names:
-        return races  # a bare `for`: what is private depends on the enclosing region
+        return races, doubts  # a bare `for`: what is private depends on the enclosing region
     counter = decision.canonical.var.name if decision.canonical and decision.canonical.var else None
     for name in decision.private:
-        races.append(loopfacts.RaceInPragma(pragma=text, cause=f"{name} is shared, but every iteration writes it: it needs private({name})"))
+        races.append(loopfacts.RaceInPragma(
+            pragma=text, cause=f"{name} is shared, but every iteration writes it{_at(decision, name)}: it needs private({name})",
+            lines=_access_lines(decision, name)))
     for name in decision.lastprivate:
         if name != counter:
-            races.append(loopfacts.RaceInPragma(pragma=text, cause=f"{name} is shared, but every iteration writes it: it needs lastprivate({name})"))
+            races.append(loopfacts.RaceInPragma(
+                pragma=text,
+                cause=f"{name} is shared, but every iteration writes it{_at(decision, name)}: it needs lastprivate({name})",
+                lines=_access_lines(decision, name)))
     for r in decision.reductions:
-        races.append(loopfacts.RaceInPragma(pragma=text, cause=f"{r.var} is updated by every iteration without reduction({r.op}: {r.var})"))
-    return races
+        races.append(loopfacts.RaceInPragma(
+            pragma=text, cause=f"{r.var} is updated by every iteration{_at(decision, r.var)} without reduction({r.op}: {r.var})",
+            lines=_access_lines(decision, r.var)))
+    return races, doubts
+
+
+def _at(decision: Decision, name: str) -> str:
+    """" (line 19)" or " (lines 19 and 20)": where the accesses that meet are."""
+    lines = sorted(set(_access_lines(decision, name)))
+    if not lines:
+        return ""
+    return f" (line {lines[0]})" if len(lines) == 1 else f" (lines {lines[0]} and {lines[1]})"
 
 
 def _fix(directive: Directive, decision: Decision) -> str | None:
     """The racy pragma made right: its missing clauses added, or "" (remove
     it) when the loop carries a proven dependence."""
-    if any(r.proven and not isinstance(r, loopfacts.EarlyExit) for r in decision.reasons):
+    calls = {(c.name, c.line): c for c in decision.facts.calls} if decision.facts else {}
+    if any(_is_race(r, directive, calls) for r in decision.reasons):
         return ""
     if "parallel" not in directive.names or decision.parallel is not True or "\\" in directive.text:
         return None

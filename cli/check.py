@@ -6,10 +6,15 @@ way compilers and ruff report, one line per finding:
     path:line:col: error: existing '#pragma omp parallel for' races: ... [RaceInPragma]
     path:line:col: note: loop can run in parallel: #pragma omp parallel for [parallel-opportunity]
 
-Races in existing pragmas are errors (exit 1); new opportunities are notes
-and fail the run only with --strict, as do warnings about files Clang could
-not parse. Inputs that are not C/C++ or cannot be read are errors; when no
-file at all could be read the exit status is 2.
+A race in an existing pragma that the analysis can show (the two accesses and
+why they meet: a dependence between iterations with its distance, a shared
+variable every iteration writes) is an error (exit 1). An existing pragma it
+cannot prove race-free (possible aliasing, calls it cannot see into,
+subscripts it cannot analyse) and output written from several threads are
+warnings; they fail the run only with --strict, as do new opportunities
+(notes) and warnings about files Clang could not parse. Inputs that are not
+C/C++ or cannot be read are errors; when no file at all could be read the
+exit status is 2.
 """
 
 from __future__ import annotations
@@ -94,6 +99,8 @@ def run_check(paths: list[Path], settings, with_fixes: bool = False, console: Co
         for v in report.verdicts:
             if v.races:
                 outcome.findings.append(F.race_finding(v, index))
+            elif v.existing is not None and v.pragma_warnings:
+                outcome.findings.append(F.pragma_warning_finding(v, index))
             elif F.is_opportunity(v):
                 outcome.findings.append(F.opportunity_finding(v, index, fixes.get(v.loop.line, ())))
     return outcome

@@ -103,11 +103,24 @@ class SourceIndex:
 
 
 def race_finding(v: loopfacts.Verdict, index: SourceIndex) -> Finding:
-    """An existing pragma that races: reported on the pragma's line."""
+    """An existing pragma that races, a race the analysis can show: an error on
+    the pragma's line; `accesses` holds the lines of each race's two accesses."""
     line = v.existing.line if v.existing else v.loop.line
     column = index.first_column(v.loop.file, line)
     message = "; ".join(r.text() for r in v.races)
+    accesses = [list(r.lines) for r in v.races if getattr(r, "lines", ())]
     return Finding(v.loop.file, line, column, "error", v.races[0].code, message,
+                   data={"loop_line": v.loop.line, "existing_pragma": v.existing.text if v.existing else None,
+                         "accesses": accesses})
+
+
+def pragma_warning_finding(v: loopfacts.Verdict, index: SourceIndex) -> Finding:
+    """An existing pragma the analysis cannot prove race-free, or whose loop
+    writes output from several threads: a warning on the pragma's line."""
+    line = v.existing.line if v.existing else v.loop.line
+    column = index.first_column(v.loop.file, line)
+    message = "; ".join(r.text() for r in v.pragma_warnings)
+    return Finding(v.loop.file, line, column, "warning", v.pragma_warnings[0].code, message,
                    data={"loop_line": v.loop.line, "existing_pragma": v.existing.text if v.existing else None})
 
 

@@ -79,13 +79,17 @@ _REASON_TEXT = {
 }
 
 
+#: Doubts about an existing pragma: `check` reports them as warnings.
+_WARNING_RULES = {"PragmaNotProven": "warning", "OutputMayInterleave": "warning"}
+
+
 def rule_table() -> dict[str, tuple[str, str]]:
     """Every rule id with its short description and default level."""
     table = {}
     for cls in loopfacts.Reason.__subclasses__():
         code = cls.__name__
         text = _REASON_TEXT.get(code) or (cls.__doc__ or code).strip().splitlines()[0]
-        table[code] = (text, "error" if code == "RaceInPragma" else "note")
+        table[code] = (text, "error" if code == "RaceInPragma" else _WARNING_RULES.get(code, "note"))
     table.update(_OMPILOT_RULES)
     return table
 

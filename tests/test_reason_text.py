@@ -40,6 +40,10 @@ SAMPLES = {
         directive="#pragma omp parallel", forks=3, loops="12, 15, 18", single_lines="11, 14"),
     "InsideParallel": lf.InsideParallel(outer_line=28),
     "RaceInPragma": lf.RaceInPragma(pragma="#pragma omp parallel for", cause="sum is shared and written"),
+    "RaceInPragma-lines": lf.RaceInPragma(pragma="#pragma omp parallel for", cause="sum is shared and written",
+                                          lines=(7, 9)),
+    "PragmaNotProven": lf.PragmaNotProven(pragma="#pragma omp parallel for", cause="call to f (line 18): its body is not in view"),
+    "OutputMayInterleave": lf.OutputMayInterleave(pragma="#pragma omp parallel for", name="fprintf", line=15),
     "DistinctByType": lf.DistinctByType(first="p", first_type="int", second="q", second_type="double"),
     "DistinctAllocations": lf.DistinctAllocations(
         first="b->x", first_source="malloc", first_line=30, second="b->y", second_how="from calloc (line 31)"),
@@ -107,7 +111,19 @@ EXPECTED: dict[str, tuple[str, str | None]] = {
     ),
     'RaceInPragma': (
         "existing '#pragma omp parallel for' races: sum is shared and written",
-        '{"code": "RaceInPragma", "message": "existing \'#pragma omp parallel for\' races: sum is shared and written", "proven": true, "pragma": "#pragma omp parallel for", "cause": "sum is shared and written"}',
+        '{"code": "RaceInPragma", "message": "existing \'#pragma omp parallel for\' races: sum is shared and written", "proven": true, "pragma": "#pragma omp parallel for", "cause": "sum is shared and written", "lines": []}',
+    ),
+    'RaceInPragma-lines': (
+        "existing '#pragma omp parallel for' races: sum is shared and written",
+        '{"code": "RaceInPragma", "message": "existing \'#pragma omp parallel for\' races: sum is shared and written", "proven": true, "pragma": "#pragma omp parallel for", "cause": "sum is shared and written", "lines": [7, 9]}',
+    ),
+    'PragmaNotProven': (
+        "existing '#pragma omp parallel for' is not proven race-free: call to f (line 18): its body is not in view",
+        '{"code": "PragmaNotProven", "message": "existing \'#pragma omp parallel for\' is not proven race-free: call to f (line 18): its body is not in view", "proven": false, "pragma": "#pragma omp parallel for", "cause": "call to f (line 18): its body is not in view"}',
+    ),
+    'OutputMayInterleave': (
+        "existing '#pragma omp parallel for': call to fprintf (line 15) writes output from several threads, which may interleave in any order",
+        '{"code": "OutputMayInterleave", "message": "existing \'#pragma omp parallel for\': call to fprintf (line 15) writes output from several threads, which may interleave in any order", "proven": false, "pragma": "#pragma omp parallel for", "name": "fprintf", "line": 15}',
     ),
     'RegionHoisted': (
         "the loop stays serial, but '#pragma omp parallel private(k)' is hoisted above it: every thread runs it, the threads start once instead of 2 per iteration, and the loops at lines 12, 15 share them with '#pragma omp for'",
