@@ -30,9 +30,10 @@ STATIC, DYNAMIC = "static", "dynamic"
 
 
 def checked_files(paths: list[Path]) -> list[Path]:
-    """The files `check` reads of `paths` (errors about the rest are check's own)."""
+    """The files `check` reads of `paths` (errors about the rest are check's own),
+    less headers: they run as part of the programs that include them."""
     files, _ = sources.collect_sources(list(paths))
-    return [f for f in files if sources.source_kind(f) is not None]
+    return [f for f in files if sources.source_kind(f) is not None and not sources.is_header_name(f)]
 
 
 _TARGET_REGION = re.compile(r"__omp_offloading_[0-9a-f]+_[0-9a-f]+_(\w+?)_l\d+")

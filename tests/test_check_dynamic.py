@@ -219,8 +219,9 @@ def test_two_file_program_from_a_compile_database(capsys, tmp_path, monkeypatch)
 def test_file_that_cannot_be_built_keeps_its_static_result(capsys, tmp_path):
     path = tmp_path / "lib.c"
     path.write_text(SUM_RACE.replace("int main(void)", "double total(void)").replace("return 0;", "return sum;"))
-    static_code, static = run_json(capsys, str(path))
-    code, report = run_json(capsys, str(path), "--dynamic")
+    (tmp_path / "lib.h").write_text("double total(void);\n")  # runs with the programs that include it: no warning
+    static_code, static = run_json(capsys, str(path), str(tmp_path / "lib.h"))
+    code, report = run_json(capsys, str(path), str(tmp_path / "lib.h"), "--dynamic")
     assert code == static_code == 1
     strip = lambda findings: [{k: v for k, v in f.items() if k != "seen_by"} for f in findings]
     assert strip(report["findings"]) == strip(static["findings"])
@@ -297,3 +298,13 @@ def test_check_dynamic_on_the_race_corpus(corpus_reports, capsys):
     assert scores["check --dynamic"][1] >= COMBINED_RECALL_FLOOR
     # what TSan can show, it shows (the two it cannot are marked dynamic_visible: false)
     assert sorted(set(dynamic_misses) & set(RACY_VISIBLE)) == []
+
+
+def test_outlined_functions_are_named_after_their_region():
+    from ompilot.cli.dynamic import readable_function
+
+    assert [readable_function(n) for n in (
+        "two_pass.omp_outlined_debug__", "cumulative(std::vector<double>&, int) (.omp_outlined)", ".omp_outlined..2",
+        ".omp_task_entry.", "__omp_offloading_fe00_21488c_dot_l12_debug__.omp_outlined_debug__", "Ledger::balance() const",
+    )] == ["two_pass (parallel region)", "cumulative(std::vector<double>&, int) (parallel region)",
+           "a parallel region", "a task", "dot (target region)", "Ledger::balance() const"]
