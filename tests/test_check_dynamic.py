@@ -233,6 +233,40 @@ def test_file_that_cannot_be_built_keeps_its_static_result(capsys, tmp_path):
     assert report.get("dynamic", []) == []
 
 
+SIZED_C = """\
+#include <stdio.h>
+#include <stdlib.h>
+int main(int argc, char **argv)
+{
+    int n = argc > 1 ? atoi(argv[1]) : 0;
+    long total = 0;
+#pragma omp parallel for
+    for (int i = 0; i < n; i++) {
+#ifdef SHARED_TOTAL
+        total += i;
+#endif
+    }
+    printf("%d %ld\\n", n, total);
+    return 0;
+}
+"""
+
+
+def test_the_race_check_keys_of_the_configuration_apply(capsys, tmp_path):
+    """race_run gives the loop iterations and race_defines the shared total: only both show the race."""
+    path = tmp_path / "sized.c"
+    path.write_text(SIZED_C)
+    code, report = run_json(capsys, str(path), "--dynamic")
+    assert code == 0 and not dynamic_findings(report)  # run as `{exe}`: no iteration, nothing to see
+    (tmp_path / ".ompilot.toml").write_text('race_run = "{exe} 2000"\nrace_defines = ["SHARED_TOTAL"]\n')
+    code, report = run_json(capsys, str(path), "--dynamic")
+    assert code == 1
+    found = dynamic_findings(report)
+    assert any((f["rule"], f["line"]) == (DYNAMIC_RACE, 10) for f in found), found
+    assert all(("sized.c", 10) in access_lines(f) for f in found), found
+    assert report["dynamic"][0]["program"].endswith(".ompilot.toml")
+
+
 # --------------------------------------------------------------------------- the corpus, measured
 
 
