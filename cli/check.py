@@ -32,7 +32,7 @@ from ompilot.analysis import loopfacts, sources
 from ompilot.analysis.scan import scan_files
 from ompilot.suggest.tree import suggest_files
 
-from . import annotations, findings as F, progress, render
+from . import annotations, dynamic, findings as F, progress, render
 from .contract import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, JSON_VERSION
 
 _LEVEL_STYLE = {"error": "bold red", "warning": "bold magenta", "note": "bold cyan"}
@@ -44,6 +44,7 @@ class CheckOutcome:
     problems: list[F.Finding] = field(default_factory=list)  # whole-file errors and warnings
     checked: int = 0  # files read and analysed
     results: list = field(default_factory=list)  # suggest results, when fixes were asked for
+    dynamic: list = field(default_factory=list)  # verify.dynamic.ProgramRun of each program run (--dynamic)
 
     def count(self, level: str) -> int:
         return sum(f.level == level for f in self.findings + self.problems)
@@ -121,7 +122,7 @@ def text_line(f: F.Finding) -> tuple[str, str]:
 
 def summary(outcome: CheckOutcome) -> str:
     errors, warnings, notes = outcome.count("error"), outcome.count("warning"), outcome.count("note")
-    files = f"{outcome.checked} file{'s' * (outcome.checked != 1)} checked"
+    files = f"{outcome.checked} file{'s' * (outcome.checked != 1)} checked" + dynamic.summary(outcome.dynamic)
     if not (errors or warnings or notes):
         return f"{files}: no races in existing pragmas, no new parallel loops"
     parts = [f"{n} {word}{'s' * (n != 1)}" for n, word in ((errors, "error"), (warnings, "warning"), (notes, "note")) if n]
@@ -152,6 +153,7 @@ def to_json(outcome: CheckOutcome) -> str:
         "errors": [finding_record(f) for f in outcome.problems],
         "summary": {"files": outcome.checked, "errors": outcome.count("error"),
                     "warnings": outcome.count("warning"), "notes": outcome.count("note")},
+        **({"dynamic": [run.to_json() for run in outcome.dynamic]} if outcome.dynamic else {}),
     }, indent=2)
 
 

@@ -22,12 +22,14 @@ from ompilot.analysis.scan import ScanSettings, scan_file, scan_files
 from ompilot.suggest import llm_client
 from ompilot.suggest.tree import apply_results
 from ompilot.verify.cache import VerificationCache
+from ompilot.verify.dynamic import parse_thread_counts
 from ompilot.verify.existing import CheckTargetError, check_target
 from ompilot.verify.pipeline import SuggestOptions, SuggestRun, suggest_tree
 from ompilot.verify.session import budget_message
 from ompilot.verify.verifier import environment_ready
 
 from . import check as checking
+from . import dynamic as dynamic_findings
 from . import formats, github, progress, render
 
 from .contract import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
@@ -121,22 +123,46 @@ def scan(ctx: click.Context, paths: tuple[Path, ...], build_dir: Path | None, fm
 @click.option("-j", "--jobs", type=int, default=None,
               help=f"Files analysed at once (default: number of CPUs; fewer than {progress.POOL_MIN_FILES} files "
                    "are analysed in one process, which is faster).")
+@click.option("--dynamic", is_flag=True,
+              help="Also build each program the verifier can build with ThreadSanitizer and run it under "
+                   "Archer (several thread counts and schedules); every race it shows is an error.")
+@click.option("--threads", "thread_counts", metavar="N,M", help="Thread counts of --dynamic (default: 2,4).")
 @click.pass_context
-def check(ctx: click.Context, paths, strict: bool, fmt: str, build_dir: Path | None, jobs: int | None) -> None:
+def check(ctx: click.Context, paths, strict: bool, fmt: str, build_dir: Path | None, jobs: int | None,
+          dynamic: bool, thread_counts: str | None) -> None:
     """Fast static check for pre-commit and CI: races in existing OpenMP
     pragmas are errors (exit 1); loops that could run in parallel are notes
-    (exit 1 only with --strict). No model, no builds, no runs.
+    (exit 1 only with --strict). No model, no builds, no runs, unless
+    --dynamic: then the programs also run under ThreadSanitizer + Archer.
     """
     settings = _settings(ctx, build_dir, jobs)
+    threads = _dynamic_threads(ctx, dynamic, thread_counts)
     try:
         compdb.toolchain_flags()
         outcome = checking.run_check(list(paths), settings, with_fixes=fmt in ("sarif", "diff"),
                                      console=Console(stderr=True))
+        if dynamic:
+            dynamic_findings.add_dynamic(outcome, list(paths), settings, threads, Console(stderr=True))
     except _ENVIRONMENT_ERRORS as exc:
         click.echo(f"ompilot: {exc}", err=True)
         ctx.exit(EXIT_ERROR)
     checking.emit(outcome, fmt)
     ctx.exit(outcome.exit_code(strict))
+
+
+def _dynamic_threads(ctx: click.Context, dynamic: bool, thread_counts: str | None) -> tuple[int, ...] | None:
+    """The thread counts of check --dynamic; exit 2 when the race checker cannot run here."""
+    if thread_counts is not None and not dynamic:
+        raise click.UsageError("--threads sets the thread counts of --dynamic; add --dynamic")
+    try:
+        threads = parse_thread_counts(thread_counts) if thread_counts is not None else None
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    problem = environment_ready() if dynamic else None
+    if problem:
+        click.echo(f"ompilot: {problem}", err=True)
+        ctx.exit(EXIT_ERROR)
+    return threads
 
 
 @cli.command()
