@@ -315,17 +315,8 @@ def _last_line(stmt: ir.Stmt) -> int:
 
 
 def _root_name(e: ir.Expr) -> str | None:
-    while True:
-        if isinstance(e, ir.Name):
-            return e.name
-        if isinstance(e, ir.Index):
-            e = e.base
-        elif isinstance(e, ir.Member) and e.base is not None:
-            e = e.base
-        elif isinstance(e, ir.Unary) and e.op == "*":
-            e = e.operand
-        else:
-            return None
+    name = ir.root_name(e)
+    return name.name if name is not None else None
 
 
 def _lock_name(call: ir.Call) -> str | None:

@@ -176,16 +176,5 @@ def classify_call_summary(call: ir.Call, functions, depth: int) -> tuple[str, bo
 
 
 def _root_var(e: ir.Expr) -> ir.Var | None:
-    while True:
-        if isinstance(e, ir.Name):
-            return e.var
-        if isinstance(e, ir.Index):
-            e = e.base
-        elif isinstance(e, ir.Member) and e.base is not None:
-            e = e.base
-        elif isinstance(e, ir.Unary) and e.op == "*":
-            e = e.operand
-        elif isinstance(e, ir.Binary) and e.op in ("+", "-"):
-            e = e.lhs
-        else:
-            return None
+    name = ir.root_name(e, through_offsets=True)
+    return name.var if name is not None else None

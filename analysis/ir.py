@@ -356,3 +356,21 @@ class TranslationUnit:
             if f.name == name and f.body is not None:
                 return f
         return None
+
+
+def root_name(e: Expr, through_offsets: bool = False) -> Name | None:
+    """The variable an lvalue is rooted in: `a` of `a[i].f`, `*a`, `a->f`
+    (and of `a + k` with through_offsets); None when it is not a name."""
+    while True:
+        if isinstance(e, Name):
+            return e
+        if isinstance(e, Index):
+            e = e.base
+        elif isinstance(e, Member) and e.base is not None:
+            e = e.base
+        elif isinstance(e, Unary) and e.op == "*":
+            e = e.operand
+        elif through_offsets and isinstance(e, Binary) and e.op in ("+", "-"):
+            e = e.lhs
+        else:
+            return None
