@@ -260,7 +260,7 @@ class _Places:
 
 
 def _access(kind: str, frames, places: _Places) -> RaceAccess:
-    user = [f for f in frames if races._is_user_frame(f)][:STACK_FRAMES]
+    user = [f for f in frames if races.is_user_frame(f)][:STACK_FRAMES]
     stack = tuple(Frame(f.function, places.user_path(f.file), f.line) for f in user)
     if not stack:
         return RaceAccess("", None, kind)
@@ -270,10 +270,7 @@ def _access(kind: str, frames, places: _Places) -> RaceAccess:
 def races_in(stderr: str, threads: int, schedule: str, places: _Places) -> list[DynamicRace]:
     """Every data race of one run's TSan output, with both stacks' top user frames."""
     found = []
-    for kind, lines in races._split_blocks(stderr):
-        if not kind.startswith("data race"):
-            continue
-        accesses, _ = races._parse_race_block(lines)
+    for accesses, _ in races.data_race_blocks(stderr):
         pair = [_access(k, frames, places) for k, frames in accesses[:2]]
         while len(pair) < 2:
             pair.append(RaceAccess("", None, "unknown"))

@@ -147,14 +147,14 @@ _SYSTEM_PREFIXES = ("/usr/include/", "/usr/lib/", "/usr/local/include/", "/lib/"
 
 
 @dataclass(frozen=True)
-class _Frame:
+class StackFrame:
     function: str
     file: str | None
     line: int | None
     module: str | None
 
 
-def _parse_frame(text: str) -> _Frame | None:
+def _parse_frame(text: str) -> StackFrame | None:
     m = _FRAME_RE.match(text)
     if not m:
         return None
@@ -174,11 +174,11 @@ def _parse_frame(text: str) -> _Frame | None:
         function, location = location, "<null>"
     loc = _LOCATION_RE.match(location)
     if loc:
-        return _Frame(function.strip(), loc.group("file"), int(loc.group("line")), module)
-    return _Frame(function.strip(), None, None, module)
+        return StackFrame(function.strip(), loc.group("file"), int(loc.group("line")), module)
+    return StackFrame(function.strip(), None, None, module)
 
 
-def _is_user_frame(frame: _Frame) -> bool:
+def is_user_frame(frame: StackFrame) -> bool:
     if frame.file is None or frame.line is None or frame.line == 0:
         return False
     if frame.module and any(frame.module.startswith(m) for m in _RUNTIME_MODULES):
@@ -202,9 +202,9 @@ def _display_path(path: str, root: Path | None) -> str:
     return path
 
 
-def _access_text(kind: str, frames: list[_Frame], root: Path | None) -> str:
+def _access_text(kind: str, frames: list[StackFrame], root: Path | None) -> str:
     for frame in frames:
-        if _is_user_frame(frame):
+        if is_user_frame(frame):
             return f"{_display_path(frame.file, root)}:{frame.line} ({kind})"
     # no user frame: say the first thing we have, so the report is still readable
     for frame in frames:
@@ -241,11 +241,11 @@ def _split_blocks(stderr: str) -> list[tuple[str, list[str]]]:
     return blocks
 
 
-def _parse_race_block(lines: list[str]) -> tuple[list[tuple[str, list[_Frame]]], str]:
+def _parse_race_block(lines: list[str]) -> tuple[list[tuple[str, list[StackFrame]]], str]:
     """The (access kind, stack) of each access in a data-race block, and its SUMMARY."""
-    accesses: list[tuple[str, list[_Frame]]] = []
+    accesses: list[tuple[str, list[StackFrame]]] = []
     summary = ""
-    stack: list[_Frame] | None = None
+    stack: list[StackFrame] | None = None
     for line in lines:
         stripped = line.strip()
         if stripped.startswith("SUMMARY:"):
@@ -269,6 +269,12 @@ def _parse_race_block(lines: list[str]) -> tuple[list[tuple[str, list[_Frame]]],
     return accesses, summary
 
 
+def data_race_blocks(stderr: str) -> list[tuple[list[tuple[str, list[StackFrame]]], str]]:
+    """Each data race TSan reported in `stderr`: the (access kind, whole stack)
+    of each of its accesses, and its SUMMARY line."""
+    return [_parse_race_block(lines) for kind, lines in _split_blocks(stderr) if kind.startswith("data race")]
+
+
 def parse_tsan_reports(stderr: str, threads: int, schedule: str, root: Path | None = None) -> list[RaceReport]:
     """Every data race TSan reported in `stderr`, each pair of accesses once.
 
@@ -282,10 +288,7 @@ def parse_tsan_reports(stderr: str, threads: int, schedule: str, root: Path | No
     """
     reports: list[RaceReport] = []
     seen: set[frozenset[str]] = set()
-    for kind, lines in _split_blocks(stderr):
-        if not kind.startswith("data race"):
-            continue
-        accesses, summary = _parse_race_block(lines)
+    for accesses, summary in data_race_blocks(stderr):
         texts = [_access_text(k, frames, root) for k, frames in accesses[:2]]
         while len(texts) < 2:
             texts.append("unknown (stack not restored)")
