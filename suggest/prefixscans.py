@@ -99,7 +99,6 @@ static {ctype} {name}({ctype} a, long long n)
     return result;
 }}"""
 
-_HAS_STDLIB = re.compile(rb"#[ \t]*include[ \t]*<(stdlib\.h|cstdlib)>")
 
 
 def power_name(ctype: str) -> str:
@@ -314,11 +313,11 @@ def _operand(text: str) -> str:
 
 
 def _helper_edits(data: bytes, before: int, scan: loopfacts.Scan) -> list[Edit]:
-    out = rtcheck._insertion(data, before, THREADS_HELPER, _THREADS, [("<stdlib.h>", _HAS_STDLIB)])
+    out = rtcheck.insertion(data, before, THREADS_HELPER, _THREADS, [("<stdlib.h>", rtcheck.HAS_STDLIB)])
     if scan.kind == "linear" and scan.multiplier:
         name = power_name(scan.ctype)
         if not re.search(rb"\b" + name.encode() + rb"\s*\(", data):
-            out += rtcheck._insertion(data, before, name, _POWER.format(ctype=scan.ctype, name=name), [])
+            out += rtcheck.insertion(data, before, name, _POWER.format(ctype=scan.ctype, name=name), [])
     return out
 
 

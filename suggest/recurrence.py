@@ -125,7 +125,7 @@ def _helper_edits(data: bytes, before: int, ctype: str) -> list[Edit]:
     name = helper_name(ctype)
     if re.search(rb"\b" + name.encode() + rb"\s*\(", data):
         return []
-    return rtcheck._insertion(data, before, name, helper_source(ctype), [])
+    return rtcheck.insertion(data, before, name, helper_source(ctype), [])
 
 
 def explain(verdict: loopfacts.Verdict) -> list[str]:

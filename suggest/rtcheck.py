@@ -54,6 +54,7 @@ _OPENS = re.compile(rb"[ \t]*#[ \t]*if(n?def)?\b")
 _CLOSES = re.compile(rb"[ \t]*#[ \t]*endif\b")
 _HAS_SIZE_T = re.compile(rb"#[ \t]*include[ \t]*<(stddef\.h|cstddef|stdlib\.h|cstdlib|stdio\.h|cstdio|string\.h|cstring)>")
 _HAS_PTRDIFF_T = re.compile(rb"#[ \t]*include[ \t]*<(stddef\.h|cstddef)>")
+HAS_STDLIB = re.compile(rb"#[ \t]*include[ \t]*<(stdlib\.h|cstdlib)>")
 _HAS_UINTPTR_T = re.compile(rb"#[ \t]*include[ \t]*<(stdint\.h|cstdint|inttypes\.h|cinttypes)>")
 
 
@@ -67,7 +68,7 @@ def helper_edits(data: bytes, before: int, check: RuntimeAliasCheck) -> list[Edi
             out += helper_edit(data, before)
         else:
             ctype = next(o.ctype for o in check.orders if o.helper == name)
-            out += _insertion(data, before, name, nondecreasing_helper(ctype), [("<stddef.h>", _HAS_PTRDIFF_T)])
+            out += insertion(data, before, name, nondecreasing_helper(ctype), [("<stddef.h>", _HAS_PTRDIFF_T)])
     return out
 
 
@@ -87,19 +88,32 @@ def explanations(check: RuntimeAliasCheck) -> list[str]:
 def helper_edit(data: bytes, before: int) -> list[Edit]:
     """The insertions of the overlap helper after the includes that come before offset
     `before` (the first checked loop); none when the file already has it."""
-    return _insertion(data, before, DISJOINT_HELPER, HELPER, [("<stddef.h>", _HAS_SIZE_T), ("<stdint.h>", _HAS_UINTPTR_T)])
+    return insertion(data, before, DISJOINT_HELPER, HELPER, [("<stddef.h>", _HAS_SIZE_T), ("<stdint.h>", _HAS_UINTPTR_T)])
 
 
-def _insertion(data: bytes, before: int, name: str, definition: str, includes) -> list[Edit]:
+def include_edits(data: bytes, before: int, includes) -> list[Edit]:
+    """An `#include HEADER` after the includes that come before offset `before`,
+    for each (HEADER, pattern) whose pattern finds no include of it there."""
+    at = _after_includes(data, before)
+    newline = _newline(data, at)
+    lead = newline if at > 0 and not data[:at].endswith(b"\n") else ""  # the last include ends the file
+    return [Edit(at, at, f"{lead}#include {header}{newline}")
+            for header, present in includes if not present.search(data, 0, before)]
+
+
+def _newline(data: bytes, at: int) -> str:
+    return "\r\n" if b"\r\n" in data[:max(at, 1)] or (at == 0 and b"\r\n" in data) else "\n"
+
+
+def insertion(data: bytes, before: int, name: str, definition: str, includes) -> list[Edit]:
     """The definition of helper `name` after the includes, each missing header
     its own insertion before it (so two helpers needing one header share it)."""
     if re.search(rb"\bint\s+" + name.encode() + rb"\s*\(", data):
         return []
     at = _after_includes(data, before)
-    newline = "\r\n" if b"\r\n" in data[:max(at, 1)] or (at == 0 and b"\r\n" in data) else "\n"
+    newline = _newline(data, at)
     lead = newline if at > 0 and not data[:at].endswith(b"\n") else ""  # the last include ends the file
-    edits = [Edit(at, at, f"{lead}#include {header}{newline}")
-             for header, present in includes if not present.search(data, 0, before)]
+    edits = include_edits(data, before, includes)
     text = newline.join(["", *definition.splitlines(), ""])
     if not data[at:].lstrip(b" \t").startswith((b"\n", b"\r\n")):
         text += newline  # a blank line after the helper, unless the file has one there

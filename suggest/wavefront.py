@@ -41,6 +41,8 @@ from ompilot.analysis import loopfacts
 from . import patch, rtcheck
 from .proposals import Edit, Proposal
 
+_HAS_SCHED = re.compile(rb"#\s*include\s*<sched\.h>")
+
 
 def proposal(path: str, data: bytes, verdict: loopfacts.Verdict, inner_header: tuple[int, int] | None) -> Proposal | str:
     """The rewrite as one edit replacing the nest. `inner_header`: [start, end)
@@ -71,17 +73,13 @@ def proposal(path: str, data: bytes, verdict: loopfacts.Verdict, inner_header: t
         file=path, line=loop.line, kind="wavefront",
         summary=f"pipelined (wavefront) rewrite of the {wf.outer}/{wf.inner} nest: "
                 f"#pragma omp parallel for over blocks of {wf.block} rows",
-        edits=[Edit(start, end, text), *_include_sched(data, loop.start_offset, nl)], explanation=explain(verdict),
+        edits=[Edit(start, end, text), *_include_sched(data, loop.start_offset)], explanation=explain(verdict),
     )
 
 
-def _include_sched(data: bytes, before: int, nl: str) -> list[Edit]:
-    """`#include <sched.h>` (POSIX sched_yield) after the includes, unless there."""
-    if re.search(rb"#\s*include\s*<sched\.h>", data):
-        return []
-    at = rtcheck._after_includes(data, before)
-    lead = nl if at > 0 and not data[:at].endswith(b"\n") else ""
-    return [Edit(at, at, f"{lead}#include <sched.h>{nl}")]
+def _include_sched(data: bytes, before: int) -> list[Edit]:
+    """`#include <sched.h>` (POSIX sched_yield) after the includes, unless one comes before the loop."""
+    return rtcheck.include_edits(data, before, [("<sched.h>", _HAS_SCHED)])
 
 
 def _past_semicolon(data: bytes, offset: int) -> int:
