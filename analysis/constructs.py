@@ -306,12 +306,9 @@ def _expressions(stmt: ir.Stmt):
 
 
 def _last_line(stmt: ir.Stmt) -> int:
-    last = stmt.line
-    for s in stmt.walk():
-        last = max(last, s.line, s.info.end_line if isinstance(s, ir.LoopStmt) else s.line)
-        for e in s.expressions():
-            last = max(last, max(x.line for x in e.walk()))
-    return last
+    statements = list(stmt.walk())
+    ends = [s.info.end_line for s in statements if isinstance(s, ir.LoopStmt)]
+    return max([s.line for s in statements] + ends + [e.line for e in _expressions(stmt)])
 
 
 def _root_name(e: ir.Expr) -> str | None:
