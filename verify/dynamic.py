@@ -210,10 +210,9 @@ def runtime_default_schedules(text: str) -> str:
 
     def runtime(line: str) -> str:
         directive = Directive.parse_or_none(line)
-        if directive is None or directive.spelling != "#pragma" or not directive.shares_for_loop \
-                or directive.clause("schedule") is not None:
+        if directive is None or directive.spelling != "#pragma" or directive.clause("schedule") is not None:
             return line
-        return directive.with_clause("schedule(runtime)", at=0).text
+        return races.runtime_schedule(line)  # the race check's rule: `for` directives only
 
     return "".join(map(runtime, logical_lines(text)))
 
