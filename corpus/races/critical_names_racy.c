@@ -1,8 +1,8 @@
-/* Stock levels: deliveries and sales update the same stock counter under
- * two differently named critical sections, which do not exclude each other. */
+/* Stock levels: deliveries (first half of the orders) and sales (second half)
+ * update one counter under differently named critical sections, which do not exclude each other. */
 #include <stdio.h>
 
-#define ORDERS 3000
+#define ORDERS 60000
 
 static long stock = 100000;
 
@@ -22,9 +22,9 @@ int main(void)
 {
     int k;
 
-#pragma omp parallel for schedule(static, 8)
+#pragma omp parallel for schedule(static)
     for (k = 0; k < ORDERS; k++) {
-        if (k % 3 == 0)
+        if (k < ORDERS / 2)
             deliver(k % 50);
         else
             sell(k % 7);

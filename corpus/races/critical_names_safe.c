@@ -2,7 +2,7 @@
  * critical sections of the same name. */
 #include <stdio.h>
 
-#define ORDERS 3000
+#define ORDERS 60000
 
 static long stock = 100000;
 
@@ -22,9 +22,9 @@ int main(void)
 {
     int k;
 
-#pragma omp parallel for schedule(static, 8)
+#pragma omp parallel for schedule(static)
     for (k = 0; k < ORDERS; k++) {
-        if (k % 3 == 0)
+        if (k < ORDERS / 2)
             deliver(k % 50);
         else
             sell(k % 7);
