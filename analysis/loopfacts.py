@@ -316,6 +316,28 @@ class OutputMayInterleave(Reason):
     line: int
 
 
+class RegionRace(Reason):
+    """Two accesses to one shared object, at least one a write, that different
+    threads of an OpenMP region may run at the same time, outside any loop's
+    own pragma (a `nowait`, a `single`/`masked` without barrier, two sections,
+    a task and its parent, ...). `meet` says how they can meet: the schedule
+    of events (which thread runs what, and what does not order them)."""
+
+    template = "race on {name}: {first_access} (line {first_line}) and {second_access} (line {second_line}): {meet}"
+    proven = True
+    region_line: int  # the line of the directive that starts the region
+    name: str
+    first_access: str  # "write of total", "read of scale"...
+    first_line: int
+    second_access: str
+    second_line: int
+    meet: str
+
+    @property
+    def lines(self) -> tuple[int, int]:
+        return (self.first_line, self.second_line)
+
+
 # --------------------------------------------------------------------------
 # Loops, clauses and verdicts.
 # --------------------------------------------------------------------------
@@ -761,6 +783,8 @@ class FileReport:
     verdicts: list[Verdict] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # one line each, naming the file
     analysed: bool = True  # False when the file could not be read at all
+    #: races between statements of OpenMP regions, found outside loop verdicts (analysis/regionraces.py)
+    region_races: list[RegionRace] = field(default_factory=list)
     #: the program facts (analysis.program.ProgramFacts) the verdicts used when
     #: the file was analysed with the rest of its program; None: the file alone.
     #: Re-analysing a patched copy of the file must use the same facts.

@@ -23,7 +23,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import compdb, fileerrors, frontend, ir, loopfacts, pragmas, program, sources, syntax
+from . import compdb, constructs, fileerrors, frontend, ir, loopfacts, pragmas, program, regionraces, sources, syntax
 from .fanout import Runner, run_each
 from .decide import FunctionContext
 from .liveness import FunctionEvents
@@ -309,7 +309,8 @@ def _prepare(path: str, data: bytes, settings: ScanSettings, report: loopfacts.F
     """The parsed file, or the problem (None: nothing to analyse)."""
     language = syntax.language_for(path, data)
     syntax_loops = syntax.find_loops(data, language)
-    if not syntax_loops and not always_parse:
+    omp_pragmas = syntax.find_omp_pragmas(data)
+    if not syntax_loops and not omp_pragmas and not always_parse:
         return None
     flags = _flags(path, language, settings)
     tu = frontend.parse(path, flags, data)
@@ -322,7 +323,7 @@ def _prepare(path: str, data: bytes, settings: ScanSettings, report: loopfacts.F
             report.verdicts.append(loopfacts.Verdict(loop=loop, parallel=None, reasons=[reason]))
         return f"Clang reports {len(tu.errors)} error(s); first: {tu.errors[0]}"
     lines = data.decode("utf-8", errors="surrogateescape").splitlines()
-    pragma_lines = dict(syntax.find_omp_pragmas(data))
+    pragma_lines = dict(omp_pragmas)
     if pragma_lines:
         pragma_errors = frontend.check_openmp_syntax(path, flags, data)
         if pragma_errors:
@@ -356,6 +357,9 @@ def _analyse(prepared: _Prepared, facts: program.ProgramFacts, report: loopfacts
         report.verdicts.extend(verdicts)
     _add_unseen_loops(path, prepared.syntax_loops, report)
     report.verdicts.sort(key=lambda v: (v.loop.line, v.loop.column))
+    if prepared.pragma_lines:
+        file_constructs = constructs.build(list(functions.values()), prepared.pragma_lines, prepared.lines)
+        report.region_races = regionraces.find(functions, file_constructs, facts)
     return report
 
 

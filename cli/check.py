@@ -97,6 +97,7 @@ def run_check(paths: list[Path], settings, with_fixes: bool = False, console: Co
         if result is not None:
             extra = [e for e in result.errors if e not in report.errors]
             outcome.problems.extend(F.file_finding(line, "warning", known) for line in extra)
+        outcome.findings.extend(F.region_race_finding(report.path, race, index) for race in report.region_races)
         for v in report.verdicts:
             if v.races:
                 outcome.findings.append(F.race_finding(v, index))

@@ -114,6 +114,14 @@ def race_finding(v: loopfacts.Verdict, index: SourceIndex) -> Finding:
                          "accesses": accesses})
 
 
+def region_race_finding(path: str, race: loopfacts.RegionRace, index: SourceIndex) -> Finding:
+    """A race between statements of an OpenMP region: an error on the first
+    access's line; `accesses` holds both lines, as for a loop's race."""
+    column = index.first_column(path, race.first_line)
+    return Finding(path, race.first_line, column, "error", race.code, race.text(),
+                   data={"region_line": race.region_line, "accesses": [list(race.lines)]})
+
+
 def pragma_warning_finding(v: loopfacts.Verdict, index: SourceIndex) -> Finding:
     """An existing pragma the analysis cannot prove race-free, or whose loop
     writes output from several threads: a warning on the pragma's line."""
