@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-from . import aliasfacts, datamap, depend, ir, loopfacts, members, program, segments
+from . import aliasfacts, datamap, depend, indextables, ir, loopfacts, members, program, segments
 from .accesses import BodyFacts, BodyWalker, Key, Ref
 from .affine import AccessSite, Affine, LoopDim
 from .constructs import SYNC_CALLS, AccessGuards
@@ -309,7 +309,8 @@ def _arrays(facts, decision, canonical, outer, ctx, preset_reductions, enclosing
             continue
         if guards is not None and guards.per_thread(key.var):
             continue
-        problems = _key_dependences(key, refs, builder, guards)
+        tables = indextables.examine(str(key), refs, canonical, ctx.function, guards.excluded if guards else None)
+        problems = list(tables.reasons) if tables is not None else _key_dependences(key, refs, builder, guards)
         if problems and _array_reduction(key, refs, decision, preset_reductions):
             continue
         if problems and _privatizable_array(key, refs, builder, decision, ctx, enclosing):

@@ -675,6 +675,8 @@ def _access_lines(decision: Decision, name: str) -> tuple[int, ...]:
 def _lines_of(reason: loopfacts.Reason, decision: Decision) -> tuple[int, ...]:
     if isinstance(reason, loopfacts.CarriedDependence):
         return (reason.source_line, reason.sink_line)
+    if isinstance(reason, loopfacts.IndexCollision):
+        return (reason.line, reason.other_line)
     if isinstance(reason, loopfacts.ScalarDependence):
         return _access_lines(decision, reason.var) or (reason.read_line, reason.read_line)
     if isinstance(reason, (loopfacts.InductionVariable, loopfacts.ConditionalLastValue)):
