@@ -118,6 +118,20 @@ class IndexCollision(Reason):
     table: str
 
 
+class SharedStorageRace(Reason):
+    """Shared storage (a global, a static local or static data member, a field of
+    one object every iteration uses) written in a call of the loop with no
+    critical, atomic or lock in common with another access (callaccesses.py)."""
+
+    template = "{name} is {storage}: {meet}"
+    proven = True
+    name: str
+    storage: str
+    meet: str
+    first_line: int
+    second_line: int
+
+
 class UnanalyzableAccess(Reason):
     template = "cannot prove {access} (line {line}) and {other} (line {other_line}) touch different elements: {why}"
     access: str
