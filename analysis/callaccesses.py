@@ -303,6 +303,9 @@ def examine(body: ir.Stmt, facts, guards: AccessGuards, private: frozenset[str])
     calls = [e for s in body.walk() for top in s.expressions() for e in top.walk() if isinstance(e, ir.Call)]
     if not calls or guards.private_default:
         return out
+    inside = constructs.within(function, body.line, max(e.line for e in calls))
+    if any(directive_words(c.directive)[:1] not in (("critical",), ("atomic",), ("ordered",)) for c in inside):
+        return out  # masked, single, tasks... in the body: which thread runs a call is not every thread
     walks: list[tuple[ir.Call, _Walk]] = []
     complete = True
     for call in calls:
