@@ -193,6 +193,10 @@ class AccessGuards:
     constructs: FileConstructs
     function: ir.Function
     ordered: bool  # the loop directive has the `ordered` clause: its ordered regions run in iteration order
+    #: a combined `parallel` loop without default(private|firstprivate): what is declared
+    #: before it is shared by its threads (a bare `for` depends on the enclosing region)
+    shares_outer_locals: bool = False
+    private_default: bool = False  # default(private) or default(firstprivate)
     calls: dict = field(default_factory=dict)  # line -> names of the calls there (for accesses made inside them)
     _labels: dict = field(default_factory=dict, init=False, repr=False)  # id(ref) -> its labels
 
@@ -317,9 +321,14 @@ def _root_name(e: ir.Expr) -> str | None:
 
 
 def _lock_name(call: ir.Call) -> str | None:
+    """The lock as written, `&` dropped; a member of `this` written bare is `this->lock_`."""
     if len(call.args) != 1:
         return None
-    text = "".join(call.args[0].text.split())
+    arg = call.args[0]
+    target = arg.operand if isinstance(arg, ir.Unary) and arg.op == "&" else arg
+    if isinstance(target, ir.Member) and target.base is None:
+        return f"this->{target.field}"
+    text = "".join(arg.text.split())
     return text.lstrip("&") or None
 
 

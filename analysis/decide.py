@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-from . import aliasfacts, datamap, depend, ir, loopfacts, members, program, segments
+from . import aliasfacts, callaccesses, datamap, depend, indextables, ir, loopfacts, members, program, segments
 from .accesses import BodyFacts, BodyWalker, Key, Ref
 from .affine import AccessSite, Affine, LoopDim
 from .constructs import SYNC_CALLS, AccessGuards
@@ -129,11 +129,17 @@ def decide(
     decision.facts = facts
     if isinstance(loop, ir.RangeFor):
         _range_for_refs(loop, canonical, facts)
+    shared = None
     if guards is not None:
         guards = replace(guards, calls=_calls_by_line(facts))
+        shared = callaccesses.examine(loop.body, facts, guards, preset_private | frozenset(preset_reductions or ()))
     quiet = _synchronised_keys(facts, guards)
+    if shared is not None:  # storage whose every access the call walk saw: its races are shared.races
+        quiet |= {r.key for r in facts.refs if r.key.var in shared.settled}
     _control(facts, decision)
-    _calls(facts, decision, guards, quiet)
+    _calls(facts, decision, guards, quiet, shared.known_calls if shared is not None else frozenset())
+    if shared is not None:
+        decision.reasons.extend(shared.races)
     if counter_var is not None and ctx.events.live_after(counter_var, loop, enclosing):
         decision.lastprivate.append(counter_var.name)
     _scalars(facts, decision, loop, enclosing, ctx, counter_var, preset_private, preset_reductions or {}, quiet)
@@ -193,12 +199,17 @@ def _synchronised_keys(facts: BodyFacts, guards: AccessGuards | None) -> set[Key
     return {key for key, refs in by_key.items() if guards.per_thread(key.var) or guards.synchronised(refs)}
 
 
-def _calls(facts: BodyFacts, decision: Decision, guards: AccessGuards | None = None, quiet: set[Key] = frozenset()) -> None:
+def _calls(facts: BodyFacts, decision: Decision, guards: AccessGuards | None = None, quiet: set[Key] = frozenset(),
+           known: frozenset[tuple[str, int]] | set = frozenset()) -> None:
+    """Reasons for the calls of the body; `known` calls (name, line) are those whose
+    every effect the call walk saw (callaccesses.py): they add none."""
     seen: set[tuple[str, str]] = set()
     quiet_vars = {key.var for key in quiet if not key.fields}
     for call in facts.calls:
         if guards is not None and call.name in SYNC_CALLS:
             continue  # lock calls synchronise; they are what `guards` reads
+        if (call.name, call.line) in known:
+            continue
         if (call.name, call.kind) in seen:
             continue
         seen.add((call.name, call.kind))
@@ -309,7 +320,8 @@ def _arrays(facts, decision, canonical, outer, ctx, preset_reductions, enclosing
             continue
         if guards is not None and guards.per_thread(key.var):
             continue
-        problems = _key_dependences(key, refs, builder, guards)
+        tables = indextables.examine(str(key), refs, canonical, ctx.function, guards.excluded if guards else None)
+        problems = list(tables.reasons) if tables is not None else _key_dependences(key, refs, builder, guards)
         if problems and _array_reduction(key, refs, decision, preset_reductions):
             continue
         if problems and _privatizable_array(key, refs, builder, decision, ctx, enclosing):

@@ -363,7 +363,11 @@ class _Converter:
         else:
             kind = "local"
         spelling = canonical.spelling
+        const_elements = canonical.is_const_qualified() or element.is_const_qualified()  # Clang puts it on the array
+        values = self._table_values(c, dims, element, const_elements) if c.kind == K.VAR_DECL and len(dims) == 1 else None
         return ir.Var(
+            initial_values=values,
+            fixed_const=values is not None and const_elements,
             name=c.spelling,
             kind=kind,
             type=t.spelling,
@@ -382,6 +386,27 @@ class _Converter:
             is_volatile=canonical.is_volatile_qualified(),
             rows_are_pointers=_rows_are_pointers(canonical, element),
         )
+
+    def _table_values(self, c, dims, element, const_elements: bool) -> tuple[int, ...] | None:
+        """The folded initial values of `static`/`const int t[N] = {...}` (macros and
+        constant expressions evaluated by Clang); None for anything else (designators,
+        non-constant items, no initialiser, storage other files could write)."""
+        if element.kind not in _NUMBER_TYPES or element.kind in _FLOAT_TYPES or dims[0] is None:
+            return None
+        if not const_elements and c.storage_class != ci.StorageClass.STATIC:
+            return None
+        init = next((ch for ch in c.get_children() if ch.kind == K.INIT_LIST_EXPR), None)
+        if init is None:
+            return None
+        values = []
+        for item in init.get_children():
+            value = self._evaluate(item) if _is_expr(item.kind) and item.kind != K.INIT_LIST_EXPR else None
+            if not isinstance(value, int):
+                return None
+            values.append(value)
+        if len(values) > dims[0]:
+            return None
+        return tuple(values) + (0,) * (dims[0] - len(values))
 
     # ------------------------------------------------------------- statements
 

@@ -36,6 +36,11 @@ class Var:
     is_float: bool = False
     is_volatile: bool = False
     rows_are_pointers: bool = False  # `double **a`, `double *a[N]`: a[i] and a[j] may be one row
+    #: a one-dimensional integer array whose contents the file fixes (`const` elements,
+    #: or `static` storage): its initial values as Clang folds them (zeros past the
+    #: initialiser's end); None otherwise. `fixed_const`: the elements are const.
+    initial_values: tuple[int, ...] | None = None
+    fixed_const: bool = False
 
     @property
     def is_array(self) -> bool:

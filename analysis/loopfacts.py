@@ -99,6 +99,39 @@ class CarriedDependence(Reason):
         return "varies" if self.distance is None else str(self.distance)
 
 
+class IndexCollision(Reason):
+    """Two iterations reach one array element through a constant index table
+    (indextables.py): the table holds the same value at both their indices."""
+
+    template = ("{access} (line {line}) and {other} (line {other_line}) both reach {array}[{element}], "
+                "in iterations {counter} = {first} and {counter} = {second}: {table} sends both to {element}")
+    proven = True
+    array: str
+    access: str
+    line: int
+    other: str
+    other_line: int
+    counter: str
+    first: int
+    second: int
+    element: int
+    table: str
+
+
+class SharedStorageRace(Reason):
+    """Shared storage (a global, a static local or static data member, a field of
+    one object every iteration uses) written in a call of the loop with no
+    critical, atomic or lock in common with another access (callaccesses.py)."""
+
+    template = "{name} is {storage}: {meet}"
+    proven = True
+    name: str
+    storage: str
+    meet: str
+    first_line: int
+    second_line: int
+
+
 class UnanalyzableAccess(Reason):
     template = "cannot prove {access} (line {line}) and {other} (line {other_line}) touch different elements: {why}"
     access: str

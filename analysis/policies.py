@@ -624,7 +624,11 @@ def _associated_counters(scope: NestScope, loop: ir.LoopStmt, directive: Directi
 def _guards(scope: NestScope, directive: Directive) -> constructs.AccessGuards:
     """What protects the accesses of a loop under the user's directive."""
     ordered = "ordered" in directive.names or directive.clause("ordered") is not None
-    return constructs.AccessGuards(scope.constructs, scope.function, ordered)
+    default = directive.clause("default")
+    private_default = default is not None and "".join((default.arguments or "").split()) in ("private", "firstprivate")
+    return constructs.AccessGuards(scope.constructs, scope.function, ordered,
+                                   shares_outer_locals="parallel" in directive.names and not private_default,
+                                   private_default=private_default)
 
 
 def _clause_number(directive: Directive, name: str) -> int:
@@ -675,6 +679,10 @@ def _access_lines(decision: Decision, name: str) -> tuple[int, ...]:
 def _lines_of(reason: loopfacts.Reason, decision: Decision) -> tuple[int, ...]:
     if isinstance(reason, loopfacts.CarriedDependence):
         return (reason.source_line, reason.sink_line)
+    if isinstance(reason, loopfacts.IndexCollision):
+        return (reason.line, reason.other_line)
+    if isinstance(reason, loopfacts.SharedStorageRace):
+        return (reason.first_line, reason.second_line)
     if isinstance(reason, loopfacts.ScalarDependence):
         return _access_lines(decision, reason.var) or (reason.read_line, reason.read_line)
     if isinstance(reason, (loopfacts.InductionVariable, loopfacts.ConditionalLastValue)):

@@ -39,6 +39,12 @@ SAMPLES = {
     "RegionHoisted-singles": lf.RegionHoisted(
         directive="#pragma omp parallel", forks=3, loops="12, 15, 18", single_lines="11, 14"),
     "InsideParallel": lf.InsideParallel(outer_line=28),
+    "IndexCollision": lf.IndexCollision(
+        array="dst", access="dst[slot[c]]", line=15, other="dst[slot[c]]", other_line=15, counter="c", first=0,
+        second=7, element=5, table="slot"),
+    "SharedStorageRace": lf.SharedStorageRace(
+        name="calls", storage="a static local", meet="calls++ (line 10, in count, called at line 32) writes it in every iteration",
+        first_line=10, second_line=10),
     "RaceInPragma": lf.RaceInPragma(pragma="#pragma omp parallel for", cause="sum is shared and written"),
     "RaceInPragma-lines": lf.RaceInPragma(pragma="#pragma omp parallel for", cause="sum is shared and written",
                                           lines=(7, 9)),
@@ -108,6 +114,14 @@ EXPECTED: dict[str, tuple[str, str | None]] = {
     'PossibleAlias-missing': (
         'x is written and y is accessed through pointers that may alias (declare them restrict if they never overlap); x and y are parameters of kernel, whose callers are not all in view',
         '{"code": "PossibleAlias", "message": "x is written and y is accessed through pointers that may alias (declare them restrict if they never overlap); x and y are parameters of kernel, whose callers are not all in view", "proven": false, "written": "x", "other": "y", "missing": "x and y are parameters of kernel, whose callers are not all in view"}',
+    ),
+    'IndexCollision': (
+        'dst[slot[c]] (line 15) and dst[slot[c]] (line 15) both reach dst[5], in iterations c = 0 and c = 7: slot sends both to 5',
+        '{"code": "IndexCollision", "message": "dst[slot[c]] (line 15) and dst[slot[c]] (line 15) both reach dst[5], in iterations c = 0 and c = 7: slot sends both to 5", "proven": true, "array": "dst", "access": "dst[slot[c]]", "line": 15, "other": "dst[slot[c]]", "other_line": 15, "counter": "c", "first": 0, "second": 7, "element": 5, "table": "slot"}',
+    ),
+    'SharedStorageRace': (
+        'calls is a static local: calls++ (line 10, in count, called at line 32) writes it in every iteration',
+        '{"code": "SharedStorageRace", "message": "calls is a static local: calls++ (line 10, in count, called at line 32) writes it in every iteration", "proven": true, "name": "calls", "storage": "a static local", "meet": "calls++ (line 10, in count, called at line 32) writes it in every iteration", "first_line": 10, "second_line": 10}',
     ),
     'RaceInPragma': (
         "existing '#pragma omp parallel for' races: sum is shared and written",
