@@ -57,7 +57,7 @@ class Access:
     text: str  # the access as written: "scaled[n - 1 - i]"
     function: ir.Function  # the function whose body holds it
     guards: frozenset[str]  # "critical:NAME", "atomic", "lock:L" (see constructs.guards_at)
-    conditions: tuple[ir.Expr, ...]  # if / ?: / && / || / while conditions around it inside the part
+    conditions: tuple[ir.Expr, ...]  # if / switch / ?: / && / || conditions around it inside the part
     loops: tuple[ir.LoopStmt, ...]  # loops around it inside the part
     order: int  # position in the part, in program order
     context: int  # which inlined call instance holds it (0: the region's own function)
@@ -168,22 +168,16 @@ class AccessWalker:
             self.stmt(s.init, ctx)
         self._loops.append(s)
         cond = getattr(s, "cond", None)
-        try:
+        try:  # a loop's condition is not one of `conditions`: every thread running the loop evaluates it alike
             if isinstance(s, ir.RangeFor) and s.range is not None:
                 self.expr(s.range, ctx, "read")
             if cond is not None and not isinstance(s, ir.DoWhile):
                 self.expr(cond, ctx, "read")
-            if cond is not None:
-                self._conditions.append(cond)
-            try:
-                self.stmt(s.body, ctx)
-                if isinstance(s, ir.For) and s.inc is not None:
-                    self.expr(s.inc, ctx, "read")
-                if isinstance(s, ir.DoWhile) and cond is not None:
-                    self.expr(cond, ctx, "read")
-            finally:
-                if cond is not None:
-                    self._conditions.pop()
+            self.stmt(s.body, ctx)
+            if isinstance(s, ir.For) and s.inc is not None:
+                self.expr(s.inc, ctx, "read")
+            if isinstance(s, ir.DoWhile) and cond is not None:
+                self.expr(cond, ctx, "read")
         finally:
             self._loops.pop()
         if isinstance(s, (ir.While, ir.DoWhile)):

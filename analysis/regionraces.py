@@ -120,9 +120,34 @@ def _waits_for(waiter: Part, late: Access, setter: Part, early: Access) -> bool:
 
 
 def _thread_dependent(region: Region, a: Access) -> bool:
-    """The access happens only on threads a condition picks (`if (tid == 0)`):
-    which threads reach it is not shown here."""
-    return any(_mentions_thread(region, c) for c in a.conditions)
+    """The access happens only on threads a condition picks (`if (tid == 0)`,
+    `if (i == 0)` in a worksharing loop): which threads reach it is not shown
+    here. A condition may name shared variables and the counters of loops
+    around the access (not compared with `==`); any other private variable
+    may differ between threads."""
+    counters = {x.var for loop in a.loops if isinstance(loop, ir.For) for x in _init_names(loop)}
+    for c in a.conditions:
+        if _mentions_thread(region, c):
+            return True
+        for x in c.walk():
+            if isinstance(x, ir.Binary) and x.op == "==" and any(
+                    isinstance(side, ir.Name) and side.var in counters for side in (x.lhs, x.rhs)):
+                return True
+            if not isinstance(x, ir.Name) or x.var is None or x.var in counters:
+                continue
+            in_callee = a.context != 0 and x.var.kind in ("local", "param")
+            if in_callee or region.sharing.is_private(x.var, False):
+                return True
+    return False
+
+
+def _init_names(loop: ir.For) -> list[ir.Name]:
+    """The counter a for header sets (`i = 0` or `int i = 0`), as names."""
+    if isinstance(loop.init, ir.Decl):
+        return [ir.Name(line=loop.line, text=loop.init.var.name, name=loop.init.var.name, var=loop.init.var)]
+    if isinstance(loop.init, ir.ExprStmt) and isinstance(loop.init.expr, ir.Assign) and isinstance(loop.init.expr.target, ir.Name):
+        return [loop.init.expr.target]
+    return []
 
 
 def _mentions_thread(region: Region, e: ir.Expr, depth: int = 0) -> bool:

@@ -303,3 +303,39 @@ def test_check_exit_codes(tmp_path, capsys):
     assert f"racy.c:{line}:" in out and "[RegionRace]" in out
     assert main(["check", str(tmp_path / "safe.c")]) == 0
     assert "RegionRace" not in capsys.readouterr().out
+
+
+PRIVATE_TID = HEADER + """\
+static long first;
+void mark(int n)
+{
+    int tid;
+#pragma omp parallel private(tid)
+    {
+        tid = omp_get_thread_num();
+        if (tid == 0)
+            first = n;
+    }
+}
+"""
+
+FIRST_ITERATION = HEADER + """\
+#define SLOTS 16
+void note(const int *v, int n)
+{
+    static long seen[SLOTS];
+#pragma omp parallel
+    {
+        int me = omp_get_thread_num() / 2;
+#pragma omp for
+        for (int i = 0; i < n; i++)
+            if (i == 0)
+                seen[me] = v[i];
+    }
+}
+"""
+
+
+@pytest.mark.parametrize("source", [PRIVATE_TID, FIRST_ITERATION], ids=["private-tid", "first-iteration"])
+def test_accesses_only_some_threads_reach_are_not_reported(tmp_path, source):
+    assert races(tmp_path, "some", source) == []
