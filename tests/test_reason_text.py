@@ -45,6 +45,9 @@ SAMPLES = {
     "SharedStorageRace": lf.SharedStorageRace(
         name="calls", storage="a static local", meet="calls++ (line 10, in count, called at line 32) writes it in every iteration",
         first_line=10, second_line=10),
+    "RegionRace": lf.RegionRace(
+        region_line=11, name="scale", first_access="write of scale", first_line=14, second_access="read of scale",
+        second_line=18, meet="single has nowait: another thread reads it before the single's thread writes it"),
     "RaceInPragma": lf.RaceInPragma(pragma="#pragma omp parallel for", cause="sum is shared and written"),
     "RaceInPragma-lines": lf.RaceInPragma(pragma="#pragma omp parallel for", cause="sum is shared and written",
                                           lines=(7, 9)),
@@ -122,6 +125,10 @@ EXPECTED: dict[str, tuple[str, str | None]] = {
     'SharedStorageRace': (
         'calls is a static local: calls++ (line 10, in count, called at line 32) writes it in every iteration',
         '{"code": "SharedStorageRace", "message": "calls is a static local: calls++ (line 10, in count, called at line 32) writes it in every iteration", "proven": true, "name": "calls", "storage": "a static local", "meet": "calls++ (line 10, in count, called at line 32) writes it in every iteration", "first_line": 10, "second_line": 10}',
+    ),
+    'RegionRace': (
+        "race on scale: write of scale (line 14) and read of scale (line 18): single has nowait: another thread reads it before the single's thread writes it",
+        '{"code": "RegionRace", "message": "race on scale: write of scale (line 14) and read of scale (line 18): single has nowait: another thread reads it before the single\'s thread writes it", "proven": true, "region_line": 11, "name": "scale", "first_access": "write of scale", "first_line": 14, "second_access": "read of scale", "second_line": 18, "meet": "single has nowait: another thread reads it before the single\'s thread writes it"}',
     ),
     'RaceInPragma': (
         "existing '#pragma omp parallel for' races: sum is shared and written",
