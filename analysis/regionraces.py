@@ -12,11 +12,12 @@ cannot decide it leaves alone (the loop check's warnings cover doubts).
 
 from __future__ import annotations
 
-from . import constructs, ir, loopfacts
+from . import constructs, ir, loopfacts, taskraces
 
 
 def find(functions: dict[str, ir.Function], file_constructs: constructs.FileConstructs, facts) -> list[loopfacts.RegionRace]:
     """The region races of one file. `facts`: the program's facts
     (program.ProgramFacts) for what called functions read and write."""
     races: list[loopfacts.RegionRace] = []
+    races += taskraces.find(functions, file_constructs, facts)
     return races
