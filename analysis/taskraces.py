@@ -226,10 +226,14 @@ class Access:
     text: str
     guards: frozenset[str]
     task: TaskRun | None  # the task that makes it; None: the code of the region
+    conditions: frozenset[int] = frozenset()  # the arms of conditions it is under (one id per arm walked)
 
     def conflicts(self, other: Access) -> bool:
-        """One element of one object, a write among them, nothing protecting both."""
+        """One element of one object, a write among them, nothing protecting both, and
+        one path through both: the conditions of one include those of the other."""
         if self.storage is not other.storage or self.kind == other.kind == "read":
+            return False
+        if not (self.conditions <= other.conditions or other.conditions <= self.conditions):
             return False
         return not (self.guards & other.guards) and _same_element(self.index, other.index)
 
@@ -245,6 +249,7 @@ class Pending:
     groups: tuple[int, ...]  # the taskgroups open at its creation
     dependences: tuple[tuple[str, Storage | None], ...]  # (in|out|..., the object; None: not known)
     origin: int
+    after: frozenset[int] = frozenset()  # origins of the siblings `depend` orders it after (transitively)
     waited_line: int = 0  # the taskwait that waited for it (not for its descendants)
 
 
@@ -319,7 +324,8 @@ class _Walk:
         self.races: dict[tuple, loopfacts.RegionRace] = {}
         self.ids = itertools.count(1)
         self.loops: list[Counter | None] = []
-        self.conditions: list[int] = []  # loop levels at which conditions open
+        #: the conditions the walk is under: (loops around it, one id per arm walked)
+        self.conditions: list[tuple[int, int]] = []
         self.budget = 0
         self.addressed = {x.operand.var for f in functions.values() for s in f.body.walk() for e in s.expressions()
                           for x in e.walk() if isinstance(x, ir.Unary) and x.op == "&" and isinstance(x.operand, ir.Name)
@@ -392,9 +398,12 @@ class _Walk:
             region.groups.append(group)
             through = self.constructs(list(rest), s, frame, region, state)
             region.groups.pop()
-            state.pending = [p for p in state.pending if group not in p.groups]
+            done = [p for p in state.pending if group in p.groups]
+            finished = set().union(*(p.after for p in done))  # what they waited for has finished too
+            state.pending = [replace(p, own=()) if p.origin in finished else p
+                             for p in state.pending if group not in p.groups]
             return through
-        if head in ("critical", "atomic", "ordered", "simd") and len(words) == 1:
+        if head in ("critical", "atomic", "ordered") and len(words) == 1:
             return self.constructs(list(rest), s, frame, region, state)
         if head in ("single", "masked", "master") and len(words) == 1 and region.replicated and region.task is None:
             saved = dict(frame.names)
@@ -406,12 +415,17 @@ class _Walk:
             if head == "single" and not nowait:
                 state.pending.clear()
             return through
-        if head == "for" and words[1:] in ([], ["simd"]) and region.replicated and region.task is None:
+        worksharing = head == "for" and words[1:] in ([], ["simd"]) and region.replicated and region.task is None
+        if worksharing or words == ["simd"]:
             saved = dict(frame.names)
             self.privatise(c, frame, state)
+            for var in _associated_counters(s, max(c.clause_depth("collapse"), c.clause_depth("ordered"))):
+                frame.names[var] = Storage(var, team_shared=False)  # predetermined private
+            replicated, region.replicated = region.replicated, False  # an iteration runs on one thread
             through = self.constructs(list(rest), s, frame, region, state)
+            region.replicated = replicated
             frame.names = saved
-            if not nowait:
+            if worksharing and not nowait:
                 state.pending.clear()
             return through
         self.opaque(s, frame, state)  # a construct the walk does not model: forget what it waited on
@@ -424,7 +438,7 @@ class _Walk:
     def standalone_directive(self, c: Construct, region: Region, state: State) -> None:
         head = c.kind.split()[0] if c.kind else ""
         if head == "taskwait":
-            state.pending = [replace(p, own=(), waited_line=c.line) if p.own else p for p in state.pending]
+            state.pending = [replace(p, own=(), waited_line=p.waited_line or c.line) for p in state.pending]
         elif head == "barrier":
             state.pending.clear()
         elif head not in ("flush", "taskyield", "threadprivate", "declare", "requires"):
@@ -486,12 +500,12 @@ class _Walk:
             return self.stmt(arm, frame, region, state) if arm is not None else True
         before = {p.origin for p in state.pending}
         results = []
-        self.conditions.append(len(self.loops))
         for arm in arms:
             path = state.copy()
+            self.conditions.append((len(self.loops), next(self.ids)))
             if arm is None or self.stmt(arm, frame, region, path):
                 results.append(path)
-        self.conditions.pop()
+            self.conditions.pop()
         if not results:
             return False
         state.become(_join(results, before))
@@ -613,18 +627,23 @@ class _Walk:
         own = tuple(child.own)
         descendants = tuple(a for p in child_state.pending for a in p.own + p.descendants)
         dependences = self.dependences(c, frame, state)
+        after = set()
         for p in state.pending:
-            ordered = _ordered(p.dependences, dependences)
+            if _ordered(p.dependences, dependences):
+                after |= {p.origin, *p.after}
+        for p in state.pending:
+            ordered = p.origin in after
             theirs = p.descendants if ordered else p.own + p.descendants
             self.pairs(theirs, own + descendants, lambda a, b: _siblings(a, b, p))
-        if region.replicated:  # another thread's copy of the task: same shared objects, same inner counters
+        if region.replicated and not self.conditions:  # another thread's copy: same shared objects, inner counters
             level = len(self.loops)
-            same = tuple(a for a in own if a.storage.team_shared and all(
+            same = tuple(a for a in own if a.storage.team_shared and not a.conditions and all(
                 n is not None and (n.counter is None or n.counter.level > level) for n in a.index))
             self.pairs(same, same, lambda a, b: (
                 f"every thread of the parallel region at line {region.team_line} creates the task at line {c.line}, "
                 "so two of these tasks may run at the same time"))
-        state.pending.append(Pending(run, own, descendants, tuple(region.groups), dependences, next(self.ids)))
+        state.pending.append(Pending(run, own, descendants, tuple(region.groups), dependences, next(self.ids),
+                                     frozenset(after)))
         for a in own + descendants:
             if a.kind != "read":
                 state.values.pop(a.storage, None)
@@ -695,10 +714,11 @@ class _Walk:
     def access(self, storage, index, kind, e: ir.Expr, frame: Frame, region: Region | None, state: State) -> None:
         if storage is None or region is None:
             return
-        level = max(self.conditions, default=0)
+        level = max((level for level, _ in self.conditions), default=0)
         index = tuple(replace(n, every=False) if n is not None and n.counter is not None and n.counter.level <= level
                       else n for n in index)
-        a = Access(storage, index, kind, e.line, e.text, self.guards(frame, e.line, storage.var.name), region.task)
+        a = Access(storage, index, kind, e.line, e.text, self.guards(frame, e.line, storage.var.name), region.task,
+                   frozenset(arm for _, arm in self.conditions))
         region.own.append(a)
         for p in state.pending:
             self.pairs(p.own + p.descendants, (a,), lambda x, y: _after(x, y, p))
@@ -783,12 +803,14 @@ class _Walk:
                 return self.store(e.target, "write", value, frame, region, state)
             return self.store(e.target, "update", None, frame, region, state, op=e.op[:-1], operand=value)
         if isinstance(e, ir.Binary):
-            if e.op in ("&&", "||", ","):
+            if e.op in ("&&", "||"):
                 left = self.eval(e.lhs, frame, region, state)
-                self.conditions.append(len(self.loops))
+                if isinstance(left, Num) and left.known and bool(left.lo) == (e.op == "||"):
+                    return Num.const(int(e.op == "||"))  # the right operand is not evaluated
+                self.conditions.append((len(self.loops), next(self.ids)))
                 right = self.eval(e.rhs, frame, region, state)
                 self.conditions.pop()
-                return right if e.op == "," else _arith(e.op, left, right)
+                return _arith(e.op, left, right)
             left, right = self.eval(e.lhs, frame, region, state), self.eval(e.rhs, frame, region, state)
             if isinstance(left, Pointer) and isinstance(right, Num) and e.op in ("+", "-"):
                 return Pointer(left.storage, _arith(e.op, left.offset, right))
@@ -797,9 +819,11 @@ class _Walk:
             cond = self.eval(e.cond, frame, region, state)
             if isinstance(cond, Num) and cond.known:
                 return self.eval(e.then if cond.lo else e.orelse, frame, region, state)
-            self.conditions.append(len(self.loops))
-            values = [self.eval(x, frame, region, state) for x in (e.then, e.orelse)]
-            self.conditions.pop()
+            values = []
+            for arm in (e.then, e.orelse):
+                self.conditions.append((len(self.loops), next(self.ids)))
+                values.append(self.eval(arm, frame, region, state))
+                self.conditions.pop()
             return values[0] if values[0] == values[1] else None
         if isinstance(e, ir.Call):
             return self.call(e, frame, region, state)
@@ -902,6 +926,21 @@ def _ordered(first, second) -> bool:
 # ----------------------------------------------------------- small helpers
 
 
+def _associated_counters(s: ir.Stmt, depth: int) -> list[ir.Var]:
+    """The counters of the `depth` loops a loop directive is associated with."""
+    out = []
+    while isinstance(s, ir.For) and len(out) < depth:
+        init = s.init
+        if isinstance(init, ir.Decl):
+            out.append(init.var)
+        elif isinstance(init, ir.ExprStmt) and isinstance(init.expr, ir.Assign) and isinstance(init.expr.target, ir.Name) \
+                and init.expr.target.var is not None:
+            out.append(init.expr.target.var)
+        body = s.body
+        s = body.stmts[0] if isinstance(body, ir.Block) and len(body.stmts) == 1 else body
+    return out
+
+
 def _assigned_in(s: ir.Stmt) -> set[ir.Var]:
     """Variables the statement's expressions assign (declarations inside it left out)."""
     return {v for x in s.walk() for e in x.expressions() for v in written_in_expr(e)}
@@ -999,19 +1038,23 @@ def _standalone_by_block(functions, fc: FileConstructs) -> dict[int, list[Constr
     def at(line: int) -> tuple[int, int]:
         return depths[line - 1] if 1 <= line <= len(depths) else (0, 0)
 
+    bodies = [f for f in functions.values() if f.body is not None]
     for c in fc.constructs:
-        if not c.standalone or c.function is None or c.function.body is None:
+        if not c.standalone:
             continue
+        # a directive below a function's last code line (a closing taskwait) is in no function's span
+        candidates = [c.function] if c.function is not None else [f for f in bodies if f.body.line < c.line]
         best = None
-        for block in c.function.body.walk():
-            if not isinstance(block, ir.Block) or block.line >= c.line:
-                continue
-            inside = at(block.line + 1)[0]
-            if at(c.line)[0] != inside:
-                continue
-            if all(at(n)[1] >= inside for n in range(block.line + 1, c.line)):
-                if best is None or block.line > best.line:
-                    best = block
+        for function in candidates:
+            for block in function.body.walk():
+                if not isinstance(block, ir.Block) or block.line >= c.line:
+                    continue
+                inside = at(block.line + 1)[0]
+                if at(c.line)[0] != inside:
+                    continue
+                if all(at(n)[1] >= inside for n in range(block.line + 1, c.line)):
+                    if best is None or block.line > best.line:
+                        best = block
         if best is not None:
             out.setdefault(id(best), []).append(c)
     for found in out.values():
