@@ -21,11 +21,13 @@ variable is shared by every thread of the team in the enclosing context,
 firstprivate otherwise (so locals of called functions and reference parameters
 of orphaned tasks are copies).
 
-A race is reported only when it can be shown: both accesses on some path, one
-object after data-sharing, the same element (equal constant subscripts, or a
-loop counter taking every value of a range that holds the other subscript),
-at least one a write, and nothing protecting both (atomic, the same critical
-name, the same lock). Anything the walk does not model (an unknown call, a
+A race is reported only when it can be shown: both accesses on one path (the
+conditions one is under include those of the other; a condition walked twice,
+in two iterations or two tasks, counts as two), one object after data-sharing,
+the same element (taskvalues.py: equal known subscripts, or a loop counter
+taking every value of a range that holds the other subscript), at least one a
+write, and nothing protecting both (atomic, the same critical name, the same
+lock). Anything the walk does not model (an unknown call, a
 construct it does not know, a region too large) makes it forget the tasks it
 was waiting on, never invent one.
 """
@@ -40,6 +42,7 @@ from . import ir, loopfacts
 from .constructs import SYNC_CALLS, Construct, FileConstructs
 from .effects import classify_call
 from .loops import written_in_expr, written_vars
+from .taskvalues import Counter, Num, add, arith, mul, same_element
 
 _MAX_DEPTH = 8  # inlined calls and nested tasks
 _BUDGET = 40_000  # statements walked per parallel region
@@ -49,142 +52,6 @@ _IN_DEPENDENCES = ("in", "inoutset")  # two `in` (or two `inoutset`) dependences
 
 class _GiveUp(Exception):
     """The region is beyond what the walk models: nothing is reported for it."""
-
-
-# ------------------------------------------------------------------ values
-
-
-@dataclass(frozen=True, eq=False)
-class Counter:
-    """The counter of one walked iteration (`turn` 0 or 1) of one execution of a loop."""
-
-    loop: ir.LoopStmt
-    execution: object  # one walk of the loop; the two turns of it have different counter values
-    turn: int
-    first: int
-    step: int
-    trips: int
-    level: int  # loops around the body in the walk (1: outermost), to tell conditions inside it
-    every: bool  # no break/continue/return/goto in the body: every value is reached
-
-
-@dataclass(frozen=True)
-class Num:
-    """An integer: `scale * counter + shift` when `counter` is set (every=False once a
-    condition inside the counter's loop guards the use), else one of lo..hi."""
-
-    lo: int
-    hi: int
-    counter: Counter | None = None
-    scale: int = 0
-    shift: int = 0
-    every: bool = False
-
-    @staticmethod
-    def const(value: int) -> Num:
-        return Num(value, value)
-
-    @staticmethod
-    def of(counter: Counter, scale: int = 1, shift: int = 0, every: bool = True) -> Num:
-        ends = (scale * counter.first + shift, scale * (counter.first + counter.step * (counter.trips - 1)) + shift)
-        return Num(min(ends), max(ends), counter, scale, shift, every and counter.every)
-
-    @property
-    def known(self) -> bool:
-        return self.counter is None and self.lo == self.hi
-
-    def values(self) -> range | None:
-        """Every value taken (a counter's whole range), None when that is not known."""
-        if self.known:
-            return range(self.lo, self.lo + 1)
-        if self.counter is None or not self.every or self.scale == 0:
-            return None
-        c = self.counter
-        start = self.scale * c.first + self.shift
-        stride = self.scale * c.step
-        return range(start, start + stride * c.trips, stride)
-
-
-def _add(a, b):
-    if not isinstance(a, Num) or not isinstance(b, Num):
-        return None
-    if b.counter is None and a.counter is not None and b.known:
-        return Num.of(a.counter, a.scale, a.shift + b.lo, a.every)
-    if a.counter is None and b.counter is not None and a.known:
-        return _add(b, a)
-    if a.counter is not None and a.counter is b.counter:
-        return Num.of(a.counter, a.scale + b.scale, a.shift + b.shift, a.every and b.every)
-    return Num(a.lo + b.lo, a.hi + b.hi)
-
-
-def _mul(a, b):
-    if not isinstance(a, Num) or not isinstance(b, Num):
-        return None
-    if not b.known:
-        a, b = b, a
-    if not b.known:
-        return None
-    k = b.lo
-    if a.counter is not None:
-        return Num.of(a.counter, a.scale * k, a.shift * k, a.every) if k else Num.const(0)
-    return Num(min(a.lo * k, a.hi * k), max(a.lo * k, a.hi * k))
-
-
-def _arith(op: str, a, b):
-    if op == "+":
-        return _add(a, b)
-    if op == "-":
-        return _add(a, _mul(b, Num.const(-1)))
-    if op == "*":
-        return _mul(a, b)
-    if not (isinstance(a, Num) and isinstance(b, Num) and a.known and b.known):
-        return None
-    x, y = a.lo, b.lo
-    if op in ("/", "%") and y == 0:
-        return None
-    results = {
-        "/": lambda: int(x / y), "%": lambda: x - int(x / y) * y, "<": lambda: int(x < y), "<=": lambda: int(x <= y),
-        ">": lambda: int(x > y), ">=": lambda: int(x >= y), "==": lambda: int(x == y), "!=": lambda: int(x != y),
-        "&&": lambda: int(bool(x and y)), "||": lambda: int(bool(x or y)), "<<": lambda: x << y if 0 <= y < 63 else None,
-        ">>": lambda: x >> y if 0 <= y < 63 else None, "&": lambda: x & y, "|": lambda: x | y, "^": lambda: x ^ y,
-    }  # fmt: skip
-    value = results[op]() if op in results else None
-    return Num.const(value) if value is not None else None
-
-
-def _meets(a: Num | None, b: Num | None) -> bool:
-    """Shown: some value of `a` equals some value of `b` in one execution."""
-    if a is None or b is None:
-        return False
-    if a.counter is not None and b.counter is not None and a.counter.execution is b.counter.execution:
-        if a.counter is b.counter:  # one iteration: the counter has one value
-            return a.scale == b.scale and a.shift == b.shift
-        return False  # two iterations of one loop: a[k] and a[k'] differ, other forms are not shown
-    va, vb = a.values(), b.values()
-    if va is not None and vb is not None:
-        return _intersect(va, vb)
-    for whole, some in ((va, b), (vb, a)):  # every value of one, a value known to lie inside it
-        if whole is not None and abs(whole.step) == 1 and min(whole) <= some.lo and some.hi <= max(whole):
-            return True
-    return False
-
-
-def _intersect(a: range, b: range) -> bool:
-    if len(a) > len(b):
-        a, b = b, a
-    if len(a) > 100_000:
-        return False
-    return any(v in b for v in a)
-
-
-def _same_element(x: tuple, y: tuple) -> bool:
-    if len(x) != len(y):
-        return False
-    for index in (x, y):  # a[k][k] is a diagonal: dimensions must vary apart
-        counters = [n.counter for n in index if n is not None and n.counter is not None]
-        if len(set(map(id, counters))) != len(counters):
-            return False
-    return all(_meets(a, b) for a, b in zip(x, y))
 
 
 # --------------------------------------------------------- objects and accesses
@@ -235,7 +102,7 @@ class Access:
             return False
         if not (self.conditions <= other.conditions or other.conditions <= self.conditions):
             return False
-        return not (self.guards & other.guards) and _same_element(self.index, other.index)
+        return not (self.guards & other.guards) and same_element(self.index, other.index)
 
 
 @dataclass(frozen=True, eq=False)
@@ -756,7 +623,7 @@ class _Walk:
                 self.eval(e, frame, region, state)
             return None
         if isinstance(pointer, Pointer) and subscripts:
-            return pointer.storage, (_add(pointer.offset, subscripts[0]), *subscripts[1:])
+            return pointer.storage, (add(pointer.offset, subscripts[0]), *subscripts[1:])
         return None
 
     def eval(self, e: ir.Expr | None, frame: Frame, region: Region | None, state: State, record: bool = True):
@@ -793,7 +660,7 @@ class _Walk:
         if isinstance(e, ir.Unary):
             value = self.eval(e.operand, frame, region, state)
             if e.op == "-":
-                return _mul(value, Num.const(-1))
+                return mul(value, Num.const(-1))
             if e.op == "!" and isinstance(value, Num) and value.known:
                 return Num.const(int(not value.lo))
             return value if e.op == "+" else None
@@ -810,11 +677,11 @@ class _Walk:
                 self.conditions.append((len(self.loops), next(self.ids)))
                 right = self.eval(e.rhs, frame, region, state)
                 self.conditions.pop()
-                return _arith(e.op, left, right)
+                return arith(e.op, left, right)
             left, right = self.eval(e.lhs, frame, region, state), self.eval(e.rhs, frame, region, state)
             if isinstance(left, Pointer) and isinstance(right, Num) and e.op in ("+", "-"):
-                return Pointer(left.storage, _arith(e.op, left.offset, right))
-            return _arith(e.op, left, right)
+                return Pointer(left.storage, arith(e.op, left.offset, right))
+            return arith(e.op, left, right)
         if isinstance(e, ir.Conditional):
             cond = self.eval(e.cond, frame, region, state)
             if isinstance(cond, Num) and cond.known:
@@ -842,7 +709,7 @@ class _Walk:
                 return None
             old = state.values.get(storage)
             if kind == "update":
-                value = _arith("+", old, Num.const(step)) if step else _arith(op, old, operand)
+                value = arith("+", old, Num.const(step)) if step else arith(op, old, operand)
             self.access(storage, (), kind, target, frame, region, state)
             state.values[storage] = value
             return value
