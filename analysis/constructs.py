@@ -114,6 +114,7 @@ class FileConstructs:
     locks: tuple[LockSpan, ...]
     threadprivate: frozenset[str]  # variables named by `#pragma omp threadprivate(...)`
     functions: dict[str, ir.Function] = field(default_factory=dict)
+    lines: tuple[str, ...] = ()  # the file's source lines (where a standalone directive stands among braces)
     _callee_guards: dict = field(default_factory=dict, repr=False)
 
     def around(self, function: ir.Function | None, line: int) -> list[Construct]:
@@ -267,7 +268,8 @@ def build(functions: list[ir.Function], pragma_lines: dict[int, str], lines: lis
         first, last = (stmt.line, _last_line(stmt)) if stmt is not None else (line, line)
         constructs.append(Construct(directive, kind, line, function, stmt, first, last))
     locks = [span for f in bodies for span in _lock_spans(f)]
-    return FileConstructs(tuple(constructs), tuple(locks), frozenset(threadprivate), {f.name: f for f in bodies})
+    return FileConstructs(tuple(constructs), tuple(locks), frozenset(threadprivate), {f.name: f for f in bodies},
+                          tuple(lines))
 
 
 def _is_standalone(words: tuple[str, ...], directive: Directive) -> bool:

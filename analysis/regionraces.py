@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import islpy as isl
 
-from . import constructs, ir, loopfacts, loops
+from . import constructs, ir, loopfacts, loops, taskraces
 from .regionaccess import Access
 from .regions import Part, Region, find_regions
 
@@ -45,6 +45,10 @@ def find(functions: dict[str, ir.Function], file_constructs: constructs.FileCons
             if race.lines not in seen:
                 seen.add(race.lines)
                 races.append(race)
+    for race in taskraces.find(functions, file_constructs, facts):
+        if race.lines not in seen:
+            seen.add(race.lines)
+            races.append(race)
     return races
 
 
