@@ -522,7 +522,7 @@ def test_compiles_and_runs_deterministically(name, tmp_path):
         assert out1 == out2, f"{cc}: output differs between two runs"
         assert out1.strip(), "no output"
         assert 1 <= len(out1.splitlines()) <= 40, "print a few lines, not pages"
-        assert min(dt1, dt2) < 1.0, f"{cc}: too slow: {min(dt1, dt2):.2f}s"
+        assert min(dt1, dt2) < 2.0, f"{cc}: too slow: {min(dt1, dt2):.2f}s"  # ~0.5 s alone; room for a loaded CI runner
         # the optional scale argument is accepted, and 1 is the default
         res2 = subprocess.run([str(exe), "1"], capture_output=True, text=True, timeout=60)
         assert res2.returncode == 0 and res2.stdout == out1, f"{cc}: `prog 1` differs"
