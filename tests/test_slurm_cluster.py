@@ -6,6 +6,7 @@ one-minute minimum (about 70 s); the rest take seconds."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from pathlib import Path
@@ -56,6 +57,26 @@ def test_a_missing_working_directory_fails_the_job_before_any_command(slurm_clus
     (outcome,) = slurm.wait([record], settings=settings, timeout=60)
     assert (outcome.state, outcome.failed_command) == ("FAILED", -1)
     assert "ran" not in outcome.stdout.read_text()
+
+
+def test_a_job_squeue_has_forgotten_is_read_from_its_status_file(slurm_cluster):
+    """After MinJobAge squeue no longer lists a job, and this cluster has no
+    accounting (sacct refuses): the script's own status file decides."""
+    settings = slurm_cluster.settings()
+    records = [slurm.submit(JobSpec(commands=(command,)), settings=settings) for command in ("true", "exit 5")]
+    slurm.wait(records, settings=settings, timeout=60)
+    assert slurm_cluster.command("sacct", "-j", records[0].job_id, check=False).returncode != 0
+    # the same job directories under job ids the controller never had: squeue says "Invalid job id"
+    forgotten = [dataclasses.replace(r, job_id=str(900000 + i)) for i, r in enumerate(records)]
+    for record in forgotten:
+        (outcome,) = slurm.poll([record], settings=settings).values()
+        assert outcome.node == "n1" and outcome.elapsed is not None
+        assert (outcome.state, outcome.exit_code) in [("COMPLETED", 0), ("FAILED", 5)]
+    both = slurm.poll(forgotten, settings=settings)
+    assert [(o.state, o.exit_code, o.failed_command) for o in both.values()] == [("COMPLETED", 0, None), ("FAILED", 5, 0)]
+    never_ran = dataclasses.replace(forgotten[0], directory=records[0].directory / "absent")
+    (unknown,) = slurm.poll([never_ran], settings=settings).values()
+    assert unknown.state == slurm.UNKNOWN and unknown.finished and "no status file" in unknown.reason
 
 
 def test_a_job_cancelled_mid_run_is_reported_cancelled_with_its_id(slurm_cluster):
