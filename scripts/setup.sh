@@ -11,7 +11,15 @@
 # otherwise whatever ompilot returned when it failed (its 1, "found something", counts as success).
 set -euo pipefail
 
-readonly SYSTEM_PACKAGES=(clang-19 clang-tools-19 llvm-19 libomp-19-dev libclang-rt-19-dev gcc g++ git)
+# slurm-wlm and munge: the test suite starts a single-node Slurm cluster of its
+# own (munged, slurmctld, slurmd on loopback ports, tests/slurm_cluster.py).
+# Installing them starts no usable system daemon that could disturb it: Debian's
+# slurmd/slurmctld units and init scripts do nothing without /etc/slurm/slurm.conf
+# (never written here), and a system munged (systemd starts one) listens on
+# /run/munge only, while the tests' cluster uses its own key and socket.
+readonly SYSTEM_PACKAGES=(clang-19 clang-tools-19 llvm-19 libomp-19-dev libclang-rt-19-dev gcc g++ git
+    slurm-wlm munge)
+readonly SLURM_PROGRAMS=(sbatch squeue sacct scancel sinfo scontrol /usr/sbin/slurmctld /usr/sbin/slurmd /usr/sbin/munged)
 readonly ARCHER=/usr/lib/llvm-19/lib/libarcher.so
 readonly STAMP_NAME=.ompilot-setup-stamp
 
@@ -159,11 +167,20 @@ verify_toolchain() {
     trap - EXIT
 }
 
+verify_slurm() {
+    local program
+    for program in "${SLURM_PROGRAMS[@]}"; do
+        command -v "$program" >/dev/null 2>&1 ||
+            die "$program not found; install the Debian packages slurm-wlm and munge"
+    done
+}
+
 install_system_packages
 create_venv
 install_package
 verify_toolchain
-say "ready: toolchain $(clang-19 --version | head -n 1), $(.venv/bin/python --version)"
+verify_slurm
+say "ready: toolchain $(clang-19 --version | head -n 1), $(.venv/bin/python --version), Slurm client and daemons"
 
 if [[ $demo -eq 1 ]]; then
     [[ -x .venv/bin/ompilot ]] || die ".venv/bin/ompilot is missing; delete .venv/$STAMP_NAME and run this script again"

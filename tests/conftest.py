@@ -126,3 +126,22 @@ def assert_kept_faster():
         print(f"\nno certain gain while other processes used {others:.2f} of 2 cores: {evidence['message']}")
 
     return check
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster():
+    """A real single-node Slurm cluster on loopback (tests/slurm_cluster.py),
+    started for the tests that ask for it and stopped at the end of the session."""
+    from slurm_cluster import running_cluster
+
+    with running_cluster(nodes=1) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster_two_nodes():
+    """Two slurmd on loopback (nodes n1 and n2, the machine's CPUs split between them)."""
+    from slurm_cluster import running_cluster
+
+    with running_cluster(nodes=2) as cluster:
+        yield cluster
