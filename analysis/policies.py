@@ -93,7 +93,8 @@ def analyse(scope: NestScope, loop: ir.LoopStmt, outer, enclosing, parallel_abov
     if found is not None:
         existing = pragmas.parse_pragma(found[1], found[0])
         directive = Directive.parse(existing.text)
-        presets = dict(preset_private=pragmas.private_names(existing) | _associated_counters(scope, loop, directive),
+        presets = dict(preset_private=pragmas.private_names(existing) | _associated_counters(scope, loop, directive)
+                       | _region_private(scope, loop, directive),
                        preset_reductions=pragmas.reduction_names(existing),
                        guards=_guards(scope, directive))
     decision = decide(loop, outer, enclosing, scope.ctx, **presets)
@@ -619,6 +620,33 @@ def _associated_counters(scope: NestScope, loop: ir.LoopStmt, directive: Directi
         if isinstance(form, CanonicalLoop):
             names.add(form.counter)
     return frozenset(names)
+
+
+#: Clauses of a `parallel` directive that give each thread its own copy of the names they list.
+_REGION_PRIVATE_CLAUSES = ("private", "firstprivate", "reduction", "copyin")
+
+
+def _region_private(scope: NestScope, loop: ir.LoopStmt, directive: Directive) -> frozenset[str]:
+    """What each thread of the team running a worksharing loop (`for`, `loop`,
+    without `parallel` or `simd`) has its own copy of (OpenMP 6.0, 7.1.1): the
+    non-static locals declared inside the innermost enclosing `parallel` region
+    of the function and the names its private clauses list; when no `parallel`
+    of the function encloses the loop (an orphaned loop), every non-static local
+    and parameter of the function, since each thread that calls it has its own
+    frame. A conflict on those is no race between threads."""
+    names = set(directive.names)
+    if not names & {"for", "loop"} or names & {"parallel", "simd", "taskloop", "distribute", "teams", "target"}:
+        return frozenset()
+    regions = [c for c in scope.constructs.around(scope.function, loop.info.line)
+               if c.kind.split()[:1] == ["parallel"] and c.stmt is not None]
+    if not regions:
+        body = scope.function.body
+        declared = [s.var for s in body.walk() if isinstance(s, ir.Decl)] if body is not None else []
+        return frozenset(v.name for v in [*scope.function.params, *declared] if v.kind in ("local", "param"))
+    region = regions[-1]
+    private = {name for clause in _REGION_PRIVATE_CLAUSES for name in region.directive.names_in(clause)}
+    private |= {s.var.name for s in region.stmt.walk() if isinstance(s, ir.Decl) and s.var.kind == "local"}
+    return frozenset(private)
 
 
 def _guards(scope: NestScope, directive: Directive) -> constructs.AccessGuards:
