@@ -42,6 +42,9 @@ RACE_FREE = [e["program"] for e in TRUTH if not e["race"]]
 FALSE_ALARM_PATTERNS = {
     "collapse-counters", "ordered-block", "ordered-prefix", "fprintf-in-loop",
     "threadprivate-copyin", "index-array-distinct", "producer-consumer-critical",
+    # found on public OpenMP codes (helper falsealarms): arrays declared in the loop body,
+    # scalars declared inside the parallel region around a worksharing loop
+    "loop-body-array", "region-private-scalar",
 }
 MISSED_PATTERNS = {
     "nowait-then-read", "sections", "single-nowait", "master-no-barrier", "masked-no-barrier",
