@@ -59,8 +59,9 @@ TRUTH_KEYS = {"program", "race", "pattern", "family", "twin", "lines", "why", "d
 # was written: 13 of 29 racy flagged, 11 false alarms (precision 0.54); since
 # the level policy and the synchronisation rules of existing pragmas: no false
 # alarm; since races through calls (callaccesses, indextables) and the region
-# analysis (regions, regionaccess, regionraces): 25 of 29, each naming a truth line.
-FLOOR_TRUE_POSITIVES = 25  # of 29 racy, each naming a truth line
+# analysis (regions, regionaccess, regionraces): 25 of 29, each naming a truth line;
+# with the false-alarm pairs found on public codes: 27 of 31.
+FLOOR_TRUE_POSITIVES = 27  # of 31 racy, each naming a truth line
 FLOOR_PRECISION = 1.0  # no race-free program gets an error
 FLOOR_RECALL = 0.86  # 25 / 29
 
