@@ -626,6 +626,12 @@ def _associated_counters(scope: NestScope, loop: ir.LoopStmt, directive: Directi
 _REGION_PRIVATE_CLAUSES = ("private", "firstprivate", "reduction", "copyin")
 
 
+def _worksharing_loop(directive: Directive) -> bool:
+    """`for` or `loop` alone: the team of an enclosing region (or of the caller) shares its iterations."""
+    names = set(directive.names)
+    return bool(names & {"for", "loop"}) and not names & {"parallel", "simd", "taskloop", "distribute", "teams", "target"}
+
+
 def _region_private(scope: NestScope, loop: ir.LoopStmt, directive: Directive) -> frozenset[str]:
     """What each thread of the team running a worksharing loop (`for`, `loop`,
     without `parallel` or `simd`) has its own copy of (OpenMP 6.0, 7.1.1): the
@@ -634,8 +640,7 @@ def _region_private(scope: NestScope, loop: ir.LoopStmt, directive: Directive) -
     of the function encloses the loop (an orphaned loop), every non-static local
     and parameter of the function, since each thread that calls it has its own
     frame. A conflict on those is no race between threads."""
-    names = set(directive.names)
-    if not names & {"for", "loop"} or names & {"parallel", "simd", "taskloop", "distribute", "teams", "target"}:
+    if not _worksharing_loop(directive):
         return frozenset()
     regions = [c for c in scope.constructs.around(scope.function, loop.info.line)
                if c.kind.split()[:1] == ["parallel"] and c.stmt is not None]
@@ -752,24 +757,37 @@ def _races(directive: Directive, decision: Decision,
             doubts.append(loopfacts.OutputMayInterleave(pragma=text, name=r.name, line=r.line))
         elif not (r.proven and _simd_only(directive) and isinstance(r, loopfacts.CarriedDependence)):
             doubts.append(loopfacts.PragmaNotProven(pragma=text, cause=r.text()))
-    if "parallel" not in directive.names:
-        return races, doubts  # a bare `for`: what is private depends on the enclosing region
+    if "parallel" not in directive.names and not _worksharing_loop(directive):
+        return races, doubts  # simd: lanes of one thread, not a team sharing the variable
     counter = decision.canonical.var.name if decision.canonical and decision.canonical.var else None
-    for name in decision.private:
+    shared = _team_shared(directive, decision)
+    for name in filter(shared, decision.private):
         races.append(loopfacts.RaceInPragma(
             pragma=text, cause=f"{name} is shared, but every iteration writes it{_at(decision, name)}: it needs private({name})",
             lines=_access_lines(decision, name)))
-    for name in decision.lastprivate:
+    for name in filter(shared, decision.lastprivate):
         if name != counter:
             races.append(loopfacts.RaceInPragma(
                 pragma=text,
                 cause=f"{name} is shared, but every iteration writes it{_at(decision, name)}: it needs lastprivate({name})",
                 lines=_access_lines(decision, name)))
-    for r in decision.reductions:
+    for r in (r for r in decision.reductions if shared(r.var)):
         races.append(loopfacts.RaceInPragma(
             pragma=text, cause=f"{r.var} is updated by every iteration{_at(decision, r.var)} without reduction({r.op}: {r.var})",
             lines=_access_lines(decision, r.var)))
     return races, doubts
+
+
+def _team_shared(directive: Directive, decision: Decision):
+    """Which of the loop's private, lastprivate and reduction candidates the
+    threads really share: all under a combined `parallel` loop; under a bare
+    worksharing loop only scalars, since an array's element may be chosen by
+    a per-thread value of the region (`partial[slot]` with slot set from the
+    thread number)."""
+    if "parallel" in directive.names:
+        return lambda name: True
+    arrays = {str(r.key) for r in (decision.facts.refs if decision.facts else ()) if r.subscripts is not None}
+    return lambda name: name not in arrays
 
 
 def _at(decision: Decision, name: str) -> str:

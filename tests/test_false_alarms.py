@@ -191,3 +191,31 @@ def test_temporary_read_before_its_write_on_the_branch_is_carried(capsys, tmp_pa
     source = BRANCH_TEMPORARY.replace("BRANCH", "scale = 0.5 * scale + 1.0 / fabs(slope);")
     code, errors = check_errors(capsys, compile_both(tmp_path, source))
     assert code == 1 and any("scale" in e["message"] for e in errors), errors
+
+
+# An inner loop's counter declared before the region: shared by the team of the
+# worksharing loop (C and C++ have no rule making it private), so every thread writes it.
+INNER_COUNTER = HEADER + """\
+void paint(double *grid, int n)
+{
+    int k, kt;
+#pragma omp parallel
+    {
+#pragma omp for PRIVATE
+        for (k = 0; k < n - 1; k++) {
+            if (grid[k] > 0.0) {
+                for (kt = k; kt <= k + 1; kt++)   /*R*/
+                    grid[n + k + kt] = 1.0;
+            }
+        }
+    }
+}
+"""
+
+
+def test_inner_counter_shared_by_the_team_races(capsys, tmp_path):
+    assert_racy(capsys, tmp_path, INNER_COUNTER.replace("PRIVATE", ""))
+
+
+def test_inner_counter_made_private_by_the_loop_directive(capsys, tmp_path):
+    assert_race_free(capsys, tmp_path, INNER_COUNTER.replace("PRIVATE", "private(kt)"))
