@@ -402,8 +402,8 @@ class BodyWalker:
         self.facts.refs.append(ref)
         if is_write and subscripts is None:
             self.facts.writes.add(key.var)
-            if not self.conditional:
-                assigned.add(key)
+            # under a condition `assigned` is the branch's own copy (joins intersect them)
+            assigned.add(key)
 
     def _base_reads(self, base: ir.Expr, assigned) -> None:
         """Reads hidden in the base of a member access (`a[i].x` reads i)."""

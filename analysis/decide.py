@@ -313,6 +313,8 @@ def _arrays(facts, decision, canonical, outer, ctx, preset_reductions, enclosing
     for key in written:
         if str(key) in preset_private:
             continue  # the pragma makes it private: each thread has its own copy
+        if key.var in facts.declared and key.var.kind != "static":
+            continue  # declared in the body: every iteration has its own (OpenMP 6.0, 7.1.1)
         refs = same_memory[_element_key(key)]
         segment = finder.owner(refs)
         if segment is not None:  # disjoint across iterations when its index is ordered

@@ -93,7 +93,8 @@ def analyse(scope: NestScope, loop: ir.LoopStmt, outer, enclosing, parallel_abov
     if found is not None:
         existing = pragmas.parse_pragma(found[1], found[0])
         directive = Directive.parse(existing.text)
-        presets = dict(preset_private=pragmas.private_names(existing) | _associated_counters(scope, loop, directive),
+        presets = dict(preset_private=pragmas.private_names(existing) | _associated_counters(scope, loop, directive)
+                       | _region_private(scope, loop, directive),
                        preset_reductions=pragmas.reduction_names(existing),
                        guards=_guards(scope, directive))
     decision = decide(loop, outer, enclosing, scope.ctx, **presets)
@@ -621,6 +622,38 @@ def _associated_counters(scope: NestScope, loop: ir.LoopStmt, directive: Directi
     return frozenset(names)
 
 
+#: Clauses of a `parallel` directive that give each thread its own copy of the names they list.
+_REGION_PRIVATE_CLAUSES = ("private", "firstprivate", "reduction", "copyin")
+
+
+def _worksharing_loop(directive: Directive) -> bool:
+    """`for` or `loop` alone: the team of an enclosing region (or of the caller) shares its iterations."""
+    names = set(directive.names)
+    return bool(names & {"for", "loop"}) and not names & {"parallel", "simd", "taskloop", "distribute", "teams", "target"}
+
+
+def _region_private(scope: NestScope, loop: ir.LoopStmt, directive: Directive) -> frozenset[str]:
+    """What each thread of the team running a worksharing loop (`for`, `loop`,
+    without `parallel` or `simd`) has its own copy of (OpenMP 6.0, 7.1.1): the
+    non-static locals declared inside the innermost enclosing `parallel` region
+    of the function and the names its private clauses list; when no `parallel`
+    of the function encloses the loop (an orphaned loop), every non-static local
+    and parameter of the function, since each thread that calls it has its own
+    frame. A conflict on those is no race between threads."""
+    if not _worksharing_loop(directive):
+        return frozenset()
+    regions = [c for c in scope.constructs.around(scope.function, loop.info.line)
+               if c.kind.split()[:1] == ["parallel"] and c.stmt is not None]
+    if not regions:
+        body = scope.function.body
+        declared = [s.var for s in body.walk() if isinstance(s, ir.Decl)] if body is not None else []
+        return frozenset(v.name for v in [*scope.function.params, *declared] if v.kind in ("local", "param"))
+    region = regions[-1]
+    private = {name for clause in _REGION_PRIVATE_CLAUSES for name in region.directive.names_in(clause)}
+    private |= {s.var.name for s in region.stmt.walk() if isinstance(s, ir.Decl) and s.var.kind == "local"}
+    return frozenset(private)
+
+
 def _guards(scope: NestScope, directive: Directive) -> constructs.AccessGuards:
     """What protects the accesses of a loop under the user's directive."""
     ordered = "ordered" in directive.names or directive.clause("ordered") is not None
@@ -724,24 +757,37 @@ def _races(directive: Directive, decision: Decision,
             doubts.append(loopfacts.OutputMayInterleave(pragma=text, name=r.name, line=r.line))
         elif not (r.proven and _simd_only(directive) and isinstance(r, loopfacts.CarriedDependence)):
             doubts.append(loopfacts.PragmaNotProven(pragma=text, cause=r.text()))
-    if "parallel" not in directive.names:
-        return races, doubts  # a bare `for`: what is private depends on the enclosing region
+    if "parallel" not in directive.names and not _worksharing_loop(directive):
+        return races, doubts  # simd: lanes of one thread, not a team sharing the variable
     counter = decision.canonical.var.name if decision.canonical and decision.canonical.var else None
-    for name in decision.private:
+    shared = _team_shared(directive, decision)
+    for name in filter(shared, decision.private):
         races.append(loopfacts.RaceInPragma(
             pragma=text, cause=f"{name} is shared, but every iteration writes it{_at(decision, name)}: it needs private({name})",
             lines=_access_lines(decision, name)))
-    for name in decision.lastprivate:
+    for name in filter(shared, decision.lastprivate):
         if name != counter:
             races.append(loopfacts.RaceInPragma(
                 pragma=text,
                 cause=f"{name} is shared, but every iteration writes it{_at(decision, name)}: it needs lastprivate({name})",
                 lines=_access_lines(decision, name)))
-    for r in decision.reductions:
+    for r in (r for r in decision.reductions if shared(r.var)):
         races.append(loopfacts.RaceInPragma(
             pragma=text, cause=f"{r.var} is updated by every iteration{_at(decision, r.var)} without reduction({r.op}: {r.var})",
             lines=_access_lines(decision, r.var)))
     return races, doubts
+
+
+def _team_shared(directive: Directive, decision: Decision):
+    """Which of the loop's private, lastprivate and reduction candidates the
+    threads really share: all under a combined `parallel` loop; under a bare
+    worksharing loop only scalars, since an array's element may be chosen by
+    a per-thread value of the region (`partial[slot]` with slot set from the
+    thread number)."""
+    if "parallel" in directive.names:
+        return lambda name: True
+    arrays = {str(r.key) for r in (decision.facts.refs if decision.facts else ()) if r.subscripts is not None}
+    return lambda name: name not in arrays
 
 
 def _at(decision: Decision, name: str) -> str:

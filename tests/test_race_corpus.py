@@ -42,6 +42,9 @@ RACE_FREE = [e["program"] for e in TRUTH if not e["race"]]
 FALSE_ALARM_PATTERNS = {
     "collapse-counters", "ordered-block", "ordered-prefix", "fprintf-in-loop",
     "threadprivate-copyin", "index-array-distinct", "producer-consumer-critical",
+    # found on public OpenMP codes (helper falsealarms): arrays declared in the loop body,
+    # scalars declared inside the parallel region around a worksharing loop
+    "loop-body-array", "region-private-scalar",
 }
 MISSED_PATTERNS = {
     "nowait-then-read", "sections", "single-nowait", "master-no-barrier", "masked-no-barrier",
@@ -56,11 +59,11 @@ TRUTH_KEYS = {"program", "race", "pattern", "family", "twin", "lines", "why", "d
 # was written: 13 of 29 racy flagged, 11 false alarms (precision 0.54); since
 # the level policy and the synchronisation rules of existing pragmas: no false
 # alarm; since races through calls (callaccesses, indextables) and the region
-# analysis (regions, regionaccess, regionraces) and tasks (taskraces): 29 of 29,
-# each naming a truth line.
-FLOOR_TRUE_POSITIVES = 29  # of 29 racy, each naming a truth line
+# analysis (regions, regionaccess, regionraces) and tasks (taskraces): 29 of 29;
+# with the false-alarm pairs found on public codes: 31 of 31, each naming a truth line.
+FLOOR_TRUE_POSITIVES = 31  # of 31 racy, each naming a truth line
 FLOOR_PRECISION = 1.0  # no race-free program gets an error
-FLOOR_RECALL = 1.0  # 29 / 29
+FLOOR_RECALL = 1.0  # 31 / 31
 
 _LINE_RE = re.compile(r":(\d+) \(")
 
