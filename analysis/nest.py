@@ -17,8 +17,10 @@ from .policies import NestScope, Planned
 
 
 class NestPlanner:
-    def __init__(self, path, function, ctx, lines, pragma_lines, min_work):
-        self.scope = NestScope(path, function, ctx, lines, pragma_lines, min_work)
+    def __init__(self, path, function, ctx, lines, pragma_lines, min_work, file_constructs=None):
+        """`file_constructs`: the file's constructs.FileConstructs when the caller
+        already built them (one build per file); else built when a loop needs them."""
+        self.scope = NestScope(path, function, ctx, lines, pragma_lines, min_work, _constructs=file_constructs)
         self.verdicts: list[loopfacts.Verdict] = []
         self.planned: list[Planned] = []
 

@@ -335,6 +335,10 @@ def _analyse(prepared: _Prepared, facts: program.ProgramFacts, report: loopfacts
     path, tu = prepared.path, prepared.tu
     report.verdicts = []
     functions = {f.name: f for f in tu.functions if f.body is not None}
+    file_constructs = None
+    if prepared.pragma_lines:  # every function of the file, overloads included: built once
+        file_constructs = constructs.build([f for f in tu.functions if f.body is not None],
+                                           prepared.pragma_lines, prepared.lines)
     for function in tu.functions:
         if function.body is None or not any(isinstance(s, ir.LoopStmt) for s in function.body.walk()):
             continue
@@ -350,15 +354,15 @@ def _analyse(prepared: _Prepared, facts: program.ProgramFacts, report: loopfacts
             allocators=facts.allocators,
             program=facts,
         )
-        planner = NestPlanner(path, function, ctx, prepared.lines, prepared.pragma_lines, prepared.min_work)
+        planner = NestPlanner(path, function, ctx, prepared.lines, prepared.pragma_lines, prepared.min_work,
+                              file_constructs)
         verdicts = planner.run()
         if params is not None:
             _explain_params(function, params, verdicts)
         report.verdicts.extend(verdicts)
     _add_unseen_loops(path, prepared.syntax_loops, report)
     report.verdicts.sort(key=lambda v: (v.loop.line, v.loop.column))
-    if prepared.pragma_lines:
-        file_constructs = constructs.build(list(functions.values()), prepared.pragma_lines, prepared.lines)
+    if file_constructs is not None:
         report.region_races = regionraces.find(functions, file_constructs, facts)
     return report
 

@@ -930,7 +930,12 @@ def _standalone_by_block(functions, fc: FileConstructs) -> dict[int, list[Constr
 
 
 def find(functions: dict[str, ir.Function], file_constructs: FileConstructs, facts=None) -> list[loopfacts.RegionRace]:
-    """The task races of one file, one per pair of access lines."""
+    """The task races of one file, one per pair of access lines. Only the
+    functions of the file are followed, so a file without a task construct
+    has no task race: it is not walked (the walk is the costly part of check
+    on large files)."""
+    if not any(_creates_tasks(c) for c in file_constructs.constructs):
+        return []
     walk = _Walk(functions, file_constructs)
     for c in file_constructs.constructs:
         if c.stmt is None or c.function is None or c.kind.split()[:1] != ["parallel"]:
@@ -939,3 +944,8 @@ def find(functions: dict[str, ir.Function], file_constructs: FileConstructs, fac
             continue  # nested in another region of the function: walked with it (as opaque)
         walk.region(c)
     return sorted(walk.races.values(), key=lambda r: (r.first_line, r.second_line, r.name))
+
+
+def _creates_tasks(c: Construct) -> bool:
+    """`task`, `taskloop` and the combined forms that hold them (`parallel master taskloop`...)."""
+    return any(word in ("task", "taskloop") for word in c.kind.split())
