@@ -750,8 +750,12 @@ class Verdict:
     region: HoistedRegion | None = None
     #: a loop that is a `#pragma omp for` of the region hoisted above the loop at this line
     hoisted_in: int | None = None
-    #: for such a loop: the `parallel for` it would get on its own (None: too small per entry)
+    #: for such a loop: the `parallel for` it would get on its own (None: too small per entry;
+    #: `#pragma omp simd reduction(...)` for a floating-point reduction too small for threads)
     pragma_alone: str | None = None
+    #: floating-point `+`/`*` reductions of an innermost loop that `simd` vectorises and -O3
+    #: alone does not (policies.float_reductions): the loop gets `simd` when it gets no threads
+    simd_reductions: tuple[Reduction, ...] = ()
     #: a serial loop made parallel by the jump-ahead rewrite of its recurrence
     recurrence: AffineRecurrence | None = None
     #: a serial loop made parallel by the two-pass scan rewrite of its running value

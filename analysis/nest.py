@@ -75,7 +75,8 @@ class NestPlanner:
             for inner in inners.values():
                 if inner.verdict.data is None and inner.verdict.data_problem is None:
                     policies.offload_data(self.scope, inner.verdict, inner.decision)  # what `nowait` is decided on
-            with_pragma = {id(q.loop) for q in self.planned if q.verdict.pragma and id(q.loop) not in inners}
+            with_pragma = {id(q.loop) for q in self.planned
+                           if q.verdict.pragma and not q.verdict.clauses.simd and id(q.loop) not in inners}
             plan = hoisting.plan_region(loop, p.decision, p.enclosing, inners, self.scope.ctx, self.scope.lines,
                                         with_pragma)
             if isinstance(plan, str):
@@ -97,7 +98,7 @@ class NestPlanner:
         singles = {s.group for s in plan.steps if s.role == "single"}
         barriers = len(fors) - len(plan.nowait) + sum(s.barrier_above for s in plan.steps)
         overhead = barriers * BARRIER_OPERATIONS + len(singles) * SINGLE_OPERATIONS
-        alone = [i for i in inners.values() if i.verdict.pragma]
+        alone = [i for i in inners.values() if i.verdict.pragma and not i.verdict.clauses.simd]  # simd: no threads
         overhead_alone = FORK_JOIN_OPERATIONS * len(alone)
         works = [i.verdict.work for i in inners.values()]
         work = None if None in works else sum(works)
@@ -122,12 +123,17 @@ class NestPlanner:
             q = next(q for q in self.planned if q.loop is inner.loop)
             v = q.verdict
             v.pragma_alone = v.pragma
-            if v.pragma is None:
+            if v.pragma is None or v.clauses.simd:
                 v.reasons = [r for r in v.reasons if not isinstance(r, loopfacts.TooSmall)]
+                v.notes = [n for n in v.notes if not n.startswith("a floating-point reduction")]  # added below
                 policies.parallel_for(self.scope, q)
                 self._replan_inside(q)
             nowait = ["nowait"] if inner.loop.info.line in plan.nowait else []
-            v.pragma = " ".join(["#pragma omp for", *v.clauses.render(), *nowait])
+            floats = policies.float_reductions(q.loop, q.decision)
+            worksharing = "#pragma omp for simd" if floats else "#pragma omp for"
+            v.pragma = " ".join([worksharing, *v.clauses.render(), *nowait])
+            if floats:
+                v.notes.append(policies.simd_reduction_note(floats))
             v.hoisted_in = p.loop.info.line
             v.notes.append(f"shares the threads of the parallel region hoisted above the loop at line "
                            f"{p.loop.info.line}: no fork/join per entry")

@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ompilot.analysis import fileerrors, loopfacts, sources
+from ompilot.analysis.policies import simd_pragma
 from ompilot.analysis.pragmas import Directive
 from ompilot.analysis.scan import ScanSettings, scan_source
 
@@ -105,7 +106,7 @@ def _proposals(path: str, data: bytes, report: loopfacts.FileReport, target: str
         if verdict.pragma is None:
             continue
         directive, notes = (offload.directive(verdict) if target == "gpu" else (verdict.pragma, []))
-        kind = "simd" if verdict.clauses.simd else "pragma"
+        kind = "simd" if _simd_only(directive) else "pragma"
         lines = [directive] + ([verdict.tile] if verdict.tile and target == "cpu" else [])
         proposal = _insert_above(path, data, verdict, lines, kind)
         if isinstance(proposal, str):
@@ -118,6 +119,7 @@ def _proposals(path: str, data: bytes, report: loopfacts.FileReport, target: str
         is_parallel_for = names[:2] == ("parallel", "for")
         if is_parallel_for:
             proposal.variants = _variants(data, verdict, proposal, helpers)
+            proposal.fallback = simd_fallback(data, verdict)
         if verdict.runtime_check is not None and is_parallel_for:
             proposals.append(proposal)  # its if() needs a parallel of its own: no shared region
         elif target == "cpu" and is_parallel_for:
@@ -237,7 +239,32 @@ def _variants(data: bytes, verdict: loopfacts.Verdict, proposal: Proposal,
         directive = " ".join(["#pragma omp parallel for", *variant.render(), *check])
         lines = [directive] + ([tile] if tile else [])
         out.append((" / ".join(lines), [*helpers, patch.insertion_above(data, start, lines)]))
+    if verdict.simd_reductions:  # each thread's share of a floating-point reduction in vector lanes
+        check = [verdict.runtime_check.clause()] if verdict.runtime_check else []
+        directive = " ".join(["#pragma omp parallel for simd", *clauses.render(), *check])
+        lines = [directive] + ([verdict.tile] if verdict.tile else [])
+        out.append((" / ".join(lines), [*helpers, patch.insertion_above(data, start, lines)]))
     return out
+
+
+def simd_fallback(data: bytes, verdict: loopfacts.Verdict) -> tuple[str, list[Edit]] | None:
+    """For a loop of floating-point reductions: `#pragma omp simd reduction(...)`
+    alone, without threads, for the verifier to try when the threads are not
+    faster (None for other loops)."""
+    if not verdict.simd_reductions or verdict.runtime_check is not None:
+        return None
+    directive = simd_pragma(verdict.clauses)
+    start = patch.line_start(data, verdict.loop.start_offset)
+    try:
+        return directive, [patch.insertion_above(data, start, [directive])]
+    except patch.PatchError:
+        return None
+
+
+def _simd_only(directive: str) -> bool:
+    """`#pragma omp simd ...`: vector lanes, no threads."""
+    parsed = Directive.parse_or_none(directive)
+    return parsed is not None and parsed.names[:1] == ("simd",)
 
 
 def _inside_hoist(verdict: loopfacts.Verdict, report: loopfacts.FileReport) -> bool:
@@ -390,8 +417,8 @@ def explain(verdict: loopfacts.Verdict) -> list[str]:
         out.append(f"collapse({c.collapse}): a perfect rectangular nest, every level parallel")
     if c.schedule:
         out.append(f"schedule({c.schedule}): iterations do unequal amounts of work")
-    if c.simd:
-        pass  # an inner loop: the threads come from the loop around it
+    if c.simd or (verdict.pragma and _simd_only(verdict.pragma)):
+        pass  # an inner loop (the threads come from the loop around it), or vector lanes without threads
     elif verdict.work is not None:
         out.append(f"about {verdict.work} operations in all: enough work for threads")
     else:

@@ -66,6 +66,9 @@ class Proposal:
     evidence: Outcome | None = None  # None: not verified (yet)
     #: other versions of the same change for the verifier to time: (label, edits)
     variants: list[tuple[str, list[Edit]]] = field(default_factory=list)
+    #: a smaller change the verifier tries when this one is correct but not faster: (label, edits),
+    #: e.g. `#pragma omp simd reduction(+: s)` on a floating-point reduction, without threads
+    fallback: tuple[str, list[Edit]] | None = None
 
 
 @dataclass

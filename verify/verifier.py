@@ -539,6 +539,7 @@ class Verification:
     #: tuning's winner: its edits and summary replace the proposal's (None: unchanged)
     edits: tuple[Edit, ...] | None = None
     summary: str | None = None
+    kind: str | None = None  # the proposal's fallback was kept: its kind ("simd")
 
     def edits_of(self, proposal: Proposal) -> list[Edit]:
         """The edits verified: the tuned ones, or the proposal's own."""
@@ -547,7 +548,7 @@ class Verification:
     def applied_to(self, proposal: Proposal) -> Proposal:
         """A new Proposal: `proposal` with this verification's outcome."""
         return replace(proposal, verified=self.accepted, evidence=self.evidence, edits=self.edits_of(proposal),
-                       summary=self.summary or proposal.summary)
+                       summary=self.summary or proposal.summary, kind=self.kind or proposal.kind)
 
 
 def verify_proposals(program: Program, job: FileJob, tune: bool = True) -> list[Verification]:
@@ -576,11 +577,32 @@ def verify_alone(program: Program, job: FileJob, proposal: Proposal, number: int
     if tune and proposal.variants and (result.accepted or result.stage == "speed"):
         result, edits = _tune(program, job, proposal, result)
         summary = result.chosen or None
+    kind = None
+    # the threads are not faster: a fallback without them (vector lanes) may still be, unless tuning tried it
+    tuned_it = tune and proposal.fallback is not None and any(v == proposal.fallback[1] for _, v in proposal.variants)
+    if proposal.fallback is not None and not result.accepted and result.stage == "speed" and not tuned_it:
+        result, edits, summary, kind = _fall_back(program, job, proposal, result, edits, summary)
     outcome = Verification(result.accepted, Evidence.of(result),
-                           edits=None if edits is proposal.edits else tuple(edits), summary=summary)
+                           edits=None if edits is proposal.edits else tuple(edits), summary=summary, kind=kind)
     if result.accepted and proposal.kind == "fix":
         job.base = list(edits)
     return outcome
+
+
+def _fall_back(program: Program, job: FileJob, proposal: Proposal, result: CheckResult, edits: list[Edit],
+               summary: str | None) -> tuple[CheckResult, list[Edit], str | None, str | None]:
+    """The change was correct but not faster: check its fallback (vector lanes
+    without threads) with every check, and keep it when it passes. Returns the
+    result, edits, summary and kind kept."""
+    label, fallback = proposal.fallback
+    program.label = f"{job.relative}:{proposal.line} fallback: {label}"
+    checked = _check_edits(program, job, fallback)
+    tried = [*(result.tried or [f"{proposal.summary}: {result.message}"]), f"{label}: {checked.message}"]
+    if not checked.accepted:
+        result.tried = tried
+        return result, edits, summary, None
+    checked.tried, checked.chosen = tried, label
+    return checked, fallback, label, "simd"
 
 
 def verify_together(program: Program, job: FileJob,
