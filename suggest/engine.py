@@ -13,12 +13,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from ompilot.analysis import fileerrors, loopfacts, sources
-from ompilot.analysis.policies import simd_pragma
+from ompilot.analysis.policies import simd_pragma, simd_reduction_note
 from ompilot.analysis.pragmas import Directive
 from ompilot.analysis.scan import ScanSettings, scan_source
 
 from . import offload, patch, prefixscans, recurrence, regions, rtcheck, wavefront
-from .proposals import Edit, FileSuggestions, Proposal
+from .proposals import Edit, Fallback, FileSuggestions, Proposal
 
 
 def suggest_file(
@@ -247,7 +247,7 @@ def _variants(data: bytes, verdict: loopfacts.Verdict, proposal: Proposal,
     return out
 
 
-def simd_fallback(data: bytes, verdict: loopfacts.Verdict) -> tuple[str, list[Edit]] | None:
+def simd_fallback(data: bytes, verdict: loopfacts.Verdict) -> Fallback | None:
     """For a loop of floating-point reductions: `#pragma omp simd reduction(...)`
     alone, without threads, for the verifier to try when the threads are not
     faster (None for other loops)."""
@@ -256,9 +256,10 @@ def simd_fallback(data: bytes, verdict: loopfacts.Verdict) -> tuple[str, list[Ed
     directive = simd_pragma(verdict.clauses)
     start = patch.line_start(data, verdict.loop.start_offset)
     try:
-        return directive, [patch.insertion_above(data, start, [directive])]
+        edit = patch.insertion_above(data, start, [directive])
     except patch.PatchError:
         return None
+    return Fallback(directive, [edit], [f"line {verdict.loop.line}: {simd_reduction_note(verdict.simd_reductions)}"])
 
 
 def _simd_only(directive: str) -> bool:

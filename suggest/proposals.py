@@ -43,6 +43,18 @@ class Refusal:
         return {"accepted": self.accepted, "stage": self.stage, "message": self.message, "model": self.model}
 
 
+@dataclass(frozen=True)
+class Fallback:
+    """A smaller version of a proposal, without threads, that the verifier
+    tries when the proposal is correct but not faster: `#pragma omp simd
+    reduction(...)` on its floating-point reductions."""
+
+    label: str  # "#pragma omp simd reduction(+: s)", or "line 23: ..." per loop
+    edits: list[Edit]
+    explanation: list[str]
+    kind: str = "simd"
+
+
 @dataclass
 class Proposal:
     """One change the engine proposes. Not changed once the engine returns it:
@@ -66,9 +78,8 @@ class Proposal:
     evidence: Outcome | None = None  # None: not verified (yet)
     #: other versions of the same change for the verifier to time: (label, edits)
     variants: list[tuple[str, list[Edit]]] = field(default_factory=list)
-    #: a smaller change the verifier tries when this one is correct but not faster: (label, edits),
-    #: e.g. `#pragma omp simd reduction(+: s)` on a floating-point reduction, without threads
-    fallback: tuple[str, list[Edit]] | None = None
+    #: a smaller change the verifier tries when this one is correct but not faster
+    fallback: Fallback | None = None
 
 
 @dataclass

@@ -13,11 +13,11 @@ import re
 
 from ompilot.analysis import loopfacts
 from ompilot.analysis.hoisting import nowait_safe
-from ompilot.analysis.policies import simd_pragma
+from ompilot.analysis.policies import simd_pragma, simd_reduction_note
 from ompilot.analysis.pragmas import Directive, logical_lines
 
 from . import patch
-from .proposals import Edit, Proposal
+from .proposals import Edit, Fallback, Proposal
 
 _GAP = re.compile(rb"(?:\s|;|//[^\n]*\n|/\*.*?\*/)*", re.S)
 _TAIL = re.compile(rb"[ \t]*;?[ \t]*(?://[^\n]*|/\*.*?\*/)?[ \t]*(\r?\n|$)", re.S)
@@ -55,12 +55,13 @@ def _variants(region: Proposal, separate: list[Proposal]) -> list[tuple[str, lis
     return variants
 
 
-def _fallback(proposals: list[Proposal]) -> tuple[str, list[Edit]] | None:
+def _fallback(proposals: list[Proposal]) -> Fallback | None:
     """The loops' own fallbacks together (`simd` on their floating-point reductions), if any."""
     found = [p.fallback for p in proposals if p.fallback]
     if not found:
         return None
-    return " / ".join(label for label, _ in found), [e for _, edits in found for e in edits]
+    return Fallback(" / ".join(f.label for f in found), [e for f in found for e in f.edits],
+                    [why for f in found for why in f.explanation])
 
 
 def _with_schedule(text: str, schedule: str) -> str:
@@ -262,14 +263,15 @@ def hoisted(path: str, data: bytes, outer: loopfacts.Verdict, inners: list[loopf
     return proposal
 
 
-def _simd_fallback(data: bytes, inners: list[loopfacts.Verdict]) -> tuple[str, list[Edit]] | None:
+def _simd_fallback(data: bytes, inners: list[loopfacts.Verdict]) -> Fallback | None:
     """The region without threads: `#pragma omp simd reduction(...)` on its
     floating-point reductions only (None when it has none)."""
     vector = [(v, simd_pragma(v.clauses)) for v in inners if v.simd_reductions]
     if not vector:
         return None
     edits = [patch.insertion_above(data, patch.line_start(data, v.loop.start_offset), [pragma]) for v, pragma in vector]
-    return "; ".join(f"line {v.loop.line}: {pragma}" for v, pragma in vector), edits
+    return Fallback("; ".join(f"line {v.loop.line}: {pragma}" for v, pragma in vector), edits,
+                    [f"line {v.loop.line}: {simd_reduction_note(v.simd_reductions)}" for v, _ in vector])
 
 
 def _groups(steps) -> list[list[loopfacts.RegionStep]]:

@@ -167,9 +167,10 @@ def test_the_hoisted_region_shares_the_float_sum_with_for_simd():
     assert by_line[_line(DURBIN, "z[i] = y[i]") - 1].pragma == "#pragma omp for"  # not a reduction
     [region] = [p for p in suggest_source("durbin.c", DURBIN).proposals if p.kind == "region"]
     assert any("'#pragma omp for simd reduction(+: sum)'" in e and "last digits" in e for e in region.explanation)
-    label, edits = region.fallback
-    assert label == f"line {total.loop.line}: #pragma omp simd reduction(+: sum)"  # the region without threads
-    assert [e.text.strip() for e in edits] == ["#pragma omp simd reduction(+: sum)"]
+    fallback = region.fallback
+    assert fallback.label == f"line {total.loop.line}: #pragma omp simd reduction(+: sum)"  # the region without threads
+    assert [e.text.strip() for e in fallback.edits] == ["#pragma omp simd reduction(+: sum)"]
+    assert fallback.kind == "simd" and "last digits" in fallback.explanation[0]
 
 
 def test_a_parallel_float_reduction_offers_for_simd_to_the_tuner_and_simd_as_its_fallback():
@@ -177,15 +178,16 @@ def test_a_parallel_float_reduction_offers_for_simd_to_the_tuner_and_simd_as_its
     [proposal] = [p for p in result.proposals if p.line == _line(BIG_DOT, "s += a[i]") - 1]
     assert proposal.summary == "#pragma omp parallel for reduction(+: s)"
     assert "#pragma omp parallel for simd reduction(+: s)" in [label for label, _ in proposal.variants]
-    label, edits = proposal.fallback
-    assert label == "#pragma omp simd reduction(+: s)" and edits[0].text.strip() == label
+    fallback = proposal.fallback
+    assert fallback.label == "#pragma omp simd reduction(+: s)" and fallback.edits[0].text.strip() == fallback.label
+    assert "-O3 keeps its operations in the written order" in fallback.explanation[0]
     # the initialisation loop reduces nothing: no fallback
     [init] = [p for p in result.proposals if p.line == _line(BIG_DOT, "a[i] = 1.0") - 1]
     assert init.fallback is None
     # adjacent, the two loops share one region, whose fallback is the sum's simd
     adjacent = BIG_DOT.replace(b'    printf("%.3f\\n", a[n - 1]);\n', b"")
     [region] = [p for p in suggest_source("dot.c", adjacent).proposals if p.kind == "region"]
-    assert region.fallback[0] == "#pragma omp simd reduction(+: s)"
+    assert region.fallback.label == "#pragma omp simd reduction(+: s)"
 
 
 # ------------------------------------------------------------- compiling
@@ -276,10 +278,11 @@ def test_the_verifier_keeps_the_simd_fallback_when_the_region_is_not_faster(tmp_
         program.prepare({"durbin.c": DURBIN})
         [outcome] = verify_proposals(program, FileJob("durbin.c", DURBIN, [region]), tune=False)
     assert outcome.accepted and outcome.kind == "simd"
-    assert outcome.summary == region.fallback[0]
-    assert list(outcome.edits) == region.fallback[1]
+    assert outcome.summary == region.fallback.label
+    assert list(outcome.edits) == region.fallback.edits
     assert outcome.evidence.tried[0].startswith(region.summary) and "not faster" in outcome.evidence.tried[0]
     assert "no threads" in outcome.evidence.message or "nothing to race" in outcome.evidence.message
     kept = outcome.applied_to(region)
-    assert kept.kind == "simd" and kept.verified
+    assert kept.kind == "simd" and kept.verified and kept.summary == region.fallback.label
+    assert "last digits" in kept.explanation[0] and "which was not faster" in kept.explanation[-1]
     assert any(labels for _, _, labels in timings.runs) and any(not labels for _, _, labels in timings.runs)
