@@ -11,7 +11,7 @@ on every iteration, and `target data` regions around offloadable loops.
 
 from __future__ import annotations
 
-from . import datamap, hoisting, ir, loopfacts, policies
+from . import datamap, hoisting, ir, loopfacts, mirrorpairs, policies
 from .estimates import BARRIER_OPERATIONS, ESTIMATE_THREADS, FORK_JOIN_OPERATIONS, SINGLE_OPERATIONS
 from .policies import NestScope, Planned
 
@@ -25,6 +25,7 @@ class NestPlanner:
     def run(self) -> list[loopfacts.Verdict]:
         if self.scope.function.body is not None:
             self._walk(self.scope.function.body, [], [], None)
+            self._mirror_pairs()
             self._hoist_regions()
             self._hoist_data()
         return self.verdicts
@@ -48,6 +49,24 @@ class NestPlanner:
             if policy(self.scope, p):
                 break
         return p
+
+    def _mirror_pairs(self) -> None:
+        """Consecutive loops that update an array from mirrored pairs of its
+        elements (mirrorpairs.py): the rewrite, on the first loop's verdict."""
+        planned = {id(p.loop): p for p in self.planned}
+        ctx = self.scope.ctx
+        for block in self.scope.function.body.walk():
+            if not isinstance(block, ir.Block):
+                continue
+            for first, second in zip(block.stmts, block.stmts[1:]):
+                p, q = planned.get(id(first)), planned.get(id(second))
+                if p is None or q is None or p.verdict.existing or q.verdict.existing or first.info.in_macro:
+                    continue
+                found = mirrorpairs.mirror_pairs(
+                    first, second, ctx.canonical, lambda loop: planned[id(loop)].decision.parallel,
+                    lambda var, loop: ctx.events.live_after(var, loop, planned[id(loop)].enclosing))
+                if found is not None:
+                    p.verdict.mirror = found
 
     # ------------------------------------------------------- hoisted regions
 

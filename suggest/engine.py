@@ -17,7 +17,7 @@ from ompilot.analysis.policies import simd_pragma, simd_reduction_note
 from ompilot.analysis.pragmas import Directive
 from ompilot.analysis.scan import ScanSettings, scan_source
 
-from . import offload, patch, prefixscans, recurrence, regions, rtcheck, wavefront
+from . import mirrorpairs, offload, patch, prefixscans, recurrence, regions, rtcheck, wavefront
 from .proposals import Edit, Fallback, FileSuggestions, Proposal
 
 
@@ -59,7 +59,7 @@ def suggest_source(
     report = report or scan_source(path, data, settings)
     result = FileSuggestions(path=path, data=data, report=report, errors=list(report.errors),
                              flags=settings.flags, build_dir=settings.build_dir)
-    result.proposals, result.skipped = _proposals(path, data, report, target)
+    result.proposals, result.skipped = _proposals(path, data, report, target, settings)
     if any(p.kind == "interchange" for p in result.proposals):
         _follow_rewrites(result, settings, target)
     if result.proposals:
@@ -80,7 +80,10 @@ def suggest_source(
     return result
 
 
-def _proposals(path: str, data: bytes, report: loopfacts.FileReport, target: str) -> tuple[list[Proposal], list[str]]:
+def _proposals(path: str, data: bytes, report: loopfacts.FileReport, target: str,
+               settings: ScanSettings | None = None) -> tuple[list[Proposal], list[str]]:
+    """The file's proposals and the loops skipped; with `settings`, rewrites
+    whose regions are planned on the rewritten text (mirrored pairs) too."""
     proposals: list[Proposal] = []
     skipped: list[str] = []
     parallel_for: list[tuple[loopfacts.Verdict, Proposal]] = []
@@ -135,12 +138,57 @@ def _proposals(path: str, data: bytes, report: loopfacts.FileReport, target: str
             else:
                 proposals.append(proposal)
     proposals.extend(regions.merge(path, data, parallel_for))
+    if target == "cpu" and settings is not None:
+        _mirrored_regions(path, data, report, settings, proposals, skipped)
     # a region's opening line goes above its first loop's own directive
     proposals[:0] = regions.data_regions(path, data, offloaded)
     fix = _race_fix(path, data, report)
     if fix is not None:
         proposals.insert(0, fix)  # the verifier checks it first and keeps it under the others
     return proposals, skipped
+
+
+def _mirrored_regions(path: str, data: bytes, report: loopfacts.FileReport, settings: ScanSettings,
+                      proposals: list[Proposal], skipped: list[str]) -> None:
+    """For each pair of loops the analysis can rewrite as one loop over
+    mirrored pairs (suggest/mirrorpairs.py): the rewritten text analysed
+    again, and the region hoisted above the serial loop around it there made
+    one `mirror` proposal. It replaces the region proposal for the same loop,
+    which becomes its variant (and lends it its fallback)."""
+    for verdict in report.verdicts:
+        pairs = verdict.mirror
+        if pairs is None:
+            continue
+        rewrite = mirrorpairs.rewrite_edit(data, pairs)
+        if isinstance(rewrite, str):
+            skipped.append(f"{path}:{pairs.first_line}: mirrored-pair rewrite not offered: {rewrite}")
+            continue
+        rewritten = patch.apply_edits(data, [rewrite])
+        again = scan_source(path, rewritten, settings, program_facts=report.program)
+        outers = [v for v in again.verdicts if v.region is not None and v.loop.function == verdict.loop.function
+                  and v.loop.start_offset < rewrite.start and rewrite.start < v.loop.end_offset]
+        originals = {v.loop.line: v for v in report.verdicts if v.loop.function == verdict.loop.function}
+        if not outers or outers[0].loop.line not in originals:
+            continue  # no region pays around the rewritten loops
+        outer = outers[0]
+        inners = [v for v in again.verdicts if v.hoisted_in == outer.loop.line and v.loop.function == outer.loop.function]
+        region = regions.hoisted(path, rewritten, outer, inners)
+        if isinstance(region, str):
+            continue
+        original = originals[outer.loop.line].loop
+        proposal = mirrorpairs.region_proposal(path, data, pairs, rewrite, original.start_offset, original.end_offset,
+                                               region)
+        if isinstance(proposal, str):
+            skipped.append(f"{path}:{pairs.first_line}: mirrored-pair rewrite not offered: {proposal}")
+            continue
+        at = next((n for n, p in enumerate(proposals) if p.kind == "region" and p.line == outer.loop.line), None)
+        if at is None:
+            proposals.append(proposal)
+            continue
+        plain = proposals[at]
+        proposal.variants = [("the region without the mirrored-pair rewrite", plain.edits), *plain.variants]
+        proposal.fallback = plain.fallback
+        proposals[at] = proposal
 
 
 def _serial_rewrite(path: str, data: bytes, verdict: loopfacts.Verdict) -> tuple[Proposal | str, str]:

@@ -68,7 +68,8 @@ class Proposal:
     #: data-region: a target data region (GPU) around loops sharing arrays; interchange: the loop headers
     #: swapped; recurrence: a jump-ahead rewrite of a recurrence;
     #: scan: a two-pass scan of a running sum or linear recurrence; wavefront: a nest pipelined row block by
-    #: row block; rewrite: the model's rewritten loop; fix: racy existing pragmas corrected or removed
+    #: row block; mirror: two loops over mirrored pairs rewritten as one, with the region hoisted over it;
+    #: rewrite: the model's rewritten loop; fix: racy existing pragmas corrected or removed
     kind: str
     summary: str  # "#pragma omp parallel for reduction(+: s)"
     edits: list[Edit]
