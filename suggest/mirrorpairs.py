@@ -27,6 +27,7 @@ proposal of kind `mirror`: one edit replacing the serial loop.
 from __future__ import annotations
 
 from ompilot.analysis import loopfacts
+from ompilot.analysis.pragmas import Directive
 
 from . import patch
 from .proposals import Edit, Proposal
@@ -83,7 +84,27 @@ def region_proposal(path: str, data: bytes, pairs: loopfacts.MirrorPairs, rewrit
     rewritten = patch.apply_edits(data, [rewrite])
     final = patch.apply_edits(rewritten, region.edits)
     text = final[start:len(final) - (len(data) - end)].decode("utf-8", errors="surrogateescape")
+    text, vector = _pair_loop_simd(text, rewritten_lines(pairs, "")[0])
     summary = (f"#pragma omp parallel region hoisted above the serial loop at line {region.line}, over the "
                f"mirrored pairs of the loops at lines {pairs.first_line} and {pairs.second_line}")
+    explanation = [pairs.text(), *region.explanation]
+    if vector:
+        explanation.append("'#pragma omp for simd' on the pair loop: the pairs are disjoint, so vector lanes are as "
+                           "independent as threads; without it clang cannot tell the stores at both ends apart "
+                           "and does not vectorise the loop")
     return Proposal(file=path, line=region.line, kind="mirror", summary=summary, edits=[Edit(start, end, text)],
-                    explanation=[pairs.text(), *region.explanation])
+                    explanation=explanation)
+
+
+def _pair_loop_simd(text: str, header: str) -> tuple[str, bool]:
+    """`text` with the `#pragma omp for` right above the pair loop's header
+    made `#pragma omp for simd`; whether it was."""
+    lines = text.splitlines(keepends=True)
+    for n, line in enumerate(lines[1:], 1):
+        above = lines[n - 1]
+        if line.strip() == header.strip() and above.lstrip().startswith("#pragma omp for") \
+                and Directive.parse_or_none(above.strip()) is not None \
+                and Directive.parse(above.strip()).names == ("for",):
+            lines[n - 1] = above.replace("#pragma omp for", "#pragma omp for simd", 1)
+            return "".join(lines), True
+    return text, False

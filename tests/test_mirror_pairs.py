@@ -12,6 +12,7 @@ is clean under ThreadSanitizer with Archer.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 
 import pytest
@@ -145,7 +146,8 @@ def test_the_region_over_the_pairs_replaces_the_plain_region_and_keeps_it_as_a_v
     assert labels[0] == "the region without the mirrored-pair rewrite"
     assert mirror.fallback is not None and "#pragma omp simd reduction(+: sum)" in mirror.fallback.label
     text = mirror.edits[0].text
-    assert "#pragma omp for\n" in text and "for (i = 0; i < (k) / 2; i++) {" in text
+    assert "#pragma omp for simd\n        for (i = 0; i < (k) / 2; i++) {" in text  # lanes, as threads: disjoint pairs
+    assert any("'#pragma omp for simd' on the pair loop" in e for e in mirror.explanation)
     assert "#pragma omp for simd reduction(+: sum)" in text
     assert "mirrored" in mirror.explanation[0]
 
@@ -177,3 +179,16 @@ def test_the_region_over_the_pairs_prints_the_serial_output_without_races(tmp_pa
         checked = _run(race, threads, _RACE_ENV)
         assert "Archer detected OpenMP application with TSan" in checked.stdout + checked.stderr
         assert checked.returncode == 0 and "ThreadSanitizer" not in checked.stderr, checked.stderr[-2000:]
+
+
+def test_clang_vectorises_the_pair_loop_under_for_simd(tmp_path):
+    patched = suggest_source("durbin.c", DURBIN).patched
+    lines = patched.decode().splitlines()
+    pair = next(n for n, line in enumerate(lines, 1) if "i < (k) / 2" in line)
+    assert lines[pair - 2].strip() == "#pragma omp for simd"
+    src = tmp_path / "durbin.c"
+    src.write_bytes(patched)
+    built = subprocess.run(["clang-19", "-O3", "-fopenmp", "-Rpass=loop-vectorize", "-c", str(src), "-o",
+                            str(tmp_path / "durbin.o")], capture_output=True, text=True, check=True)
+    vectorised = {int(m) for m in re.findall(r":(\d+):\d+: remark: vectorized loop", built.stderr)}
+    assert {pair, pair - 1} & vectorised, built.stderr  # clang names the loop or its pragma

@@ -181,7 +181,7 @@ def test_durbin_computes_alpha_and_beta_in_every_thread_with_four_barriers():
         "#pragma omp parallel private(k) firstprivate(alpha, beta)", "#pragma omp single",
         # the z and y loops as one loop over mirrored pairs (tests/test_mirror_pairs.py), its middle element
         # in the last single
-        "#pragma omp for simd reduction(+: sum)", "#pragma omp for", "#pragma omp single nowait",
+        "#pragma omp for simd reduction(+: sum)", "#pragma omp for simd", "#pragma omp single nowait",
         "#pragma omp simd reduction(+: s)"]  # main's checksum: a floating-point sum too small for threads
 
 
