@@ -542,6 +542,42 @@ class Scan:
 
 
 @dataclass(frozen=True)
+class MirrorPairs:
+    """Two loops over [0, K) that update an array from mirrored pairs of its
+    own elements through a second array (analysis/mirrorpairs.py):
+
+        for (i = 0; i < K; i++) T[i] = E(S[i], S[K - 1 - i]);
+        for (i = 0; i < K; i++) S[i] = T[i];
+
+    Rewritten as one loop over the pairs (i, K - 1 - i), i < K / 2, each
+    reading its two old elements and writing both new ones (T as well), and
+    the middle element when K is odd: each pair depends only on itself, so
+    the pair loop is parallel and a thread keeps its own part of S from one
+    execution to the next."""
+
+    first_line: int
+    second_line: int
+    start_offset: int  # of the first loop's `for`
+    end_offset: int  # end of the second loop
+    counter: str
+    counter_type: str  # the counter's type when the first loop declares it, else ""
+    bound: str  # C text of K
+    target: str  # T
+    source: str  # S
+    ctype: str  # element type of S
+    value_lo: str  # E with S[i] -> the pair's low element, S[K - 1 - i] -> its high one
+    value_hi: str  # E at K - 1 - i: the two swapped
+    value_mid: str  # E at the middle element K / 2
+
+    def text(self) -> str:
+        return (f"the loops at lines {self.first_line} and {self.second_line} update {self.source} from the mirrored "
+                f"pairs ({self.counter}, {self.bound} - 1 - {self.counter}) of its old values: rewritten as one loop "
+                f"over the pairs, each reading its two old elements and writing both new ones ({self.target} too), "
+                "so the pairs are independent and every thread keeps its own part of "
+                f"{self.source}; same operations on the same values, so the results are bit-identical")
+
+
+@dataclass(frozen=True)
 class Wavefront:
     """A 2-deep nest serial only through dependences of constant distance
     vectors with no negative component (analysis/wavefront.py). Parallel by a
@@ -783,14 +819,20 @@ class Verdict:
     region: HoistedRegion | None = None
     #: a loop that is a `#pragma omp for` of the region hoisted above the loop at this line
     hoisted_in: int | None = None
-    #: for such a loop: the `parallel for` it would get on its own (None: too small per entry)
+    #: for such a loop: the `parallel for` it would get on its own (None: too small per entry;
+    #: `#pragma omp simd reduction(...)` for a floating-point reduction too small for threads)
     pragma_alone: str | None = None
+    #: floating-point `+`/`*` reductions of an innermost loop that `simd` vectorises and -O3
+    #: alone does not (policies.float_reductions): the loop gets `simd` when it gets no threads
+    simd_reductions: tuple[Reduction, ...] = ()
     #: a serial loop made parallel by the jump-ahead rewrite of its recurrence
     recurrence: AffineRecurrence | None = None
     #: a serial loop made parallel by the two-pass scan rewrite of its running value
     scan: Scan | None = None
     #: a serial 2-deep nest made parallel by the pipelined (wavefront) rewrite
     wavefront: Wavefront | None = None
+    #: this loop and the next one rewritten as one loop over mirrored pairs (on the first's verdict)
+    mirror: MirrorPairs | None = None
 
 
     #: parallel only when its pointers' ranges do not overlap, tested by the pragma's if()

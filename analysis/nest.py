@@ -11,7 +11,7 @@ on every iteration, and `target data` regions around offloadable loops.
 
 from __future__ import annotations
 
-from . import datamap, hoisting, ir, loopfacts, policies
+from . import datamap, hoisting, ir, loopfacts, mirrorpairs, policies
 from .estimates import BARRIER_OPERATIONS, ESTIMATE_THREADS, FORK_JOIN_OPERATIONS, SINGLE_OPERATIONS
 from .policies import NestScope, Planned
 
@@ -27,6 +27,7 @@ class NestPlanner:
     def run(self) -> list[loopfacts.Verdict]:
         if self.scope.function.body is not None:
             self._walk(self.scope.function.body, [], [], None)
+            self._mirror_pairs()
             self._hoist_regions()
             self._hoist_data()
         return self.verdicts
@@ -50,6 +51,24 @@ class NestPlanner:
             if policy(self.scope, p):
                 break
         return p
+
+    def _mirror_pairs(self) -> None:
+        """Consecutive loops that update an array from mirrored pairs of its
+        elements (mirrorpairs.py): the rewrite, on the first loop's verdict."""
+        planned = {id(p.loop): p for p in self.planned}
+        ctx = self.scope.ctx
+        for block in self.scope.function.body.walk():
+            if not isinstance(block, ir.Block):
+                continue
+            for first, second in zip(block.stmts, block.stmts[1:]):
+                p, q = planned.get(id(first)), planned.get(id(second))
+                if p is None or q is None or p.verdict.existing or q.verdict.existing or first.info.in_macro:
+                    continue
+                found = mirrorpairs.mirror_pairs(
+                    first, second, ctx.canonical, lambda loop: planned[id(loop)].decision.parallel,
+                    lambda var, loop: ctx.events.live_after(var, loop, planned[id(loop)].enclosing))
+                if found is not None:
+                    p.verdict.mirror = found
 
     # ------------------------------------------------------- hoisted regions
 
@@ -77,7 +96,8 @@ class NestPlanner:
             for inner in inners.values():
                 if inner.verdict.data is None and inner.verdict.data_problem is None:
                     policies.offload_data(self.scope, inner.verdict, inner.decision)  # what `nowait` is decided on
-            with_pragma = {id(q.loop) for q in self.planned if q.verdict.pragma and id(q.loop) not in inners}
+            with_pragma = {id(q.loop) for q in self.planned
+                           if q.verdict.pragma and not q.verdict.clauses.simd and id(q.loop) not in inners}
             plan = hoisting.plan_region(loop, p.decision, p.enclosing, inners, self.scope.ctx, self.scope.lines,
                                         with_pragma)
             if isinstance(plan, str):
@@ -99,7 +119,7 @@ class NestPlanner:
         singles = {s.group for s in plan.steps if s.role == "single"}
         barriers = len(fors) - len(plan.nowait) + sum(s.barrier_above for s in plan.steps)
         overhead = barriers * BARRIER_OPERATIONS + len(singles) * SINGLE_OPERATIONS
-        alone = [i for i in inners.values() if i.verdict.pragma]
+        alone = [i for i in inners.values() if i.verdict.pragma and not i.verdict.clauses.simd]  # simd: no threads
         overhead_alone = FORK_JOIN_OPERATIONS * len(alone)
         works = [i.verdict.work for i in inners.values()]
         work = None if None in works else sum(works)
@@ -124,12 +144,17 @@ class NestPlanner:
             q = next(q for q in self.planned if q.loop is inner.loop)
             v = q.verdict
             v.pragma_alone = v.pragma
-            if v.pragma is None:
+            if v.pragma is None or v.clauses.simd:
                 v.reasons = [r for r in v.reasons if not isinstance(r, loopfacts.TooSmall)]
+                v.notes = [n for n in v.notes if not n.startswith("a floating-point reduction")]  # added below
                 policies.parallel_for(self.scope, q)
                 self._replan_inside(q)
             nowait = ["nowait"] if inner.loop.info.line in plan.nowait else []
-            v.pragma = " ".join(["#pragma omp for", *v.clauses.render(), *nowait])
+            floats = policies.float_reductions(q.loop, q.decision)
+            worksharing = "#pragma omp for simd" if floats else "#pragma omp for"
+            v.pragma = " ".join([worksharing, *v.clauses.render(), *nowait])
+            if floats:
+                v.notes.append(policies.simd_reduction_note(floats))
             v.hoisted_in = p.loop.info.line
             v.notes.append(f"shares the threads of the parallel region hoisted above the loop at line "
                            f"{p.loop.info.line}: no fork/join per entry")

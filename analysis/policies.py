@@ -117,6 +117,7 @@ def first_verdict(scope: NestScope, loop: ir.LoopStmt, decision: Decision, enclo
         ),
         reasons=list(decision.reasons),
         notes=list(decision.notes),
+        simd_reductions=float_reductions(loop, decision),
     )
 
 
@@ -193,6 +194,9 @@ def simd(scope: NestScope, p: Planned) -> bool:
     verdict.clauses = replace(verdict.clauses, simd=True)
     verdict.pragma = " ".join(["#pragma omp simd", *verdict.clauses.render()])
     verdict.notes.append("innermost loop with independent iterations: vectorised with simd")
+    floats = float_reductions(p.loop, p.decision)
+    if floats:
+        verdict.notes.append(simd_reduction_note(floats))
     return True
 
 
@@ -207,8 +211,30 @@ def too_little_work(scope: NestScope, p: Planned) -> bool:
     verdict.work = estimates.work(decision, p.outer, scope.ctx.canonical)
     if verdict.work is not None and verdict.work < scope.min_work:
         verdict.reasons.append(estimates.too_small(verdict.work, p.outer, p.enclosing))
+        simd_reduction(scope, p)
         return True
     return False
+
+
+def simd_reduction(scope: NestScope, p: Planned) -> bool:
+    """A floating-point reduction loop that gets no threads (too little work
+    per entry) is vectorised with `#pragma omp simd reduction(...)`: -O3
+    keeps its additions in order and cannot vectorise it (see
+    `float_reductions`)."""
+    if not float_reductions(p.loop, p.decision) or id(p.loop) in scope.collapsed:
+        return False
+    verdict = p.verdict
+    verdict.clauses = replace(verdict.clauses, simd=True)
+    verdict.pragma = simd_pragma(verdict.clauses)
+    verdict.notes.append(simd_reduction_note(float_reductions(p.loop, p.decision)))
+    return True
+
+
+def simd_pragma(clauses: loopfacts.Clauses) -> str:
+    """`#pragma omp simd` with the clauses `simd` takes of a loop's: private,
+    lastprivate and reductions (no schedule, no firstprivate)."""
+    kept = loopfacts.Clauses(private=clauses.private, lastprivate=clauses.lastprivate, reductions=clauses.reductions)
+    return " ".join(["#pragma omp simd", *kept.render()])
 
 
 def parallel_for(scope: NestScope, p: Planned) -> bool:
@@ -556,6 +582,31 @@ def _behind_check(verdict: loopfacts.Verdict, check: loopfacts.RuntimeAliasCheck
     for reason in covered:  # what the program would have to show to need no check
         if isinstance(reason, loopfacts.PossibleAlias) and reason.missing:
             verdict.notes.append(f"not proven without the check: {reason.written} and {reason.other}: {reason.missing}")
+
+
+#: reductions -O3 keeps in order on floating-point values (integer ones it vectorises itself)
+_REASSOCIATED_OPS = ("+", "-", "*")
+
+
+def float_reductions(loop: ir.LoopStmt, decision: Decision) -> tuple[loopfacts.Reduction, ...]:
+    """The floating-point `+`/`*` scalar reductions of an innermost parallel
+    loop that `simd` could vectorise (`_simd_candidate`); () when there are
+    none. Without -ffast-math, -O3 adds them in the written order, one
+    latency-bound operation after the other; `simd reduction(...)` lets the
+    compiler keep one partial result per vector lane."""
+    if decision.parallel is not True or not decision.reductions or not _simd_candidate(loop, decision):
+        return ()
+    scalars = {str(r.key): r.key.var for r in decision.facts.refs if r.subscripts is None and not r.key.fields}
+    return tuple(r for r in decision.reductions
+                 if r.section is None and r.op in _REASSOCIATED_OPS and getattr(scalars.get(r.var), "is_float", False))
+
+
+def simd_reduction_note(reductions: tuple[loopfacts.Reduction, ...]) -> str:
+    """Why a floating-point reduction gets `simd`, and what that changes."""
+    names = ", ".join(f"{r.var} ({r.op})" for r in reductions)
+    return (f"a floating-point reduction ({names}): -O3 keeps its operations in the written order and does not "
+            "vectorise it; simd reassociates them into vector lanes, so results may differ in the last digits "
+            "(checked within the output tolerance)")
 
 
 def _simd_candidate(loop: ir.LoopStmt, decision: Decision) -> bool:

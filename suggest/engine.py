@@ -13,11 +13,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from ompilot.analysis import fileerrors, loopfacts, sources
+from ompilot.analysis.policies import simd_pragma, simd_reduction_note
 from ompilot.analysis.pragmas import Directive
 from ompilot.analysis.scan import ScanSettings, scan_source
 
-from . import offload, patch, prefixscans, recurrence, regions, rtcheck, wavefront
-from .proposals import Edit, FileSuggestions, Proposal
+from . import mirrorpairs, offload, patch, prefixscans, recurrence, regions, rtcheck, wavefront
+from .proposals import Edit, Fallback, FileSuggestions, Proposal
 
 
 def suggest_file(
@@ -58,7 +59,7 @@ def suggest_source(
     report = report or scan_source(path, data, settings)
     result = FileSuggestions(path=path, data=data, report=report, errors=list(report.errors),
                              flags=settings.flags, build_dir=settings.build_dir)
-    result.proposals, result.skipped = _proposals(path, data, report, target)
+    result.proposals, result.skipped = _proposals(path, data, report, target, settings)
     if any(p.kind == "interchange" for p in result.proposals):
         _follow_rewrites(result, settings, target)
     if result.proposals:
@@ -79,7 +80,10 @@ def suggest_source(
     return result
 
 
-def _proposals(path: str, data: bytes, report: loopfacts.FileReport, target: str) -> tuple[list[Proposal], list[str]]:
+def _proposals(path: str, data: bytes, report: loopfacts.FileReport, target: str,
+               settings: ScanSettings | None = None) -> tuple[list[Proposal], list[str]]:
+    """The file's proposals and the loops skipped; with `settings`, rewrites
+    whose regions are planned on the rewritten text (mirrored pairs) too."""
     proposals: list[Proposal] = []
     skipped: list[str] = []
     parallel_for: list[tuple[loopfacts.Verdict, Proposal]] = []
@@ -105,7 +109,7 @@ def _proposals(path: str, data: bytes, report: loopfacts.FileReport, target: str
         if verdict.pragma is None:
             continue
         directive, notes = (offload.directive(verdict) if target == "gpu" else (verdict.pragma, []))
-        kind = "simd" if verdict.clauses.simd else "pragma"
+        kind = "simd" if _simd_only(directive) else "pragma"
         lines = [directive] + ([verdict.tile] if verdict.tile and target == "cpu" else [])
         proposal = _insert_above(path, data, verdict, lines, kind)
         if isinstance(proposal, str):
@@ -118,6 +122,7 @@ def _proposals(path: str, data: bytes, report: loopfacts.FileReport, target: str
         is_parallel_for = names[:2] == ("parallel", "for")
         if is_parallel_for:
             proposal.variants = _variants(data, verdict, proposal, helpers)
+            proposal.fallback = simd_fallback(data, verdict)
         if verdict.runtime_check is not None and is_parallel_for:
             proposals.append(proposal)  # its if() needs a parallel of its own: no shared region
         elif target == "cpu" and is_parallel_for:
@@ -133,12 +138,57 @@ def _proposals(path: str, data: bytes, report: loopfacts.FileReport, target: str
             else:
                 proposals.append(proposal)
     proposals.extend(regions.merge(path, data, parallel_for))
+    if target == "cpu" and settings is not None:
+        _mirrored_regions(path, data, report, settings, proposals, skipped)
     # a region's opening line goes above its first loop's own directive
     proposals[:0] = regions.data_regions(path, data, offloaded)
     fix = _race_fix(path, data, report)
     if fix is not None:
         proposals.insert(0, fix)  # the verifier checks it first and keeps it under the others
     return proposals, skipped
+
+
+def _mirrored_regions(path: str, data: bytes, report: loopfacts.FileReport, settings: ScanSettings,
+                      proposals: list[Proposal], skipped: list[str]) -> None:
+    """For each pair of loops the analysis can rewrite as one loop over
+    mirrored pairs (suggest/mirrorpairs.py): the rewritten text analysed
+    again, and the region hoisted above the serial loop around it there made
+    one `mirror` proposal. It replaces the region proposal for the same loop,
+    which becomes its variant (and lends it its fallback)."""
+    for verdict in report.verdicts:
+        pairs = verdict.mirror
+        if pairs is None:
+            continue
+        rewrite = mirrorpairs.rewrite_edit(data, pairs)
+        if isinstance(rewrite, str):
+            skipped.append(f"{path}:{pairs.first_line}: mirrored-pair rewrite not offered: {rewrite}")
+            continue
+        rewritten = patch.apply_edits(data, [rewrite])
+        again = scan_source(path, rewritten, settings, program_facts=report.program)
+        outers = [v for v in again.verdicts if v.region is not None and v.loop.function == verdict.loop.function
+                  and v.loop.start_offset < rewrite.start and rewrite.start < v.loop.end_offset]
+        originals = {v.loop.line: v for v in report.verdicts if v.loop.function == verdict.loop.function}
+        if not outers or outers[0].loop.line not in originals:
+            continue  # no region pays around the rewritten loops
+        outer = outers[0]
+        inners = [v for v in again.verdicts if v.hoisted_in == outer.loop.line and v.loop.function == outer.loop.function]
+        region = regions.hoisted(path, rewritten, outer, inners)
+        if isinstance(region, str):
+            continue
+        original = originals[outer.loop.line].loop
+        proposal = mirrorpairs.region_proposal(path, data, pairs, rewrite, original.start_offset, original.end_offset,
+                                               region)
+        if isinstance(proposal, str):
+            skipped.append(f"{path}:{pairs.first_line}: mirrored-pair rewrite not offered: {proposal}")
+            continue
+        at = next((n for n, p in enumerate(proposals) if p.kind == "region" and p.line == outer.loop.line), None)
+        if at is None:
+            proposals.append(proposal)
+            continue
+        plain = proposals[at]
+        proposal.variants = [("the region without the mirrored-pair rewrite", plain.edits), *plain.variants]
+        proposal.fallback = plain.fallback
+        proposals[at] = proposal
 
 
 def _serial_rewrite(path: str, data: bytes, verdict: loopfacts.Verdict) -> tuple[Proposal | str, str]:
@@ -237,7 +287,33 @@ def _variants(data: bytes, verdict: loopfacts.Verdict, proposal: Proposal,
         directive = " ".join(["#pragma omp parallel for", *variant.render(), *check])
         lines = [directive] + ([tile] if tile else [])
         out.append((" / ".join(lines), [*helpers, patch.insertion_above(data, start, lines)]))
+    if verdict.simd_reductions:  # each thread's share of a floating-point reduction in vector lanes
+        check = [verdict.runtime_check.clause()] if verdict.runtime_check else []
+        directive = " ".join(["#pragma omp parallel for simd", *clauses.render(), *check])
+        lines = [directive] + ([verdict.tile] if verdict.tile else [])
+        out.append((" / ".join(lines), [*helpers, patch.insertion_above(data, start, lines)]))
     return out
+
+
+def simd_fallback(data: bytes, verdict: loopfacts.Verdict) -> Fallback | None:
+    """For a loop of floating-point reductions: `#pragma omp simd reduction(...)`
+    alone, without threads, for the verifier to try when the threads are not
+    faster (None for other loops)."""
+    if not verdict.simd_reductions or verdict.runtime_check is not None:
+        return None
+    directive = simd_pragma(verdict.clauses)
+    start = patch.line_start(data, verdict.loop.start_offset)
+    try:
+        edit = patch.insertion_above(data, start, [directive])
+    except patch.PatchError:
+        return None
+    return Fallback(directive, [edit], [f"line {verdict.loop.line}: {simd_reduction_note(verdict.simd_reductions)}"])
+
+
+def _simd_only(directive: str) -> bool:
+    """`#pragma omp simd ...`: vector lanes, no threads."""
+    parsed = Directive.parse_or_none(directive)
+    return parsed is not None and parsed.names[:1] == ("simd",)
 
 
 def _inside_hoist(verdict: loopfacts.Verdict, report: loopfacts.FileReport) -> bool:
@@ -390,8 +466,8 @@ def explain(verdict: loopfacts.Verdict) -> list[str]:
         out.append(f"collapse({c.collapse}): a perfect rectangular nest, every level parallel")
     if c.schedule:
         out.append(f"schedule({c.schedule}): iterations do unequal amounts of work")
-    if c.simd:
-        pass  # an inner loop: the threads come from the loop around it
+    if c.simd or (verdict.pragma and _simd_only(verdict.pragma)):
+        pass  # an inner loop (the threads come from the loop around it), or vector lanes without threads
     elif verdict.work is not None:
         out.append(f"about {verdict.work} operations in all: enough work for threads")
     else:

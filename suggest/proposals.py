@@ -43,6 +43,18 @@ class Refusal:
         return {"accepted": self.accepted, "stage": self.stage, "message": self.message, "model": self.model}
 
 
+@dataclass(frozen=True)
+class Fallback:
+    """A smaller version of a proposal, without threads, that the verifier
+    tries when the proposal is correct but not faster: `#pragma omp simd
+    reduction(...)` on its floating-point reductions."""
+
+    label: str  # "#pragma omp simd reduction(+: s)", or "line 23: ..." per loop
+    edits: list[Edit]
+    explanation: list[str]
+    kind: str = "simd"
+
+
 @dataclass
 class Proposal:
     """One change the engine proposes. Not changed once the engine returns it:
@@ -56,7 +68,8 @@ class Proposal:
     #: data-region: a target data region (GPU) around loops sharing arrays; interchange: the loop headers
     #: swapped; recurrence: a jump-ahead rewrite of a recurrence;
     #: scan: a two-pass scan of a running sum or linear recurrence; wavefront: a nest pipelined row block by
-    #: row block; rewrite: the model's rewritten loop; fix: racy existing pragmas corrected or removed
+    #: row block; mirror: two loops over mirrored pairs rewritten as one, with the region hoisted over it;
+    #: rewrite: the model's rewritten loop; fix: racy existing pragmas corrected or removed
     kind: str
     summary: str  # "#pragma omp parallel for reduction(+: s)"
     edits: list[Edit]
@@ -66,6 +79,8 @@ class Proposal:
     evidence: Outcome | None = None  # None: not verified (yet)
     #: other versions of the same change for the verifier to time: (label, edits)
     variants: list[tuple[str, list[Edit]]] = field(default_factory=list)
+    #: a smaller change the verifier tries when this one is correct but not faster
+    fallback: Fallback | None = None
 
 
 @dataclass

@@ -13,10 +13,11 @@ import re
 
 from ompilot.analysis import loopfacts
 from ompilot.analysis.hoisting import nowait_safe
+from ompilot.analysis.policies import simd_pragma, simd_reduction_note
 from ompilot.analysis.pragmas import Directive, logical_lines
 
 from . import patch
-from .proposals import Edit, Proposal
+from .proposals import Edit, Fallback, Proposal
 
 _GAP = re.compile(rb"(?:\s|;|//[^\n]*\n|/\*.*?\*/)*", re.S)
 _TAIL = re.compile(rb"[ \t]*;?[ \t]*(?://[^\n]*|/\*.*?\*/)?[ \t]*(\r?\n|$)", re.S)
@@ -36,6 +37,7 @@ def merge(path: str, data: bytes, pairs: list[tuple[loopfacts.Verdict, Proposal]
             for verdict, proposal in run:
                 region.explanation.extend(f"line {verdict.loop.line}: {why}" for why in proposal.explanation)
             region.variants = _variants(region, [p for _, p in run])
+            region.fallback = _fallback([p for _, p in run])
         merged.extend([region] if region else [p for _, p in run])
     return merged
 
@@ -51,6 +53,15 @@ def _variants(region: Proposal, separate: list[Proposal]) -> list[tuple[str, lis
         edits = [Edit(e.start, e.end, _with_schedule(e.text, schedule)) for e in region.edits]
         variants.append((f"{region.summary}, schedule({schedule}) on each loop", edits))
     return variants
+
+
+def _fallback(proposals: list[Proposal]) -> Fallback | None:
+    """The loops' own fallbacks together (`simd` on their floating-point reductions), if any."""
+    found = [p.fallback for p in proposals if p.fallback]
+    if not found:
+        return None
+    return Fallback(" / ".join(f.label for f in found), [e for f in found for e in f.edits],
+                    [why for f in found for why in f.explanation])
 
 
 def _with_schedule(text: str, schedule: str) -> str:
@@ -230,6 +241,10 @@ def hoisted(path: str, data: bytes, outer: loopfacts.Verdict, inners: list[loopf
                            "they write shared state, so one thread runs them and a barrier publishes it before "
                            "anyone reads it")
     explanation.extend(n for n in outer.notes if n not in region.notes)
+    for v in inners:
+        if v.simd_reductions and v.pragma and v.pragma.startswith("#pragma omp for simd"):
+            why = next((n for n in v.notes if n.startswith("a floating-point reduction")), "")
+            explanation.append(f"'{v.pragma}' at line {v.loop.line}: {why}")
     for step in region.steps:
         if step.nowait and step.role == "for":
             explanation.append(f"nowait after line {step.line}: the next loop touches nothing it writes and "
@@ -241,8 +256,22 @@ def hoisted(path: str, data: bytes, outer: loopfacts.Verdict, inners: list[loopf
     if alone:
         separate = [patch.insertion_above(data, patch.line_start(data, v.loop.start_offset),
                                           [v.pragma_alone, *([v.tile] if v.tile else [])]) for v in alone]
-        proposal.variants = [("a separate #pragma omp parallel for on each loop", separate)]
+        label = ("a separate #pragma omp parallel for on each loop" if all("parallel" in v.pragma_alone for v in alone)
+                 else "no region: " + "; ".join(f"line {v.loop.line}: {v.pragma_alone}" for v in alone))
+        proposal.variants = [(label, separate)]
+    proposal.fallback = _simd_fallback(data, inners)
     return proposal
+
+
+def _simd_fallback(data: bytes, inners: list[loopfacts.Verdict]) -> Fallback | None:
+    """The region without threads: `#pragma omp simd reduction(...)` on its
+    floating-point reductions only (None when it has none)."""
+    vector = [(v, simd_pragma(v.clauses)) for v in inners if v.simd_reductions]
+    if not vector:
+        return None
+    edits = [patch.insertion_above(data, patch.line_start(data, v.loop.start_offset), [pragma]) for v, pragma in vector]
+    return Fallback("; ".join(f"line {v.loop.line}: {pragma}" for v, pragma in vector), edits,
+                    [f"line {v.loop.line}: {simd_reduction_note(v.simd_reductions)}" for v, _ in vector])
 
 
 def _groups(steps) -> list[list[loopfacts.RegionStep]]:

@@ -133,11 +133,14 @@ def _reduction_proposal(report: dict) -> dict:
 
 def test_a_last_digit_flipped_by_the_reduction_passes_the_output_check(tmp_path, capsys):
     report = _suggest_json(capsys, tmp_path, "6e-9")
-    evidence = _reduction_proposal(report)["evidence"]
+    proposal = _reduction_proposal(report)
+    evidence = proposal["evidence"]
     # the output check passed (faster or not, on a loaded machine, is the timing's business)
     assert evidence["output_check"] == "same", evidence
     assert evidence["stage"] in ("accepted", "speed"), evidence
-    assert evidence["race_check"]["runs"] > 0 and evidence["race_check"]["races"] == []
+    # the threads not faster, the simd fallback (vector lanes, no threads: nothing to race) may be kept
+    assert evidence["race_check"]["runs"] > 0 or proposal["kind"] == "simd", proposal
+    assert evidence["race_check"]["races"] == []
 
 
 def test_a_reduction_that_moves_the_printed_sum_by_more_is_rejected_with_the_place(tmp_path, capsys):

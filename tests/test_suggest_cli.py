@@ -726,6 +726,7 @@ def test_a_verified_diff_comes_with_its_evidence_on_stderr_and_in_the_report(tmp
     the loop at line 7 twice as fast in parallel, the sum at line 10 no faster,
     so one is kept and one dropped, each with its evidence."""
     injected_timings.loop_speedups = {"prog.c:7": 2.0, "prog.c:10": 1.0}
+    injected_timings.speedup = 1.0  # the whole program (how the sum's simd fallback is timed) no faster
     source = write(tmp_path, "prog.c", """#include <stdio.h>
 #include <stdlib.h>
 #include <math.h>

@@ -539,6 +539,9 @@ class Verification:
     #: tuning's winner: its edits and summary replace the proposal's (None: unchanged)
     edits: tuple[Edit, ...] | None = None
     summary: str | None = None
+    #: the proposal's fallback was kept: its kind ("simd") and explanation replace the proposal's
+    kind: str | None = None
+    explanation: tuple[str, ...] | None = None
 
     def edits_of(self, proposal: Proposal) -> list[Edit]:
         """The edits verified: the tuned ones, or the proposal's own."""
@@ -547,7 +550,8 @@ class Verification:
     def applied_to(self, proposal: Proposal) -> Proposal:
         """A new Proposal: `proposal` with this verification's outcome."""
         return replace(proposal, verified=self.accepted, evidence=self.evidence, edits=self.edits_of(proposal),
-                       summary=self.summary or proposal.summary)
+                       summary=self.summary or proposal.summary, kind=self.kind or proposal.kind,
+                       explanation=list(self.explanation) if self.explanation is not None else proposal.explanation)
 
 
 def verify_proposals(program: Program, job: FileJob, tune: bool = True) -> list[Verification]:
@@ -576,11 +580,41 @@ def verify_alone(program: Program, job: FileJob, proposal: Proposal, number: int
     if tune and proposal.variants and (result.accepted or result.stage == "speed"):
         result, edits = _tune(program, job, proposal, result)
         summary = result.chosen or None
+    fallback = proposal.fallback
+    kept_fallback = False
+    # the threads are not faster: a fallback without them (vector lanes) may still be, unless tuning tried it
+    tuned_it = tune and fallback is not None and any(v == fallback.edits for _, v in proposal.variants)
+    if fallback is not None and not result.accepted and result.stage == "speed" and not tuned_it:
+        result, kept_fallback = _fall_back(program, job, proposal, result)
+        if kept_fallback:
+            edits, summary = fallback.edits, fallback.label
     outcome = Verification(result.accepted, Evidence.of(result),
-                           edits=None if edits is proposal.edits else tuple(edits), summary=summary)
+                           edits=None if edits is proposal.edits else tuple(edits), summary=summary,
+                           kind=fallback.kind if kept_fallback else None,
+                           explanation=(*fallback.explanation, _not_faster(proposal, result)) if kept_fallback else None)
     if result.accepted and proposal.kind == "fix":
         job.base = list(edits)
     return outcome
+
+
+def _fall_back(program: Program, job: FileJob, proposal: Proposal, result: CheckResult) -> tuple[CheckResult, bool]:
+    """The change was correct but not faster: check its fallback (vector lanes
+    without threads) with every check. Returns the result to keep (the
+    fallback's when it passes) and whether it is the fallback's."""
+    fallback = proposal.fallback
+    program.label = f"{job.relative}:{proposal.line} fallback: {fallback.label}"
+    checked = _check_edits(program, job, fallback.edits)
+    tried = [*(result.tried or [f"{proposal.summary}: {result.message}"]), f"{fallback.label}: {checked.message}"]
+    if not checked.accepted:
+        result.tried = tried
+        return result, False
+    checked.tried, checked.chosen = tried, fallback.label
+    return checked, True
+
+
+def _not_faster(proposal: Proposal, result: CheckResult) -> str:
+    """Why the proposal's fallback is what was kept."""
+    return f"kept instead of '{proposal.summary}', which was not faster: {result.tried[0].split(': ', 1)[-1]}"
 
 
 def verify_together(program: Program, job: FileJob,
