@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from . import constructs, datamap, estimates, ir, loopfacts, pragmas, prefixscans, recurrence, wavefront
+from . import constructs, datamap, estimates, ir, loopfacts, pragmas, prefixscans, recurrence, threadslots, wavefront
 from .decide import Decision, FunctionContext, decide, distinct_object
 from .loops import CanonicalLoop, names_in, to_affine, to_poly, trip_count, written_vars
 from .pragmas import Clause, Directive
@@ -98,7 +98,10 @@ def analyse(scope: NestScope, loop: ir.LoopStmt, outer, enclosing, parallel_abov
                        guards=_guards(scope, directive))
     decision = decide(loop, outer, enclosing, scope.ctx, **presets)
     if existing is not None:
-        decision.reasons = [r for r in decision.reasons if not wavefront.synchronised(r, scope.lines)]
+        around = scope.constructs.around(scope.function, loop.info.line)
+        refs = decision.facts.refs if decision.facts else ()
+        decision.reasons = [r for r in decision.reasons if not wavefront.synchronised(r, scope.lines)
+                            and not threadslots.owned_by_thread(r, refs, directive.names, around)]
     verdict = first_verdict(scope, loop, decision, enclosing)
     return Planned(loop, decision, verdict, list(outer), list(enclosing), parallel_above, existing, directive)
 
