@@ -435,7 +435,9 @@ class _Walk:
         storage = self.resolve(frame, counter_var) if counter_var is not None else None
         for turn in range(min(trips or 2, 2)):
             counter = None
-            if storage is not None and trips:
+            if storage is not None and trips and isinstance(first, Num):
+                state.values[storage] = first  # some value of a known range (not every value)
+            elif storage is not None and trips:
                 counter = Counter(s, execution, turn, first, step, trips, len(self.loops) + 1, every)
                 state.values[storage] = Num.of(counter)
             if isinstance(s, (ir.For, ir.While)) and s.cond is not None:
@@ -462,7 +464,8 @@ class _Walk:
 
     def canonical(self, s: ir.For, frame, state):
         """(counter, first value, step, trip count) of `for (k = a; k < b; k += c)` with
-        known a, b, c; trips None when not known."""
+        known a, b, c; trips None when not known. When only b - a is known, the first
+        value is the Num range the counter stays in."""
         init = s.init
         if isinstance(init, ir.Decl) and init.init is not None:
             var, start = init.var, init.init
@@ -479,13 +482,22 @@ class _Walk:
             return var, None, None, None
         a = self.eval(start, frame, None, state, record=False)
         b = self.eval(cond.rhs, frame, None, state, record=False)
-        if not (isinstance(a, Num) and a.known and isinstance(b, Num) and b.known):
+        if not (isinstance(a, Num) and isinstance(b, Num)) or (step > 0) != (cond.op in ("<", "<=")):
             return var, None, None, None
-        lo, bound = a.lo, b.lo
+        if a.known and b.known:
+            lo, bound = a.lo, b.lo
+        else:  # `for (i = lo; i < lo + 32; i++)`: the start is not known, the trip count is
+            width = arith("-", b, a)
+            if not (isinstance(width, Num) and (width.known or width.counter is not None and width.scale == 0)):
+                return var, None, None, None
+            lo, bound = 0, width.lo
         last = {"<": bound - 1, "<=": bound, ">": bound + 1, ">=": bound}.get(cond.op)
-        if last is None or (step > 0) != (cond.op in ("<", "<=")):
+        if last is None:
             return var, None, None, None
         trips = max(0, (last - lo) // step + 1)
+        if not a.known:  # the counter lies in a range: the smallest start to the largest end
+            span = step * (trips - 1)
+            return var, Num(a.lo + min(span, 0), a.hi + max(span, 0)) if trips else None, step, trips
         return var, lo, step, trips
 
     # --------------------------------------------------------------- tasks

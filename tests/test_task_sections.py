@@ -149,3 +149,49 @@ def check(tmp_path, capsys, source: str) -> list[dict]:
     errors = [f for f in report["findings"] if f["level"] == "error"]
     assert code == (1 if errors else 0)
     return errors
+
+
+BLOCKS = """#include <stdio.h>
+
+#define N 64
+#define B 16
+
+static double cur[2 * N], nxt[2 * N];
+
+static void relax(int lo)
+{
+    for (int i = lo; i < lo + B; i++)
+        nxt[i] = 0.5 * cur[i];
+}
+
+int main(void)
+{
+#pragma omp parallel
+#pragma omp single
+    {
+        for (int lo = 0; lo < N; lo += B) {
+#pragma omp task firstprivate(lo)
+            relax(lo);
+        }
+        WAIT
+        for (int i = FIRST; i < FIRST + N; i++)
+            cur[i] = 1.0;
+    }
+    printf("%f\\n", nxt[3] + cur[3]);
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("wait, first, racy", [
+    ("", "0", True),  # the copy writes every element the blocks read, while they may run
+    ("#pragma omp taskwait", "0", False),
+    ("", "N", False),  # the copy writes cur[N..2N), the blocks read cur[0..N)
+])
+def test_block_of_a_known_width_at_an_unknown_start(tmp_path, capsys, wait, first, racy):
+    """`for (i = lo; i < lo + B; i++)`: i lies in the blocks' range, a value the copy loop writes."""
+    errors = check(tmp_path, capsys, BLOCKS.replace("WAIT", wait).replace("FIRST", first))
+    if racy:
+        assert [(e["rule"], e["accesses"][0]) for e in errors] == [("RegionRace", [11, 25])], errors
+    else:
+        assert errors == []
