@@ -133,7 +133,8 @@ def existing_pragma(scope: NestScope, p: Planned) -> bool:
     verdict, decision = p.verdict, p.decision
     verdict.existing = p.existing
     checked = decision.parallel is None and _has_check(p.directive, decision.runtime_check)
-    verdict.races, verdict.pragma_warnings = _races(p.directive, decision, decision.runtime_check if checked else None)
+    verdict.races, verdict.pragma_warnings = _races(p.directive, decision, decision.runtime_check if checked else None,
+                                                    _always_shared(scope, p))
     verdict.race_fix = _fix(p.directive, decision) if verdict.races else None
     if checked:
         _behind_check(verdict, decision.runtime_check)  # the pragma's if() rules out the overlap
@@ -707,11 +708,32 @@ def _cause(reason: loopfacts.Reason, lines: tuple[int, ...]) -> str:
     return f"{reason.text()}; {var} is shared: {meet}"
 
 
+def _always_shared(scope: NestScope, p: Planned) -> frozenset[str]:
+    """Objects of the loop every thread of the enclosing `parallel` region (in the same
+    function, with more than one thread) shares: globals and statics that are not
+    threadprivate and that no enclosing construct privatises."""
+    around = scope.constructs.around(scope.function, p.loop.info.line)
+    team = [c for c in around if "parallel" in c.directive.names]
+    if not team or any(c.directive.clause("if") is not None or c.directive.clause("num_threads") is not None
+                       for c in team):
+        return frozenset()  # an orphaned `for` may run in a team of one thread
+    if any("".join((c.directive.clause("default").arguments or "").split()) in ("private", "firstprivate")
+           for c in around if c.directive.clause("default") is not None):
+        return frozenset()
+    privatised = {name for c in around for clause in ("private", "firstprivate", "lastprivate", "reduction", "linear",
+                                                       "copyin") for name in c.directive.names_in(clause)}
+    refs = p.decision.facts.refs if p.decision.facts else ()
+    return frozenset(str(r.key) for r in refs if r.key.var.kind in ("global", "static")
+                     and r.key.var.name not in scope.constructs.threadprivate and r.key.var.name not in privatised)
+
+
 def _races(directive: Directive, decision: Decision,
-           check: loopfacts.RuntimeAliasCheck | None = None) -> tuple[list[loopfacts.Reason], list[loopfacts.Reason]]:
+           check: loopfacts.RuntimeAliasCheck | None = None,
+           always_shared: frozenset[str] = frozenset()) -> tuple[list[loopfacts.Reason], list[loopfacts.Reason]]:
     """What makes an existing loop pragma wrong (races the analysis can show:
     errors), and what it only cannot prove safe (warnings). Reasons the
-    pragma's own if() rules out (`check`) are neither."""
+    pragma's own if() rules out (`check`) are neither. Under a bare `for`,
+    a missing private/reduction is shown only for `always_shared` objects."""
     text = directive.text
     calls = {(c.name, c.line): c for c in decision.facts.calls} if decision.facts else {}
     races: list[loopfacts.Reason] = []
@@ -727,20 +749,24 @@ def _races(directive: Directive, decision: Decision,
             doubts.append(loopfacts.OutputMayInterleave(pragma=text, name=r.name, line=r.line))
         elif not (r.proven and _simd_only(directive) and isinstance(r, loopfacts.CarriedDependence)):
             doubts.append(loopfacts.PragmaNotProven(pragma=text, cause=r.text()))
-    if "parallel" not in directive.names:
-        return races, doubts  # a bare `for`: what is private depends on the enclosing region
+    # a bare `for`: what is private depends on the enclosing region, except for always-shared globals
+    bare = "parallel" not in directive.names
     counter = decision.canonical.var.name if decision.canonical and decision.canonical.var else None
     for name in decision.private:
+        if bare and name not in always_shared:
+            continue
         races.append(loopfacts.RaceInPragma(
             pragma=text, cause=f"{name} is shared, but every iteration writes it{_at(decision, name)}: it needs private({name})",
             lines=_access_lines(decision, name)))
     for name in decision.lastprivate:
-        if name != counter:
+        if name != counter and not (bare and name not in always_shared):
             races.append(loopfacts.RaceInPragma(
                 pragma=text,
                 cause=f"{name} is shared, but every iteration writes it{_at(decision, name)}: it needs lastprivate({name})",
                 lines=_access_lines(decision, name)))
     for r in decision.reductions:
+        if bare and r.var not in always_shared:
+            continue
         races.append(loopfacts.RaceInPragma(
             pragma=text, cause=f"{r.var} is updated by every iteration{_at(decision, r.var)} without reduction({r.op}: {r.var})",
             lines=_access_lines(decision, r.var)))
