@@ -94,3 +94,37 @@ def test_other_shapes_still_race(tmp_path, capsys, declare, body, loop):
     code, found = findings(tmp_path, capsys, program(declare, body, loop))
     errors = [f for f in found if f["level"] == "error"]
     assert code == 1 and "RaceInPragma" in {f["rule"] for f in errors}, found
+
+
+FIXED_SLOTS = """#include <omp.h>
+#include <stdio.h>
+
+static long scratch[8];
+
+int main(void)
+{
+    int slots = 2;
+    CHANGE
+#pragma omp parallel
+    {
+        int me = omp_get_thread_num();
+#pragma omp for schedule(static)
+        for (int i = 0; i < 4000; i++)
+            scratch[me % slots] += i % 7;
+    }
+    printf("%ld %ld\\n", scratch[0], scratch[1]);
+    return 0;
+}
+"""
+
+
+def test_constant_local_before_the_region_is_evaluated(tmp_path, capsys):
+    """slots = 2, never changed: threads 0 and 2 update one slot (RegionRace names them)."""
+    code, found = findings(tmp_path, capsys, FIXED_SLOTS.replace("CHANGE", ""))
+    races = [f for f in found if f["rule"] == "RegionRace"]
+    assert code == 1 and len(races) == 1 and "threads 0 and 2 compute the same index 0" in races[0]["message"], found
+
+
+def test_local_changed_later_is_not_evaluated(tmp_path, capsys):
+    code, found = findings(tmp_path, capsys, FIXED_SLOTS.replace("CHANGE", "slots += omp_get_max_threads() > 8;"))
+    assert not [f for f in found if f["rule"] == "RegionRace"], found
