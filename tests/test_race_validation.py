@@ -49,11 +49,13 @@ TRUTH_KEYS = {"program", "race", "pattern", "family", "set", "twin", "lines", "w
 # since depend array sections and taskloop (taskraces.py): 5 of 15; since
 # loops of a known width at an unknown start (taskraces.py) and globals under a
 # bare worksharing `for` (policies.py): 7 of 15; since constant locals set
-# before a region index by thread number (regions.py): 8 of 15.
+# before a region index by thread number (regions.py): 8 of 15; check --dynamic
+# 15 of 15 (taskwait_steps_racy, which TSan does not show under the race
+# check's passive wait policy, is now found statically), in 4 of 4 runs.
 # Floors: never lower them.
 STATIC_FLOOR_TRUE_POSITIVES = 8
 STATIC_FLOOR_PRECISION = 1.0
-DYNAMIC_FLOOR_TRUE_POSITIVES = 14
+DYNAMIC_FLOOR_TRUE_POSITIVES = 15
 DYNAMIC_FLOOR_PRECISION = 1.0
 
 

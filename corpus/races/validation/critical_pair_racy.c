@@ -15,13 +15,15 @@ static int item_weight(int i)
 int main(void)
 {
     struct tally t = {0, 0};
-#pragma omp parallel for schedule(dynamic, 16)
+#pragma omp parallel for schedule(static)
     for (int i = 0; i < N; i++) {
         int w = item_weight(i);
         if (w > 5) {
-#pragma omp critical(tally)
-            t.weight += w;
             t.items += 1;
+            if (w > 18) {
+#pragma omp critical(tally)
+                t.weight += w;
+            }
         }
     }
     printf("weight %ld items %ld\n", t.weight, t.items);

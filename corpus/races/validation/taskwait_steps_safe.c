@@ -1,7 +1,7 @@
 #include <stdio.h>
 
 #define N 4096
-#define BLOCK 64
+#define BLOCK 512
 #define STEPS 8
 
 static double cur[N], nxt[N];
