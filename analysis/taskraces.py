@@ -282,6 +282,9 @@ class _Walk:
                 self.close_group(group, region, state)
             frame.names = saved
             return True
+        if head == "sections" and len(words) == 1 and region.replicated and region.task is None \
+                and isinstance(s, ir.Block) and not rest:
+            return self.sections(c, s, frame, region, state, nowait)
         if head in ("critical", "atomic", "ordered") and len(words) == 1:
             return self.constructs(list(rest), s, frame, region, state)
         if head in ("single", "masked", "master") and len(words) == 1 and region.replicated and region.task is None:
@@ -308,6 +311,37 @@ class _Walk:
                 state.pending.clear()
             return through
         self.opaque(s, frame, state)  # a construct the walk does not model: forget what it waited on
+        return True
+
+    def sections(self, c: Construct, s: ir.Block, frame: Frame, region: Region, state: State, nowait: bool) -> bool:
+        """Each section runs once, on some thread of the team, while the others run theirs:
+        walked as sibling tasks (the first may go without `#pragma omp section`), all
+        finished at the construct's barrier unless `nowait`. Not modelled: a team that
+        `if` or `num_threads` may shrink to one thread, sections holding other directives
+        or while/do loops (atomics, flags and spin waits: regionraces.py reads those)."""
+        team = next((x for x in self.fc.constructs if x.line == region.team_line), None)
+        inside = [x for x in self.fc.within(frame.function, c.line + 1, c.last_line) if x.kind != "section"]
+        spins = any(isinstance(x, (ir.While, ir.DoWhile)) for x in s.walk())
+        if team is None or team.directive.clause("if") is not None or team.directive.clause("num_threads") is not None \
+                or inside or spins:
+            self.opaque(s, frame, state)  # sections that synchronise (atomics, flags, ...) are regions.py's
+            return True
+        saved = dict(frame.names)
+        self.privatise(c, frame, state)
+        region.replicated = False
+        for inner in s.stmts:
+            marks = [x for x in self.governing.get(id(inner), ()) if x.function is frame.function]
+            section = next((x for x in marks if x.kind == "section"), None)
+            if section is None and inner is not s.stmts[0] or any(x.kind != "section" for x in marks):
+                region.replicated = True
+                frame.names = saved
+                self.opaque(s, frame, state)  # not the shape of a sections block: not modelled
+                return True
+            self.spawn(section or c, inner, frame, region, state)
+        region.replicated = True
+        frame.names = saved
+        if not nowait:
+            state.pending.clear()
         return True
 
     def open_group(self, region: Region) -> int:
@@ -841,6 +875,9 @@ def _after(a: Access, b: Access, p: Pending) -> str:
 
 
 def _siblings(a: Access, b: Access, p: Pending) -> str:
+    if a.task is not None and b.task is not None and {a.task.construct.kind, b.task.construct.kind} <= {"section", "sections"}:
+        return (f"the sections at lines {a.task.line} and {b.task.line} may run at the same time on two threads "
+                "of the team")
     if a.task is not None and b.task is not None and a.task.construct is b.task.construct \
             and a.task.construct.kind.split()[0] == "taskloop":
         return (f"the taskloop at line {a.task.line} makes two tasks or more from the iterations of the loop at "

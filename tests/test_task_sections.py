@@ -195,3 +195,47 @@ def test_block_of_a_known_width_at_an_unknown_start(tmp_path, capsys, wait, firs
         assert [(e["rule"], e["accesses"][0]) for e in errors] == [("RegionRace", [11, 25])], errors
     else:
         assert errors == []
+
+
+SECTIONS = """#include <stdio.h>
+
+#define N 100
+
+static int img[N];
+
+static void fill(int lo, int hi, int value)
+{
+    for (int i = lo; i < hi; i++)
+        img[i] = value;
+}
+
+int main(void)
+{
+    int half = N / 2;
+#pragma omp parallel sections CLAUSES
+    {
+#pragma omp section
+        fill(0, FIRST_END, 1);
+#pragma omp section
+        SECOND
+    }
+    printf("%d %d\\n", img[half - 1], img[half]);
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("clauses, first_end, second, racy", [
+    ("", "half + 1", "fill(half, N, 2);", True),  # both write img[half]
+    ("", "half", "fill(half, N, 2);", False),
+    ("num_threads(1)", "half + 1", "fill(half, N, 2);", False),  # a team of one thread
+    ("if(half > 100)", "half + 1", "fill(half, N, 2);", False),  # false: a team of one thread
+])
+def test_sections_are_sibling_tasks(tmp_path, capsys, clauses, first_end, second, racy):
+    source = SECTIONS.replace("CLAUSES", clauses).replace("FIRST_END", first_end).replace("SECOND", second)
+    errors = check(tmp_path, capsys, source)
+    if racy:
+        assert [(e["rule"], e["accesses"][0]) for e in errors] == [("RegionRace", [10, 10])], errors
+        assert "the sections at lines 18 and 20 may run at the same time" in errors[0]["message"]
+    else:
+        assert errors == []
