@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from . import constructs, datamap, estimates, ir, loopfacts, pragmas, prefixscans, recurrence, wavefront
+from . import constructs, datamap, estimates, ir, loopfacts, pragmas, prefixscans, recurrence, threadslots, wavefront
 from .decide import Decision, FunctionContext, decide, distinct_object
 from .loops import CanonicalLoop, names_in, to_affine, to_poly, trip_count, written_vars
 from .pragmas import Clause, Directive
@@ -99,7 +99,10 @@ def analyse(scope: NestScope, loop: ir.LoopStmt, outer, enclosing, parallel_abov
                        guards=_guards(scope, directive))
     decision = decide(loop, outer, enclosing, scope.ctx, **presets)
     if existing is not None:
-        decision.reasons = [r for r in decision.reasons if not wavefront.synchronised(r, scope.lines)]
+        around = scope.constructs.around(scope.function, loop.info.line)
+        refs = decision.facts.refs if decision.facts else ()
+        decision.reasons = [r for r in decision.reasons if not wavefront.synchronised(r, scope.lines)
+                            and not threadslots.owned_by_thread(r, refs, directive.names, around)]
     verdict = first_verdict(scope, loop, decision, enclosing)
     return Planned(loop, decision, verdict, list(outer), list(enclosing), parallel_above, existing, directive)
 
@@ -132,7 +135,8 @@ def existing_pragma(scope: NestScope, p: Planned) -> bool:
     verdict, decision = p.verdict, p.decision
     verdict.existing = p.existing
     checked = decision.parallel is None and _has_check(p.directive, decision.runtime_check)
-    verdict.races, verdict.pragma_warnings = _races(p.directive, decision, decision.runtime_check if checked else None)
+    verdict.races, verdict.pragma_warnings = _races(p.directive, decision, decision.runtime_check if checked else None,
+                                                    _always_shared(scope, p))
     verdict.race_fix = _fix(p.directive, decision) if verdict.races else None
     if checked:
         _behind_check(verdict, decision.runtime_check)  # the pragma's if() rules out the overlap
@@ -788,11 +792,33 @@ def _cause(reason: loopfacts.Reason, lines: tuple[int, ...]) -> str:
     return f"{reason.text()}; {var} is shared: {meet}"
 
 
+def _always_shared(scope: NestScope, p: Planned) -> frozenset[str]:
+    """Objects of the loop every thread of the enclosing `parallel` region (in the same
+    function, with more than one thread) shares: globals and statics that are not
+    threadprivate and that no enclosing construct privatises."""
+    around = scope.constructs.around(scope.function, p.loop.info.line)
+    team = [c for c in around if "parallel" in c.directive.names]
+    if not team or any(c.directive.clause("if") is not None or c.directive.clause("num_threads") is not None
+                       for c in team):
+        return frozenset()  # an orphaned `for` may run in a team of one thread
+    if any("".join((c.directive.clause("default").arguments or "").split()) in ("private", "firstprivate")
+           for c in around if c.directive.clause("default") is not None):
+        return frozenset()
+    privatised = {name for c in around for clause in ("private", "firstprivate", "lastprivate", "reduction", "linear",
+                                                       "copyin") for name in c.directive.names_in(clause)}
+    refs = p.decision.facts.refs if p.decision.facts else ()
+    return frozenset(str(r.key) for r in refs if r.key.var.kind in ("global", "static")
+                     and r.key.var.name not in scope.constructs.threadprivate and r.key.var.name not in privatised)
+
+
 def _races(directive: Directive, decision: Decision,
-           check: loopfacts.RuntimeAliasCheck | None = None) -> tuple[list[loopfacts.Reason], list[loopfacts.Reason]]:
+           check: loopfacts.RuntimeAliasCheck | None = None,
+           always_shared: frozenset[str] = frozenset()) -> tuple[list[loopfacts.Reason], list[loopfacts.Reason]]:
     """What makes an existing loop pragma wrong (races the analysis can show:
     errors), and what it only cannot prove safe (warnings). Reasons the
-    pragma's own if() rules out (`check`) are neither."""
+    pragma's own if() rules out (`check`) are neither. Under a bare `for`,
+    a missing private/reduction is shown only for what the team shares
+    (`_team_shared`: scalars; of globals and statics, `always_shared` ones)."""
     text = directive.text
     calls = {(c.name, c.line): c for c in decision.facts.calls} if decision.facts else {}
     races: list[loopfacts.Reason] = []
@@ -811,7 +837,7 @@ def _races(directive: Directive, decision: Decision,
     if "parallel" not in directive.names and not _worksharing_loop(directive):
         return races, doubts  # simd: lanes of one thread, not a team sharing the variable
     counter = decision.canonical.var.name if decision.canonical and decision.canonical.var else None
-    shared = _team_shared(directive, decision)
+    shared = _team_shared(directive, decision, always_shared)
     for name in filter(shared, decision.private):
         races.append(loopfacts.RaceInPragma(
             pragma=text, cause=f"{name} is shared, but every iteration writes it{_at(decision, name)}: it needs private({name})",
@@ -829,16 +855,19 @@ def _races(directive: Directive, decision: Decision,
     return races, doubts
 
 
-def _team_shared(directive: Directive, decision: Decision):
+def _team_shared(directive: Directive, decision: Decision, always_shared: frozenset[str] = frozenset()):
     """Which of the loop's private, lastprivate and reduction candidates the
     threads really share: all under a combined `parallel` loop; under a bare
     worksharing loop only scalars, since an array's element may be chosen by
     a per-thread value of the region (`partial[slot]` with slot set from the
-    thread number)."""
+    thread number), and of the globals and statics only `always_shared` ones
+    (an orphaned `for`, or a region with if/num_threads, may run in a team of one)."""
     if "parallel" in directive.names:
         return lambda name: True
-    arrays = {str(r.key) for r in (decision.facts.refs if decision.facts else ()) if r.subscripts is not None}
-    return lambda name: name not in arrays
+    refs = decision.facts.refs if decision.facts else ()
+    arrays = {str(r.key) for r in refs if r.subscripts is not None}
+    statics = {str(r.key) for r in refs if r.key.var.kind in ("global", "static")}
+    return lambda name: name not in arrays and (name not in statics or name in always_shared)
 
 
 def _at(decision: Decision, name: str) -> str:

@@ -67,7 +67,7 @@ class Region:
     function: ir.Function
     parts: list[Part]
     sharing: Sharing
-    thread_values: dict[ir.Var, ir.Expr]  # private variables set once, from the thread number maybe
+    thread_values: dict[ir.Var, ir.Expr]  # private variables set once (from the thread number maybe), constant locals
     flush_lines: list[int]
 
 
@@ -344,8 +344,9 @@ def _filter_thread(c: constructs.Construct) -> int | None:
 
 
 def _thread_values(region: constructs.Construct) -> dict[ir.Var, ir.Expr]:
-    """Variables declared in the region and set once there (`int slot = omp_get_thread_num() / 2;`):
-    their value, for telling which threads touch which element."""
+    """Variables declared in the region and set once there (`int slot = omp_get_thread_num() / 2;`),
+    and locals of the function set once to an integer constant before it: their value, for
+    telling which threads touch which element."""
     body = region.stmt
     counts: dict[ir.Var, int] = {}
     for s in body.walk():
@@ -356,6 +357,15 @@ def _thread_values(region: constructs.Construct) -> dict[ir.Var, ir.Expr]:
     for s in body.walk():
         if isinstance(s, ir.Decl) and s.init is not None and s.var not in counts and s.var.kind == "local":
             values[s.var] = s.init
+    function = region.function
+    if function is not None:  # locals of the function set once to a constant before the region (`int slots = 2;`)
+        changed = {var for s in function.body.walk() for e in s.expressions() for var in loops.assignments_in_expr(e)}
+        changed |= {x.operand.var for s in function.body.walk() for e in s.expressions() for x in e.walk()
+                    if isinstance(x, ir.Unary) and x.op == "&" and isinstance(x.operand, ir.Name)}
+        for s in function.body.walk():
+            if isinstance(s, ir.Decl) and s.line < region.line and s.var.kind == "local" and s.var not in changed \
+                    and isinstance(s.init, ir.Const) and isinstance(s.init.value, int):
+                values.setdefault(s.var, s.init)
     top = body.stmts if isinstance(body, ir.Block) else []
     for s in top:
         if isinstance(s, ir.ExprStmt) and isinstance(s.expr, ir.Assign) and s.expr.op == "=":

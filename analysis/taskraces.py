@@ -42,7 +42,7 @@ from . import ir, loopfacts
 from .constructs import SYNC_CALLS, Construct, FileConstructs
 from .effects import classify_call
 from .loops import written_in_expr, written_vars
-from .taskvalues import Counter, Num, add, arith, mul, same_element
+from .taskvalues import Counter, Num, Section, add, add_constant, arith, mul, parse_section, same_element, sections_disjoint
 
 _MAX_DEPTH = 8  # inlined calls and nested tasks
 _BUDGET = 40_000  # statements walked per parallel region
@@ -114,7 +114,8 @@ class Pending:
     own: tuple[Access, ...]
     descendants: tuple[Access, ...]  # of the tasks it created and does not wait for
     groups: tuple[int, ...]  # the taskgroups open at its creation
-    dependences: tuple[tuple[str, Storage | None], ...]  # (in|out|..., the object; None: not known)
+    #: (in|out|..., the object (None: not known), its array section (None: the whole object))
+    dependences: tuple[tuple[str, Storage | None, Section | None], ...]
     origin: int
     after: frozenset[int] = frozenset()  # origins of the siblings `depend` orders it after (transitively)
     waited_line: int = 0  # the taskwait that waited for it (not for its descendants)
@@ -189,6 +190,7 @@ class _Walk:
         self.standalone = _standalone_by_block(functions, file_constructs)
         self.globals: dict[ir.Var, Storage] = {}
         self.races: dict[tuple, loopfacts.RegionRace] = {}
+        self.task_bodies: dict[int, Construct] = {}  # id(body of a taskloop being walked) -> the taskloop
         self.ids = itertools.count(1)
         self.loops: list[Counter | None] = []
         #: the conditions the walk is under: (loops around it, one id per arm walked)
@@ -216,7 +218,7 @@ class _Walk:
         for s in c.function.body.walk():
             if isinstance(s, ir.Decl) and s.line < c.line and s.init is not None and not s.var.is_array:
                 value = self.eval(s.init, frame, None, state, record=False)
-                if isinstance(value, Num) and value.known and s.var not in assigned:
+                if (isinstance(value, Num) and value.known or isinstance(value, Pointer)) and s.var not in assigned:
                     state.values[team(s.var)] = value
         self.privatise(c, frame, state)
         region = Region(None, replicated=True, team_line=c.line)
@@ -242,6 +244,9 @@ class _Walk:
 
     def stmt(self, s: ir.Stmt, frame: Frame, region: Region, state: State) -> bool:
         """Walk one statement; False when it does not fall through (return, break...)."""
+        if id(s) in self.task_bodies:  # the body of a taskloop: one task per iteration
+            self.spawn(self.task_bodies[id(s)], s, frame, region, state)
+            return True
         cs = [c for c in self.governing.get(id(s), ()) if c.function is frame.function]
         if cs:
             return self.constructs(cs, s, frame, region, state)
@@ -261,15 +266,25 @@ class _Walk:
             self.spawn(c, s, frame, region, state)
             return True
         if head == "taskgroup":
-            group = next(self.ids)
-            region.groups.append(group)
+            group = self.open_group(region)
             through = self.constructs(list(rest), s, frame, region, state)
-            region.groups.pop()
-            done = [p for p in state.pending if group in p.groups]
-            finished = set().union(*(p.after for p in done))  # what they waited for has finished too
-            state.pending = [replace(p, own=()) if p.origin in finished else p
-                             for p in state.pending if group not in p.groups]
+            self.close_group(group, region, state)
             return through
+        if head == "taskloop" and words[1:] in ([], ["simd"]) and not rest and self.splits(c, s, frame, state):
+            saved = dict(frame.names)
+            for var in _associated_counters(s, 1):
+                frame.names[var] = Storage(var, team_shared=False)  # predetermined private
+            group = self.open_group(region) if c.directive.clause("nogroup") is None else None
+            self.task_bodies[id(s.body)] = c
+            self.loop(s, frame, region, state)
+            del self.task_bodies[id(s.body)]
+            if group is not None:
+                self.close_group(group, region, state)
+            frame.names = saved
+            return True
+        if head == "sections" and len(words) == 1 and region.replicated and region.task is None \
+                and isinstance(s, ir.Block) and not rest:
+            return self.sections(c, s, frame, region, state, nowait)
         if head in ("critical", "atomic", "ordered") and len(words) == 1:
             return self.constructs(list(rest), s, frame, region, state)
         if head in ("single", "masked", "master") and len(words) == 1 and region.replicated and region.task is None:
@@ -297,6 +312,62 @@ class _Walk:
             return through
         self.opaque(s, frame, state)  # a construct the walk does not model: forget what it waited on
         return True
+
+    def sections(self, c: Construct, s: ir.Block, frame: Frame, region: Region, state: State, nowait: bool) -> bool:
+        """Each section runs once, on some thread of the team, while the others run theirs:
+        walked as sibling tasks (the first may go without `#pragma omp section`), all
+        finished at the construct's barrier unless `nowait`. Not modelled: a team that
+        `if` or `num_threads` may shrink to one thread, sections holding other directives
+        or while/do loops (atomics, flags and spin waits: regionraces.py reads those)."""
+        team = next((x for x in self.fc.constructs if x.line == region.team_line), None)
+        inside = [x for x in self.fc.within(frame.function, c.line + 1, c.last_line) if x.kind != "section"]
+        spins = any(isinstance(x, (ir.While, ir.DoWhile)) for x in s.walk())
+        if team is None or team.directive.clause("if") is not None or team.directive.clause("num_threads") is not None \
+                or inside or spins:
+            self.opaque(s, frame, state)  # sections that synchronise (atomics, flags, ...) are regions.py's
+            return True
+        saved = dict(frame.names)
+        self.privatise(c, frame, state)
+        region.replicated = False
+        for inner in s.stmts:
+            marks = [x for x in self.governing.get(id(inner), ()) if x.function is frame.function]
+            section = next((x for x in marks if x.kind == "section"), None)
+            if section is None and inner is not s.stmts[0] or any(x.kind != "section" for x in marks):
+                region.replicated = True
+                frame.names = saved
+                self.opaque(s, frame, state)  # not the shape of a sections block: not modelled
+                return True
+            self.spawn(section or c, inner, frame, region, state)
+        region.replicated = True
+        frame.names = saved
+        if not nowait:
+            state.pending.clear()
+        return True
+
+    def open_group(self, region: Region) -> int:
+        group = next(self.ids)
+        region.groups.append(group)
+        return group
+
+    def close_group(self, group: int, region: Region, state: State) -> None:
+        """The end of a taskgroup: every task created in it, and their descendants, has finished."""
+        region.groups.pop()
+        done = [p for p in state.pending if group in p.groups]
+        finished = set().union(*(p.after for p in done))  # what they waited for has finished too
+        state.pending = [replace(p, own=()) if p.origin in finished else p
+                         for p in state.pending if group not in p.groups]
+
+    def splits(self, c: Construct, s: ir.Stmt, frame: Frame, state: State) -> bool:
+        """A taskloop shown to make two tasks or more: `num_tasks(k)`, k >= 2, over 2 iterations or
+        more, or `grainsize(g)` over 2g or more (each task gets fewer than 2g). Without either the
+        number of tasks is the implementation's: nothing is shown."""
+        if not isinstance(s, ir.For) or c.clause_depth("collapse") > 1 or c.directive.clause("if") is not None:
+            return False
+        _, _, _, trips = self.canonical(s, frame, state)
+        grain, tasks = _count(c, "grainsize"), _count(c, "num_tasks")
+        if trips is None:
+            return False
+        return (grain is not None and grain > 0 and trips >= 2 * grain) or (tasks is not None and tasks >= 2 and trips >= 2)
 
     def opaque(self, s: ir.Stmt, frame: Frame, state: State) -> None:
         state.pending.clear()
@@ -398,7 +469,9 @@ class _Walk:
         storage = self.resolve(frame, counter_var) if counter_var is not None else None
         for turn in range(min(trips or 2, 2)):
             counter = None
-            if storage is not None and trips:
+            if storage is not None and trips and isinstance(first, Num):
+                state.values[storage] = first  # some value of a known range (not every value)
+            elif storage is not None and trips:
                 counter = Counter(s, execution, turn, first, step, trips, len(self.loops) + 1, every)
                 state.values[storage] = Num.of(counter)
             if isinstance(s, (ir.For, ir.While)) and s.cond is not None:
@@ -425,7 +498,8 @@ class _Walk:
 
     def canonical(self, s: ir.For, frame, state):
         """(counter, first value, step, trip count) of `for (k = a; k < b; k += c)` with
-        known a, b, c; trips None when not known."""
+        known a, b, c; trips None when not known. When only b - a is known, the first
+        value is the Num range the counter stays in."""
         init = s.init
         if isinstance(init, ir.Decl) and init.init is not None:
             var, start = init.var, init.init
@@ -442,13 +516,22 @@ class _Walk:
             return var, None, None, None
         a = self.eval(start, frame, None, state, record=False)
         b = self.eval(cond.rhs, frame, None, state, record=False)
-        if not (isinstance(a, Num) and a.known and isinstance(b, Num) and b.known):
+        if not (isinstance(a, Num) and isinstance(b, Num)) or (step > 0) != (cond.op in ("<", "<=")):
             return var, None, None, None
-        lo, bound = a.lo, b.lo
+        if a.known and b.known:
+            lo, bound = a.lo, b.lo
+        else:  # `for (i = lo; i < lo + 32; i++)`: the start is not known, the trip count is
+            width = arith("-", b, a)
+            if not (isinstance(width, Num) and (width.known or width.counter is not None and width.scale == 0)):
+                return var, None, None, None
+            lo, bound = 0, width.lo
         last = {"<": bound - 1, "<=": bound, ">": bound + 1, ">=": bound}.get(cond.op)
-        if last is None or (step > 0) != (cond.op in ("<", "<=")):
+        if last is None:
             return var, None, None, None
         trips = max(0, (last - lo) // step + 1)
+        if not a.known:  # the counter lies in a range: the smallest start to the largest end
+            span = step * (trips - 1)
+            return var, Num(a.lo + min(span, 0), a.hi + max(span, 0)) if trips else None, step, trips
         return var, lo, step, trips
 
     # --------------------------------------------------------------- tasks
@@ -529,24 +612,44 @@ class _Walk:
             kind, _, items = text.partition(":")
             kind = kind.strip()
             if "(" in kind or not items:
-                out.append(("unknown", None))
+                out.append(("unknown", None, None))
                 continue
             for item in items.split(","):
-                out.append((kind, self.dependence_object(item.strip(), frame, state, c.line)))
+                out.append((kind, *self.dependence_object(item.strip(), frame, state, c.line)))
         return tuple(out)
 
-    def dependence_object(self, item: str, frame, state, line) -> Storage | None:
+    def dependence_object(self, item: str, frame, state, line) -> tuple[Storage | None, Section | None]:
+        """The object a depend item names, and the array section of it (None: the whole object)."""
         name, _, subscript = item.partition("[")
         var = _var_named(frame.function, name.strip(), line, self)
         if var is None or not name.strip().isidentifier():
-            return None
+            return None, None
         storage = self.resolve(frame, var)
         if not subscript:
-            return storage
+            return storage, None
+        section = parse_section(subscript[:-1] if subscript.endswith("]") else "[", self.section_value(frame, state, line))
         if var.is_array or var.is_container:
-            return storage
+            return storage, section
         pointer = state.values.get(storage) if storage is not None else None
-        return pointer.storage if isinstance(pointer, Pointer) else None
+        if not isinstance(pointer, Pointer):
+            return None, None
+        offset = pointer.offset
+        if section is not None and isinstance(offset, Num) and offset.known:
+            section = Section(add_constant(section.lo, offset.lo), section.length)
+        elif section is not None:
+            section = None
+        return pointer.storage, section
+
+    def section_value(self, frame: Frame, state: State, line: int):
+        """A name in a depend section: a variable's known value (None when not known), or
+        "symbol" for a name that is no variable (a macro or enumerator: one value everywhere)."""
+        def value_of(name: str):
+            var = _var_named(frame.function, name, line, self)
+            if var is None:
+                return "symbol"
+            value = state.values.get(self.resolve(frame, var))
+            return value.lo if isinstance(value, Num) and value.known else None
+        return value_of
 
     def pairs(self, earlier, later, meet) -> None:
         for a in earlier:
@@ -772,6 +875,13 @@ def _after(a: Access, b: Access, p: Pending) -> str:
 
 
 def _siblings(a: Access, b: Access, p: Pending) -> str:
+    if a.task is not None and b.task is not None and {a.task.construct.kind, b.task.construct.kind} <= {"section", "sections"}:
+        return (f"the sections at lines {a.task.line} and {b.task.line} may run at the same time on two threads "
+                "of the team")
+    if a.task is not None and b.task is not None and a.task.construct is b.task.construct \
+            and a.task.construct.kind.split()[0] == "taskloop":
+        return (f"the taskloop at line {a.task.line} makes two tasks or more from the iterations of the loop at "
+                f"line {a.task.loop_line}, and they may run at the same time")
     if a.task is not None and b.task is not None and a.task.construct is b.task.construct and a.task.loop_line:
         return (f"the task at line {a.task.line} is created in every iteration of the loop at line "
                 f"{a.task.loop_line}, and two of these tasks may run at the same time")
@@ -780,12 +890,14 @@ def _siblings(a: Access, b: Access, p: Pending) -> str:
 
 
 def _ordered(first, second) -> bool:
-    """`depend` clauses order the second task after the first (unknown objects order everything)."""
-    for kind_a, a in first:
-        for kind_b, b in second:
+    """`depend` clauses order the second task after the first (unknown objects order
+    everything; array sections of one object shown apart order nothing)."""
+    for kind_a, a, section_a in first:
+        for kind_b, b, section_b in second:
             if a is None or b is None:
                 return True
-            if a is b and not (kind_a == kind_b and kind_a in _IN_DEPENDENCES):
+            if a is b and not (kind_a == kind_b and kind_a in _IN_DEPENDENCES) \
+                    and not sections_disjoint(section_a, section_b):
                 return True
     return False
 

@@ -9,6 +9,7 @@ function of one iteration's counter, or when one takes every value of a range
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from . import ir
@@ -145,3 +146,93 @@ def same_element(x: tuple, y: tuple) -> bool:
         if len(set(map(id, counters))) != len(counters):
             return False
     return all(_meets(a, b) for a, b in zip(x, y))
+
+
+# ------------------------------------------------- array sections of `depend`
+
+#: A linear form: (symbol, coefficient) pairs sorted by symbol, "" for the constant.
+Linear = tuple[tuple[str, int], ...]
+
+_TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z_]\w*)|(.))")
+
+
+@dataclass(frozen=True)
+class Section:
+    """`a[lo:length]` (or `a[lo]`, length 1) of a `depend` clause, one dimension, as
+    linear forms over symbols that hold one value in the whole program (macros,
+    enumerators) and variables whose value the walk knows."""
+
+    lo: Linear
+    length: Linear
+
+
+def parse_section(subscript: str, value_of) -> Section | None:
+    """The section of `lo:length` / `lo` / `:length` (the text inside one pair of brackets);
+    `value_of(name)` gives a variable's known value, "symbol" for a program constant,
+    None when not known. None: not one dimension, or not linear in known terms."""
+    lo_text, colon, length_text = subscript.partition(":")
+    if "[" in subscript or "]" in subscript or (colon and not length_text.strip()):
+        return None
+    lo = _linear(lo_text, value_of) if lo_text.strip() else ()
+    length = _linear(length_text, value_of) if colon else ((("", 1),))
+    if lo is None or length is None:
+        return None
+    return Section(lo, length)
+
+
+def sections_disjoint(a: Section | None, b: Section | None) -> bool:
+    """Shown apart: one ends at or before the other starts, whatever the symbols' values."""
+    if a is None or b is None:
+        return False
+    for first, second in ((a, b), (b, a)):
+        gap = _combine(second.lo, _combine(first.lo, first.length, 1), -1)  # second.lo - (first.lo + first.length)
+        if all(symbol == "" for symbol, _ in gap) and sum(k for _, k in gap) >= 0:
+            return True
+    return False
+
+
+def _combine(a: Linear, b: Linear, sign: int) -> Linear:
+    out: dict[str, int] = dict(a)
+    for symbol, k in b:
+        out[symbol] = out.get(symbol, 0) + sign * k
+    return tuple(sorted((s, k) for s, k in out.items() if k))
+
+
+def _linear(text: str, value_of) -> Linear | None:
+    """`2*N + k - 1` as a linear form; None for anything else (parentheses, division, calls)."""
+    tokens = [m.groups() for m in _TOKEN.finditer(text) if any(m.groups())]
+    terms: dict[str, int] = {}
+    sign, factor, symbol, expect_operand = 1, 1, "", True
+    for number, name, other in tokens:
+        if expect_operand:
+            if other == "-" and factor == 1 and symbol == "":
+                sign = -sign
+                continue
+            if number is not None:
+                factor *= int(number)
+            elif name is not None:
+                value = value_of(name)
+                if value is None or symbol and value == "symbol":
+                    return None  # unknown, or a product of two symbols
+                if value == "symbol":
+                    symbol = name
+                else:
+                    factor *= value
+            else:
+                return None
+            expect_operand = False
+        elif other == "*":
+            expect_operand = True
+        elif other in ("+", "-"):
+            terms[symbol] = terms.get(symbol, 0) + sign * factor
+            sign, factor, symbol, expect_operand = (1 if other == "+" else -1), 1, "", True
+        else:
+            return None
+    if expect_operand:
+        return None
+    terms[symbol] = terms.get(symbol, 0) + sign * factor
+    return tuple(sorted((s, k) for s, k in terms.items() if k))
+
+
+def add_constant(form: Linear, value: int) -> Linear:
+    return _combine(form, (("", value),), 1)
