@@ -1043,9 +1043,9 @@ def _standalone_by_block(functions, fc: FileConstructs) -> dict[int, list[Constr
 
 def find(functions: dict[str, ir.Function], file_constructs: FileConstructs, facts=None) -> list[loopfacts.RegionRace]:
     """The task races of one file, one per pair of access lines. Only the
-    functions of the file are followed, so a file without a task construct
-    has no task race: it is not walked (the walk is the costly part of check
-    on large files)."""
+    functions of the file are followed, so a file without a task (or
+    sections) construct has no race this walk finds: it is not walked (the
+    walk is the costly part of check on large files)."""
     if not any(_creates_tasks(c) for c in file_constructs.constructs):
         return []
     walk = _Walk(functions, file_constructs)
@@ -1059,5 +1059,6 @@ def find(functions: dict[str, ir.Function], file_constructs: FileConstructs, fac
 
 
 def _creates_tasks(c: Construct) -> bool:
-    """`task`, `taskloop` and the combined forms that hold them (`parallel master taskloop`...)."""
-    return any(word in ("task", "taskloop") for word in c.kind.split())
+    """`task`, `taskloop` and the combined forms that hold them (`parallel master taskloop`...),
+    and `sections` (the walk reads its sections as sibling tasks)."""
+    return any(word in ("task", "taskloop", "sections") for word in c.kind.split())
