@@ -267,7 +267,9 @@ def _executor(path: Path, name: str | None):
     """The executor of --executor, else of `executor` in the configuration nearest `path`."""
     found = run_settings(path)
     if (name or found.executor) == "slurm":
-        return SlurmExecutor(found.slurm)
+        executor = SlurmExecutor(found.slurm)
+        executor.check()  # before the analysis: no sbatch, no controller -> one line, exit 2
+        return executor
     return LocalExecutor()
 
 

@@ -164,6 +164,10 @@ class SlurmExecutor:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def check(self) -> None:
+        """SlurmError (one line) unless Slurm's commands are here and the controller answers."""
+        slurm.node_facts(settings=self.settings, probe=False)
+
     def close(self) -> None:
         """Removes the jobs' directories (their working copies)."""
         for directory in self._directories:
@@ -199,7 +203,7 @@ class SlurmExecutor:
     # -- following --
 
     def verify_groups(self, groups, options, summary, progress=None, on_progress=None) -> None:
-        slurm.node_facts(settings=self.settings, probe=False)  # sinfo: SlurmError now if Slurm cannot be used
+        self.check()
         jobs = [_GroupJob(group) for group in groups]
         total = sum(j.proposals for j in jobs)
         files_total = sum(len(members) for _, members in groups)
