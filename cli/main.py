@@ -330,12 +330,14 @@ def github_review(ctx, paths, number, repo, api_url, no_verify, max_comments, sa
 
     def suggest(targets: list[Path]) -> SuggestRun:
         settings = _settings(ctx, None, None)
-        return _suggest_run(targets, settings, Console(highlight=False, stderr=True),
-                            SuggestOptions(verify=not no_verify, jobs=settings.jobs))
+        executor = _executor(targets[0] if targets else Path.cwd(), None)  # `executor` of the configuration
+        with executor:
+            return _suggest_run(targets, settings, Console(highlight=False, stderr=True),
+                                SuggestOptions(verify=not no_verify, jobs=settings.jobs, executor=executor))
 
     try:
         run = github.review_pull_request(request, suggest, say=lambda line: click.echo(f"ompilot: {line}", err=True))
-    except (github.GitHubError, *_ENVIRONMENT_ERRORS) as exc:
+    except (github.GitHubError, *_ENVIRONMENT_ERRORS, ConfigError, SlurmError) as exc:
         click.echo(f"ompilot: {exc}", err=True)
         ctx.exit(EXIT_ERROR)
     number, outcome = run.number, run.posted

@@ -157,6 +157,24 @@ def test_a_job_cancelled_mid_run_is_reported_and_submitted_again(slurm_cluster, 
     assert not _live_jobs(slurm_cluster) and not any((tmp_path / "work" / "jobs").iterdir())
 
 
+def test_a_job_whose_own_command_fails_is_reported_and_not_retried(slurm_cluster, tmp_path, monkeypatch):
+    from ompilot.verify import executor as executor_module
+
+    settings = slurm_cluster.settings(work_dir=tmp_path / "work")
+    argmax = _argmax(tmp_path / "argmax")
+    monkeypatch.setattr(executor_module.sys, "executable", "/bin/false")  # the job's python: fails at once
+    executor = SlurmExecutor(settings)
+    with executor:
+        run = suggest_tree([argmax], ScanSettings(), SuggestOptions(tune=False, executor=executor))
+    (job,) = executor.submitted
+    (result,) = run.results
+    assert not result.proposals and result.rejected
+    assert all(p.evidence.stage == "setup" and f"Slurm job {job.job_id} FAILED" in p.evidence.message
+               for p in result.rejected)
+    assert any(f"cannot verify on Slurm: Slurm job {job.job_id} FAILED" in e and "exit code 1" in e
+               for e in run.errors)
+
+
 def test_ctrl_c_cancels_every_job_and_removes_the_working_copies(slurm_cluster, tmp_path):
     settings = slurm_cluster.settings(work_dir=tmp_path / "work")
     files = [_gain(tmp_path / f"gain{n}") for n in range(2)]  # two programs: two jobs, one of them queued
