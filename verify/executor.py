@@ -238,8 +238,12 @@ class SlurmExecutor:
                     raise slurm.SlurmError(f"Slurm jobs not finished within {self.job_timeout:.0f} s; cancelled")
                 self.sleep(self.settings.poll_seconds)
         except BaseException:
-            self.cancel_all()
-            self.close()
+            try:
+                self.cancel_all()
+            except slurm.SlurmError:
+                pass  # the controller is gone too: the first error is the one to report
+            finally:
+                self.close()
             raise
         self.close()
 
