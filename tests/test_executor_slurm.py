@@ -231,3 +231,30 @@ def test_two_programs_verify_at_once_on_two_nodes(slurm_cluster_two_nodes, tmp_p
     assert max(most_running) == 2
     # where the nodes have one CPU each, the program's own thread counts are checked
     assert {(r.proposals + r.rejected)[0].evidence.where.threads for r in run.results} == {(2,)}
+
+
+def test_the_slurm_table_is_read_and_checked(tmp_path, capsys):
+    from ompilot.verify.config import ConfigError, run_settings
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[tool.ompilot]\nexecutor = "slurm"\n[tool.ompilot.slurm]\npartition = "compute"\naccount = "proj42"\n'
+        'qos = "normal"\ntime = "30:00"\nconstraint = "epyc"\nsbatch_options = ["--mem=16G"]\nthreads = [2, 8]\n'
+        'workdir = "scratch"\n')
+    found = run_settings(project / "src" / "a.c")
+    settings = found.slurm
+    assert found.executor == "slurm"
+    assert (settings.partition, settings.account, settings.qos, settings.time_limit, settings.constraint) == (
+        "compute", "proj42", "normal", "30:00", "epyc")
+    assert settings.sbatch_options == ("--mem=16G",) and settings.threads == (2, 8)
+    assert settings.work_dir == project / "scratch"
+    assert run_settings(tmp_path / "elsewhere.c").executor == "local"
+
+    (project / "pyproject.toml").write_text('[tool.ompilot.slurm]\npartitoin = "compute"\n')
+    with pytest.raises(ConfigError, match="unknown key.*'partitoin'"):
+        run_settings(project / "a.c")
+    (project / "a.c").write_text("int main(void) { return 0; }\n")
+    assert main(["suggest", str(project / "a.c")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "pyproject.toml: unknown key" in err

@@ -193,7 +193,10 @@ def run_settings(path: Path) -> RunSettings:
     the defaults (local, the work directory under the current directory) without one."""
     from .slurm import SlurmSettings
 
-    found = _config_table(path)
+    try:
+        found = _config_table(path)
+    except ConfigError:
+        found = None  # a file that cannot be read: the verifier reports it, for its program, as before
     if found is None:
         return RunSettings("local", SlurmSettings(work_dir=Path(DEFAULT_SLURM_WORKDIR).absolute()))
     table, folder, source = found
