@@ -135,6 +135,8 @@ def evidence_line(proposal) -> str:
         parts.append("output: same as the serial build")
     if proposal.origin == "model":
         parts.append("proposed by a model, proven by the checks above")
+    if evidence is not None and evidence.where is not None:
+        parts.append(evidence.where.describe())
     return "; ".join(parts) + "."
 
 

@@ -22,6 +22,9 @@ from ompilot.analysis.scan import ScanSettings, scan_file, scan_files
 from ompilot.suggest import llm_client
 from ompilot.suggest.tree import apply_results
 from ompilot.verify.cache import VerificationCache
+from ompilot.verify.config import ConfigError, run_settings
+from ompilot.verify.executor import LocalExecutor, SlurmExecutor
+from ompilot.verify.slurm import SlurmError
 from ompilot.verify.dynamic import parse_thread_counts
 from ompilot.verify.existing import CheckTargetError, check_target
 from ompilot.verify.pipeline import SuggestOptions, SuggestRun, suggest_tree
@@ -192,9 +195,12 @@ def _dynamic_threads(ctx: click.Context, dynamic: bool, thread_counts: str | Non
               "tree, patch, flags and compilers.")
 @click.option("--no-code-upload", is_flag=True, envvar="OMPILOT_NO_CODE_UPLOAD",
               help="Never send source code off this machine: only hf: models or a server on localhost.")
+@click.option("--executor", "executor_name", type=click.Choice(["local", "slurm"]), default=None,
+              help="Where the checks run: local (this machine, default) or slurm (one job per program on the "
+                   "cluster's compute nodes, see [tool.ompilot.slurm]); default: `executor` in the configuration.")
 @click.pass_context
 def suggest(ctx, paths, build_dir, fmt, jobs, mode, target, no_verify, no_tune, budget_minutes, report_path, llm_model,
-            llm_base_url, llm_max_calls, llm_timeout, llm_no_cache, no_cache, no_code_upload) -> None:
+            llm_base_url, llm_max_calls, llm_timeout, llm_no_cache, no_cache, no_code_upload, executor_name) -> None:
     """Propose OpenMP pragmas for the loops proven parallel, with their reasons.
 
     Each proposal is built and run first (race check, output check, timing)
@@ -218,12 +224,14 @@ def suggest(ctx, paths, build_dir, fmt, jobs, mode, target, no_verify, no_tune, 
             click.echo(f"ompilot: {exc}", err=True)
             ctx.exit(EXIT_ERROR)
     try:
+        executor = _executor(paths[0], executor_name)
         compdb.toolchain_flags()
-        run = _suggest_run(list(paths), settings, console, SuggestOptions(
-            target=target, verify=not no_verify, tune=not no_tune, jobs=settings.jobs,
-            budget_minutes=budget_minutes, client=client,
-            cache=None if no_cache else VerificationCache.default()))
-    except _ENVIRONMENT_ERRORS as exc:
+        with executor:
+            run = _suggest_run(list(paths), settings, console, SuggestOptions(
+                target=target, verify=not no_verify, tune=not no_tune, jobs=settings.jobs,
+                budget_minutes=budget_minutes, client=client,
+                cache=None if no_cache else VerificationCache.default(), executor=executor))
+    except (*_ENVIRONMENT_ERRORS, ConfigError, SlurmError) as exc:
         click.echo(f"ompilot: {exc}", err=True)
         ctx.exit(EXIT_ERROR)
     results, errors = run.results, run.errors
@@ -253,6 +261,16 @@ def suggest(ctx, paths, build_dir, fmt, jobs, mode, target, no_verify, no_tune, 
         ctx.exit(EXIT_ERROR)
     found = any(r.proposals or r.errors for r in results) or errors or run.left_unverified
     ctx.exit(EXIT_FINDINGS if found else EXIT_CLEAN)
+
+
+def _executor(path: Path, name: str | None):
+    """The executor of --executor, else of `executor` in the configuration nearest `path`."""
+    found = run_settings(path)
+    if (name or found.executor) == "slurm":
+        executor = SlurmExecutor(found.slurm)
+        executor.check()  # before the analysis: no sbatch, no controller -> one line, exit 2
+        return executor
+    return LocalExecutor()
 
 
 def _suggest_run(paths: list[Path], settings, console: Console, options: SuggestOptions) -> SuggestRun:
@@ -312,12 +330,14 @@ def github_review(ctx, paths, number, repo, api_url, no_verify, max_comments, sa
 
     def suggest(targets: list[Path]) -> SuggestRun:
         settings = _settings(ctx, None, None)
-        return _suggest_run(targets, settings, Console(highlight=False, stderr=True),
-                            SuggestOptions(verify=not no_verify, jobs=settings.jobs))
+        executor = _executor(targets[0] if targets else Path.cwd(), None)  # `executor` of the configuration
+        with executor:
+            return _suggest_run(targets, settings, Console(highlight=False, stderr=True),
+                                SuggestOptions(verify=not no_verify, jobs=settings.jobs, executor=executor))
 
     try:
         run = github.review_pull_request(request, suggest, say=lambda line: click.echo(f"ompilot: {line}", err=True))
-    except (github.GitHubError, *_ENVIRONMENT_ERRORS) as exc:
+    except (github.GitHubError, *_ENVIRONMENT_ERRORS, ConfigError, SlurmError) as exc:
         click.echo(f"ompilot: {exc}", err=True)
         ctx.exit(EXIT_ERROR)
     number, outcome = run.number, run.posted

@@ -285,6 +285,8 @@ def _evidence_lines(evidence: Evidence | None) -> list[str]:
                          f"{evidence.timing.threads} threads, {len(serial)} runs each")
     if evidence.tried:
         lines.append("tried: " + "; ".join(evidence.tried))
+    if evidence.where is not None:
+        lines.append(evidence.where.describe())
     return [l for l in lines if l]
 
 

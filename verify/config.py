@@ -43,6 +43,12 @@ Keys:
                  (a problem size chosen at compile time: the race check runs the small one).
   race_cflags    str: more flags for the race-check build only.
   race_build     str: a whole build command for the race check (placeholders as `build`).
+  executor       "local" (default) or "slurm": where the checks run (see `run_settings`).
+  slurm          table: partition, account, qos, time (per job, sbatch --time syntax),
+                 constraint, sbatch_options (list), threads (list of ints >= 1: thread
+                 counts to check and time with; default from the node's CPUs),
+                 workdir (shared by login and compute nodes; default .ompilot/slurm,
+                 relative to the configuration's directory).
 """
 
 from __future__ import annotations
@@ -70,8 +76,11 @@ PYPROJECT = "pyproject.toml"
 KNOWN_KEYS = (
     "build", "run", "race_run", "files", "language", "tolerance", "time_limit", "memory_limit_mb",
     "threads", "race_runs", "timing_runs", "tune_seconds", "compilers", "compare", "race_defines", "race_cflags",
-    "race_build",
+    "race_build", "executor", "slurm",
 )  # fmt: skip
+EXECUTORS = ("local", "slurm")
+SLURM_KEYS = ("partition", "account", "qos", "time", "constraint", "sbatch_options", "threads", "workdir")
+DEFAULT_SLURM_WORKDIR = ".ompilot/slurm"
 BUILD_PLACEHOLDERS = ("cc", "cflags", "out")
 RUN_PLACEHOLDERS = ("exe",)
 SINGLE_FILE = "default for a single file with main()"
@@ -149,6 +158,84 @@ def find_config(path: Path) -> ProgramConfig | None:
         if (folder / ".git").exists():
             break
     return None
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Where a run verifies: `executor` and the Slurm settings (verify/slurm.py)."""
+
+    executor: str = "local"
+    slurm: object = None  # slurm.SlurmSettings
+    source: str = ""  # the configuration file they came from, "" for the defaults
+
+
+def _config_table(path: Path) -> tuple[dict, Path, str] | None:
+    """The nearest configuration table above `path`: (table, its directory, its file)."""
+    path = Path(path).absolute()
+    directory = path if path.is_dir() else path.parent
+    for folder in (directory, *directory.parents):
+        own = folder / CONFIG_FILE
+        if own.is_file():
+            return _load(own), folder, str(own)
+        pyproject = folder / PYPROJECT
+        if pyproject.is_file():
+            table = _tool_table(pyproject)
+            if table is not None:
+                return table, folder, str(pyproject)
+        if (folder / ".git").exists():
+            break
+    return None
+
+
+def run_settings(path: Path) -> RunSettings:
+    """`executor` and the `slurm` table ([tool.ompilot.slurm] in pyproject.toml)
+    of the configuration nearest `path` (a file or directory given to ompilot);
+    the defaults (local, the work directory under the current directory) without one."""
+    from .slurm import SlurmSettings
+
+    try:
+        found = _config_table(path)
+    except ConfigError:
+        found = None  # a file that cannot be read: the verifier reports it, for its program, as before
+    if found is None:
+        return RunSettings("local", SlurmSettings(work_dir=Path(DEFAULT_SLURM_WORKDIR).absolute()))
+    table, folder, source = found
+
+    def fail(problem: str) -> ConfigError:
+        return ConfigError(f"{source}: {problem}")
+
+    executor = table.get("executor", "local")
+    if executor not in EXECUTORS:
+        raise fail(f"'executor' must be \"local\" or \"slurm\", not {executor!r}")
+    slurm_table = table.get("slurm", {})
+    if not isinstance(slurm_table, dict):
+        raise fail(f"'slurm' must be a table ([tool.ompilot.slurm] or [slurm]), not {_type(slurm_table)}")
+    unknown = sorted(set(slurm_table) - set(SLURM_KEYS))
+    if unknown:
+        raise fail(f"unknown key(s) {', '.join(map(repr, unknown))} in the slurm table (known: {', '.join(SLURM_KEYS)})")
+    values: dict = {}
+    for key, name in (("partition", "partition"), ("account", "account"), ("qos", "qos"),
+                      ("time", "time_limit"), ("constraint", "constraint")):
+        if key in slurm_table:
+            value = slurm_table[key]
+            if isinstance(value, int) and key == "time":
+                value = str(value)
+            if not isinstance(value, str) or not value.strip():
+                raise fail(f"'slurm.{key}' must be a non-empty string, not {value!r}")
+            values[name] = value
+    options = slurm_table.get("sbatch_options", [])
+    if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
+        raise fail(f"'slurm.sbatch_options' must be a list of strings like [\"--mem=8G\"], not {options!r}")
+    values["sbatch_options"] = tuple(options)
+    threads = slurm_table.get("threads", [])
+    if not isinstance(threads, list) or not all(_is_int(t) and t >= 1 for t in threads):
+        raise fail(f"'slurm.threads' must be a list of integers >= 1, e.g. [2, 8, 32, 64], not {threads!r}")
+    values["threads"] = tuple(dict.fromkeys(threads))
+    workdir = slurm_table.get("workdir", DEFAULT_SLURM_WORKDIR)
+    if not isinstance(workdir, str) or not workdir.strip():
+        raise fail(f"'slurm.workdir' must be a directory path (string), not {workdir!r}")
+    values["work_dir"] = (folder / workdir).absolute()
+    return RunSettings(executor, SlurmSettings(**values), source)
 
 
 def single_file_config(source: Path, flags: tuple[str, ...] | list[str] | None = None) -> ProgramConfig | None:

@@ -106,6 +106,61 @@ class Timing:
 
 
 @dataclass(frozen=True)
+class Where:
+    """Where the checks ran: the machine (a Slurm compute node or this host),
+    its CPU, the thread counts the checks used, and the Slurm jobs."""
+
+    executor: str  # "local" or "slurm"
+    node: str
+    cpu_model: str | None = None
+    cores: int | None = None  # CPUs the checks could use there
+    threads: tuple[int, ...] = ()  # the thread counts checked and timed with
+    job_ids: tuple[str, ...] = ()  # Slurm jobs, in submission order (a retried job adds one)
+    notes: tuple[str, ...] = ()  # what happened to the jobs before the one that ran (cancelled, retried)
+
+    def describe(self) -> str:
+        """One line: `on n1 (Intel Xeon ..., 64 cores), threads 2, 8, Slurm job 12`."""
+        machine = ", ".join(x for x in (self.cpu_model, f"{self.cores} cores" if self.cores else None) if x)
+        text = f"measured on {self.node}" + (f" ({machine})" if machine else "")
+        if self.threads:
+            text += f", threads {', '.join(map(str, self.threads))}"
+        if self.job_ids:
+            text += f", Slurm job{'s' if len(self.job_ids) > 1 else ''} {', '.join(self.job_ids)}"
+        if self.notes:
+            text += "; " + "; ".join(self.notes)
+        return text
+
+    def to_json(self) -> dict:
+        return {"executor": self.executor, "node": self.node, "cpu_model": self.cpu_model, "cores": self.cores,
+                "threads": list(self.threads), "job_ids": list(self.job_ids), "notes": list(self.notes)}
+
+    @classmethod
+    def this_machine(cls, executor: str = "local", threads: tuple[int, ...] = (), **slurm) -> Where:
+        """This host as the checks see it: name, /proc/cpuinfo's model name, usable CPUs."""
+        import os
+        import socket
+
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            cores = os.cpu_count()
+        return cls(executor=executor, node=slurm.pop("node", None) or socket.gethostname(),
+                   cpu_model=cpu_model(), cores=cores, threads=tuple(threads), **slurm)
+
+
+def cpu_model() -> str | None:
+    """The first "model name" of /proc/cpuinfo, None where there is none."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip() or None
+    except OSError:
+        pass
+    return None
+
+
+@dataclass(frozen=True)
 class Evidence:
     """What verification found for one proposal, built once by the verifier and
     rendered by every format: the text report (cli/render.py), JSON (`to_json`),
@@ -128,6 +183,7 @@ class Evidence:
     cached_from: str | None = None  # from the verification cache: the date the result was made
     #: the file's accepted proposals checked together: that check's evidence, or what happened instead
     together: Evidence | str | None = None
+    where: Where | None = None  # the machine and the jobs the checks ran on
 
     @classmethod
     def not_checked(cls, stage: str, message: str) -> Evidence:
@@ -180,6 +236,8 @@ class Evidence:
                 "stage_seconds": dict(self.stage_seconds),
                 "cached_from": self.cached_from,
             })
+        if self.where is not None:
+            out["where"] = self.where.to_json()
         if self.together is not None:
             out["together"] = self.together if isinstance(self.together, str) else self.together.to_json()
         return out

@@ -44,6 +44,7 @@ class SuggestOptions:
     observe: CommandObserver | None = None  # each gated build/run and timing phase (see session.TimingGate)
     cache: VerificationCache | None = None  # results verified earlier (verify/cache.py); None: verify again
     stages: StageTimes | None = None  # filled with the wall seconds per stage (benchmarks/pipeline_stages.py)
+    executor: object | None = None  # what runs the checks (verify/executor.py); None: this machine
 
 
 @dataclass
@@ -91,7 +92,7 @@ def suggest_tree(paths: list[Path], settings: ScanSettings, options: SuggestOpti
             raise compdb.ToolchainError(problem)
         verify_options = VerifyOptions(tune=options.tune, jobs=options.jobs or os.cpu_count() or 1,
                                        budget_minutes=options.budget_minutes, observe=options.observe,
-                                       cache=options.cache, stages=stages)
+                                       cache=options.cache, stages=stages, executor=options.executor)
 
         def counted(state: VerifyProgress) -> None:
             say(PipelineProgress("verify", state.current, state.files_done, state.files_total,

@@ -27,7 +27,7 @@ from typing import Callable, Iterator
 from ompilot.suggest.proposals import FileSuggestions, Proposal
 
 from .cache import VerificationCache
-from .evidence import Evidence
+from .evidence import Evidence, Where
 from .config import CannotBuild, ConfigError, resolve_config, starter_block
 from .runner import Sandbox
 from .stages import StageTimes
@@ -50,6 +50,8 @@ class VerifyOptions:
     cache: VerificationCache | None = None
     #: wall seconds per stage, summed over the workers (None: each program keeps its own)
     stages: StageTimes | None = None
+    #: what runs the verifications (verify/executor.py): None = LocalExecutor, this machine's threads
+    executor: object | None = None
 
 
 @dataclass
@@ -61,6 +63,8 @@ class VerifyProgress:
     proposals_done: int
     proposals_total: int
     current: str = ""  # what a worker is checking now
+    #: Slurm jobs "queued", "running", "done" (verify/executor.py's SlurmExecutor); empty when local
+    jobs: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -194,16 +198,31 @@ class _FileWork:
     result: FileSuggestions  # as the engine made it: read, never changed
     job: FileJob
     workers: _Workers
+    config: object  # the program's ProgramConfig
     outcomes: dict[int, Verification] = field(default_factory=dict)  # position -> what verification found
     kept: list[int] = field(default_factory=list)  # positions kept after the check together, fixes first
     left: int = 0  # proposals the budget left unverified
 
-    def combined(self) -> FileSuggestions:
+    def combined(self, where: Where | None = None) -> FileSuggestions:
         """A new FileSuggestions: the kept proposals, the others after the file's earlier rejections."""
-        checked = [self.outcomes[n].applied_to(p) for n, p in enumerate(self.job.proposals)]
-        rejected = [p for n, p in enumerate(checked) if n not in self.kept]
-        return replace(self.result, proposals=[checked[n] for n in self.kept],
-                       rejected=list(self.result.rejected) + rejected)
+        return combine(self.result, self.outcomes, self.kept, where)
+
+
+def combine(result: FileSuggestions, outcomes: dict[int, Verification], kept: list[int],
+            where: Where | None = None) -> FileSuggestions:
+    """A new FileSuggestions from the engine's `result`: the proposals at the
+    positions `kept` (in that order), the others after its earlier
+    rejections, each with its verification; checked evidence records `where`."""
+    checked = [located(outcomes[n], where).applied_to(p) for n, p in enumerate(result.proposals)]
+    rejected = [p for n, p in enumerate(checked) if n not in kept]
+    return replace(result, proposals=[checked[n] for n in kept], rejected=list(result.rejected) + rejected)
+
+
+def located(outcome: Verification, where: Where | None) -> Verification:
+    """`outcome` with `where` in its evidence, when its checks ran and it has none yet."""
+    if where is None or not outcome.evidence.checked or outcome.evidence.where is not None:
+        return outcome
+    return replace(outcome, evidence=replace(outcome.evidence, where=where))
 
 
 def expected_gain(result: FileSuggestions, proposal: Proposal) -> int:
@@ -250,15 +269,26 @@ def verify_tree(results: list[FileSuggestions], options: VerifyOptions, progress
         # one program per build, not per directory
         groups.setdefault(config, (config, []))[1].append((index, result))
     if groups:
-        _Run(options, progress, on_progress, summary).verify(list(groups.values()))
+        executor = options.executor
+        if executor is None:
+            from .executor import LocalExecutor  # executor.py builds on this module
+
+            executor = LocalExecutor()
+        executor.verify_groups(list(groups.values()), options, summary, progress, on_progress)
     return summary
+
+
+#: files of one program: its configuration, and (index in verify_tree's results, the file's suggestions)
+ProgramGroup = tuple[object, list[tuple[int, FileSuggestions]]]
 
 
 class _Run:
     """One verification of many programs on `options.jobs` workers."""
 
-    def __init__(self, options: VerifyOptions, progress, on_progress, summary: VerifySummary) -> None:
+    def __init__(self, options: VerifyOptions, progress, on_progress, summary: VerifySummary,
+                 where: Callable[[object], Where] | None = None) -> None:
         self.options = options
+        self.where = where  # a program's configuration -> where its checks ran, recorded in their evidence
         self.progress = progress
         self.on_progress = on_progress
         self.summary = summary
@@ -288,7 +318,8 @@ class _Run:
                 state = VerifyProgress(self.files_done, self.files_total, self.done, self.total, self.current)
             self.on_progress(state)
 
-    def verify(self, groups) -> None:
+    def verify(self, groups: list[ProgramGroup]) -> list[_FileWork]:
+        """Verifies the groups into the summary; returns the files that were checked."""
         jobs = max(1, self.options.jobs)
         with ExitStack() as stack, ThreadPoolExecutor(max_workers=jobs) as pool:
             files: list[_FileWork] = []
@@ -308,7 +339,7 @@ class _Run:
                 for index, result in members:
                     relative = _relative(result.path, config.root)
                     job = FileJob(relative, result.data, list(result.proposals))
-                    files.append(_FileWork(index, result, job, workers))
+                    files.append(_FileWork(index, result, job, workers, config))
             self._report()
             # a file with a race fix goes in one piece: the fix is part of every later check of that file
             units: list[tuple[int, _FileWork, list[int]]] = []
@@ -322,8 +353,10 @@ class _Run:
             list(pool.map(lambda unit: self._alone(unit[1], unit[2]), units))
             list(pool.map(self._together, files))
         for work in files:
-            self.summary.results[work.index] = work.combined()
-        self.summary.left_unverified = sum(f.left for f in files)
+            where = self.where(work.config) if self.where is not None else None
+            self.summary.results[work.index] = work.combined(where)
+        self.summary.left_unverified += sum(f.left for f in files)
+        return files
 
     def _prepare(self, group, stack: ExitStack, jobs: int) -> _Workers | str:
         config, members = group

@@ -224,14 +224,15 @@ def sbatch_arguments(spec: JobSpec, directory: Path, settings: SlurmSettings) ->
     return args + list(settings.sbatch_options) + [str(directory / "job.sh")]
 
 
-def submit(spec: JobSpec, *, settings: SlurmSettings) -> JobRecord:
-    """Writes the job's script into a fresh directory under the work
-    directory and submits it; the record names the job and its files."""
+def submit(spec: JobSpec, *, settings: SlurmSettings, directory: Path | None = None) -> JobRecord:
+    """Writes the job's script into `directory` (default: a fresh one under
+    the work directory) and submits it; the record names the job and its files."""
     if not spec.commands:
         raise ValueError("a job needs at least one command")
-    jobs = Path(settings.work_dir).absolute() / "jobs"
-    jobs.mkdir(parents=True, exist_ok=True)
-    directory = Path(tempfile.mkdtemp(prefix=f"{spec.name}-", dir=jobs))
+    if directory is None:
+        jobs = Path(settings.work_dir).absolute() / "jobs"
+        jobs.mkdir(parents=True, exist_ok=True)
+        directory = Path(tempfile.mkdtemp(prefix=f"{spec.name}-", dir=jobs))
     script = directory / "job.sh"
     script.write_text(batch_script(spec, directory / "status"))
     script.chmod(0o755)
