@@ -118,6 +118,16 @@ class Pending:
     dependences: tuple[tuple[str, Storage | None, Section | None], ...]
     origin: int
     after: frozenset[int] = frozenset()  # origins of the siblings `depend` orders it after (transitively)
+    _by_storage: dict | None = field(default=None, init=False, repr=False, compare=False)
+
+    def accesses_of(self, storage: Storage) -> list[Access]:
+        """Its accesses (own and descendants') to one storage: the only ones an access of it can meet."""
+        if self._by_storage is None:
+            index: dict[int, list[Access]] = {}
+            for x in self.own + self.descendants:
+                index.setdefault(id(x.storage), []).append(x)
+            object.__setattr__(self, "_by_storage", index)
+        return self._by_storage.get(id(storage), [])
     waited_line: int = 0  # the taskwait that waited for it (not for its descendants)
 
 
@@ -133,11 +143,20 @@ class State:
         self.values, self.pending = other.values, other.pending
 
 
+_ABSENT = object()
+
+
+def _same_value(a, b) -> bool:
+    """Equal values; most are the same object, copied from the state before the branch."""
+    return a is b or (a is not _ABSENT and a == b)
+
+
 def _join(states: list[State], before: set[int]) -> State:
     """After paths meet: values they agree on; a task pending on every path,
     or created on one of them (the weakest version: a taskwait on one path counts)."""
-    first = states[0]
-    values = {k: v for k, v in first.values.items() if all(s.values.get(k, None) == v for s in states[1:])}
+    first, others = states[0], [s.values for s in states[1:]]
+    values = {k: v for k, v in first.values.items()
+              if all(_same_value(other.get(k, _ABSENT), v) for other in others)}
     versions: dict[int, list[Pending]] = {}
     for s in states:
         for p in s.pending:
@@ -652,8 +671,18 @@ class _Walk:
         return value_of
 
     def pairs(self, earlier, later, meet) -> None:
+        """Report every conflicting pair. Only accesses to one storage can
+        conflict, so `later` is grouped by storage first; each comparison made
+        counts against the region's budget (a large region gives up, claiming nothing)."""
+        by_storage: dict[int, list[Access]] = {}
+        for b in later:
+            by_storage.setdefault(id(b.storage), []).append(b)
         for a in earlier:
-            for b in later:
+            same = by_storage.get(id(a.storage), ())
+            self.budget -= len(same) // 8
+            if self.budget < 0:
+                raise _GiveUp
+            for b in same:
                 if a.conflicts(b):
                     self.report(a, b, meet(a, b))
 
@@ -691,7 +720,9 @@ class _Walk:
                    frozenset(arm for _, arm in self.conditions))
         region.own.append(a)
         for p in state.pending:
-            self.pairs(p.own + p.descendants, (a,), lambda x, y: _after(x, y, p))
+            touching = p.accesses_of(storage)
+            if touching:
+                self.pairs(touching, (a,), lambda x, y: _after(x, y, p))
 
     def guards(self, frame: Frame, line: int, var: str) -> frozenset[str]:
         labels = set(frame.guards)
