@@ -1077,11 +1077,14 @@ def find(functions: dict[str, ir.Function], file_constructs: FileConstructs, fac
     functions of the file are followed, so a file without a task (or
     sections) construct has no race this walk finds: it is not walked (the
     walk is the costly part of check on large files)."""
-    if not any(_creates_tasks(c) for c in file_constructs.constructs):
+    spawning = _spawning_functions(functions, file_constructs)
+    if not spawning:
         return []
     walk = _Walk(functions, file_constructs)
     for c in file_constructs.constructs:
         if c.stmt is None or c.function is None or c.kind.split()[:1] != ["parallel"]:
+            continue
+        if not _reaches_tasks(c, file_constructs, spawning):
             continue
         if any(o is not c and o.kind.split()[:1] == ["parallel"] for o in file_constructs.around(c.function, c.line)):
             continue  # nested in another region of the function: walked with it (as opaque)
@@ -1093,3 +1096,29 @@ def _creates_tasks(c: Construct) -> bool:
     """`task`, `taskloop` and the combined forms that hold them (`parallel master taskloop`...),
     and `sections` (the walk reads its sections as sibling tasks)."""
     return any(word in ("task", "taskloop", "sections") for word in c.kind.split())
+
+
+def _spawning_functions(functions: dict[str, ir.Function], fc: FileConstructs) -> set[str]:
+    """Functions of the file that create tasks (or hold sections), or call one that does."""
+    found = {c.function.name for c in fc.constructs if c.function is not None and _creates_tasks(c)}
+    callees = {name: _called_names(f.body) for name, f in functions.items() if f.body is not None}
+    grew = bool(found)
+    while grew:
+        grew = False
+        for name, called in callees.items():
+            if name not in found and called & found:
+                found.add(name)
+                grew = True
+    return found
+
+
+def _reaches_tasks(region: Construct, fc: FileConstructs, spawning: set[str]) -> bool:
+    """The region holds a task (or sections) construct, or calls a function that creates one."""
+    if _creates_tasks(region) or any(_creates_tasks(c) for c in fc.within(region.function, region.first_line,
+                                                                          region.last_line)):
+        return True
+    return bool(_called_names(region.stmt) & spawning)
+
+
+def _called_names(stmt: ir.Stmt) -> set[str]:
+    return {e.name for s in stmt.walk() for x in s.expressions() for e in x.walk() if isinstance(e, ir.Call)}
