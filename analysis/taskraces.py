@@ -866,7 +866,7 @@ class _Walk:
             arguments.append(state.values[own])
         key = self.summary_key(function, arguments, callee, region, state)
         if key is not None and key in self.summaries:
-            self.summaries[key].replay(region, state, frozenset(arm for _, arm in self.conditions))
+            self.summaries[key].replay(region, state, frozenset(arm for _, arm in self.conditions), self.ids)
             return None
         callee.limit = _MAX_RECURSION if key is not None else frame.limit
         if frame.depth + 1 >= callee.limit or key in self.active or frame.depth + 1 >= self.incomplete.get(key, 10**9):
@@ -897,7 +897,7 @@ class _Walk:
         values of team-shared objects, and the kind of task region it runs in.
         None when it is not summarised (not recursive, an argument not a known
         integer, tasks pending at the call)."""
-        if function not in self.recursive or state.pending:
+        if function not in self.recursive or any(p.own or p.descendants for p in state.pending):
             return None
         values = []
         for param, value in zip(function.params, arguments):
@@ -922,20 +922,22 @@ class _Summary:
     """What one activation of a recursive function did in the task region that
     called it, when every task it created was waited for before it returned:
     its accesses (the conditions outside the call removed). Replaying it at
-    another call with the same key stands for walking the activation again;
-    its private objects (locals, parameters) are new copies at each replay."""
+    another call with the same key stands for walking the activation again:
+    its private objects (locals, parameters) are new copies, and the
+    conditions inside it new arms (a condition walked twice counts as two)."""
 
     accesses: tuple[Access, ...]
     outer: frozenset[int]  # the conditions around the call that made it
 
-    def replay(self, region: Region, state: State, conditions: frozenset[int]) -> None:
+    def replay(self, region: Region, state: State, conditions: frozenset[int], ids) -> None:
         copies: dict[int, Storage] = {}
+        arms: dict[int, int] = {}
         for a in self.accesses:
             storage = a.storage
             if not storage.team_shared:
                 storage = copies.setdefault(id(storage), Storage(storage.var, team_shared=False))
-            region.own.append(replace(a, storage=storage, task=region.task,
-                                      conditions=(a.conditions - self.outer) | conditions))
+            inner = frozenset(arms.setdefault(arm, next(ids)) for arm in a.conditions - self.outer)
+            region.own.append(replace(a, storage=storage, task=region.task, conditions=inner | conditions))
             if a.kind != "read":
                 state.values.pop(storage, None)
 
