@@ -186,7 +186,7 @@ class _Builder:
         if self._holds_structure(s, ctx.function, 0):
             callee = _called(s, self.functions)
             if isinstance(s, ir.Block):
-                self._block(s.stmts, ctx, pending)
+                self._nested(s, ctx, pending)
             elif callee is not None and ctx.depth < _MAX_INLINE:
                 self._inline(s.expr, callee, ctx)
             else:
@@ -208,17 +208,22 @@ class _Builder:
         taken, skipped = (s.then, in_else) if value else (s.orelse, in_then)
         for c in skipped:
             pending.remove(c)  # never met
-        if taken is None:
-            return True
-        inside = self._branches.standalones_in(taken, pending)
-        for x in taken.stmts if isinstance(taken, ir.Block) else [taken]:
+        if taken is not None:
+            self._nested(taken, ctx, pending)
+        return True
+
+    def _nested(self, s: ir.Stmt, ctx: _Context, pending: list[constructs.Construct]) -> None:
+        """A statement inside the region's code, with the standalone directives
+        standing in it, those after its last statement included (and not those
+        after it: they stand in an enclosing block)."""
+        inside = self._branches.standalones_in(s, pending)
+        for x in s.stmts if isinstance(s, ir.Block) else [s]:
             self._standalones_before(x.line, pending)
             self._statement(x, ctx, pending)
         for c in inside:
             if c in pending:
                 pending.remove(c)
                 self._standalone_directive(c)
-        return True
 
     def _construct(self, c: constructs.Construct, s: ir.Stmt, ctx: _Context, pending) -> None:
         kind = role(c)

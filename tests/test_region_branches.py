@@ -152,3 +152,38 @@ def test_barrier_in_a_branch_no_thread_takes_does_not_separate_the_loops(tmp_pat
 ])
 def test_barrier_in_a_branch_every_thread_takes_separates_the_loops(tmp_path, source):
     assert races(tmp_path, source) == []
+
+
+NESTED = """\
+#include <stdio.h>
+#define N 1000
+static double a[N], b[N], c[N];
+
+int main(void)
+{
+    int n = N;
+#pragma omp parallel
+    {
+        {
+#pragma omp for nowait
+            for (int i = 0; i < n; i++)
+                a[i] = i;
+        }
+#pragma omp for nowait
+        for (int i = 0; i < n; i++)
+            b[i] = i;                               /*A*/
+BARRIER
+#pragma omp for
+        for (int i = 0; i < n; i++)
+            c[i] = b[n - 1 - i];                    /*B*/
+    }
+    printf("%f %f\\n", a[3], c[3]);
+    return 0;
+}
+"""
+
+
+def test_barrier_after_a_nested_block_stays_where_it_stands(tmp_path):
+    assert races(tmp_path, NESTED.replace("BARRIER", "#pragma omp barrier")) == []
+    racy = NESTED.replace("BARRIER", "")
+    assert [race.lines for race in races(tmp_path, racy)] == [marked(racy)]
