@@ -132,6 +132,7 @@ class _Builder:
         self._governing: dict[int, list[constructs.Construct]] = {}
         self._standalone: dict[int, list[constructs.Construct]] = {}  # id(function) -> sorted standalone constructs
         self._branches = _Branches(functions, file_constructs)
+        self._changed = _changed(region.function) if region.function is not None else set()
         for c in file_constructs.constructs:
             if c.stmt is not None:
                 self._governing.setdefault(id(c.stmt), []).append(c)
@@ -203,6 +204,8 @@ class _Builder:
         if not (in_then or in_else or self._holds_structure(s, ctx.function, 0)):
             return False
         value = self._branches.value(s.cond, ctx)
+        if value is None and s.orelse is None and self._team_uniform(s.cond, ctx):
+            value = 1  # met by every thread or by none: read as met (a barrier counts, never invents a race)
         if value is None:
             return False
         taken, skipped = (s.then, in_else) if value else (s.orelse, in_then)
@@ -210,6 +213,23 @@ class _Builder:
             pending.remove(c)  # never met
         if taken is not None:
             self._nested(taken, ctx, pending)
+        return True
+
+    def _team_uniform(self, cond: ir.Expr, ctx: _Context) -> bool:
+        """Every thread computes the condition alike: constants, and locals and
+        parameters of the region's function, shared, that the function never
+        changes (nor takes the address of)."""
+        if ctx.depth != 0:
+            return False
+        for x in cond.walk():
+            if isinstance(x, ir.Name):
+                if x.value is not None:
+                    continue
+                if x.var is None or x.var.kind not in ("local", "param") or x.var in self.sharing.written \
+                        or self.sharing.is_private(x.var, False) or not x.var.is_scalar_number or x.var in self._changed:
+                    return False
+            elif not isinstance(x, (ir.Const, ir.Binary)) and not (isinstance(x, ir.Unary) and x.op in ("-", "+", "!")):
+                return False
         return True
 
     def _nested(self, s: ir.Stmt, ctx: _Context, pending: list[constructs.Construct]) -> None:

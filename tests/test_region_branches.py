@@ -187,3 +187,51 @@ def test_barrier_after_a_nested_block_stays_where_it_stands(tmp_path):
     assert races(tmp_path, NESTED.replace("BARRIER", "#pragma omp barrier")) == []
     racy = NESTED.replace("BARRIER", "")
     assert [race.lines for race in races(tmp_path, racy)] == [marked(racy)]
+
+
+UNIFORM = """\
+#include <stdio.h>
+#define N 1000
+static double a[N], b[N];
+static long steps;
+
+void two_phase(int n, int sync)
+{
+#pragma omp parallel
+    {
+#pragma omp for schedule(static) nowait
+        for (int i = 0; i < n; i++)
+            a[i] = i * 0.5;
+        if (COND) {
+            BODY
+#pragma omp barrier
+        }
+#pragma omp for schedule(static)
+        for (int i = 0; i < n; i++)
+            b[i] = a[n - 1 - i];
+    }
+}
+
+int main(int argc, char **argv)
+{
+    (void)argv;
+    two_phase(N, argc);
+    printf("%f %ld\\n", b[3], steps);
+    return 0;
+}
+"""
+
+
+def test_barrier_under_a_condition_every_thread_computes_alike_is_met_by_all(tmp_path):
+    # sync is not known (an exported function), but shared and never changed: every thread
+    # takes the branch or none does, so the barrier is read as met and the loops do not meet
+    assert races(tmp_path, UNIFORM.replace("COND", "sync > 1").replace("BODY", "")) == []
+    racy = UNIFORM.replace("COND", "sync > 1 && n > 2").replace("BODY", "steps += 1;  /*A*/ /*B*/")
+    found = races(tmp_path, racy)
+    assert [(race.name, race.lines) for race in found] == [("steps", marked(racy))], [str(r) for r in found]
+
+
+def test_barrier_under_a_condition_threads_compute_apart_is_left_alone(tmp_path):
+    source = UNIFORM.replace("COND", "omp_get_thread_num() >= 0").replace("BODY", "steps += 1;")
+    source = "#include <omp.h>\n" + source
+    assert races(tmp_path, source) == []
