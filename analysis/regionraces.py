@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import islpy as isl
 
-from . import constructs, ir, loopfacts, loops, taskraces
+from . import constructs, ir, loopfacts, loops, piecewise, taskraces
 from .regionaccess import Access
 from .regions import Part, Region, find_regions
 
@@ -294,27 +294,34 @@ def _evaluate(region: Region, e: ir.Expr, thread: int, depth: int) -> tuple[int,
 def _loops_meet(region: Region, p: Part, a: Access, q: Part, b: Access) -> bool:
     """Iterations of two worksharing loops (or a loop and a constant index) touch
     one element, in two different iterations, for every size with two
-    iterations or more in each loop."""
+    iterations or more in each loop. A subscript written with `?:` is a union
+    of affine pieces under their conditions (piecewise.py)."""
     sides = []
     for part, access, tag in ((p, a, "x0"), (q, b, "x1")):
         side = _side(region, part, access, tag)
         if side is None:
             return False
         sides.append(side)
-    (subs_a, dom_a, counter_a), (subs_b, dom_b, counter_b) = sides
+    (pieces_a, dom_a, counter_a), (pieces_b, dom_b, counter_b) = sides
     if counter_a is None and counter_b is None:
         return False
     names = _Names()
     dims = [c for c in (counter_a, counter_b) if c is not None]
-    constraints = [*dom_a, *dom_b]
-    constraints += [f"{names.text(x)} = {names.text(y)}" for x, y in zip(subs_a, subs_b)]
-    if counter_a is not None and counter_b is not None:
-        constraints.append(f"{counter_a} != {counter_b}")
-    texts = [c if isinstance(c, str) else names.text(c) for c in constraints]
+    alternatives = []
+    for subs_a, conds_a in pieces_a:
+        for subs_b, conds_b in pieces_b:
+            constraints = [*dom_a, *dom_b, *conds_a, *conds_b]
+            constraints += [f"{names.text(x)} = {names.text(y)}" for x, y in zip(subs_a, subs_b)]
+            if counter_a is not None and counter_b is not None:
+                constraints.append(f"{counter_a} != {counter_b}")
+            alternatives.append(" and ".join(c if isinstance(c, str) else names.text(c) for c in constraints))
     sizes = [names.size(d) for d in (dom_a, dom_b) if d]
     params = ", ".join(names.params)
     try:
-        meets = isl.Set(f"[{params}] -> {{ [{', '.join(dims)}] : {' and '.join(texts)} }}")
+        meets = None
+        for text in alternatives:
+            found = isl.Set(f"[{params}] -> {{ [{', '.join(dims)}] : {text} }}")
+            meets = found if meets is None else meets.union(found)
         domain = isl.Set(f"[{params}] -> {{ : {' and '.join(sizes)} }}")
     except isl.Error:
         return False
@@ -322,13 +329,14 @@ def _loops_meet(region: Region, p: Part, a: Access, q: Part, b: Access) -> bool:
 
 
 def _side(region: Region, part: Part, access: Access, tag: str):
-    """(subscripts as affine forms, the loop's domain constraints, the counter's name):
-    a worksharing loop access in the region's own function, or constant subscripts."""
+    """(the subscripts' pieces: [(affine forms, their conditions)], the loop's domain
+    constraints, the counter's name): a worksharing loop access in the region's
+    own function, or constant subscripts."""
     constants = _constants(access)
     if constants is not None:
         from .affine import Affine
 
-        return [Affine.constant(v) for v in constants], [], None
+        return [([Affine.constant(v) for v in constants], [])], [], None
     form = part.loop
     if part.kind != "loop" or form is None or form.var is None or access.context != 0 \
             or access.function is not region.function or abs(form.dim.step) != 1:
@@ -336,22 +344,31 @@ def _side(region: Region, part: Part, access: Access, tag: str):
     if len(access.loops) != 1 or form.dim.lower is None or form.dim.upper is None:
         return None  # inside an inner loop: not modelled
     counter = form.var
-    subs = []
-    for s in access.subscripts or ():
-        affine = loops.to_affine(s)
-        if affine is None:
-            return None
-        for name in affine.names() - {counter.name}:
-            if not _invariant(region, s, name):
-                return None
-        subs.append(affine.scale(1) if affine is not None else None)
     for bound in (form.dim.lower, form.dim.upper):
         for name in bound.names():
             if not _invariant(region, form.stmt, name):
                 return None
-    renamed = [_rename(x, counter.name, tag) for x in subs]
+
+    def allowed(var: ir.Var) -> bool:
+        return var is counter or _invariant_var(region, var)
+
+    locals_ = piecewise.LoopLocals(form.stmt.body)
+    per_subscript = []
+    for s in access.subscripts or ():
+        found = piecewise.pieces(s, locals_, allowed)
+        if found is None:
+            return None
+        per_subscript.append(found)
+    combined: list[tuple[list, list]] = [([], [])]
+    for found in per_subscript:
+        combined = [(subs + [_rename(x.value, counter.name, tag)],
+                     conds + [(c.op, _rename(c.lhs, counter.name, tag), _rename(c.rhs, counter.name, tag))
+                              for c in x.conditions])
+                    for subs, conds in combined for x in found]
+        if len(combined) > 16:
+            return None
     lower, upper = _rename(form.dim.lower, counter.name, tag), _rename(form.dim.upper, counter.name, tag)
-    return renamed, [("ge", tag, lower), ("le", tag, upper)], tag
+    return combined, [("ge", tag, lower), ("le", tag, upper)], tag
 
 
 def _invariant(region: Region, where, name: str) -> bool:
@@ -362,7 +379,10 @@ def _invariant(region: Region, where, name: str) -> bool:
     found = [x.var for x in exprs if isinstance(x, ir.Name) and x.name == name and x.var is not None]
     if not found:
         return False
-    var = found[0]
+    return _invariant_var(region, found[0])
+
+
+def _invariant_var(region: Region, var: ir.Var) -> bool:
     if var in region.sharing.written or region.sharing.is_private(var, False):
         return False
     return var.is_scalar_number and not var.is_float
@@ -394,9 +414,12 @@ class _Names:
         return self._map[n]
 
     def text(self, c) -> str:
-        if isinstance(c, tuple):  # ("ge"/"le", counter, bound)
+        if isinstance(c, tuple) and c[0] in ("ge", "le"):  # ("ge"/"le", counter, bound)
             op, counter, bound = c
             return f"{counter} {'>=' if op == 'ge' else '<='} {self.text(bound)}"
+        if isinstance(c, tuple):  # (comparison, lhs, rhs): a piece's condition
+            op, lhs, rhs = c
+            return f"{self.text(lhs)} {'=' if op == '==' else op} {self.text(rhs)}"
         parts = [f"{coeff}*{self.name(n)}" for n, coeff in c.terms]
         parts.append(str(c.const))
         return " + ".join(parts)

@@ -10,7 +10,10 @@ without `nowait`, cut the region into phases: parts of one phase may run at
 the same time on different threads, parts of different phases may not.
 
 Calls (`f(args);`) to functions of the file holding worksharing constructs
-(orphaned ones) are read as if inlined. What this module cannot place (a
+(orphaned ones) are read as if inlined. An `if` whose condition has one value
+on every thread, known here (constants, parameters every call passes the same
+constant to, `_Branches`), is read as the branch it takes: a barrier in the
+branch not taken does not exist. What this module cannot place (a
 construct under an `if` or a loop, tasks, nested parallel regions, targets,
 `x = f()` where f holds a barrier...) becomes a barrier on both sides and
 its accesses are left out: the region analysis then reports less, never a
@@ -24,6 +27,7 @@ from dataclasses import dataclass, field, replace
 
 from . import constructs, ir, loops
 from .regionaccess import Access, AccessWalker, Sharing, Wait, _Context
+from .taskraces import _standalone_by_block
 
 #: Directives that neither split a region nor share work: they protect or order accesses inside a part.
 _IN_PART = frozenset({
@@ -127,11 +131,17 @@ class _Builder:
         )
         self._governing: dict[int, list[constructs.Construct]] = {}
         self._standalone: dict[int, list[constructs.Construct]] = {}  # id(function) -> sorted standalone constructs
+        self._branches = _Branches(functions, file_constructs)
+        self._changed = _changed(region.function) if region.function is not None else set()
         for c in file_constructs.constructs:
             if c.stmt is not None:
                 self._governing.setdefault(id(c.stmt), []).append(c)
             elif c.function is not None:
                 self._standalone.setdefault(id(c.function), []).append(c)
+            elif self._branches.function_of(c) is not None:  # below the function's last code line
+                self._standalone.setdefault(id(self._branches.function_of(c)), []).append(c)
+        for found in self._standalone.values():
+            found.sort(key=lambda c: c.line)
 
     # ------------------------------------------------------------- building
 
@@ -155,16 +165,20 @@ class _Builder:
 
     def _standalones_before(self, line: int, pending: list[constructs.Construct]) -> None:
         while pending and pending[0].line < line:
-            c = pending.pop(0)
-            kind = role(c)
-            if kind == "barrier":
-                self._barrier()
-            elif kind == "opaque":
-                self._barrier()  # cancel, target update, ...: not modelled
-            elif "flush" in c.kind.split():
-                self.flush_lines.append(c.line)
+            self._standalone_directive(pending.pop(0))
+
+    def _standalone_directive(self, c: constructs.Construct) -> None:
+        kind = role(c)
+        if kind == "barrier":
+            self._barrier()
+        elif kind == "opaque":
+            self._barrier()  # cancel, target update, ...: not modelled
+        elif "flush" in c.kind.split():
+            self.flush_lines.append(c.line)
 
     def _statement(self, s: ir.Stmt, ctx: _Context, pending) -> None:
+        if isinstance(s, ir.If) and self._decided_if(s, ctx, pending):
+            return
         own = [c for c in self._governing.get(id(s), []) if c.function is ctx.function and c is not self.region]
         shaping = [c for c in sorted(own, key=lambda c: c.line) if role(c) != "part"]
         if shaping:
@@ -173,13 +187,63 @@ class _Builder:
         if self._holds_structure(s, ctx.function, 0):
             callee = _called(s, self.functions)
             if isinstance(s, ir.Block):
-                self._block(s.stmts, ctx, pending)
+                self._nested(s, ctx, pending)
             elif callee is not None and ctx.depth < _MAX_INLINE:
                 self._inline(s.expr, callee, ctx)
             else:
                 self._opaque()
             return
         self._add_team(s, ctx)
+
+    def _decided_if(self, s: ir.If, ctx: _Context, pending: list[constructs.Construct]) -> bool:
+        """An `if` holding region structure whose condition is known: read as the
+        branch it takes (OpenMP 6.0, 17.3.1: a barrier is met by all threads of the
+        team or by none, so a known condition decides it for every thread)."""
+        in_then = self._branches.standalones_in(s.then, pending)
+        in_else = self._branches.standalones_in(s.orelse, pending) if s.orelse is not None else []
+        if not (in_then or in_else or self._holds_structure(s, ctx.function, 0)):
+            return False
+        value = self._branches.value(s.cond, ctx)
+        if value is None and s.orelse is None and self._team_uniform(s.cond, ctx):
+            value = 1  # met by every thread or by none: read as met (a barrier counts, never invents a race)
+        if value is None:
+            return False
+        taken, skipped = (s.then, in_else) if value else (s.orelse, in_then)
+        for c in skipped:
+            pending.remove(c)  # never met
+        if taken is not None:
+            self._nested(taken, ctx, pending)
+        return True
+
+    def _team_uniform(self, cond: ir.Expr, ctx: _Context) -> bool:
+        """Every thread computes the condition alike: constants, and locals and
+        parameters of the region's function, shared, that the function never
+        changes (nor takes the address of)."""
+        if ctx.depth != 0:
+            return False
+        for x in cond.walk():
+            if isinstance(x, ir.Name):
+                if x.value is not None:
+                    continue
+                if x.var is None or x.var.kind not in ("local", "param") or x.var in self.sharing.written \
+                        or self.sharing.is_private(x.var, False) or not x.var.is_scalar_number or x.var in self._changed:
+                    return False
+            elif not isinstance(x, (ir.Const, ir.Binary)) and not (isinstance(x, ir.Unary) and x.op in ("-", "+", "!")):
+                return False
+        return True
+
+    def _nested(self, s: ir.Stmt, ctx: _Context, pending: list[constructs.Construct]) -> None:
+        """A statement inside the region's code, with the standalone directives
+        standing in it, those after its last statement included (and not those
+        after it: they stand in an enclosing block)."""
+        inside = self._branches.standalones_in(s, pending)
+        for x in s.stmts if isinstance(s, ir.Block) else [s]:
+            self._standalones_before(x.line, pending)
+            self._statement(x, ctx, pending)
+        for c in inside:
+            if c in pending:
+                pending.remove(c)
+                self._standalone_directive(c)
 
     def _construct(self, c: constructs.Construct, s: ir.Stmt, ctx: _Context, pending) -> None:
         kind = role(c)
@@ -235,6 +299,7 @@ class _Builder:
             self.parts.append(Part("team", call.line, self.phase, next(self.groups), ctx.function,
                                    context=ctx.ident, accesses=walker.accesses))
         inner = walker.callee_context(call, callee, ctx)
+        self._branches.bind(call, callee, ctx, inner)
         pending = list(self._standalone.get(id(callee), []))
         self._block(callee.body.stmts, inner, pending)
         self._close_team()
@@ -292,6 +357,9 @@ class _Builder:
         for c in self.constructs.within(function, s.line, last):
             if role(c) != "part" and c.stmt is not s and c is not self.region:
                 return True
+        standing = [c for c in self._standalone.get(id(function), []) if role(c) != "part"]
+        if self._branches.standalones_in(s, standing):
+            return True  # a barrier below the statement's last code line, before its closing brace
         if depth >= _MAX_INLINE:
             return False
         for sub in s.walk():
@@ -374,3 +442,113 @@ def _thread_values(region: constructs.Construct) -> dict[ir.Var, ir.Expr]:
                     and target.var.kind == "local" and region.first_line <= target.var.line <= region.last_line:
                 values[target.var] = s.expr.value
     return values
+
+
+class _Branches:
+    """What decides an `if` around region structure: the blocks standalone
+    directives stand in, and the integer values of conditions every thread
+    computes alike (constants, enumerators, parameters bound to a constant)."""
+
+    def __init__(self, functions: dict[str, ir.Function], file_constructs: constructs.FileConstructs):
+        self._block_of: dict[int, int] = {}  # id(standalone construct) -> id(block it stands in)
+        for block, found in _standalone_by_block(functions, file_constructs).items():
+            for c in found:
+                self._block_of[id(c)] = block
+        self._functions = functions
+        self._owner = {id(b): f for f in functions.values() if f.body is not None
+                       for b in f.body.walk() if isinstance(b, ir.Block)}
+        self._bound: dict[int, dict[ir.Var, int]] = {}  # context ident -> parameter values
+        self._callers: dict[int, dict[ir.Var, int]] = {}  # id(function) -> parameter values of every call
+
+    def function_of(self, c: constructs.Construct) -> ir.Function | None:
+        """The function whose body holds a standalone directive."""
+        block = self._block_of.get(id(c))
+        return self._owner.get(block) if block is not None else None
+
+    def standalones_in(self, branch: ir.Stmt, pending: list[constructs.Construct]) -> list[constructs.Construct]:
+        """The directives of `pending` that stand in a block of the statement."""
+        blocks = {id(b) for b in branch.walk() if isinstance(b, ir.Block)}
+        return [c for c in pending if self._block_of.get(id(c)) in blocks]
+
+    def bind(self, call: ir.Call, callee: ir.Function, outer: _Context, inner: _Context) -> None:
+        """The callee's parameters that the call gives a known value and the body never changes."""
+        changed = _changed(callee)
+        values = {}
+        for param, arg in zip(callee.params, call.args):
+            value = self.value(arg, outer)
+            if value is not None and param not in changed:
+                values[param] = value
+        self._bound[inner.ident] = values
+
+    def value(self, e: ir.Expr, ctx: _Context) -> int | None:
+        if ctx.depth == 0:
+            known = self._every_call(ctx.function)
+        else:
+            known = self._bound.get(ctx.ident, {})
+        return _fold(e, known)
+
+    def _every_call(self, function: ir.Function) -> dict[ir.Var, int]:
+        """Parameters of a `static` function that every call in the file passes one
+        constant to (a static function is called from its own file only), when
+        the function's address is never taken and the body never changes them."""
+        if id(function) in self._callers:
+            return self._callers[id(function)]
+        values: dict[ir.Var, int] = {}
+        calls = []
+        escapes = False
+        for f in {id(f): f for f in self._functions.values()}.values():
+            if f.body is None:
+                continue
+            for s in f.body.walk():
+                for e in s.expressions():
+                    for x in e.walk():
+                        if isinstance(x, ir.Call) and (x.function is function or (x.function is None and x.name == function.name)):
+                            calls.append(x)
+                        elif isinstance(x, ir.Name) and x.var is None and x.name == function.name:
+                            escapes = True
+        if function.is_static and not escapes and calls:
+            changed = _changed(function)
+            for position, param in enumerate(function.params):
+                found = {_fold(c.args[position], {}) if position < len(c.args) else None for c in calls}
+                if len(found) == 1 and None not in found and param not in changed:
+                    values[param] = found.pop()
+        self._callers[id(function)] = values
+        return values
+
+
+def _changed(function: ir.Function) -> set[ir.Var]:
+    """Variables the function assigns or takes the address of."""
+    found = loops.written_vars(function.body) if function.body is not None else set()
+    for s in function.body.walk() if function.body is not None else ():
+        for e in s.expressions():
+            for x in e.walk():
+                if isinstance(x, ir.Unary) and x.op == "&" and isinstance(x.operand, ir.Name) and x.operand.var is not None:
+                    found.add(x.operand.var)
+    return found
+
+
+_FOLD = {
+    "+": lambda x, y: x + y, "-": lambda x, y: x - y, "*": lambda x, y: x * y,
+    "<": lambda x, y: int(x < y), "<=": lambda x, y: int(x <= y), ">": lambda x, y: int(x > y),
+    ">=": lambda x, y: int(x >= y), "==": lambda x, y: int(x == y), "!=": lambda x, y: int(x != y),
+    "&&": lambda x, y: int(bool(x and y)), "||": lambda x, y: int(bool(x or y)),
+}  # fmt: skip
+
+
+def _fold(e: ir.Expr, known: dict[ir.Var, int]) -> int | None:
+    """The integer value of an expression of constants and known variables, or None."""
+    if isinstance(e, ir.Const):
+        return e.value if isinstance(e.value, int) and not isinstance(e.value, bool) else None
+    if isinstance(e, ir.Name):
+        if e.value is not None:
+            return e.value
+        return known.get(e.var) if e.var is not None else None
+    if isinstance(e, ir.Unary) and e.op in ("-", "+", "!"):
+        inner = _fold(e.operand, known)
+        if inner is None:
+            return None
+        return {"-": -inner, "+": inner, "!": int(not inner)}[e.op]
+    if isinstance(e, ir.Binary) and e.op in _FOLD:
+        lhs, rhs = _fold(e.lhs, known), _fold(e.rhs, known)
+        return None if lhs is None or rhs is None else _FOLD[e.op](lhs, rhs)
+    return None

@@ -10,7 +10,9 @@ meets the one of the next iteration; a task created by code every thread of
 the team runs meets the one another thread creates.
 
 Each `parallel` region is walked in program order as the thread running it
-would: functions of the file inlined (depth limited), loops walked for two
+would: functions of the file inlined (depth limited; an activation of a
+recursive function with known integer arguments is walked once and replayed
+at the other calls with the same arguments, `_Summary`), loops walked for two
 iterations, conditions with known values decided and the others taken both
 ways. The walk keeps the tasks created and not yet waited for, with what each
 reads and writes (its own accesses, and those of the tasks it created that it
@@ -45,6 +47,9 @@ from .loops import written_in_expr, written_vars
 from .taskvalues import Counter, Num, Section, add, add_constant, arith, mul, parse_section, same_element, sections_disjoint
 
 _MAX_DEPTH = 8  # inlined calls and nested tasks
+#: the same for a recursive function whose activations are summarised (`_Summary`): each
+#: (function, argument values) is walked once, so the depth costs no more than the tree's height
+_MAX_RECURSION = 48
 _BUDGET = 40_000  # statements walked per parallel region
 _PRIVATISING = ("private", "firstprivate", "lastprivate", "reduction", "linear", "copyin")
 _IN_DEPENDENCES = ("in", "inoutset")  # two `in` (or two `inoutset`) dependences do not order tasks
@@ -182,6 +187,7 @@ class Frame:
     guards: frozenset[str] = frozenset()  # held at the call that entered it
     floor: int = 0  # constructs at or above this line enclose the task, not its accesses
     depth: int = 0
+    limit: int = _MAX_DEPTH  # deepest call or task nesting walked from here
     claims_globals: bool = False  # `outer` decides for globals too (a task with default(private|firstprivate|none))
     returns: list[State] = field(default_factory=list)
 
@@ -215,6 +221,11 @@ class _Walk:
         #: the conditions the walk is under: (loops around it, one id per arm walked)
         self.conditions: list[tuple[int, int]] = []
         self.budget = 0
+        self.recursive = _recursive_functions(functions)
+        self.summaries: dict[tuple, _Summary] = {}
+        self.cut = 0  # calls not walked for depth: an activation holding one is not summarised
+        self.active: set[tuple] = set()
+        self.incomplete: dict[tuple, int] = {}  # key -> the least depth at which its walk was cut  # activations being walked (a key met again: unbounded recursion)
         self.addressed = {x.operand.var for f in functions.values() for s in f.body.walk() for e in s.expressions()
                           for x in e.walk() if isinstance(x, ir.Unary) and x.op == "&" and isinstance(x.operand, ir.Name)
                           and not (x.operand.var is not None and (x.operand.var.is_array or x.operand.var.is_container))}
@@ -556,7 +567,8 @@ class _Walk:
     # --------------------------------------------------------------- tasks
 
     def spawn(self, c: Construct, s: ir.Stmt, frame: Frame, region: Region, state: State) -> None:
-        if region.final or c.directive.clause("if") is not None or frame.depth >= _MAX_DEPTH:
+        if region.final or c.directive.clause("if") is not None or frame.depth >= frame.limit:
+            self.cut += frame.depth >= frame.limit
             self.opaque(s, frame, state)  # an included or undeferred task: not modelled
             return
         loop = next((x for x in reversed(self.loops)), None)
@@ -585,7 +597,7 @@ class _Walk:
                 child_state.values[copy] = spawn_values.get(base)
             return copy
 
-        task_frame = Frame(frame.function, {}, data_sharing, floor=c.line, depth=frame.depth + 1,
+        task_frame = Frame(frame.function, {}, data_sharing, floor=c.line, depth=frame.depth + 1, limit=frame.limit,
                            claims_globals=default not in ("", "shared"))
         for name in set().union(*listed.values()):
             var = _var_named(frame.function, name, c.line, self)
@@ -867,6 +879,7 @@ class _Walk:
         if region is None:
             return None
         callee = Frame(function, {}, None, guards=self.guards(frame, e.line, ""), depth=frame.depth + 1)
+        arguments = []
         for param, arg in itertools.zip_longest(function.params, e.args):
             if param is None:
                 self.eval(arg, frame, region, state)
@@ -876,18 +889,116 @@ class _Walk:
                 if not isinstance(arg, ir.Name) and arg is not None:
                     self.eval(arg, frame, region, state)
                 callee.names[param] = storage
+                arguments.append(None)
                 continue
             own = Storage(param, team_shared=False)
             callee.names[param] = own
             state.values[own] = self.eval(arg, frame, region, state) if arg is not None else None
-        if frame.depth + 1 >= _MAX_DEPTH:
+            arguments.append(state.values[own])
+        key = self.summary_key(function, arguments, callee, region, state)
+        if key is not None and key in self.summaries:
+            self.summaries[key].replay(region, state, frozenset(arm for _, arm in self.conditions), self.ids)
+            return None
+        callee.limit = _MAX_RECURSION if key is not None else frame.limit
+        if frame.depth + 1 >= callee.limit or key in self.active or frame.depth + 1 >= self.incomplete.get(key, 10**9):
             state.pending.clear()
+            self.cut += 1
             return None
         before = {p.origin for p in state.pending}
-        if self.stmt(function.body, callee, region, state):
-            callee.returns.append(state.copy())
-        state.become(_join(callee.returns, before))
+        start, outer, cut = len(region.own), frozenset(arm for _, arm in self.conditions), self.cut
+        if key is not None:
+            self.active.add(key)
+        try:
+            if self.stmt(function.body, callee, region, state):
+                callee.returns.append(state.copy())
+            state.become(_join(callee.returns, before))
+        finally:
+            self.active.discard(key)
+        made = region.own[start:]
+        finished = all(not p.own and not p.descendants for p in state.pending)  # waited for, with their descendants
+        if key is not None and cut != self.cut:  # walking it again as deep or deeper is cut again
+            self.incomplete[key] = min(self.incomplete.get(key, 10**9), frame.depth + 1)
+        if key is not None and finished and cut == self.cut and all(n is not None and n.known for a in made for n in a.index):
+            self.summaries[key] = _Summary(tuple(made), outer)
         return None
+
+    def summary_key(self, function: ir.Function, arguments, callee: Frame, region: Region, state: State) -> tuple | None:
+        """What decides the walk of an activation of a recursive function: its
+        scalar arguments (known integers), the guards held at the call, the known
+        values of team-shared objects, and the kind of task region it runs in.
+        None when it is not summarised (not recursive, an argument not a known
+        integer, tasks pending at the call)."""
+        if function not in self.recursive or any(p.own or p.descendants for p in state.pending):
+            return None
+        values = []
+        for param, value in zip(function.params, arguments):
+            if param.is_reference or param.is_pointer or param.is_array or not isinstance(value, Num) or not value.known:
+                return None
+            values.append(value.lo)
+        shared = []
+        for storage, value in state.values.items():
+            if not storage.team_shared or value is None:
+                continue
+            if isinstance(value, Num):
+                shared.append((id(storage), value.lo if value.known else None, value.hi if value.known else None))
+            elif isinstance(value, Pointer):
+                offset = value.offset.lo if isinstance(value.offset, Num) and value.offset.known else None
+                shared.append((id(storage), id(value.storage), offset))
+        return (id(function), tuple(values), callee.guards, frozenset(shared), region.replicated, region.final,
+                region.task is None)
+
+
+@dataclass(frozen=True)
+class _Summary:
+    """What one activation of a recursive function did in the task region that
+    called it, when every task it created was waited for before it returned:
+    its accesses (the conditions outside the call removed). Replaying it at
+    another call with the same key stands for walking the activation again:
+    its private objects (locals, parameters) are new copies, and the
+    conditions inside it new arms (a condition walked twice counts as two)."""
+
+    accesses: tuple[Access, ...]
+    outer: frozenset[int]  # the conditions around the call that made it
+
+    def replay(self, region: Region, state: State, conditions: frozenset[int], ids) -> None:
+        copies: dict[int, Storage] = {}
+        arms: dict[int, int] = {}
+        for a in self.accesses:
+            storage = a.storage
+            if not storage.team_shared:
+                storage = copies.setdefault(id(storage), Storage(storage.var, team_shared=False))
+            inner = frozenset(arms.setdefault(arm, next(ids)) for arm in a.conditions - self.outer)
+            region.own.append(replace(a, storage=storage, task=region.task, conditions=inner | conditions))
+            if a.kind != "read":
+                state.values.pop(storage, None)
+
+
+def _recursive_functions(functions: dict[str, ir.Function]) -> set[ir.Function]:
+    """Functions of the file that can call themselves (directly or through others)."""
+    calls: dict[int, set[int]] = {}
+    by_id = {id(f): f for f in functions.values() if f.body is not None}
+    for f in by_id.values():
+        found = set()
+        for s in f.body.walk():
+            for e in s.expressions():
+                for x in e.walk():
+                    if isinstance(x, ir.Call):
+                        callee = x.function or functions.get(x.name)
+                        if callee is not None and id(callee) in by_id:
+                            found.add(id(callee))
+        calls[id(f)] = found
+    recursive = set()
+    for start in by_id:
+        seen, todo = set(), list(calls[start])
+        while todo:
+            n = todo.pop()
+            if n == start:
+                recursive.add(by_id[start])
+                break
+            if n not in seen:
+                seen.add(n)
+                todo.extend(calls.get(n, ()))
+    return recursive
 
 
 # ------------------------------------------------------------ the findings
