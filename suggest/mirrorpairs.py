@@ -38,9 +38,7 @@ def rewrite_edit(data: bytes, pairs: loopfacts.MirrorPairs) -> Edit | str:
     start = patch.line_start(data, pairs.start_offset)
     if data[start:pairs.start_offset].strip():
         return "the first loop does not start its own line"
-    from .regions import _TAIL
-
-    tail = _TAIL.match(data, pairs.end_offset)
+    tail = patch.LINE_TAIL.match(data, pairs.end_offset)
     if tail is None:
         return "code follows the second loop on its last line"
     indent = data[start:pairs.start_offset].decode("utf-8", errors="surrogateescape")
@@ -75,9 +73,7 @@ def region_proposal(path: str, data: bytes, pairs: loopfacts.MirrorPairs, rewrit
     made on the rewritten text) applied."""
     if not outer_start <= rewrite.start < rewrite.end <= outer_end:
         return "the pair loops are not inside the serial loop"
-    from .regions import _TAIL
-
-    tail = _TAIL.match(data, outer_end)
+    tail = patch.LINE_TAIL.match(data, outer_end)
     if tail is None:
         return "code follows the serial loop on its last line"
     start, end = patch.line_start(data, outer_start), tail.end()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import os
+import re
 import stat
 import tempfile
 from dataclasses import dataclass
@@ -65,6 +66,11 @@ def snapshot(path: Path) -> SourceSnapshot:
 def _check_offset(data: bytes, offset: int) -> None:
     if not 0 <= offset <= len(data):
         raise PatchError(f"offset {offset} is outside the file (0..{len(data)}); run ompilot again")
+
+
+#: what may follow a statement on its last line before a rewrite can close a block
+#: after it: an optional `;`, a comment, blanks, then the line's end
+LINE_TAIL = re.compile(rb"[ \t]*;?[ \t]*(?://[^\n]*|/\*.*?\*/)?[ \t]*(\r?\n|$)", re.S)
 
 
 def line_start(data: bytes, offset: int) -> int:

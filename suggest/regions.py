@@ -20,7 +20,6 @@ from . import patch
 from .proposals import Edit, Fallback, Proposal
 
 _GAP = re.compile(rb"(?:\s|;|//[^\n]*\n|/\*.*?\*/)*", re.S)
-_TAIL = re.compile(rb"[ \t]*;?[ \t]*(?://[^\n]*|/\*.*?\*/)?[ \t]*(\r?\n|$)", re.S)
 
 
 def merge(path: str, data: bytes, pairs: list[tuple[loopfacts.Verdict, Proposal]]) -> list[Proposal]:
@@ -96,7 +95,7 @@ def _adjacent(data: bytes, first: loopfacts.Loop, second: loopfacts.Loop) -> boo
 def _region(path: str, data: bytes, verdicts: list[loopfacts.Verdict]) -> Proposal | None:
     first, last = verdicts[0].loop, verdicts[-1].loop
     start = patch.line_start(data, first.start_offset)
-    tail = _TAIL.match(data, last.end_offset)
+    tail = patch.LINE_TAIL.match(data, last.end_offset)
     if tail is None:
         return None  # code after the last loop on its line: no room for the closing brace
     close_at = tail.end()
@@ -148,7 +147,7 @@ def data_regions(path: str, data: bytes, pairs: list[tuple[loopfacts.Verdict, Pr
             continue
         first, last = verdicts[0].loop, verdicts[-1].loop
         start = patch.line_start(data, first.start_offset)
-        tail = _TAIL.match(data, last.end_offset)
+        tail = patch.LINE_TAIL.match(data, last.end_offset)
         if tail is None or data[start : first.start_offset].strip():
             continue
         indent = data[start : first.start_offset].decode("utf-8", errors="surrogateescape")
@@ -186,7 +185,7 @@ def hoisted(path: str, data: bytes, outer: loopfacts.Verdict, inners: list[loopf
     start = patch.line_start(data, loop.start_offset)
     if data[start : loop.start_offset].strip():
         return "the serial loop does not start its own line"
-    tail = _TAIL.match(data, loop.end_offset)
+    tail = patch.LINE_TAIL.match(data, loop.end_offset)
     if tail is None:
         return "code follows the serial loop on its last line: no room for the region's closing brace"
     statements = _body_statements(syntax.parse(data, syntax.language_for(path, data)), loop.start_offset)
@@ -216,7 +215,7 @@ def hoisted(path: str, data: bytes, outer: loopfacts.Verdict, inners: list[loopf
                 return f"the statement at line {first.line} could not be found in the text"
             begin, end = nodes[0][0], nodes[-1][1]
             at = patch.line_start(data, begin)
-            after = _TAIL.match(data, end)
+            after = patch.LINE_TAIL.match(data, end)
             if data[at:begin].strip() or after is None:
                 return f"the statements at lines {first.line}-{group[-1].line} do not stand on lines of their own"
             single = "#pragma omp single nowait" if group[-1].nowait else "#pragma omp single"
