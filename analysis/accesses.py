@@ -343,7 +343,7 @@ class BodyWalker:
 
     def _mentions(self, e: ir.Expr, target: ir.Expr) -> bool:
         """Does `e` read the variable (or the array) that `target` writes?"""
-        location = _location(target)
+        location = access_location(target)
         if location is None:
             return True
         var = location[0].var
@@ -355,7 +355,7 @@ class BodyWalker:
         return None
 
     def _address_of(self, e: ir.Expr, assigned: set[Key]) -> None:
-        location = _location(e)
+        location = access_location(e)
         if location is None:
             self.expr(e, assigned, "read")
             return
@@ -366,7 +366,7 @@ class BodyWalker:
             self.expr(s, assigned, "read")
 
     def _lvalue(self, e, assigned, mode, update_op=None, induction=None) -> None:
-        location = _location(e)
+        location = access_location(e)
         if location is None:
             for child in e.children():
                 self.expr(child, assigned, "read")
@@ -431,7 +431,7 @@ class BodyWalker:
     def _escaping_write(self, arg: ir.Expr, assigned) -> None:
         """A call writes through this argument: somewhere in the object it points to."""
         target = arg.operand if isinstance(arg, ir.Unary) and arg.op == "&" else arg
-        location = _location(target) or _pointer_base(arg)
+        location = access_location(target) or _pointer_base(arg)
         self.expr(arg, assigned, "read")
         if location is None:
             self.facts.unsupported.append((f"call writing through {arg.text}", arg.line))
@@ -535,7 +535,7 @@ def _equal(a: ir.Expr, b: ir.Expr) -> bool:
     return a.text.replace(" ", "") == b.text.replace(" ", "")
 
 
-def _location(e: ir.Expr) -> tuple[Key, tuple[ir.Expr, ...] | None] | None:
+def access_location(e: ir.Expr) -> tuple[Key, tuple[ir.Expr, ...] | None] | None:
     """The memory object an lvalue names and its subscripts (None for a scalar)."""
     fields: list[str] = []
     subscripts: list[ir.Expr] = []
@@ -586,7 +586,7 @@ def _pointer_base(e: ir.Expr) -> tuple[Key, tuple[ir.Expr, ...]] | None:
                 index = off if e.op == "+" else ir.Unary(line=off.line, text=f"-({off.text})", op="-", operand=off)
                 return Key(ptr.var), (index,)
     if isinstance(e, ir.Unary) and e.op == "&":
-        loc = _location(e.operand)
+        loc = access_location(e.operand)
         if loc is not None and loc[1] is not None:
             return loc[0], loc[1]
     return None

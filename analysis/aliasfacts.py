@@ -125,7 +125,7 @@ def _apart_from_fresh(b: Key, m, fresh, ctx, by_key) -> str | None:
 def _pointer_member(key: Key, loop: ir.Stmt) -> tuple[str, str] | None:
     """(record, member) when `key` is the elements of the allocation one
     pointer member holds (`A->val[k]`, not `A->rows[i][j]` of a `double **`)."""
-    from .accesses import _location
+    from .accesses import access_location
 
     if not key.fields or not key.fields[-1].endswith("*") or any(f.endswith("*") for f in key.fields[:-1]):
         return None
@@ -137,7 +137,7 @@ def _pointer_member(key: Key, loop: ir.Stmt) -> tuple[str, str] | None:
                 m = x.base
                 if not (m.points and m.record and m.ctype.count("*") == 1):
                     continue
-                found = _location(x)
+                found = access_location(x)
                 if found is not None and found[0] == key:
                     return m.record, m.field
     return None

@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import effects, ir, loopfacts
-from .constructs import LOCK_SET, LOCK_UNSET, SYNC_CALLS, AccessGuards, FileConstructs, directive_words
+from .constructs import LOCK_SET, LOCK_UNSET, SYNC_CALLS, AccessGuards, FileConstructs, directive_words, last_line
 
 _MAX_DEPTH = 4
 _INC_DEC = ("++", "--", "post++", "post--")
@@ -108,7 +108,7 @@ class _Walk:
             self.complete = self.effects_known = False
             return
         if any(directive_words(c.directive)[:1] not in (("critical",), ("atomic",))
-               for c in self.constructs.within(function, function.body.line, _last_line(function))):
+               for c in self.constructs.within(function, function.body.line, last_line(function.body))):
             self.complete = False  # barriers, single, tasks... inside the callee: not modelled here
         bindings = {}
         for param, arg in zip(function.params, call.args):
@@ -410,10 +410,6 @@ def _object_name(e: ir.Expr, receiver: str | None) -> str | None:
     return None
 
 
-def _last_line(function: ir.Function) -> int:
-    lines = [s.line for s in function.body.walk()] + [e.line for s in function.body.walk()
-                                                       for top in s.expressions() for e in top.walk()]
-    return max(lines)
 
 
 def _constant(e: ir.Expr | None, bindings: dict) -> int | None:

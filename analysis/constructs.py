@@ -243,7 +243,7 @@ class AccessGuards:
 def build(functions: list[ir.Function], pragma_lines: dict[int, str], lines: list[str]) -> FileConstructs:
     """Every `#pragma omp` of the file mapped to the statement it governs, and the lock spans."""
     bodies = [f for f in functions if f.body is not None]
-    spans = [(f, f.body.line, _last_line(f.body)) for f in bodies]
+    spans = [(f, f.body.line, last_line(f.body)) for f in bodies]
     starts: dict[int, dict[int, ir.Stmt]] = {}  # id(function) -> line -> the outermost statement starting there
     for f in bodies:
         first: dict[int, ir.Stmt] = {}
@@ -265,7 +265,7 @@ def build(functions: list[ir.Function], pragma_lines: dict[int, str], lines: lis
         stmt = None
         if function is not None and not _is_standalone(words, directive):
             stmt = starts[id(function)].get(_code_line_below(lines, line))
-        first, last = (stmt.line, _last_line(stmt)) if stmt is not None else (line, line)
+        first, last = (stmt.line, last_line(stmt)) if stmt is not None else (line, line)
         constructs.append(Construct(directive, kind, line, function, stmt, first, last))
     locks = [span for f in bodies for span in _lock_spans(f)]
     return FileConstructs(tuple(constructs), tuple(locks), frozenset(threadprivate), {f.name: f for f in bodies},
@@ -311,7 +311,8 @@ def _expressions(stmt: ir.Stmt):
             yield from e.walk()
 
 
-def _last_line(stmt: ir.Stmt) -> int:
+def last_line(stmt: ir.Stmt) -> int:
+    """The last line holding code of the statement (its loops' last lines, its expressions')."""
     statements = list(stmt.walk())
     ends = [s.info.end_line for s in statements if isinstance(s, ir.LoopStmt)]
     return max([s.line for s in statements] + ends + [e.line for e in _expressions(stmt)])

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from . import constructs, effects, ir
-from .accesses import _location
+from .accesses import access_location
 
 _INC_DEC = ("++", "--", "post++", "post--")
 _MAX_DEPTH = 4
@@ -222,7 +222,7 @@ class AccessWalker:
 
     def _address_of(self, e: ir.Expr, ctx: _Context) -> None:
         """`&x`, `&a[i]`: the address is taken, the object is not read; its subscripts are."""
-        location = _location(e)
+        location = access_location(e)
         if location is None:
             self.expr(e, ctx, "read")
             return
@@ -230,7 +230,7 @@ class AccessWalker:
             self.expr(sub, ctx, "read")
 
     def _lvalue(self, e: ir.Expr, ctx: _Context, mode: str) -> None:
-        location = _location(e)
+        location = access_location(e)
         if location is None:
             for child in e.children():
                 self.expr(child, ctx, "read")
@@ -306,7 +306,7 @@ class AccessWalker:
         for index, arg in enumerate(call.args):
             if index in effect.written_args:
                 target = arg.operand if isinstance(arg, ir.Unary) and arg.op == "&" else arg
-                location = _location(target)
+                location = access_location(target)
                 if location is not None and location[1] is None:
                     self._record(location[0].var, location[0].fields, location[1], "write", arg, ctx, exact=False)
             else:

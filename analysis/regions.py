@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 
 from . import constructs, ir, loops
 from .regionaccess import Access, AccessWalker, Sharing, Wait, _Context
-from .taskraces import _standalone_by_block
+from .taskraces import standalone_by_block
 
 #: Directives that neither split a region nor share work: they protect or order accesses inside a part.
 _IN_PART = frozenset({
@@ -353,7 +353,7 @@ class _Builder:
     def _holds_structure(self, s: ir.Stmt, function: ir.Function, depth: int) -> bool:
         """Does the statement hold a construct that splits the region or shares
         work (directly, or in a function it calls)?"""
-        last = constructs._last_line(s)
+        last = constructs.last_line(s)
         for c in self.constructs.within(function, s.line, last):
             if role(c) != "part" and c.stmt is not s and c is not self.region:
                 return True
@@ -451,7 +451,7 @@ class _Branches:
 
     def __init__(self, functions: dict[str, ir.Function], file_constructs: constructs.FileConstructs):
         self._block_of: dict[int, int] = {}  # id(standalone construct) -> id(block it stands in)
-        for block, found in _standalone_by_block(functions, file_constructs).items():
+        for block, found in standalone_by_block(functions, file_constructs).items():
             for c in found:
                 self._block_of[id(c)] = block
         self._functions = functions

@@ -212,7 +212,7 @@ class _Walk:
         for c in file_constructs.constructs:
             if c.stmt is not None:
                 self.governing.setdefault(id(c.stmt), []).append(c)
-        self.standalone = _standalone_by_block(functions, file_constructs)
+        self.standalone = standalone_by_block(functions, file_constructs)
         self.globals: dict[ir.Var, Storage] = {}
         self.races: dict[tuple, loopfacts.RegionRace] = {}
         self.task_bodies: dict[int, Construct] = {}  # id(body of a taskloop being walked) -> the taskloop
@@ -1149,7 +1149,7 @@ def _brace_depths(lines: tuple[str, ...]) -> list[tuple[int, int]]:
     return out
 
 
-def _standalone_by_block(functions, fc: FileConstructs) -> dict[int, list[Construct]]:
+def standalone_by_block(functions, fc: FileConstructs) -> dict[int, list[Construct]]:
     """The block each standalone directive (taskwait, barrier, ...) stands in, by brace depth."""
     if not fc.lines:
         return {}
