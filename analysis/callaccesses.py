@@ -76,8 +76,11 @@ class _Frame:
 class _Walk:
     """The accesses one call of the loop body makes, and whether the walk saw everything."""
 
-    def __init__(self, constructs: FileConstructs, functions: dict[str, ir.Function], threadprivate: frozenset[str]):
+    def __init__(self, constructs: FileConstructs, functions: dict[str, ir.Function], threadprivate: frozenset[str],
+                 program=None, shared_local=None):
         self.constructs = constructs
+        self.program = program  # program.ProgramFacts: what functions of other files touch (calleffects)
+        self.shared_local = shared_local or (lambda var: False)  # a local of the loop's function every thread shares
         self.functions = functions
         self.threadprivate = threadprivate
         self.accesses: list[SharedAccess] = []
@@ -101,7 +104,7 @@ class _Walk:
                 self.effects_known = False
                 if caller is not None and call.args:
                     self.expr(call.args[0], caller, "address")
-            elif base not in _INERT:
+            elif base not in _INERT and not self._summarised(call, caller, held, via):
                 self.complete = self.effects_known = False
             return
         if function in self.stack or len(self.stack) > _MAX_DEPTH:
@@ -121,6 +124,70 @@ class _Walk:
             self.stmt(function.body, frame)
         finally:
             self.stack.pop()
+
+    def _summarised(self, call: ir.Call, caller: _Frame | None, held: frozenset[str], via: str) -> bool:
+        """Apply what another file's function touches (calleffects.FunctionEffects);
+        False when the program does not say everything it does."""
+        from .program import callee_key
+
+        summary = self.program.effects.get(callee_key(call)) if self.program is not None else None
+        if summary is None or not summary.known or summary.changes_locks:
+            return False
+        for t in summary.touches:
+            if t.root.startswith("param:"):
+                position = int(t.root.split(":")[1])
+                arg = call.args[position] if position < len(call.args) else None
+                named = self._argument_object(arg, t.path, caller) if arg is not None else None
+                if named is None:
+                    if t.is_write:
+                        self.effects_known = False  # memory of the caller this walk does not name
+                    continue
+                name, storage, path = named
+            else:
+                kind, _, rest = t.root.partition(":")
+                if kind == "global":
+                    name, storage, path = rest, "static storage shared by every thread", t.path
+                    if name in self.threadprivate:
+                        continue
+                else:
+                    file, function, var = rest.split(":")
+                    name, storage, path = f"{function}::{var}", f"a static local of {function} ({file})", t.path
+            if t.indexed:  # an element not known: the loop's own dependence test does not see it either
+                self.imprecise.add(name)
+                self.effects_known = False
+                continue
+            full = name + "".join(p if p.startswith("[") else "." + p for p in path)
+            where = f"at {t.where}" if t.function == call.name.split("::")[-1] else f"in {t.function} at {t.where}"
+            self.accesses.append(SharedAccess(
+                name=full, storage=storage, line=call.line, text=t.text, is_write=t.is_write,
+                labels=held | t.labels, via=f"{via}, {where}"))
+        return True
+
+    def _argument_object(self, arg: ir.Expr, path: tuple[str, ...], caller: _Frame | None):
+        """(name, storage, path) of the shared object a pointer argument passes
+        (`&x` of a shared x, or a global array), or None."""
+        address = isinstance(arg, ir.Unary) and arg.op == "&"
+        target = arg.operand if address else arg
+        if not isinstance(target, ir.Name) or target.var is None:
+            return None
+        var = target.var
+        if var.kind in ("global", "static"):
+            if var.name in self.threadprivate:
+                return None
+            storage = "a static local" if var.kind == "static" else "static storage shared by every thread"
+        elif caller is None and self.shared_local(var):
+            storage = f"a field of {var.name}, which every thread of the loop shares" if path \
+                else "a variable every thread of the loop shares"
+        else:
+            return None
+        if not address and not var.is_array:
+            return None  # a pointer's target: not one named object
+        if address:
+            if path[:1] == ("[0]",):
+                path = path[1:]
+            elif path and path[0].startswith("["):
+                return None
+        return var.name, storage, path
 
     def _paired_lock(self, call: ir.Call, function: ir.Function) -> bool:
         """A lock set or unset that is one end of a span of its block (constructs.LockSpan)."""
@@ -292,10 +359,11 @@ class _Walk:
         return names
 
 
-def examine(body: ir.Stmt, facts, guards: AccessGuards, private: frozenset[str]) -> CallAccesses:
+def examine(body: ir.Stmt, facts, guards: AccessGuards, private: frozenset[str], program=None) -> CallAccesses:
     """The races on shared storage the calls of one loop body make (the loop under
     an existing directive whose protections `guards` reads), with the body's own
-    accesses of the same objects."""
+    accesses of the same objects. `program`: ProgramFacts, whose summaries say what
+    functions of other files touch."""
     out = CallAccesses()
     constructs = guards.constructs
     function = guards.function
@@ -309,7 +377,8 @@ def examine(body: ir.Stmt, facts, guards: AccessGuards, private: frozenset[str])
     walks: list[tuple[ir.Call, _Walk]] = []
     complete = True
     for call in calls:
-        walk = _Walk(constructs, constructs.functions, constructs.threadprivate)
+        walk = _Walk(constructs, constructs.functions, constructs.threadprivate, program,
+                     lambda var: _shared_local(var, facts, private, guards))
         receiver = _shared_receiver(call, facts, private, guards)
         held = constructs.guards_at(function, call.line, None, guards.ordered)
         callee = call.name.split("::")[-1]
@@ -387,6 +456,13 @@ def _shared_receiver(call: ir.Call, facts, private: frozenset[str], guards: Acce
     if var in facts.declared or var.name in private or var.is_pointer or var.name in guards.constructs.threadprivate:
         return None
     return var.name
+
+
+def _shared_local(var: ir.Var, facts, private: frozenset[str], guards: AccessGuards) -> bool:
+    """A local every thread of the loop shares: declared outside a combined
+    `parallel` loop and not made private."""
+    return (guards.shares_outer_locals and var.kind == "local" and var not in facts.declared
+            and var.name not in private and var.name not in guards.constructs.threadprivate)
 
 
 def _is_address(e: ir.Expr) -> bool:
