@@ -25,9 +25,9 @@ construct other than critical/atomic inside a callee, recursion.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from . import effects, ir, loopfacts
+from . import calleffects, effects, ir, loopfacts
 from .constructs import LOCK_SET, LOCK_UNSET, SYNC_CALLS, AccessGuards, FileConstructs, directive_words
 
 _MAX_DEPTH = 4
@@ -52,6 +52,7 @@ class SharedAccess:
     is_write: bool
     labels: frozenset[str]  # what protects it: critical:NAME, atomic, ordered, lock:L
     via: str = ""  # "in calls_counted, called by scaled at line 32"
+    every_iteration: bool = True  # made by a call every iteration runs (not under a condition)
 
 
 @dataclass
@@ -389,6 +390,10 @@ def examine(body: ir.Stmt, facts, guards: AccessGuards, private: frozenset[str],
             walk.call(call, None, held, receiver, f"in {callee}, called at line {call.line}")
         complete &= walk.complete
         walks.append((call, walk))
+    pinned = calleffects.pinned_calls(body)
+    for call, walk in walks:
+        if id(call) in pinned:  # perhaps one iteration only: no race with itself
+            walk.accesses = [replace(a, every_iteration=False) for a in walk.accesses]
     for call, walk in walks:
         key = (call.name, call.line)
         if walk.complete and walk.effects_known and all(
@@ -430,6 +435,8 @@ def _first_race(accesses: list[SharedAccess]) -> loopfacts.SharedStorageRace | N
         if not a.is_write:
             break
         for b in ordered[i:]:
+            if not (a.every_iteration or b.every_iteration):
+                continue  # both perhaps in one iteration only, on one thread
             if not a.labels & b.labels:
                 if a is b:
                     meet = f"{a.text} (line {a.line}{_via(a)}) writes it in every iteration, and two threads run it at once"

@@ -383,15 +383,16 @@ def concurrent_calls(tu: ir.TranslationUnit, pragma_lines, callee_key) -> tuple[
             last = max(s.line for s in loop.body.walk())
             if any(loop.line <= line <= last for line in pragma_lines):
                 continue
-            calls = _unconditional_calls(loop.body)
+            calls = unconditional_calls(loop.body)
             if calls is None:
                 continue
             found += [(callee_key(c), f"{tu.path.rsplit('/', 1)[-1]}:{c.line}") for c in calls]
     return tuple(found)
 
 
-def _unconditional_calls(body: ir.Stmt) -> list[ir.Call] | None:
-    """The calls a loop body makes in every iteration; None when it calls a lock function."""
+def unconditional_calls(body: ir.Stmt) -> list[ir.Call] | None:
+    """The calls a loop body makes in every iteration (statements of the body
+    itself, outside `?:`, `&&` and `||`); None when it calls a lock function."""
     out: list[ir.Call] = []
     for s in body.walk():
         for top in s.expressions():
@@ -403,6 +404,34 @@ def _unconditional_calls(body: ir.Stmt) -> list[ir.Call] | None:
         if isinstance(s, (ir.ExprStmt, ir.Decl)):
             for top in s.expressions():
                 out += [e for e in _plain_walk(top) if isinstance(e, ir.Call)]
+    return out
+
+
+def pinned_calls(body: ir.Stmt) -> set[int]:
+    """id() of the calls under an equality test (`if (i == 7)`, `k == 0 ? f() : 0`):
+    perhaps made by one iteration only."""
+    out: set[int] = set()
+
+    def calls(node) -> None:
+        for x in node.walk():
+            if isinstance(x, ir.Call):
+                out.add(id(x))
+
+    def pinned(cond: ir.Expr | None) -> bool:
+        return cond is not None and any(isinstance(x, ir.Binary) and x.op == "==" for x in cond.walk())
+
+    for s in body.walk():
+        if isinstance(s, ir.If) and pinned(s.cond):
+            calls(s.then)
+            if s.orelse is not None:
+                calls(s.orelse)
+        for top in s.expressions():
+            for e in top.walk():
+                if isinstance(e, ir.Conditional) and pinned(e.cond):
+                    calls(e.then)
+                    calls(e.orelse)
+                elif isinstance(e, ir.Binary) and e.op in ("&&", "||") and pinned(e.lhs):
+                    calls(e.rhs)
     return out
 
 

@@ -52,9 +52,11 @@ TRUTH_KEYS = {"program", "race", "pattern", "family", "set", "twin", "lines", "w
 # before a region index by thread number (regions.py): 8 of 15; check --dynamic
 # 15 of 15 (taskwait_steps_racy, which TSan does not show under the race
 # check's passive wait policy, is now found statically), in 4 of 4 runs;
-# since sections walked as sibling tasks (taskraces.py): static 9 of 15.
+# since sections walked as sibling tasks (taskraces.py): static 9 of 15; since
+# per-file summaries of what functions do to shared storage, joined across the
+# program's files (calleffects.py: account_lock_racy, static_scratch_racy): 11 of 15.
 # Floors: never lower them.
-STATIC_FLOOR_TRUE_POSITIVES = 9
+STATIC_FLOOR_TRUE_POSITIVES = 11
 STATIC_FLOOR_PRECISION = 1.0
 DYNAMIC_FLOOR_TRUE_POSITIVES = 15
 DYNAMIC_FLOOR_PRECISION = 1.0
