@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 
 from . import effects, ir
 from .constructs import LOCK_SET, LOCK_UNSET, SYNC_CALLS
-from .loops import constant_value, written_vars
+from .loops import canonical_form, constant_value, written_vars
 
 _MAX_DEPTH = 4
 _INC_DEC = ("++", "--", "post++", "post--")
@@ -54,6 +54,8 @@ class Touch:
     text: str
     function: str  # the function whose body holds it
     reached: str = ""  # the call in the summarised function's own file that leads to it ("" : its own line)
+    #: K when the index runs over every value 0 .. (integer parameter K) - 1 (`for (t = 0; t < count; t++) p[t]`)
+    covers: int | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,8 @@ class _Walk:
         self.stack: list[ir.Function] = []
         self.frames: list[tuple] = []  # (function, binding, reassigned variables, locks held at each return)
         self.releases_unheld = False  # unsets a lock it did not set: a lock helper
+        self.depth = 0  # ifs around the statement being walked
+        self.covering: list[tuple[ir.Var, int, int]] = []  # (counter, parameter K, depth) of loops 0 .. K-1
 
     def unknown(self, why: str) -> None:
         self.why = self.why or why
@@ -158,7 +162,9 @@ class _Walk:
             return held
         if isinstance(s, ir.If):
             held = self.expr(s.cond, held, "read")
+            self.depth += 1
             after = {self.stmt(s.then, held), self.stmt(s.orelse, held) if s.orelse is not None else held}
+            self.depth -= 1
             after.discard(None)
             if len(after) > 1:
                 self.unknown("a lock is taken on one branch of an if only")
@@ -185,6 +191,10 @@ class _Walk:
             return held
         if isinstance(s, ir.LoopStmt):
             before = held
+            covering = self._covering(s)
+            if covering is not None:
+                self.covering.append(covering)
+            self.depth += covering is None
             for child in s.children():
                 if isinstance(child, ir.Stmt):
                     after = self.stmt(child, held)
@@ -192,6 +202,9 @@ class _Walk:
                         self.unknown("a loop takes or releases a lock")
                 else:
                     self.expr(child, held, "read")
+            self.depth -= covering is None
+            if covering is not None:
+                self.covering.pop()
             return before
         for child in s.children():  # switch, labels, expression statements
             if isinstance(child, ir.Stmt):
@@ -206,6 +219,23 @@ class _Walk:
             else:
                 held = self.expr(child, held, "read")
         return held
+
+    def _covering(self, loop: ir.LoopStmt) -> tuple[ir.Var, int, int] | None:
+        """(counter, K, depth) of `for (t = 0; t < K; t++)` over an integer parameter K
+        of the summarised function itself, with no jump out of its body."""
+        if not isinstance(loop, ir.For) or len(self.frames) != 1:
+            return None
+        form = canonical_form(loop, written_vars(loop.body))
+        if isinstance(form, str) or form.var is None or form.bound_op != "<" or form.step != 1:
+            return None
+        if constant_value(form.start) != 0 or any(isinstance(x, ir.Jump) for x in loop.body.walk()):
+            return None
+        bound = form.bound
+        function, _, reassigned, _ = self.frames[-1]
+        if not isinstance(bound, ir.Name) or bound.var is None or bound.var.kind != "param" or bound.var in reassigned:
+            return None
+        position = next((i for i, p in enumerate(function.params) if p is bound.var), None)
+        return None if position is None else (form.var, position, self.depth)
 
     # ------------------------------------------------------------ expressions
 
@@ -234,12 +264,15 @@ class _Walk:
         indexed = False
         through = False  # reached through a pointer: *p, p[i], p->f
         node = e
+        covers = None
         while True:
             if isinstance(node, ir.Index):
                 self.expr(node.index, held, "read")
                 value = constant_value(node.index)
                 if value is None:
                     indexed, path = True, []
+                    covers = next((k for var, k, depth in self.covering if depth == self.depth and node is e
+                                   and isinstance(node.index, ir.Name) and node.index.var is var), None)
                 else:
                     path.insert(0, f"[{value}]")
                 through, node = True, node.base
@@ -280,7 +313,8 @@ class _Walk:
             indexed = True  # passed on: somewhere in the object
         self.touches.append(Touch(
             root=root, path=tuple(path), indexed=indexed, is_write=mode in ("write", "update", "address"),
-            labels=held, where=f"{self.file}:{e.line}", text=e.text, function=self.stack[-1].name))
+            labels=held, where=f"{self.file}:{e.line}", text=e.text, function=self.stack[-1].name,
+            covers=covers if root.startswith("param:") else None))
 
     def root(self, var: ir.Var) -> str | None:
         """The storage a variable names in the summary's terms, None when it is private to the call."""
@@ -540,7 +574,7 @@ def resolve(summaries: dict[str, FunctionEffects]) -> dict[str, FunctionEffects]
                         known, why = False, why or f"passes a pointer it does not follow to {fwd.name}"
                         continue
                     t = replace(t, root=bound)
-                touches.append(replace(t, labels=t.labels | fwd.labels, reached=fwd.where))
+                touches.append(replace(t, labels=t.labels | fwd.labels, reached=fwd.where, covers=None))
         result = replace(own, touches=tuple(touches), forwards=(), known=known, why=why)
         if not stack:
             done[key] = result

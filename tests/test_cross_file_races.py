@@ -113,6 +113,54 @@ int main(void)
 """
 
 
+SUM_H = """\
+#ifndef SUM_H
+#define SUM_H
+long gather(const long *slot, int n);
+#endif
+"""
+
+SUM_C = """\
+#include "sum.h"
+
+long gather(const long *slot, int n)
+{
+    long s = 0;
+    for (int k = 0; k < n; k++)
+        s += slot[k];
+    return s;
+}
+"""
+
+SUM_MAIN = """\
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "sum.h"
+
+int main(void)
+{
+    long *slot = calloc((size_t)omp_get_max_threads(), sizeof *slot);
+    long all = 0;
+    if (!slot)
+        return 1;
+#pragma omp parallel
+    {
+        int me = omp_get_thread_num();
+#pragma omp for nowait
+        for (int i = 0; i < 4000; i++)
+            slot[me] += i % 9;
+BARRIER
+#pragma omp single
+        all = gather(slot, COUNT);
+    }
+    printf("%ld\\n", all);
+    free(slot);
+    return 0;
+}
+"""
+
+
 def write(root: Path, files: dict[str, str]) -> list[Path]:
     root.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
@@ -210,3 +258,23 @@ def test_call_to_a_function_defined_nowhere_makes_no_claim(tmp_path):
     resolved = calleffects.resolve({e.key: e for e in summary.effects})
     f = next(e for e in resolved.values() if e.name == "f")
     assert not f.known and "external" in f.why
+
+
+def sum_program(tmp_path: Path, barrier: bool, count: str = "omp_get_num_threads()"):
+    main_c = SUM_MAIN.replace("BARRIER", "#pragma omp barrier" if barrier else "").replace("COUNT", count)
+    return write(tmp_path / "p", {"sum.h": SUM_H, "sum.c": SUM_C, "main.c": main_c})
+
+
+def test_gather_of_every_slot_after_a_nowait_loop_races(tmp_path, capsys):
+    found = errors(capsys, tmp_path / "p", sum_program(tmp_path, barrier=False))
+    assert len(found) == 1 and {("main.c", 17), ("main.c", 20)} <= sites(found), found
+    assert "sum.c:7" in found[0]["message"] and "nowait" in found[0]["message"]
+
+
+def test_gather_after_the_barrier_is_clean(tmp_path, capsys):
+    assert errors(capsys, tmp_path / "p", sum_program(tmp_path, barrier=True)) == []
+
+
+def test_gather_of_no_slot_is_clean(tmp_path, capsys):
+    """The count is not the team size: the every-slot rule does not apply (here it reads nothing)."""
+    assert errors(capsys, tmp_path / "p", sum_program(tmp_path, barrier=False, count="0")) == []

@@ -54,9 +54,11 @@ TRUTH_KEYS = {"program", "race", "pattern", "family", "set", "twin", "lines", "w
 # check's passive wait policy, is now found statically), in 4 of 4 runs;
 # since sections walked as sibling tasks (taskraces.py): static 9 of 15; since
 # per-file summaries of what functions do to shared storage, joined across the
-# program's files (calleffects.py: account_lock_racy, static_scratch_racy): 11 of 15.
+# program's files (calleffects.py: account_lock_racy, static_scratch_racy): 11 of 15;
+# since a call into another file that reads the element of every thread number
+# (regionraces.py, hand_reduce_racy): 12 of 15.
 # Floors: never lower them.
-STATIC_FLOOR_TRUE_POSITIVES = 11
+STATIC_FLOOR_TRUE_POSITIVES = 12
 STATIC_FLOOR_PRECISION = 1.0
 DYNAMIC_FLOOR_TRUE_POSITIVES = 15
 DYNAMIC_FLOOR_PRECISION = 1.0
