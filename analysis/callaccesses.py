@@ -152,7 +152,11 @@ class _Walk:
                         continue
                 else:
                     file, function, var = rest.split(":")
-                    name, storage, path = f"{function}::{var}", f"a static local of {function} ({file})", t.path
+                    if function:
+                        name, storage = f"{function}::{var}", f"a static local of {function} ({file})"
+                    else:
+                        name, storage = f"{file}::{var}", f"static storage of {file} shared by every thread"
+                    path = t.path
             if t.indexed:  # an element not known: the loop's own dependence test does not see it either
                 self.imprecise.add(name)
                 self.effects_known = False
@@ -173,7 +177,7 @@ class _Walk:
             return None
         var = target.var
         if var.kind in ("global", "static"):
-            if var.name in self.threadprivate:
+            if var.name in self.threadprivate or var.is_thread_local:
                 return None
             storage = "a static local" if var.kind == "static" else "static storage shared by every thread"
         elif caller is None and self.shared_local(var):
@@ -299,7 +303,7 @@ class _Walk:
                                                                or mode == "address"):
                         self.effects_known = False  # the caller's memory, through a parameter
                     return
-                if var.name in self.threadprivate or (var.is_const and mode == "read"):
+                if var.name in self.threadprivate or var.is_thread_local or (var.is_const and mode == "read"):
                     return
                 self.statics[var.name] = var
                 storage = "a static local" if var.kind == "static" else "static storage shared by every thread"

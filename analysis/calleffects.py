@@ -40,8 +40,9 @@ INERT = effects._PURE | effects._HIDDEN_STATE | effects._THREAD_SAFE_ALLOC | eff
 class Touch:
     """One access a function makes to storage its callers may share.
 
-    root: "param:K" (memory reached through pointer parameter K), "global:NAME"
-    or "static:FILE:FUNCTION:NAME" (a static local). path: fields and constant
+    root: "param:K" (memory reached through pointer parameter K), "global:NAME",
+    "static:FILE:FUNCTION:NAME" (a static local) or "static:FILE::NAME" (a
+    variable of that file only). path: fields and constant
     subscripts after the root ("balance", "[0]"); `indexed`: an element whose
     index is not a constant (which one is not known)."""
 
@@ -319,6 +320,10 @@ class _Walk:
     def root(self, var: ir.Var) -> str | None:
         """The storage a variable names in the summary's terms, None when it is private to the call."""
         function, binding, reassigned, _ = self.frames[-1]
+        if var.is_thread_local:
+            return None  # one copy per thread
+        if var.kind == "global" and var.is_internal:
+            return f"static:{self.file}::{var.name}"  # its file's own: not a namesake in another file
         if var.kind == "global":
             return f"global:{var.name}"
         if var.kind == "static":

@@ -96,6 +96,8 @@ class Sharing:
     written: set[ir.Var] = field(default_factory=set)  # variables assigned inside the region
 
     def is_private(self, var: ir.Var, in_callee: bool) -> bool:
+        if var.is_thread_local:
+            return True  # _Thread_local, thread_local: one copy per thread
         if var.kind in ("global", "static"):
             return var.name in self.threadprivate or (not in_callee and var.name in self.private_names)
         if in_callee:

@@ -278,3 +278,61 @@ def test_gather_after_the_barrier_is_clean(tmp_path, capsys):
 def test_gather_of_no_slot_is_clean(tmp_path, capsys):
     """The count is not the team size: the every-slot rule does not apply (here it reads nothing)."""
     assert errors(capsys, tmp_path / "p", sum_program(tmp_path, barrier=False, count="0")) == []
+
+
+BUMP_MAIN = """\
+#include <stdio.h>
+long bump(long v);
+void bump_init(void);
+STATIC long hits;
+static long out[100];
+
+int main(void)
+{
+    bump_init();
+#pragma omp parallel for
+    for (int i = 0; i < 100; i++) {
+#pragma omp critical
+        hits += 1;
+        out[i] = bump(i);
+    }
+    printf("%ld %ld\\n", out[5] > 0 ? 1L : 0L, hits);
+    return 0;
+}
+"""
+
+BUMP_C = """\
+#include <omp.h>
+STORAGE long hits;
+static omp_lock_t guard;
+void bump_init(void) { omp_init_lock(&guard); }
+long bump(long v)
+{
+    long seen;
+    omp_set_lock(&guard);
+    hits += v;
+    seen = hits;
+    omp_unset_lock(&guard);
+    return seen + 1;
+}
+"""
+
+
+def test_thread_local_storage_of_another_file_is_private(tmp_path, capsys):
+    files = {"bump.c": BUMP_C.replace("STORAGE", "static _Thread_local").replace(
+        "    omp_set_lock(&guard);\n", "").replace("    omp_unset_lock(&guard);\n", ""),
+             "main.c": BUMP_MAIN.replace("STATIC", "static")}
+    assert errors(capsys, tmp_path / "p", write(tmp_path / "p", files)) == []
+
+
+def test_namesake_statics_of_two_files_are_two_objects(tmp_path, capsys):
+    """main.c's hits is under critical, bump.c's (another object) under a lock: no race."""
+    files = {"bump.c": BUMP_C.replace("STORAGE", "static"), "main.c": BUMP_MAIN.replace("STATIC", "static")}
+    assert errors(capsys, tmp_path / "p", write(tmp_path / "p", files)) == []
+
+
+def test_one_global_under_critical_and_under_a_lock_races(tmp_path, capsys):
+    """One external hits: critical in the loop and a lock in bump do not exclude each other."""
+    files = {"bump.c": BUMP_C.replace("STORAGE ", ""), "main.c": BUMP_MAIN.replace("STATIC", "extern")}
+    found = errors(capsys, tmp_path / "p", write(tmp_path / "p", files))
+    assert len(found) == 1 and {("main.c", 13), ("main.c", 14)} <= sites(found), found
