@@ -393,13 +393,15 @@ def _depends(prepared: _Prepared, alone: program.ProgramFacts) -> bool:
 
 
 def _calls_out(prepared: _Prepared) -> bool:
-    """A function with loops calls a function the file does not define and that
+    """A function with loops (any function, in a file with OpenMP directives)
+    calls a function the file does not define and that
     is not a library function ompilot knows (calleffects.INERT)."""
     from .calleffects import INERT
 
     defined = {f.name for f in prepared.tu.functions if f.body is not None}
     for function in prepared.tu.functions:
-        if function.body is None or not any(isinstance(s, ir.LoopStmt) for s in function.body.walk()):
+        if function.body is None or not prepared.pragma_lines and not any(
+                isinstance(s, ir.LoopStmt) for s in function.body.walk()):
             continue
         for s in function.body.walk():
             for e in s.expressions():

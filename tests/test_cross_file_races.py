@@ -336,3 +336,42 @@ def test_one_global_under_critical_and_under_a_lock_races(tmp_path, capsys):
     files = {"bump.c": BUMP_C.replace("STORAGE ", ""), "main.c": BUMP_MAIN.replace("STATIC", "extern")}
     found = errors(capsys, tmp_path / "p", write(tmp_path / "p", files))
     assert len(found) == 1 and {("main.c", 13), ("main.c", 14)} <= sites(found), found
+
+
+ADD_C = """\
+void add(long *p, long v)
+{
+    *p += v;
+}
+"""
+
+TASK_MAIN = """\
+#include <stdio.h>
+void add(long *p, long v);
+
+int main(void)
+{
+    long x = 0;
+#pragma omp parallel
+#pragma omp single
+    {
+#pragma omp task shared(x)
+        add(&x, 5);
+WAIT
+        x += 1;
+    }
+    printf("%ld\\n", x);
+    return 0;
+}
+"""
+
+
+def test_task_calling_into_another_file_races_with_its_parent(tmp_path, capsys):
+    files = {"add.c": ADD_C, "main.c": TASK_MAIN.replace("WAIT\n", "")}
+    found = errors(capsys, tmp_path / "p", write(tmp_path / "p", files))
+    assert len(found) == 1 and {("main.c", 11), ("main.c", 12)} <= sites(found), found
+
+
+def test_task_calling_into_another_file_waited_for_is_clean(tmp_path, capsys):
+    files = {"add.c": ADD_C, "main.c": TASK_MAIN.replace("WAIT", "#pragma omp taskwait")}
+    assert errors(capsys, tmp_path / "p", write(tmp_path / "p", files)) == []
