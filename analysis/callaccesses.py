@@ -78,9 +78,10 @@ class _Walk:
     """The accesses one call of the loop body makes, and whether the walk saw everything."""
 
     def __init__(self, constructs: FileConstructs, functions: dict[str, ir.Function], threadprivate: frozenset[str],
-                 program=None, shared_local=None):
+                 program=None, shared_local=None, in_team: bool = True):
         self.constructs = constructs
         self.program = program  # program.ProgramFacts: what functions of other files touch (calleffects)
+        self.in_team = in_team  # the loop runs in a parallel region of its function (not orphaned)
         self.shared_local = shared_local or (lambda var: False)  # a local of the loop's function every thread shares
         self.functions = functions
         self.threadprivate = threadprivate
@@ -131,9 +132,9 @@ class _Walk:
         False when the program does not say everything it does."""
         from .program import callee_key
 
-        summary = self.program.effects.get(callee_key(call)) if self.program is not None else None
+        summary = self.program.effects.get(callee_key(call)) if self.program is not None and self.in_team else None
         if summary is None or not summary.known or summary.changes_locks:
-            return False
+            return False  # an orphaned loop may run in a team of one thread: not claimed
         for t in summary.touches:
             if t.root.startswith("param:"):
                 position = int(t.root.split(":")[1])
@@ -381,9 +382,10 @@ def examine(body: ir.Stmt, facts, guards: AccessGuards, private: frozenset[str],
         return out  # masked, single, tasks... in the body: which thread runs a call is not every thread
     walks: list[tuple[ir.Call, _Walk]] = []
     complete = True
+    in_team = any(c.kind.split()[:1] == ["parallel"] for c in constructs.around(function, body.line))
     for call in calls:
         walk = _Walk(constructs, constructs.functions, constructs.threadprivate, program,
-                     lambda var: _shared_local(var, facts, private, guards))
+                     lambda var: _shared_local(var, facts, private, guards), in_team)
         receiver = _shared_receiver(call, facts, private, guards)
         held = constructs.guards_at(function, call.line, None, guards.ordered)
         callee = call.name.split("::")[-1]

@@ -388,6 +388,10 @@ class _Walk:
                 return "?"  # a local pointer: where it points is not followed
             return root
         self.expr(arg, held, "read")
+        for x in arg.walk():  # `p + 1`, `&a[i]`, `&s->f`: somewhere in storage the caller may share
+            if isinstance(x, ir.Name) and x.var is not None and (x.var.is_pointer or x.var.is_array) \
+                    and self.root(x.var) is not None:
+                return "?"
         return None
 
 
@@ -417,8 +421,12 @@ def concurrent_calls(tu: ir.TranslationUnit, pragma_lines, callee_key) -> tuple[
                 continue
             directive = pragma_lines.get(loop.line - 1, "")
             words = directive.replace("(", " ( ").split()
-            if "for" not in words or "if" in words or "ordered" in words or "num_threads" in words:
-                continue
+            if "parallel" not in words or "for" not in words or {"if", "ordered", "num_threads"} & set(words):
+                continue  # an orphaned `for` may run in a team of one thread
+            if isinstance(loop, ir.For):
+                form = canonical_form(loop, written_vars(loop.body))
+                if isinstance(form, str) or _trips(form) is not None and _trips(form) < 2:
+                    continue
             last = max(s.line for s in loop.body.walk())
             if any(loop.line <= line <= last for line in pragma_lines):
                 continue
@@ -427,6 +435,15 @@ def concurrent_calls(tu: ir.TranslationUnit, pragma_lines, callee_key) -> tuple[
                 continue
             found += [(callee_key(c), f"{tu.path.rsplit('/', 1)[-1]}:{c.line}") for c in calls]
     return tuple(found)
+
+
+def _trips(form) -> int | None:
+    """The trip count of a canonical loop with constant bounds, else None."""
+    start, bound = constant_value(form.start), constant_value(form.bound)
+    if start is None or bound is None or form.step == 0:
+        return None
+    span = {"<": bound - start, "<=": bound - start + 1, ">": start - bound, ">=": start - bound + 1}.get(form.bound_op)
+    return None if span is None else max(0, -(-span // abs(form.step)))
 
 
 def unconditional_calls(body: ir.Stmt) -> list[ir.Call] | None:

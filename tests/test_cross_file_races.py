@@ -375,3 +375,23 @@ def test_task_calling_into_another_file_races_with_its_parent(tmp_path, capsys):
 def test_task_calling_into_another_file_waited_for_is_clean(tmp_path, capsys):
     files = {"add.c": ADD_C, "main.c": TASK_MAIN.replace("WAIT", "#pragma omp taskwait")}
     assert errors(capsys, tmp_path / "p", write(tmp_path / "p", files)) == []
+
+
+def test_orphaned_for_calling_a_static_local_user_is_not_claimed(tmp_path, capsys):
+    """An orphaned `for` called outside any parallel region runs in a team of one thread."""
+    orphan = SCALE_MAIN.replace("int main(void)\n{", "static void run(void)\n{\n#pragma omp for\n"
+                                "    for (int i = 0; i < 1000; i++)\n        out[i] = smooth(in, i);\n}\n\n"
+                                "int main(void)\n{").replace(
+        "#pragma omp parallel for\n    for (int i = 0; i < 1000; i++)\n        out[i] = smooth(in, i);\n", "    run();\n")
+    files = {"scale.h": SCALE_H, "scale.c": SCALE_C.replace("STORAGE", "static"), "load.c": LOAD_C, "main.c": orphan}
+    assert errors(capsys, tmp_path / "p", write(tmp_path / "p", files)) == []
+
+
+def test_pointer_arithmetic_passed_on_makes_the_summary_unknown(tmp_path):
+    outer, inner = tmp_path / "outer.c", tmp_path / "inner.c"
+    outer.write_text("void inner(long *q);\nvoid outer(long *p)\n{\n    inner(p + 1);\n}\n")
+    inner.write_text("void inner(long *q)\n{\n    *q = 3;\n}\n")
+    summaries = [scan._summary_only(scan._Task(p, True), ScanSettings()) for p in (outer, inner)]
+    effects = program.merge(summaries, whole=True).effects
+    found = next(e for e in effects.values() if e.name == "outer")
+    assert not found.known and "inner" in found.why
