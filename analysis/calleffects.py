@@ -91,9 +91,13 @@ def summarise(tu: ir.TranslationUnit, pragma_lines, callee_key) -> tuple[Functio
     defined = {f.name: f for f in tu.functions if f.body is not None}
     threadprivate = {name for text in pragma_lines.values() if "threadprivate" in text
                      for name in _names_in_parens(text)}
+    starts = sorted(f.line for f in tu.functions if f.body is not None)
+    #: each function's lines: to the line before the next definition (a directive after its
+    #: last statement, `#pragma omp barrier` before the closing brace, is its own)
+    extents = {id(f): (f.line, next((x - 1 for x in starts if x > f.line), 1 << 30)) for f in defined.values()}
     out = []
     for function in defined.values():
-        walk = _Walk(tu.path, defined, pragma_lines, threadprivate, callee_key)
+        walk = _Walk(tu.path, defined, pragma_lines, threadprivate, callee_key, extents)
         binding = {id(p): f"param:{i}" for i, p in enumerate(function.params)}
         held = walk.function(function, binding, frozenset())
         out.append(FunctionEffects(
@@ -111,8 +115,9 @@ def _names_in_parens(text: str) -> list[str]:
 class _Walk:
     """Walks one function (and the callees its file defines, inlined) in program order."""
 
-    def __init__(self, path: str, defined: dict[str, ir.Function], pragma_lines, threadprivate, callee_key):
+    def __init__(self, path: str, defined: dict[str, ir.Function], pragma_lines, threadprivate, callee_key, extents):
         self.path = path
+        self.extents = extents
         self.file = path.rsplit("/", 1)[-1]
         self.defined = defined
         self.pragma_lines = pragma_lines
@@ -133,8 +138,8 @@ class _Walk:
     def function(self, function: ir.Function, binding: dict, held: frozenset[str]) -> frozenset[str] | None:
         """Walk a body with its pointer parameters bound (id(param) -> root); the
         locks held when it returns (None: not the same on every path)."""
-        last = max([s.line for s in function.body.walk()] or [function.line])
-        if any(function.line <= line <= last for line in self.pragma_lines):
+        first, last = self.extents.get(id(function), (function.line, function.line))
+        if any(first <= line <= last and "threadprivate" not in text for line, text in self.pragma_lines.items()):
             self.unknown(f"{function.name} holds an OpenMP directive")
         reassigned = written_vars(function.body)
         self.stack.append(function)

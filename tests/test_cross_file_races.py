@@ -395,3 +395,12 @@ def test_pointer_arithmetic_passed_on_makes_the_summary_unknown(tmp_path):
     effects = program.merge(summaries, whole=True).effects
     found = next(e for e in effects.values() if e.name == "outer")
     assert not found.known and "inner" in found.why
+
+
+def test_directive_after_the_last_statement_makes_the_summary_unknown(tmp_path):
+    unit = tmp_path / "u.c"
+    unit.write_text("void step(long *p)\n{\n    *p += 1;\n#pragma omp barrier\n}\n\nvoid other(void)\n{\n}\n")
+    summary = scan._summary_only(scan._Task(unit, True), ScanSettings())
+    step = next(e for e in summary.effects if e.name == "step")
+    other = next(e for e in summary.effects if e.name == "other")
+    assert not step.known and "directive" in step.why and other.known
