@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from . import calleffects, effects, ir, loopfacts
+from . import concurrentcalls, effects, ir, loopfacts
 from .constructs import LOCK_SET, LOCK_UNSET, SYNC_CALLS, AccessGuards, FileConstructs, directive_words
 
 _MAX_DEPTH = 4
@@ -396,7 +396,7 @@ def examine(body: ir.Stmt, facts, guards: AccessGuards, private: frozenset[str],
             walk.call(call, None, held, receiver, f"in {callee}, called at line {call.line}")
         complete &= walk.complete
         walks.append((call, walk))
-    pinned = calleffects.pinned_calls(body)
+    pinned = concurrentcalls.pinned_calls(body)
     for call, walk in walks:
         if id(call) in pinned:  # perhaps one iteration only: no race with itself
             walk.accesses = [replace(a, every_iteration=False) for a in walk.accesses]

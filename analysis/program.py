@@ -131,7 +131,7 @@ def summarise(tu: ir.TranslationUnit, sources: dict[ir.Function, dict] | None = 
               pragma_lines: dict[int, str] | None = None) -> FileSummary:
     """`sources`: local_sources of each defined function, when already known;
     `pragma_lines`: the file's `#pragma omp` lines (line -> text)."""
-    from . import calleffects, provenance
+    from . import calleffects, concurrentcalls, provenance
 
     defined = [f for f in tu.functions if f.body is not None]
     sources = sources if sources is not None else {f: local_sources(f) for f in defined}
@@ -175,7 +175,7 @@ def summarise(tu: ir.TranslationUnit, sources: dict[ir.Function, dict] | None = 
         defined_objects=writes.defined_objects,
         members_problem="" if writes.complete else writes.problem,
         effects=calleffects.summarise(tu, pragma_lines or {}, callee_key),
-        concurrent=calleffects.concurrent_calls(tu, pragma_lines or {}, callee_key),
+        concurrent=concurrentcalls.concurrent_calls(tu, pragma_lines or {}, callee_key),
     )
 
 

@@ -23,7 +23,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import calleffects, compdb, constructs, fileerrors, frontend, ir, loopfacts, pragmas, program, regionraces, sources, syntax
+from . import compdb, concurrentcalls, constructs, fileerrors, frontend, ir, loopfacts, pragmas, program, regionraces, sources, syntax
 from .fanout import Runner, run_each
 from .decide import FunctionContext
 from .liveness import FunctionEvents
@@ -364,7 +364,7 @@ def _analyse(prepared: _Prepared, facts: program.ProgramFacts, report: loopfacts
     report.verdicts.sort(key=lambda v: (v.loop.line, v.loop.column))
     if file_constructs is not None:
         report.region_races = regionraces.find(functions, file_constructs, facts)
-    report.region_races += calleffects.static_local_races([f for f in tu.functions if f.body is not None], facts, path)
+    report.region_races += concurrentcalls.static_local_races([f for f in tu.functions if f.body is not None], facts, path)
     return report
 
 
