@@ -416,6 +416,9 @@ def examine(body: ir.Stmt, facts, guards: AccessGuards, private: frozenset[str],
             by_name.setdefault(a.name, []).append(a)
     for ref in facts.refs:  # the body's own accesses of the same objects
         name = str(ref.key)
+        var = ref.key.var
+        if var.kind not in ("global", "static") and not (var.kind == "local" and _shared_local(var, facts, private, guards)):
+            continue  # a loop-private namesake of a callee's global
         if name in by_name and ref.exact:
             if ref.subscripts is not None:
                 imprecise.add(name)

@@ -404,3 +404,12 @@ def test_directive_after_the_last_statement_makes_the_summary_unknown(tmp_path):
     step = next(e for e in summary.effects if e.name == "step")
     other = next(e for e in summary.effects if e.name == "other")
     assert not step.known and "directive" in step.why and other.known
+
+
+def test_loop_local_namesake_of_a_callee_global_is_another_object(tmp_path, capsys):
+    """The loop's own `hits` is private to each iteration; bump.c's global one is under its lock."""
+    local = BUMP_MAIN.replace("STATIC long hits;\n", "").replace(
+        "#pragma omp critical\n        hits += 1;\n", "        long hits = i;\n        hits += 1;\n").replace(
+        "out[i] = bump(i);", "out[i] = bump(hits);").replace(", hits);", ", 0L);")
+    files = {"bump.c": BUMP_C.replace("STORAGE ", ""), "main.c": local}
+    assert errors(capsys, tmp_path / "p", write(tmp_path / "p", files)) == []
