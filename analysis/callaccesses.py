@@ -25,9 +25,9 @@ construct other than critical/atomic inside a callee, recursion.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from . import effects, ir, loopfacts
+from . import concurrentcalls, effects, ir, loopfacts
 from .constructs import LOCK_SET, LOCK_UNSET, SYNC_CALLS, AccessGuards, FileConstructs, directive_words, last_line
 
 _MAX_DEPTH = 4
@@ -52,6 +52,7 @@ class SharedAccess:
     is_write: bool
     labels: frozenset[str]  # what protects it: critical:NAME, atomic, ordered, lock:L
     via: str = ""  # "in calls_counted, called by scaled at line 32"
+    every_iteration: bool = True  # made by a call every iteration runs (not under a condition)
 
 
 @dataclass
@@ -76,8 +77,12 @@ class _Frame:
 class _Walk:
     """The accesses one call of the loop body makes, and whether the walk saw everything."""
 
-    def __init__(self, constructs: FileConstructs, functions: dict[str, ir.Function], threadprivate: frozenset[str]):
+    def __init__(self, constructs: FileConstructs, functions: dict[str, ir.Function], threadprivate: frozenset[str],
+                 program=None, shared_local=None, in_team: bool = True):
         self.constructs = constructs
+        self.program = program  # program.ProgramFacts: what functions of other files touch (calleffects)
+        self.in_team = in_team  # the loop runs in a parallel region of its function (not orphaned)
+        self.shared_local = shared_local or (lambda var: False)  # a local of the loop's function every thread shares
         self.functions = functions
         self.threadprivate = threadprivate
         self.accesses: list[SharedAccess] = []
@@ -101,7 +106,7 @@ class _Walk:
                 self.effects_known = False
                 if caller is not None and call.args:
                     self.expr(call.args[0], caller, "address")
-            elif base not in _INERT:
+            elif base not in _INERT and not self._summarised(call, caller, held, via):
                 self.complete = self.effects_known = False
             return
         if function in self.stack or len(self.stack) > _MAX_DEPTH:
@@ -121,6 +126,74 @@ class _Walk:
             self.stmt(function.body, frame)
         finally:
             self.stack.pop()
+
+    def _summarised(self, call: ir.Call, caller: _Frame | None, held: frozenset[str], via: str) -> bool:
+        """Apply what another file's function touches (calleffects.FunctionEffects);
+        False when the program does not say everything it does."""
+        from .program import callee_key
+
+        summary = self.program.effects.get(callee_key(call)) if self.program is not None and self.in_team else None
+        if summary is None or not summary.known or summary.changes_locks:
+            return False  # an orphaned loop may run in a team of one thread: not claimed
+        for t in summary.touches:
+            if t.root.startswith("param:"):
+                position = int(t.root.split(":")[1])
+                arg = call.args[position] if position < len(call.args) else None
+                named = self._argument_object(arg, t.path, caller) if arg is not None else None
+                if named is None:
+                    if t.is_write:
+                        self.effects_known = False  # memory of the caller this walk does not name
+                    continue
+                name, storage, path = named
+            else:
+                kind, _, rest = t.root.partition(":")
+                if kind == "global":
+                    name, storage, path = rest, "static storage shared by every thread", t.path
+                    if name in self.threadprivate:
+                        continue
+                else:
+                    file, function, var = rest.split(":")
+                    if function:
+                        name, storage = f"{function}::{var}", f"a static local of {function} ({file})"
+                    else:
+                        name, storage = f"{file}::{var}", f"static storage of {file} shared by every thread"
+                    path = t.path
+            if t.indexed:  # an element not known: the loop's own dependence test does not see it either
+                self.imprecise.add(name)
+                self.effects_known = False
+                continue
+            full = name + "".join(p if p.startswith("[") else "." + p for p in path)
+            where = f"at {t.where}" if t.function == call.name.split("::")[-1] else f"in {t.function} at {t.where}"
+            self.accesses.append(SharedAccess(
+                name=full, storage=storage, line=call.line, text=t.text, is_write=t.is_write,
+                labels=held | t.labels, via=f"{via}, {where}"))
+        return True
+
+    def _argument_object(self, arg: ir.Expr, path: tuple[str, ...], caller: _Frame | None):
+        """(name, storage, path) of the shared object a pointer argument passes
+        (`&x` of a shared x, or a global array), or None."""
+        address = isinstance(arg, ir.Unary) and arg.op == "&"
+        target = arg.operand if address else arg
+        if not isinstance(target, ir.Name) or target.var is None:
+            return None
+        var = target.var
+        if var.kind in ("global", "static"):
+            if var.name in self.threadprivate or var.is_thread_local:
+                return None
+            storage = "a static local" if var.kind == "static" else "static storage shared by every thread"
+        elif caller is None and self.shared_local(var):
+            storage = f"a field of {var.name}, which every thread of the loop shares" if path \
+                else "a variable every thread of the loop shares"
+        else:
+            return None
+        if not address and not var.is_array:
+            return None  # a pointer's target: not one named object
+        if address:
+            if path[:1] == ("[0]",):
+                path = path[1:]
+            elif path and path[0].startswith("["):
+                return None
+        return var.name, storage, path
 
     def _paired_lock(self, call: ir.Call, function: ir.Function) -> bool:
         """A lock set or unset that is one end of a span of its block (constructs.LockSpan)."""
@@ -231,7 +304,7 @@ class _Walk:
                                                                or mode == "address"):
                         self.effects_known = False  # the caller's memory, through a parameter
                     return
-                if var.name in self.threadprivate or (var.is_const and mode == "read"):
+                if var.name in self.threadprivate or var.is_thread_local or (var.is_const and mode == "read"):
                     return
                 self.statics[var.name] = var
                 storage = "a static local" if var.kind == "static" else "static storage shared by every thread"
@@ -292,10 +365,11 @@ class _Walk:
         return names
 
 
-def examine(body: ir.Stmt, facts, guards: AccessGuards, private: frozenset[str]) -> CallAccesses:
+def examine(body: ir.Stmt, facts, guards: AccessGuards, private: frozenset[str], program=None) -> CallAccesses:
     """The races on shared storage the calls of one loop body make (the loop under
     an existing directive whose protections `guards` reads), with the body's own
-    accesses of the same objects."""
+    accesses of the same objects. `program`: ProgramFacts, whose summaries say what
+    functions of other files touch."""
     out = CallAccesses()
     constructs = guards.constructs
     function = guards.function
@@ -308,8 +382,10 @@ def examine(body: ir.Stmt, facts, guards: AccessGuards, private: frozenset[str])
         return out  # masked, single, tasks... in the body: which thread runs a call is not every thread
     walks: list[tuple[ir.Call, _Walk]] = []
     complete = True
+    in_team = any(c.kind.split()[:1] == ["parallel"] for c in constructs.around(function, body.line))
     for call in calls:
-        walk = _Walk(constructs, constructs.functions, constructs.threadprivate)
+        walk = _Walk(constructs, constructs.functions, constructs.threadprivate, program,
+                     lambda var: _shared_local(var, facts, private, guards), in_team)
         receiver = _shared_receiver(call, facts, private, guards)
         held = constructs.guards_at(function, call.line, None, guards.ordered)
         callee = call.name.split("::")[-1]
@@ -320,6 +396,10 @@ def examine(body: ir.Stmt, facts, guards: AccessGuards, private: frozenset[str])
             walk.call(call, None, held, receiver, f"in {callee}, called at line {call.line}")
         complete &= walk.complete
         walks.append((call, walk))
+    pinned = concurrentcalls.pinned_calls(body)
+    for call, walk in walks:
+        if id(call) in pinned:  # perhaps one iteration only: no race with itself
+            walk.accesses = [replace(a, every_iteration=False) for a in walk.accesses]
     for call, walk in walks:
         key = (call.name, call.line)
         if walk.complete and walk.effects_known and all(
@@ -336,6 +416,9 @@ def examine(body: ir.Stmt, facts, guards: AccessGuards, private: frozenset[str])
             by_name.setdefault(a.name, []).append(a)
     for ref in facts.refs:  # the body's own accesses of the same objects
         name = str(ref.key)
+        var = ref.key.var
+        if var.kind not in ("global", "static") and not (var.kind == "local" and _shared_local(var, facts, private, guards)):
+            continue  # a loop-private namesake of a callee's global
         if name in by_name and ref.exact:
             if ref.subscripts is not None:
                 imprecise.add(name)
@@ -361,6 +444,8 @@ def _first_race(accesses: list[SharedAccess]) -> loopfacts.SharedStorageRace | N
         if not a.is_write:
             break
         for b in ordered[i:]:
+            if not (a.every_iteration or b.every_iteration):
+                continue  # both perhaps in one iteration only, on one thread
             if not a.labels & b.labels:
                 if a is b:
                     meet = f"{a.text} (line {a.line}{_via(a)}) writes it in every iteration, and two threads run it at once"
@@ -387,6 +472,13 @@ def _shared_receiver(call: ir.Call, facts, private: frozenset[str], guards: Acce
     if var in facts.declared or var.name in private or var.is_pointer or var.name in guards.constructs.threadprivate:
         return None
     return var.name
+
+
+def _shared_local(var: ir.Var, facts, private: frozenset[str], guards: AccessGuards) -> bool:
+    """A local every thread of the loop shares: declared outside a combined
+    `parallel` loop and not made private."""
+    return (guards.shares_outer_locals and var.kind == "local" and var not in facts.declared
+            and var.name not in private and var.name not in guards.constructs.threadprivate)
 
 
 def _is_address(e: ir.Expr) -> bool:

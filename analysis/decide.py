@@ -132,7 +132,8 @@ def decide(
     shared = None
     if guards is not None:
         guards = replace(guards, calls=_calls_by_line(facts))
-        shared = callaccesses.examine(loop.body, facts, guards, preset_private | frozenset(preset_reductions or ()))
+        shared = callaccesses.examine(loop.body, facts, guards, preset_private | frozenset(preset_reductions or ()),
+                                      ctx.program)
     quiet = _synchronised_keys(facts, guards)
     if shared is not None:  # storage whose every access the call walk saw: its races are shared.races
         quiet |= {r.key for r in facts.refs if r.key.var in shared.settled}

@@ -385,6 +385,8 @@ class _Converter:
             is_float=canonical.kind in _FLOAT_TYPES,
             is_volatile=canonical.is_volatile_qualified(),
             rows_are_pointers=_rows_are_pointers(canonical, element),
+            is_thread_local=c.kind == K.VAR_DECL and c.tls_kind != ci.TLSKind.NONE,
+            is_internal=kind == "global" and c.linkage == ci.LinkageKind.INTERNAL,
         )
 
     def _table_values(self, c, dims, element, const_elements: bool) -> tuple[int, ...] | None:

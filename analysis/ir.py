@@ -41,6 +41,8 @@ class Var:
     #: initialiser's end); None otherwise. `fixed_const`: the elements are const.
     initial_values: tuple[int, ...] | None = None
     fixed_const: bool = False
+    is_thread_local: bool = False  # _Thread_local / __thread / thread_local: one per thread
+    is_internal: bool = False  # a variable of its file only (`static` at file scope, anonymous namespace)
 
     @property
     def is_array(self) -> bool:

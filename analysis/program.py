@@ -114,6 +114,10 @@ class FileSummary:
     callees: tuple[tuple[str, str], ...] = ()  # (key, name) of called functions the project declares
     defined_objects: frozenset[str] = frozenset()  # USRs of the variables it defines
     members_problem: str = ""  # why its member writes are not known ("" when they are)
+    #: calleffects.FunctionEffects of each function it defines: the shared storage it touches
+    effects: tuple = ()
+    #: (callee key, "main.c:15") of calls every thread of a worksharing loop makes at once
+    concurrent: tuple[tuple[str, str], ...] = ()
 
 
 def callee_key(call: ir.Call) -> str:
@@ -123,9 +127,11 @@ def callee_key(call: ir.Call) -> str:
     return call.usr or call.name
 
 
-def summarise(tu: ir.TranslationUnit, sources: dict[ir.Function, dict] | None = None) -> FileSummary:
-    """`sources`: local_sources of each defined function, when already known."""
-    from . import provenance
+def summarise(tu: ir.TranslationUnit, sources: dict[ir.Function, dict] | None = None,
+              pragma_lines: dict[int, str] | None = None) -> FileSummary:
+    """`sources`: local_sources of each defined function, when already known;
+    `pragma_lines`: the file's `#pragma omp` lines (line -> text)."""
+    from . import calleffects, concurrentcalls, provenance
 
     defined = [f for f in tu.functions if f.body is not None]
     sources = sources if sources is not None else {f: local_sources(f) for f in defined}
@@ -168,6 +174,8 @@ def summarise(tu: ir.TranslationUnit, sources: dict[ir.Function, dict] | None = 
         callees=writes.callees,
         defined_objects=writes.defined_objects,
         members_problem="" if writes.complete else writes.problem,
+        effects=calleffects.summarise(tu, pragma_lines or {}, callee_key),
+        concurrent=concurrentcalls.concurrent_calls(tu, pragma_lines or {}, callee_key),
     )
 
 
@@ -409,6 +417,10 @@ class ProgramFacts:
     members: object | None = None
     #: function key -> pointer parameter -> provenance.Provenance, or why not known
     param_sources: dict[str, dict] = field(default_factory=dict)
+    #: function key -> calleffects.FunctionEffects, calls into other files resolved
+    effects: dict[str, object] = field(default_factory=dict)
+    #: function key -> "main.c:15", a call every thread of a worksharing loop makes at once
+    concurrent: dict[str, str] = field(default_factory=dict)
 
     def for_function(self, function: ir.Function) -> ParamFacts | None:
         return self.params.get(function.usr or function.name)
@@ -461,7 +473,12 @@ def merge(summaries: list[FileSummary], *, whole: bool, why_not_whole: str | Non
         if len(d.pointer_params) < 2:
             continue
         params[key] = _param_facts(d, defs, calls.get(key, []), in_view, d.name in escaping, allocators, names, why_not_whole)
-    return ProgramFacts(allocators=frozenset(allocators), params=params, members=members, param_sources=sources)
+    from . import calleffects
+
+    own = {e.key: e for s in summaries for e in s.effects}
+    return ProgramFacts(allocators=frozenset(allocators), params=params, members=members, param_sources=sources,
+                        effects=calleffects.resolve(own),
+                        concurrent={key: where for s in summaries for key, where in reversed(s.concurrent)})
 
 
 def _allocators(summaries, definitions) -> tuple[set[str], dict[str, str]]:

@@ -62,6 +62,9 @@ class Access:
     order: int  # position in the part, in program order
     context: int  # which inlined call instance holds it (0: the region's own function)
     exact: bool = True  # False: a library call writes somewhere in the object
+    #: a call into another file reads or writes element k for every thread number k
+    #: of the team (calleffects.Touch.covers bound to omp_get_num_threads())
+    covers_team: bool = False
 
     @property
     def verb(self) -> str:
@@ -93,6 +96,8 @@ class Sharing:
     written: set[ir.Var] = field(default_factory=set)  # variables assigned inside the region
 
     def is_private(self, var: ir.Var, in_callee: bool) -> bool:
+        if var.is_thread_local:
+            return True  # _Thread_local, thread_local: one copy per thread
         if var.kind in ("global", "static"):
             return var.name in self.threadprivate or (not in_callee and var.name in self.private_names)
         if in_callee:
@@ -117,8 +122,9 @@ class AccessWalker:
     """Lists the shared accesses of some statements, in program order."""
 
     def __init__(self, file_constructs: constructs.FileConstructs, functions: dict[str, ir.Function], sharing: Sharing,
-                 contexts: Iterator[int]):
+                 contexts: Iterator[int], program=None):
         self.constructs = file_constructs
+        self.program = program  # program.ProgramFacts: what functions of other files touch (calleffects)
         self.functions = functions
         self.sharing = sharing
         self.accesses: list[Access] = []
@@ -302,6 +308,9 @@ class AccessWalker:
             inner = self.callee_context(call, callee, ctx)
             self.stmt(callee.body, inner)
             return
+        if callee is None or callee.body is None:
+            if self._summarised(call, ctx):
+                return
         effect = effects.classify_call(call, self.functions)
         for index, arg in enumerate(call.args):
             if index in effect.written_args:
@@ -311,6 +320,41 @@ class AccessWalker:
                     self._record(location[0].var, location[0].fields, location[1], "write", arg, ctx, exact=False)
             else:
                 self.expr(arg, ctx, "read")
+
+    def _summarised(self, call: ir.Call, ctx: _Context) -> bool:
+        """The accesses a function of another file makes through its pointer
+        parameters (calleffects.FunctionEffects), in the caller's objects; False
+        when the program has no complete summary of it."""
+        from .program import callee_key
+
+        summary = self.program.effects.get(callee_key(call)) if self.program is not None else None
+        if summary is None or not summary.known or summary.changes_locks:
+            return False
+        for arg in call.args:
+            self.expr(arg, ctx, "read")
+        for t in summary.touches:
+            if not t.root.startswith("param:"):
+                continue  # globals of other files: not named in this file's terms
+            position = int(t.root.split(":")[1])
+            bound = _bound_object(call.args[position]) if position < len(call.args) else None
+            if bound is None or bound[1]:
+                continue
+            var = bound[0]
+            if var in ctx.binding:
+                continue  # a pointer parameter of an inlined callee: not followed here
+            found = self._shared_object(var, (), None, ctx)
+            team = t.covers is not None and t.covers < len(call.args) and _is_team_size(call.args[t.covers])
+            if found is None or not (t.indexed and team):
+                continue
+            obj, _ = found
+            guards = ctx.guards | self.constructs.guards_at(ctx.function, call.line) | t.labels
+            self.accesses.append(Access(
+                obj=obj, subscripts=None, is_read=not t.is_write, is_write=t.is_write, line=call.line,
+                text=f"{t.text} ({t.where}, every element below {call.args[t.covers].text})", function=ctx.function,
+                guards=guards, conditions=tuple(self._conditions), loops=tuple(self._loops), order=len(self.accesses),
+                context=ctx.ident, covers_team=True,
+            ))  # fmt: skip
+        return True
 
     def callee_context(self, call: ir.Call, callee: ir.Function, ctx: _Context) -> _Context:
         """The callee seen from this call: its pointer parameters bound to the
@@ -342,6 +386,10 @@ def _bound_object(arg: ir.Expr) -> tuple[ir.Var, bool] | None:
     if isinstance(arg, ir.Unary) and arg.op == "&" and isinstance(arg.operand, ir.Name) and arg.operand.var is not None:
         return arg.operand.var, True
     return None
+
+
+def _is_team_size(e: ir.Expr) -> bool:
+    return isinstance(e, ir.Call) and e.name == "omp_get_num_threads" and not e.args
 
 
 def _is_zero(e: ir.Expr) -> bool:

@@ -40,7 +40,7 @@ def find(functions: dict[str, ir.Function], file_constructs: constructs.FileCons
     (program.ProgramFacts) for what called functions read and write."""
     races: list[loopfacts.RegionRace] = []
     seen: set[tuple[int, int]] = set()
-    for region in find_regions(functions, file_constructs):
+    for region in find_regions(functions, file_constructs, facts):
         for race in _region_races(region):
             if race.lines not in seen:
                 seen.add(race.lines)
@@ -173,6 +173,8 @@ def _elements_meet(region: Region, p: Part, a: Access, q: Part, b: Access) -> st
     threads = _different_threads(region.parts, p, q)
     what = f"{p.describe()} {_verb(a)} {a.text} (line {a.line})"
     other = f"{q.describe() if q is not p else 'another thread'} {_verb(b)} {b.text} (line {b.line})"
+    if a.covers_team or b.covers_team:
+        return _team_cover_meets(region, p, a, q, b, threads)
     if a.subscripts is None and b.subscripts is None:
         if threads is None:
             return None
@@ -198,6 +200,26 @@ def _elements_meet(region: Region, p: Part, a: Access, q: Part, b: Access) -> st
                 f"thread in {q.describe()} {_verb(b)} {b.text} (line {b.line}) of the same element "
                 f"(for every size that gives each loop two iterations or more)")
     return None
+
+
+def _team_cover_meets(region: Region, p: Part, a: Access, q: Part, b: Access, threads: str | None) -> str | None:
+    """One access touches element k for every thread number k (a call into another
+    file, `combine(partial, omp_get_num_threads())`), the other one element a
+    thread picks by its number (`partial[me]`): on a team of two threads or more,
+    the thread of the first reaches the element of another thread."""
+    cover, slot = (a, b) if a.covers_team else (b, a)
+    cover_part, slot_part = (p, q) if a.covers_team else (q, p)
+    if slot.covers_team or threads is None or p is q or slot.subscripts is None or len(slot.subscripts) != 1:
+        return None
+    found = _thread_indices(region, slot)
+    if found is None or not found[1]:
+        return None
+    rows = [row[0] for row in found[0]]
+    if rows != list(range(len(rows))):
+        return None  # element k on thread k, and no other: the slot of each thread
+    return (f"{threads}: the thread that runs {cover_part.describe()} {_verb(cover)} {cover.text} (line {cover.line}), "
+            f"the element of every thread number, while each other thread t of {slot_part.describe()} "
+            f"{_verb(slot)} {slot.text} (line {slot.line}), element t")
 
 
 def _verb(a: Access) -> str:

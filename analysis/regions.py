@@ -94,7 +94,9 @@ def role(c: constructs.Construct) -> str:
     return "opaque"
 
 
-def find_regions(functions: dict[str, ir.Function], file_constructs: constructs.FileConstructs) -> list[Region]:
+def find_regions(functions: dict[str, ir.Function], file_constructs: constructs.FileConstructs,
+                 program=None) -> list[Region]:
+    """`program`: ProgramFacts, for what calls into other files touch."""
     regions = []
     for c in file_constructs.constructs:
         words = c.kind.split()
@@ -103,13 +105,15 @@ def find_regions(functions: dict[str, ir.Function], file_constructs: constructs.
         threads = c.directive.clause("num_threads")
         if threads is not None and threads.items() == ("1",):
             continue
-        regions.append(_Builder(c, functions, file_constructs).build())
+        regions.append(_Builder(c, functions, file_constructs, program).build())
     return regions
 
 
 class _Builder:
-    def __init__(self, region: constructs.Construct, functions, file_constructs: constructs.FileConstructs):
+    def __init__(self, region: constructs.Construct, functions, file_constructs: constructs.FileConstructs,
+                 program=None):
         self.region = region
+        self.program = program
         self.functions = functions
         self.constructs = file_constructs
         self.phase = 0
@@ -292,7 +296,7 @@ class _Builder:
         """A call of a function that holds worksharing constructs or barriers:
         its body, read in place, with its pointer parameters bound to the caller's objects."""
         self._close_team()
-        walker = AccessWalker(self.constructs, self.functions, self.sharing, self.contexts)
+        walker = AccessWalker(self.constructs, self.functions, self.sharing, self.contexts, self.program)
         for arg in call.args:  # the arguments are read by every thread before the call
             walker.expr(arg, ctx, "read")
         if walker.accesses:
@@ -324,7 +328,7 @@ class _Builder:
             return
         first, ctx = self._team_stmts[0]
         part = Part("team", first.line, self.phase, next(self.groups), ctx.function, context=ctx.ident)
-        walker = AccessWalker(self.constructs, self.functions, self.sharing, self.contexts)
+        walker = AccessWalker(self.constructs, self.functions, self.sharing, self.contexts, self.program)
         for s, c in self._team_stmts:
             walker.stmt(s, c)
         part.accesses, part.waits = walker.accesses, walker.waits
@@ -336,7 +340,7 @@ class _Builder:
         variables = {p for p in private if isinstance(p, ir.Var)}
         sharing = replace(self.sharing, private=self.sharing.private | variables,
                           private_names=self.sharing.private_names | names)
-        walker = AccessWalker(self.constructs, self.functions, sharing, self.contexts)
+        walker = AccessWalker(self.constructs, self.functions, sharing, self.contexts, self.program)
         for s in stmts:
             walker.stmt(s, ctx)
         part.accesses, part.waits = walker.accesses, walker.waits

@@ -23,7 +23,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import compdb, constructs, fileerrors, frontend, ir, loopfacts, pragmas, program, regionraces, sources, syntax
+from . import compdb, concurrentcalls, constructs, fileerrors, frontend, ir, loopfacts, pragmas, program, regionraces, sources, syntax
 from .fanout import Runner, run_each
 from .decide import FunctionContext
 from .liveness import FunctionEvents
@@ -262,7 +262,7 @@ def _summary_only(task: _Task, settings: ScanSettings) -> program.FileSummary:
     tu = frontend.parse(path, _flags(path, language, settings), text.data)
     if tu.errors:
         return program.FileSummary(path, parsed=False, problem=f"Clang reports {len(tu.errors)} error(s); first: {tu.errors[0]}")
-    return program.summarise(tu)
+    return program.summarise(tu, pragma_lines=dict(syntax.find_omp_pragmas(text.data)))
 
 
 def _reanalyse(path: Path, settings: ScanSettings, facts: program.ProgramFacts) -> loopfacts.FileReport:
@@ -298,7 +298,7 @@ def _first_pass_source(path, data, settings, report, unit: bool, keep: bool) -> 
         problem = prepared
         summary = program.FileSummary(path, parsed=False, problem=problem) if problem else program.FileSummary(path)
         return _FirstPass(report, summary if unit else None)
-    summary = program.summarise(prepared.tu, prepared.sources)
+    summary = program.summarise(prepared.tu, prepared.sources, prepared.pragma_lines)
     alone = program.merge([summary], whole=False)
     _analyse(prepared, alone, report)
     depends = _depends(prepared, alone)
@@ -364,6 +364,7 @@ def _analyse(prepared: _Prepared, facts: program.ProgramFacts, report: loopfacts
     report.verdicts.sort(key=lambda v: (v.loop.line, v.loop.column))
     if file_constructs is not None:
         report.region_races = regionraces.find(functions, file_constructs, facts)
+    report.region_races += concurrentcalls.static_local_races([f for f in tu.functions if f.body is not None], facts, path)
     return report
 
 
@@ -372,7 +373,11 @@ def _depends(prepared: _Prepared, alone: program.ProgramFacts) -> bool:
     function with loops has two pointer parameters that are not restrict and
     are not already proven distinct from this file alone (or might be refuted
     by calls elsewhere), or a local pointer comes from an allocator this file
-    does not define, or a pointer member of a struct is used."""
+    does not define, or a pointer member of a struct is used, or a call leaves
+    the file (what the callee touches is known from its own file only)."""
+    if _calls_out(prepared) or any(isinstance(s, ir.Decl) and s.var.kind == "static"
+                                   for f in prepared.tu.functions if f.body is not None for s in f.body.walk()):
+        return True  # a static local: shared when other files call the function from a parallel loop
     for function in prepared.tu.functions:
         if function.body is None or not any(isinstance(s, ir.LoopStmt) for s in function.body.walk()):
             continue
@@ -384,6 +389,26 @@ def _depends(prepared: _Prepared, alone: program.ProgramFacts) -> bool:
         if any(isinstance(x, ir.Member) and x.points and x.record
                for s in function.body.walk() for e in s.expressions() for x in e.walk()):
             return True  # what pointer members hold is known from the whole program only
+    return False
+
+
+def _calls_out(prepared: _Prepared) -> bool:
+    """A function with loops (any function, in a file with OpenMP directives)
+    calls a function the file does not define and that
+    is not a library function ompilot knows (calleffects.INERT)."""
+    from .calleffects import INERT
+
+    defined = {f.name for f in prepared.tu.functions if f.body is not None}
+    for function in prepared.tu.functions:
+        if function.body is None or not prepared.pragma_lines and not any(
+                isinstance(s, ir.LoopStmt) for s in function.body.walk()):
+            continue
+        for s in function.body.walk():
+            for e in s.expressions():
+                for x in e.walk():
+                    if isinstance(x, ir.Call) and x.receiver is None and x.name not in defined \
+                            and x.name.split("::")[-1] not in INERT and not x.name.startswith("omp_"):
+                        return True
     return False
 
 

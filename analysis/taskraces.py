@@ -205,9 +205,10 @@ class Region:
 
 
 class _Walk:
-    def __init__(self, functions: dict[str, ir.Function], file_constructs: FileConstructs):
+    def __init__(self, functions: dict[str, ir.Function], file_constructs: FileConstructs, program=None):
         self.functions = functions
         self.fc = file_constructs
+        self.program = program  # program.ProgramFacts: what functions of other files touch (calleffects)
         self.governing: dict[int, list[Construct]] = {}
         for c in file_constructs.constructs:
             if c.stmt is not None:
@@ -848,6 +849,26 @@ class _Walk:
         return value if len(e.children()) == 1 and e.kind in ("unexposed_expr", "cstyle_cast_expr", "paren_expr") \
             else None
 
+    def summarised(self, e: ir.Call, frame: Frame, region, state: State) -> bool:
+        """A call into another file with a complete summary (calleffects): its
+        unprotected accesses of `*p` for an argument `&x` are accesses of x at the
+        call's line. False when the program has no complete summary of it."""
+        from .program import callee_key
+
+        summary = self.program.effects.get(callee_key(e)) if self.program is not None else None
+        if summary is None or not summary.known or summary.changes_locks:
+            return False
+        for t in summary.touches:
+            if not t.root.startswith("param:") or t.indexed or t.path not in ((), ("[0]",)) or t.labels:
+                continue
+            position = int(t.root.split(":")[1])
+            arg = e.args[position] if position < len(e.args) else None
+            if isinstance(arg, ir.Unary) and arg.op == "&" and isinstance(arg.operand, ir.Name) \
+                    and arg.operand.var is not None and not arg.operand.var.is_array:
+                storage = self.resolve(frame, arg.operand.var)
+                self.access(storage, (), "write" if t.is_write else "read", e, frame, region, state)
+        return True
+
     def store(self, target, kind, value, frame, region, state, step=0, op="", operand=None):
         if isinstance(target, ir.Name) and target.var is not None and not target.var.is_array:
             storage = self.resolve(frame, target.var)
@@ -872,6 +893,8 @@ class _Walk:
                 self.eval(arg, frame, region, state)
             if e.receiver is not None:
                 self.eval(e.receiver, frame, region, state)
+            if self.summarised(e, frame, region, state):
+                return None  # no directive in it or its callees: it waits for no task
             if region is not None and e.name not in SYNC_CALLS and not e.name.startswith("omp_") and \
                     classify_call(e, self.functions).kind == "unknown":
                 state.pending.clear()  # it might wait for the tasks
@@ -1191,7 +1214,7 @@ def find(functions: dict[str, ir.Function], file_constructs: FileConstructs, fac
     spawning = _spawning_functions(functions, file_constructs)
     if not spawning:
         return []
-    walk = _Walk(functions, file_constructs)
+    walk = _Walk(functions, file_constructs, facts)
     for c in file_constructs.constructs:
         if c.stmt is None or c.function is None or c.kind.split()[:1] != ["parallel"]:
             continue
