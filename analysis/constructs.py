@@ -199,6 +199,9 @@ class AccessGuards:
     shares_outer_locals: bool = False
     private_default: bool = False  # default(private) or default(firstprivate)
     calls: dict = field(default_factory=dict)  # line -> names of the calls there (for accesses made inside them)
+    #: line spans of branches taken only when the team has one thread (oneteam.py):
+    #: an access there meets no other thread's access
+    one_thread: tuple[tuple[int, int], ...] = ()
     _labels: dict = field(default_factory=dict, init=False, repr=False)  # id(ref) -> its labels
 
     def of(self, ref) -> frozenset[str]:
@@ -223,8 +226,13 @@ class AccessGuards:
         return here | (inside or frozenset())
 
     def excluded(self, a, b) -> bool:
-        """The two accesses cannot run at the same time (they share a protection)."""
-        return bool(self.of(a) & self.of(b))
+        """The two accesses cannot run at the same time (they share a protection,
+        or one runs only when the team has one thread)."""
+        return self.alone(a) or self.alone(b) or bool(self.of(a) & self.of(b))
+
+    def alone(self, ref) -> bool:
+        """The access runs only when the team has one thread."""
+        return any(first <= ref.line <= last for first, last in self.one_thread)
 
     def per_thread(self, var: ir.Var) -> bool:
         """Every thread has its own copy (threadprivate)."""

@@ -288,7 +288,8 @@ def _classify_scalar(key, refs, facts, decision, loop, enclosing, ctx) -> None:
             loopfacts.InductionVariable(var=name, step=f"{step:+d}", line=writes[0].line)
         )
         return
-    decision.reasons.append(loopfacts.ScalarDependence(var=name, read_line=exposed[0].line))
+    storage = "array" if var.array_dims is not None or var.is_container else "scalar"
+    decision.reasons.append(loopfacts.ScalarDependence(var=name, read_line=exposed[0].line, storage=storage))
 
 
 # ------------------------------------------------------------------- arrays

@@ -142,11 +142,15 @@ class UnanalyzableAccess(Reason):
 
 
 class ScalarDependence(Reason):
-    template = ("scalar {var} is read (line {read_line}) before it is written in the same iteration, "
+    """A variable read before the iteration writes it; an array read and written
+    whole (passed to a call) is one too, and says so in `storage`."""
+
+    template = ("{storage} {var} is read (line {read_line}) before it is written in the same iteration, "
                 "so each iteration uses the previous one's value")
     proven = True
     var: str
     read_line: int
+    storage: str = "scalar"  # scalar | array
 
 
 class InductionVariable(Reason):

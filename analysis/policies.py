@@ -20,9 +20,9 @@ writes the plan on its `Verdict`; `NestScope` is what the whole function shares.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 
-from . import constructs, datamap, estimates, ir, loopfacts, pragmas, prefixscans, recurrence, threadslots, wavefront
+from . import constructs, datamap, estimates, ir, loopfacts, oneteam, pragmas, prefixscans, recurrence, threadslots, wavefront
 from .decide import Decision, FunctionContext, decide, distinct_object
 from .loops import CanonicalLoop, names_in, to_affine, to_poly, trip_count, written_vars
 from .pragmas import Clause, Directive
@@ -96,13 +96,15 @@ def analyse(scope: NestScope, loop: ir.LoopStmt, outer, enclosing, parallel_abov
         presets = dict(preset_private=pragmas.private_names(existing) | _associated_counters(scope, loop, directive)
                        | _region_private(scope, loop, directive),
                        preset_reductions=pragmas.reduction_names(existing),
-                       guards=_guards(scope, directive))
+                       guards=_guards(scope, directive, loop))
     decision = decide(loop, outer, enclosing, scope.ctx, **presets)
     if existing is not None:
         around = scope.constructs.around(scope.function, loop.info.line)
         refs = decision.facts.refs if decision.facts else ()
+        spans = presets["guards"].one_thread
         decision.reasons = [r for r in decision.reasons if not wavefront.synchronised(r, scope.lines)
-                            and not threadslots.owned_by_thread(r, refs, directive.names, around)]
+                            and not threadslots.owned_by_thread(r, refs, directive.names, around)
+                            and not _one_thread_only(r, spans)]
     verdict = first_verdict(scope, loop, decision, enclosing)
     return Planned(loop, decision, verdict, list(outer), list(enclosing), parallel_above, existing, directive)
 
@@ -709,14 +711,25 @@ def _region_private(scope: NestScope, loop: ir.LoopStmt, directive: Directive) -
     return frozenset(private)
 
 
-def _guards(scope: NestScope, directive: Directive) -> constructs.AccessGuards:
+def _one_thread_only(reason: loopfacts.Reason, spans: tuple[tuple[int, int], ...]) -> bool:
+    """Every line the reason names lies in a branch taken only when the team has one
+    thread (oneteam.py): nothing there meets another thread. An early exit stays."""
+    if isinstance(reason, loopfacts.EarlyExit):
+        return False
+    lines = [getattr(reason, f.name) for f in fields(reason) if f.name.endswith("line")]
+    lines = [line for line in lines if isinstance(line, int)]
+    return bool(spans and lines) and all(any(a <= line <= b for a, b in spans) for line in lines)
+
+
+def _guards(scope: NestScope, directive: Directive, loop: ir.LoopStmt) -> constructs.AccessGuards:
     """What protects the accesses of a loop under the user's directive."""
     ordered = "ordered" in directive.names or directive.clause("ordered") is not None
     default = directive.clause("default")
     private_default = default is not None and "".join((default.arguments or "").split()) in ("private", "firstprivate")
     return constructs.AccessGuards(scope.constructs, scope.function, ordered,
                                    shares_outer_locals="parallel" in directive.names and not private_default,
-                                   private_default=private_default)
+                                   private_default=private_default,
+                                   one_thread=oneteam.one_thread_spans(scope.constructs, scope.function, loop, directive))
 
 
 def _clause_number(directive: Directive, name: str) -> int:

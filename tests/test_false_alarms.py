@@ -219,3 +219,59 @@ def test_inner_counter_shared_by_the_team_races(capsys, tmp_path):
 
 def test_inner_counter_made_private_by_the_loop_directive(capsys, tmp_path):
     assert_race_free(capsys, tmp_path, INNER_COUNTER.replace("PRIVATE", "private(kt)"))
+
+
+# A branch taken only when the team has one thread (LULESH's IntegrateStressForElems
+# shape): with several threads each element writes its own slice; with one, the loop
+# adds through a shared scratch array. Was: "scalar local is read before it is written".
+ONE_THREAD = HEADER + """\
+static void spread(const double *w, double *out)
+{
+    for (int j = 0; j < 4; j++)
+        out[j] = w[j] * 0.25;
+}
+
+void scatter(const double *w, double *own, double *node, const int *nodes, int n)
+{
+    int team = omp_get_max_threads();
+    double local[4];
+    STORE
+#pragma omp parallel for CLAUSE
+    for (int e = 0; e < n; e++) {
+        if (COND) {
+            spread(&w[4 * e], &own[4 * e]);
+        } else {
+            spread(&w[4 * e], local);     /*R*/
+            for (int j = 0; j < 4; j++)
+                node[nodes[4 * e + j]] += local[j];
+        }
+    }
+}
+"""
+
+
+def one_thread(cond: str, clause: str = "", store: str = "") -> str:
+    return ONE_THREAD.replace("COND", cond).replace("CLAUSE", clause).replace("STORE", store)
+
+
+@pytest.mark.parametrize("cond", ["team > 1", "1 < team", "team != 1", "!(team <= 1)", "omp_get_num_threads() >= 2"])
+def test_shared_writes_only_on_the_one_thread_branch_cannot_race(capsys, tmp_path, cond):
+    assert_race_free(capsys, tmp_path, one_thread(cond))
+
+
+def test_shared_writes_on_the_many_threads_branch_race(capsys, tmp_path):
+    source = one_thread("team == 1")
+    assert_racy(capsys, tmp_path, source)
+    _, errors = check_errors(capsys, tmp_path / "program.c")
+    assert any("array local" in e["message"] for e in errors), errors  # not "scalar local"
+
+
+@pytest.mark.parametrize("cond, clause, store", [
+    ("team > 2", "", ""),                          # two threads take the else branch too
+    ("omp_get_max_threads() > 1", "", ""),         # inside the region: the next level's count, not this team's
+    ("team > 1", "num_threads(4)", ""),            # the clause sets the team, whatever team says
+    ("team > 1", "", "team = team - 1;"),          # stored again after the call
+    ("team > 1", "", "omp_set_num_threads(4);"),   # the count changed between the call and the region
+])
+def test_conditions_not_implying_one_thread_still_race(capsys, tmp_path, cond, clause, store):
+    assert_racy(capsys, tmp_path, one_thread(cond, clause, store))

@@ -156,7 +156,7 @@ EXPECTED: dict[str, tuple[str, str | None]] = {
     ),
     'ScalarDependence': (
         "scalar s is read (line 12) before it is written in the same iteration, so each iteration uses the previous one's value",
-        '{"code": "ScalarDependence", "message": "scalar s is read (line 12) before it is written in the same iteration, so each iteration uses the previous one\'s value", "proven": true, "var": "s", "read_line": 12}',
+        '{"code": "ScalarDependence", "message": "scalar s is read (line 12) before it is written in the same iteration, so each iteration uses the previous one\'s value", "proven": true, "var": "s", "read_line": 12, "storage": "scalar"}',
     ),
     'SideEffectCall': (
         'call to printf (line 20) writes to a stream',
