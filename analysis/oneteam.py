@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import ir
-from .constructs import FileConstructs, _last_line
+from .constructs import FileConstructs, last_line
 
 _NUM = "omp_get_num_threads"
 _MAX = "omp_get_max_threads"
@@ -51,7 +51,7 @@ def one_thread_spans(constructs: FileConstructs, function: ir.Function, loop: ir
         when_true, when_false = _implies_one(stmt.cond, size)
         for branch, taken in ((stmt.then, when_true), (stmt.orelse, when_false)):
             if taken and branch is not None:
-                span = (branch.line, _last_line(branch))
+                span = (branch.line, last_line(branch))
                 if _alone(loop.body, branch, span):
                     spans.append(span)
     return tuple(spans)
@@ -64,7 +64,7 @@ def _team_size(constructs: FileConstructs, function: ir.Function, loop: ir.LoopS
     around = constructs.around(function, loop_line)
     regions = [c for c in around if c.kind.split()[:1] == ["parallel"] and c.stmt is not None and c.stmt is not loop]
     if "parallel" in directive.names:
-        first, last, team, team_line = loop.body.line, _last_line(loop.body), directive, loop_line
+        first, last, team, team_line = loop.body.line, last_line(loop.body), directive, loop_line
     elif regions:
         region = regions[-1]
         regions = regions[:-1]
