@@ -52,7 +52,9 @@ def _gain(directory: Path, size: int | None = None, extra: str = "") -> Path:
 
 def _suggest_json(capsys, *args: str) -> tuple[int, dict]:
     code = main(["suggest", *args, "--format", "json", "--no-cache", "--no-tune"])
-    return code, json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    assert captured.out.strip(), f"suggest {' '.join(args)}: exit {code}, no JSON; stderr:\n{captured.err[-3000:]}"
+    return code, json.loads(captured.out)
 
 
 def _kept(report: dict) -> list[tuple[str, int, str, str]]:

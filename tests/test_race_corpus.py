@@ -62,10 +62,10 @@ TRUTH_KEYS = {"program", "race", "pattern", "family", "twin", "lines", "why", "d
 # the level policy and the synchronisation rules of existing pragmas: no false
 # alarm; since races through calls (callaccesses, indextables) and the region
 # analysis (regions, regionaccess, regionraces) and tasks (taskraces): 29 of 29;
-# with the false-alarm pairs found on public codes: 31 of 31, each naming a truth line.
-FLOOR_TRUE_POSITIVES = 31  # of 31 racy, each naming a truth line
+# with the false-alarm pairs found on public codes: 32 of 32, each naming a truth line.
+FLOOR_TRUE_POSITIVES = 32  # of 32 racy, each naming a truth line
 FLOOR_PRECISION = 1.0  # no race-free program gets an error
-FLOOR_RECALL = 1.0  # 31 / 31
+FLOOR_RECALL = 1.0  # 32 / 32
 
 _LINE_RE = re.compile(r":(\d+) \(")
 
