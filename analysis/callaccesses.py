@@ -32,11 +32,6 @@ from .constructs import LOCK_SET, LOCK_UNSET, SYNC_CALLS, AccessGuards, FileCons
 
 _MAX_DEPTH = 4
 _INC_DEC = ("++", "--", "post++", "post--")
-#: Library calls that neither synchronise nor touch the program's named storage.
-_INERT = effects._PURE | effects._HIDDEN_STATE | effects._THREAD_SAFE_ALLOC | effects._EXITS | {
-    "omp_get_thread_num", "omp_get_num_threads", "omp_get_max_threads", "omp_get_wtime", "omp_in_parallel",
-    "omp_get_level", "omp_get_team_num", "omp_get_num_procs",
-}  # fmt: skip
 _OUTPUT = effects._IO
 _UNKNOWN_EXPRS = ("lambda", "new", "delete", "throw", "construct", "block")
 
@@ -106,7 +101,7 @@ class _Walk:
                 self.effects_known = False
                 if caller is not None and call.args:
                     self.expr(call.args[0], caller, "address")
-            elif base not in _INERT and not self._summarised(call, caller, held, via):
+            elif base not in effects.INERT_CALLS and not self._summarised(call, caller, held, via):
                 self.complete = self.effects_known = False
             return
         if function in self.stack or len(self.stack) > _MAX_DEPTH:

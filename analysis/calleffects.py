@@ -29,11 +29,6 @@ from .loops import canonical_form, constant_value, written_vars
 
 _MAX_DEPTH = 4
 _INC_DEC = ("++", "--", "post++", "post--")
-#: Library calls that neither synchronise nor touch the program's named storage.
-INERT = effects._PURE | effects._HIDDEN_STATE | effects._THREAD_SAFE_ALLOC | effects._EXITS | {
-    "omp_get_thread_num", "omp_get_num_threads", "omp_get_max_threads", "omp_get_wtime", "omp_in_parallel",
-    "omp_get_level", "omp_get_team_num", "omp_get_num_procs",
-}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -365,7 +360,7 @@ class _Walk:
             binding = {id(p): a for p, a in zip(function.params, args) if a is not None}
             after = self.function(function, binding, held)
             return held if after is None else after
-        if base in INERT:
+        if base in effects.INERT_CALLS:
             return held
         if base in effects._WRITES_FIRST_ARG:
             if args and args[0] is not None:

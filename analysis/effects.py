@@ -36,6 +36,12 @@ _HIDDEN_STATE = {"rand", "srand", "random", "srandom", "drand48", "lrand48", "st
 _EXITS = {"exit", "abort", "_Exit", "quick_exit", "longjmp", "__assert_fail", "terminate"}
 _WRITES_FIRST_ARG = {"memset", "memcpy", "memmove", "strcpy", "strncpy", "strcat", "sprintf", "snprintf"}
 _THREAD_SAFE_ALLOC = {"malloc", "calloc", "free", "aligned_alloc", "realloc"}
+#: Library calls that neither synchronise nor touch the program's named storage
+#: (the race checks' view of calls: callaccesses, calleffects, scan's cross-file test).
+INERT_CALLS = frozenset(_PURE) | _HIDDEN_STATE | _THREAD_SAFE_ALLOC | _EXITS | {
+    "omp_get_thread_num", "omp_get_num_threads", "omp_get_max_threads", "omp_get_wtime", "omp_in_parallel",
+    "omp_get_level", "omp_get_team_num", "omp_get_num_procs",
+}  # fmt: skip
 _MUTATING_METHODS = {
     "push_back", "emplace_back", "pop_back", "insert", "erase", "clear", "resize",
     "reserve", "assign", "push", "pop", "emplace", "swap", "push_front", "pop_front",

@@ -23,7 +23,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import compdb, concurrentcalls, constructs, fileerrors, frontend, ir, loopfacts, pragmas, program, regionraces, sources, syntax
+from . import compdb, concurrentcalls, constructs, effects, fileerrors, frontend, ir, loopfacts, pragmas, program, regionraces, sources, syntax
 from .fanout import Runner, run_each
 from .decide import FunctionContext
 from .liveness import FunctionEvents
@@ -395,9 +395,7 @@ def _depends(prepared: _Prepared, alone: program.ProgramFacts) -> bool:
 def _calls_out(prepared: _Prepared) -> bool:
     """A function with loops (any function, in a file with OpenMP directives)
     calls a function the file does not define and that
-    is not a library function ompilot knows (calleffects.INERT)."""
-    from .calleffects import INERT
-
+    is not a library function ompilot knows (effects.INERT_CALLS)."""
     defined = {f.name for f in prepared.tu.functions if f.body is not None}
     for function in prepared.tu.functions:
         if function.body is None or not prepared.pragma_lines and not any(
@@ -407,7 +405,7 @@ def _calls_out(prepared: _Prepared) -> bool:
             for e in s.expressions():
                 for x in e.walk():
                     if isinstance(x, ir.Call) and x.receiver is None and x.name not in defined \
-                            and x.name.split("::")[-1] not in INERT and not x.name.startswith("omp_"):
+                            and x.name.split("::")[-1] not in effects.INERT_CALLS and not x.name.startswith("omp_"):
                         return True
     return False
 
