@@ -4,8 +4,8 @@ with Slurm, side by side, in the same process.
 Starts the tests' Slurm cluster on loopback (tests/slurm_cluster.py) with
 two nodes (the machine's CPUs split between them), verifies the same files
 with `--executor local` and `--executor slurm` (the library call the CLI
-makes; no verification cache), prints each wall time, the ratio, and
-whether both kept the same proposals. On one machine the Slurm run cannot
+makes; no verification cache), prints each wall time, the ratio, how many
+checks and timing jobs ran, and whether both kept the same proposals. On one machine the Slurm run cannot
 be faster: it pays for submission, polling and a Python start per job, and
 its two "nodes" share the same cores; on a real cluster each job has a node
 of its own. This prints, it does not assert.
@@ -67,8 +67,9 @@ def main() -> None:
         print(f"{len(copies)} programs: {', '.join(c.name for c in copies)}")
         print(f"{'executor':<10} {'wall s':>8}  kept")
         print(f"{'local':<10} {local_seconds:>8.1f}  {len(local_kept)}")
+        stages = [h.stage for h in executor.history]
         print(f"{'slurm':<10} {slurm_seconds:>8.1f}  {len(slurm_kept)}  (2 nodes on loopback, "
-              f"{len(executor.submitted)} jobs)")
+              f"{len(executor.submitted)} jobs: {stages.count('checks')} checks, {stages.count('timing')} timing)")
         print(f"slurm / local: {slurm_seconds / local_seconds:.2f}x; "
               f"same kept proposals: {'yes' if local_kept == slurm_kept else 'no'}")
         for line in sorted(set(local_kept) ^ set(slurm_kept)):

@@ -1,8 +1,11 @@
 """`--executor slurm` end to end against a real Slurm cluster on loopback
-(tests/slurm_cluster.py): the same kept proposals as the local executor, a
-job cancelled from outside is reported and submitted again, Ctrl-C leaves
-no job and no working copy, Slurm missing or unreachable is one line and
-exit 2, and two programs verify at once on two nodes."""
+(tests/slurm_cluster.py): the same checks' verdicts as the local executor,
+checks jobs sharing a node and timing jobs each on a node of its own (reading
+the checks from their checks job), a job cancelled from outside reported and
+submitted again, a job over its time limit reported with Slurm's reason,
+Ctrl-C leaving no job and no working copy, Slurm missing or unreachable one
+line and exit 2, and two programs verifying at once on two nodes. The
+time-limit test waits for Slurm's one-minute minimum (60-90 s)."""
 
 from __future__ import annotations
 
@@ -103,12 +106,46 @@ def test_suggest_through_slurm_checks_what_the_local_executor_checks(slurm_clust
     for proposal in on_slurm["proposals"] + on_slurm["rejected"]:
         where = proposal["evidence"]["where"]
         assert (where["executor"], where["node"], where["threads"]) == ("slurm", "n1", [2])
-        assert len(where["job_ids"]) == 1 and where["job_ids"][0].isdigit() and where["cores"] >= 1
+        # its checks job's id, and its timing job's when it passed the checks
+        reached_timing = proposal["evidence"]["stage"] in ("speed", "accepted")
+        assert len(where["job_ids"]) == 1 + reached_timing and all(i.isdigit() for i in where["job_ids"])
+        assert where["cores"] >= 1
     local_where = {p["evidence"]["where"]["executor"] for p in local["proposals"] + local["rejected"]}
     assert local_where == {"local"}
     # the jobs' directories (input, working copies, output) are gone; nothing queued
     assert not any((tmp_path / "gain" / ".ompilot" / "slurm" / "jobs").iterdir())
     assert not _live_jobs(slurm_cluster)
+
+
+def test_checks_share_a_node_and_only_the_timing_job_has_a_node_alone(slurm_cluster, tmp_path):
+    """Two programs on one two-CPU node with one-CPU checks jobs: both checks
+    jobs run at once; each program's timing job asks for the whole node, and
+    runs no output or race check: it reads them from its checks job."""
+    settings = slurm_cluster.settings(work_dir=tmp_path / "work", check_cpus=1)
+    files = [_gain(tmp_path / f"gain{n}", size=60000) for n in range(2)]
+    executor = SlurmExecutor(settings)
+    most_running = []
+
+    def count(event) -> None:
+        found = re.search(r"(\d+) running", event.text)
+        if found:
+            most_running.append(int(found.group(1)))
+
+    with executor:
+        run = suggest_tree(files, ScanSettings(), SuggestOptions(tune=False, executor=executor), on_progress=count)
+    checks = [h for h in executor.history if h.stage == "checks"]
+    timing = [h for h in executor.history if h.stage == "timing"]
+    assert len(checks) == 2 and max(most_running) == 2  # two checks jobs on the one node at once
+    assert len(timing) == 2 and all(h.exclusive for h in timing) and not any(h.exclusive for h in checks)
+    assert all(h.runs["race"] > 0 and h.runs["output"] > 0 for h in checks)
+    assert all(h.runs["race"] == 0 and h.runs["output"] == 0 and h.runs["builds"] > 0 for h in timing)
+    for result in run.results:
+        for proposal in result.proposals + result.rejected:
+            evidence = proposal.evidence
+            if evidence.stage in ("speed", "accepted"):  # timed: with the race check its checks job ran
+                assert evidence.timing is not None and evidence.race_check.runs > 0 and not evidence.race_check.races
+                assert len(evidence.where.job_ids) == 2
+    assert not _live_jobs(slurm_cluster) and not any((tmp_path / "work" / "jobs").iterdir())
 
 
 def test_the_configuration_picks_slurm_and_the_shared_directory(slurm_cluster, tmp_path, monkeypatch, capsys):
@@ -170,11 +207,14 @@ def test_a_job_cancelled_mid_run_is_reported_and_submitted_again(slurm_cluster, 
     with executor:
         run = suggest_tree([gain], ScanSettings(), SuggestOptions(tune=False, executor=executor),
                            on_progress=cancel_first_running)
-    assert cancelled and len(executor.submitted) == 2
+    # the checks job, cancelled; the checks job again; the timing job
+    assert cancelled and [j.job_id for j in executor.submitted][:1] == cancelled and len(executor.submitted) == 3
+    assert [(h.stage, h.state) for h in executor.history] == [
+        ("checks", "CANCELLED"), ("checks", "COMPLETED"), ("timing", "COMPLETED")]
     (result,) = run.results
     proposal = (result.proposals + result.rejected)[0]
     where = proposal.evidence.where
-    assert where is not None and where.job_ids == (cancelled[0], executor.submitted[1].job_id)
+    assert where is not None and where.job_ids == tuple(j.job_id for j in executor.submitted)
     assert len(where.notes) == 1 and f"Slurm job {cancelled[0]} CANCELLED" in where.notes[0]
     assert "submitted again" in where.notes[0] and proposal.evidence.checked
     assert not _live_jobs(slurm_cluster) and not any((tmp_path / "work" / "jobs").iterdir())
@@ -196,6 +236,33 @@ def test_a_job_whose_own_command_fails_is_reported_and_not_retried(slurm_cluster
                for p in result.rejected)
     assert any(f"cannot verify on Slurm: Slurm job {job.job_id} FAILED" in e and "exit code 1" in e
                for e in run.errors)
+
+
+def test_a_job_over_its_time_limit_is_reported_with_slurms_reason_and_not_retried(slurm_cluster, tmp_path,
+                                                                                   monkeypatch):
+    """Slurm's smallest limit is one minute; slurmctld checks limits every
+    30 s, so this takes 60-90 s. The job's python is a stand-in that sleeps."""
+    from ompilot.verify import executor as executor_module
+
+    settings = slurm_cluster.settings(work_dir=tmp_path / "work", time_limit="1")
+    argmax = _argmax(tmp_path / "argmax")
+    sleeper = tmp_path / "slow-python"
+    sleeper.write_text("#!/bin/sh\necho started\nexec sleep 300\n")
+    sleeper.chmod(0o755)
+    monkeypatch.setattr(executor_module.sys, "executable", str(sleeper))
+    executor = SlurmExecutor(settings)
+    with executor:
+        run = suggest_tree([argmax], ScanSettings(), SuggestOptions(tune=False, executor=executor))
+    (job,) = executor.submitted  # over its time limit: not submitted again
+    (seen,) = executor.history
+    assert (seen.job_id, seen.state, seen.reason) == (job.job_id, "TIMEOUT", "TimeLimit")
+    assert seen.seconds is not None and 60 <= seen.seconds < 150
+    (result,) = run.results
+    assert not result.proposals and result.rejected
+    why = f"Slurm job {job.job_id} TIMEOUT (TimeLimit) on n1"
+    assert all(p.evidence.stage == "setup" and why in p.evidence.message for p in result.rejected)
+    assert any(f"cannot verify on Slurm: {why}" in e for e in run.errors), run.errors
+    assert not _live_jobs(slurm_cluster) and not any((tmp_path / "work" / "jobs").iterdir())
 
 
 def test_ctrl_c_cancels_every_job_and_removes_the_working_copies(slurm_cluster, tmp_path):
@@ -249,8 +316,8 @@ def test_two_programs_verify_at_once_on_two_nodes(slurm_cluster_two_nodes, tmp_p
 
     with executor:
         run = suggest_tree(files, ScanSettings(), SuggestOptions(tune=False, executor=executor), on_progress=count)
-    nodes = {(r.proposals + r.rejected)[0].evidence.where.node for r in run.results}
-    assert nodes == {"n1", "n2"}  # each exclusive job had a node of its own, at the same time
+    # the two checks jobs, submitted together, one CPU each, ran at once on the two one-CPU nodes
+    assert {h.node for h in executor.history if h.stage == "checks"} == {"n1", "n2"}
     assert max(most_running) == 2
     # where the nodes have one CPU each, the program's own thread counts are checked
     assert {(r.proposals + r.rejected)[0].evidence.where.threads for r in run.results} == {(2,)}
@@ -264,16 +331,19 @@ def test_the_slurm_table_is_read_and_checked(tmp_path, capsys):
     (project / "pyproject.toml").write_text(
         '[tool.ompilot]\nexecutor = "slurm"\n[tool.ompilot.slurm]\npartition = "compute"\naccount = "proj42"\n'
         'qos = "normal"\ntime = "30:00"\nconstraint = "epyc"\nsbatch_options = ["--mem=16G"]\nthreads = [2, 8]\n'
-        'workdir = "scratch"\n')
+        'check_cpus = 8\nworkdir = "scratch"\n')
     found = run_settings(project / "src" / "a.c")
     settings = found.slurm
     assert found.executor == "slurm"
     assert (settings.partition, settings.account, settings.qos, settings.time_limit, settings.constraint) == (
         "compute", "proj42", "normal", "30:00", "epyc")
-    assert settings.sbatch_options == ("--mem=16G",) and settings.threads == (2, 8)
+    assert settings.sbatch_options == ("--mem=16G",) and settings.threads == (2, 8) and settings.check_cpus == 8
     assert settings.work_dir == project / "scratch"
     assert run_settings(tmp_path / "elsewhere.c").executor == "local"
 
+    (project / "pyproject.toml").write_text('[tool.ompilot.slurm]\ncheck_cpus = 0\n')
+    with pytest.raises(ConfigError, match="'slurm.check_cpus' must be an integer >= 1"):
+        run_settings(project / "a.c")
     (project / "pyproject.toml").write_text('[tool.ompilot.slurm]\npartitoin = "compute"\n')
     with pytest.raises(ConfigError, match="unknown key.*'partitoin'"):
         run_settings(project / "a.c")

@@ -1,8 +1,8 @@
 """verify/slurm.py against a real Slurm cluster started on loopback
-(tests/slurm_cluster.py): submission, output and exit codes, scancel, time
-limits, two nodes at once, node facts, and the one-line errors for a missing
-sbatch or an unreachable controller. The time-limit test waits for Slurm's
-one-minute minimum (about 70 s); the rest take seconds."""
+(tests/slurm_cluster.py): submission, output and exit codes, scancel, two
+nodes at once, node facts, and the one-line errors for a missing sbatch or an
+unreachable controller; each takes seconds. A job over its time limit is
+tested through the executor (tests/test_executor_slurm.py)."""
 
 from __future__ import annotations
 
@@ -177,15 +177,3 @@ def test_the_cluster_leaves_no_process_behind():
     assert all(process.poll() is not None for process in cluster.daemons.values())
     assert processes_using(cluster.root, cluster.name) == []
     assert [pid for pid, line in using.items() if _cmdline(pid) == line] == []  # each one gone
-
-
-def test_a_job_over_its_time_limit_is_reported_timeout_with_slurms_reason(slurm_cluster):
-    """Slurm's smallest limit is one minute (`--time=0:0:10` becomes 1:00);
-    slurmctld checks limits every 30 s, so this takes 60-90 s."""
-    settings = slurm_cluster.settings()
-    record = slurm.submit(JobSpec(commands=("echo started; sleep 300",), time_limit="1"), settings=settings)
-    (outcome,) = slurm.wait([record], settings=settings, timeout=150)
-    assert (outcome.job_id, outcome.state, outcome.reason) == (record.job_id, "TIMEOUT", "TimeLimit")
-    assert outcome.elapsed is not None and 60 <= outcome.elapsed < 150
-    assert outcome.exit_code is None and outcome.stdout.read_text().startswith("started")
-    assert "DUE TO TIME LIMIT" in outcome.stderr.read_text()  # slurmstepd's own line in the job's stderr

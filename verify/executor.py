@@ -5,19 +5,29 @@ executor (`VerifyOptions.executor`); it does not know which one runs them:
 
     LocalExecutor()   today's behaviour: worker threads on this machine, the
                       timing phases alone (session.TimingGate)
-    SlurmExecutor(s)  one Slurm job per program: the job runs
+    SlurmExecutor(s)  two Slurm jobs per program, each running
                       `python -m ompilot.verify.worker JOB_DIR` on a compute
                       node (the same Python and project, on the directory the
-                      login and compute nodes share), which verifies the
-                      program's files there exactly as LocalExecutor would and
-                      writes the verifications as JSON into the job directory;
-                      this process polls, reads them back and combines them.
+                      login and compute nodes share) and writing its
+                      verifications as JSON into the job directory; this
+                      process polls, reads them back and combines them:
 
-Every job times, so every job asks for its node alone (`--exclusive`). A
-job that Slurm (or someone) cancelled, pre-empted or lost with its node is
-submitted once more; one whose own command failed, or that ran over its
-time limit, is not. Ctrl-C (KeyboardInterrupt) cancels every job submitted
-and removes their directories.
+      checks job   builds, output checks and race checks of every proposal
+                   and tuning variant, no timing; it shares its node
+                   (`check_cpus` CPUs), so many run at once. It hands what
+                   it found (verifier.CheckMemo, pickled) to
+      timing job   the proposals that passed, on a node of its own
+                   (`--exclusive`): builds and times them, tunes and checks
+                   them together as the local executor does, the output and
+                   race checks read from the memo (only a combination the
+                   checks job did not see is race-checked here).
+
+Both use the same thread counts: the configured ones, else those of the
+partition's smallest node. A job that Slurm (or someone) cancelled,
+pre-empted or lost with its node is submitted once more; one whose own
+command failed, or that ran over its time limit, is not. Ctrl-C
+(KeyboardInterrupt) cancels every job submitted and removes their
+directories.
 """
 
 from __future__ import annotations
@@ -39,12 +49,12 @@ from . import slurm
 from .evidence import Evidence, LoopTiming, RaceEvidence, RaceReport, Timing, Where
 from .runner import SANDBOX_MARK
 from .session import ProgramGroup, VerifyOptions, VerifyProgress, VerifySummary, _Run, combine, withheld
-from .verifier import Verification
+from .verifier import CheckMemo, Verification
 
 #: Slurm states after which the same job is worth submitting again: it was
 #: stopped from outside, not by its own command or its time limit
 RETRIED_STATES = frozenset({"CANCELLED", "PREEMPTED", "NODE_FAIL", "BOOT_FAIL", "REVOKED", "REQUEUED"})
-INPUT, RESULT = "input.pickle", "result.json"
+INPUT, RESULT, MEMO = "input.pickle", "result.json", "memo.pickle"
 
 
 class Executor(Protocol):
@@ -109,6 +119,8 @@ def from_plain(value):
 
 # --- Slurm -----------------------------------------------------------------------------
 
+CHECKS, TIMING = "checks", "timing"
+
 
 @dataclass(frozen=True)
 class WorkerInput:
@@ -119,17 +131,40 @@ class WorkerInput:
     tune: bool
     budget_minutes: float | None
     use_cache: bool
-    threads: tuple[int, ...]  # the settings' thread counts; () = from the node's CPUs
+    threads: tuple[int, ...]  # to check and time with, as the lead chose them for the partition's nodes
+    stage: str = CHECKS  # CHECKS: builds, output and race checks; TIMING: builds and timing, the checks from `memo`
+    memo: CheckMemo | None = None  # the checks job's, for the timing job
+
+
+@dataclass(frozen=True)
+class JobHistory:
+    """A finished job of the executor: what it ran and how many runs of each kind it made."""
+
+    job_id: str
+    stage: str
+    exclusive: bool
+    state: str
+    reason: str  # Slurm's (TimeLimit, ...), "" when it has none
+    node: str
+    seconds: float | None  # how long it ran, when Slurm or its status file says
+    runs: dict = field(default_factory=dict)  # "builds", "output", "race": counts (empty if it wrote no result)
 
 
 @dataclass
 class _GroupJob:
-    """One program's job and its attempts."""
+    """One program's jobs: its checks job, then (if anything passed) its timing job, each tried at most twice."""
 
     group: ProgramGroup
-    records: list[slurm.JobRecord] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # what became of the attempts before the last
+    threads: tuple[int, ...]
+    stage: str = CHECKS
+    records: list[slurm.JobRecord] = field(default_factory=list)  # every attempt of both stages
+    attempts: int = 0  # of the current stage
+    notes: list[str] = field(default_factory=list)  # what became of the attempts Slurm stopped
     finished: bool = False
+    #: per member of the group: each proposal's verification so far, by position
+    outcomes: list[dict[int, Verification]] = field(default_factory=list)
+    timed: list[list[int]] = field(default_factory=list)  # per member: the positions sent to the timing job
+    memo: CheckMemo | None = None
 
     @property
     def record(self) -> slurm.JobRecord:
@@ -147,8 +182,20 @@ def _package_root() -> str:
     return os.path.dirname(os.path.abspath(list(ompilot.__path__)[0]))
 
 
+def node_threads(configured: tuple[int, ...], node: slurm.NodeFacts | None, fallback: tuple[int, ...]) -> tuple[int, ...]:
+    """The thread counts to check and time with: the configured ones, else
+    the node's (powers of two up to its cores, and its cores), else the
+    program's own when the node has a single CPU."""
+    if configured:
+        return tuple(configured)
+    if node is None:
+        return tuple(fallback)
+    counts = tuple(t for t in slurm.timing_threads(node, slurm.SlurmSettings()) if t >= 2)
+    return counts or tuple(fallback)
+
+
 class SlurmExecutor:
-    """One Slurm job per program (see the module's docstring)."""
+    """Each program's checks in a shared-node job, then its timing in a whole-node job (see the module's docstring)."""
 
     def __init__(self, settings: slurm.SlurmSettings, *, job_timeout: float = 24 * 3600,
                  sleep: Callable[[float], None] = time.sleep) -> None:
@@ -156,6 +203,7 @@ class SlurmExecutor:
         self.job_timeout = job_timeout  # seconds the lead waits for all jobs at most
         self.sleep = sleep
         self.submitted: list[slurm.JobRecord] = []  # every job, for cancelling
+        self.history: list[JobHistory] = []  # every job that finished, in the order seen
         self._directories: list[Path] = []
 
     def __enter__(self) -> SlurmExecutor:
@@ -164,9 +212,9 @@ class SlurmExecutor:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def check(self) -> None:
-        """SlurmError (one line) unless Slurm's commands are here and the controller answers."""
-        slurm.node_facts(settings=self.settings, probe=False)
+    def check(self) -> list[slurm.NodeFacts]:
+        """The partition's nodes; SlurmError (one line) unless Slurm's commands are here and the controller answers."""
+        return slurm.node_facts(settings=self.settings, probe=False)
 
     def close(self) -> None:
         """Removes the jobs' directories (their working copies)."""
@@ -183,28 +231,40 @@ class SlurmExecutor:
         (work / SANDBOX_MARK).write_text("jobs")
         return work
 
-    def _submit(self, job: _GroupJob, options: VerifyOptions) -> None:
-        directory = Path(tempfile.mkdtemp(prefix="verify-", dir=self._work_dir() / "jobs"))
+    def _submit(self, job: _GroupJob, options: VerifyOptions, check_cpus: int) -> None:
+        """Submits the job's current stage: the checks share a node (`check_cpus`
+        CPUs), the timing has a node to itself."""
+        directory = Path(tempfile.mkdtemp(prefix=f"{job.stage}-", dir=self._work_dir() / "jobs"))
         self._directories.append(directory)
         config, members = job.group
-        data = WorkerInput(config=config, results=[r for _, r in members], tune=options.tune,
+        if job.stage == CHECKS:
+            results = [r for _, r in members]
+        else:  # only the proposals that passed the checks, of the files that have any
+            results = [replace(r, proposals=[r.proposals[n] for n in timed])
+                       for (_, r), timed in zip(members, job.timed) if timed]
+        data = WorkerInput(config=config, results=results, tune=options.tune,
                            budget_minutes=options.budget_minutes, use_cache=options.cache is not None,
-                           threads=tuple(self.settings.threads))
+                           threads=job.threads, stage=job.stage, memo=job.memo)
         (directory / INPUT).write_bytes(pickle.dumps(data))
         (directory / "tmp").mkdir()
         pythonpath = os.pathsep.join(p for p in (_package_root(), os.environ.get("PYTHONPATH", "")) if p)
+        timing = job.stage == TIMING
         spec = slurm.JobSpec(
-            commands=(f"{sys.executable} -m ompilot.verify.worker {directory}",), name="ompilot-verify",
-            cwd=directory, env={"PYTHONPATH": pythonpath, "TMPDIR": str(directory / "tmp")}, exclusive=True)
+            commands=(f"{sys.executable} -m ompilot.verify.worker {directory}",), name=f"ompilot-{job.stage}",
+            cwd=directory, env={"PYTHONPATH": pythonpath, "TMPDIR": str(directory / "tmp")},
+            cpus=1 if timing else check_cpus, exclusive=timing)
         record = slurm.submit(spec, settings=self.settings, directory=directory)
         job.records.append(record)
+        job.attempts += 1
         self.submitted.append(record)
 
     # -- following --
 
     def verify_groups(self, groups, options, summary, progress=None, on_progress=None) -> None:
-        self.check()
-        jobs = [_GroupJob(group) for group in groups]
+        nodes = self.check()
+        smallest = min(nodes, key=lambda n: n.cores or n.cpus, default=None)
+        check_cpus = max(1, min(self.settings.check_cpus, smallest.cpus if smallest else 1))
+        jobs = [_GroupJob(group, node_threads(self.settings.threads, smallest, group[0].threads)) for group in groups]
         total = sum(j.proposals for j in jobs)
         files_total = sum(len(members) for _, members in groups)
         state = {"files": 0, "proposals": 0}
@@ -217,21 +277,22 @@ class SlurmExecutor:
         deadline = time.monotonic() + self.job_timeout
         try:
             for job in jobs:
-                self._submit(job, options)
-            while not all(j.finished for j in jobs):
+                self._submit(job, options, check_cpus)
+            while True:
                 active = [j for j in jobs if not j.finished]
                 outcomes = slurm.poll([j.record for j in active], settings=self.settings)
                 for job in active:
                     outcome = outcomes[job.record.job_id]
                     if outcome.finished:
-                        self._finished(job, outcome, options, summary)
+                        self._finished(job, outcome, options, summary, check_cpus)
                         if job.finished:
                             state["files"] += len(job.group[1])
                             state["proposals"] += job.proposals
-                done = sum(j.finished for j in jobs)
-                tally = slurm.counts(outcomes[j.record.job_id] for j in jobs if not j.finished and
-                                     j.record.job_id in outcomes)
-                report({"queued": tally["queued"], "running": tally["running"], "done": done})
+                live = [outcomes.get(j.record.job_id) for j in jobs if not j.finished]
+                tally = slurm.counts(o for o in live if o is not None and not o.finished)
+                running = sum(1 for j in jobs if not j.finished)
+                report({"queued": tally["queued"], "running": tally["running"],
+                        "done": len(self.submitted) - running})
                 if all(j.finished for j in jobs):
                     break
                 if time.monotonic() > deadline:
@@ -248,17 +309,33 @@ class SlurmExecutor:
         self.close()
 
     def _finished(self, job: _GroupJob, outcome: slurm.JobOutcome, options: VerifyOptions,
-                  summary: VerifySummary) -> None:
-        """Reads a finished job's result into the summary, or submits it again, or withholds its files."""
-        result_file = job.record.directory / RESULT
-        if outcome.ok and result_file.is_file():
+                  summary: VerifySummary, check_cpus: int) -> None:
+        """A job of `job` ended: reads its result (and submits the timing job
+        after the checks job), or submits it again, or withholds the program's files."""
+        record = job.record
+        result_file = record.directory / RESULT
+        data = json.loads(result_file.read_text()) if outcome.ok and result_file.is_file() else None
+        self.history.append(JobHistory(record.job_id, job.stage, record.spec.exclusive, outcome.state, outcome.reason,
+                                       outcome.node, outcome.elapsed, dict(data["runs"]) if data else {}))
+        if data is not None:
+            summary.errors.extend(data["errors"])
+            summary.left_unverified += data["left_unverified"]
+            if job.stage == CHECKS:
+                self._read_checks(job, data)
+                if any(job.timed):
+                    job.stage, job.attempts = TIMING, 0
+                    job.memo = pickle.loads((record.directory / MEMO).read_bytes())
+                    self._submit(job, options, check_cpus)
+                    return
+                self._combine(job, summary, kept=[[] for _ in job.group[1]])
+            else:
+                self._combine(job, summary, kept=self._read_timing(job, data))
             job.finished = True
-            self._read_result(job, json.loads(result_file.read_text()), summary)
             return
         what = outcome.describe()
-        if outcome.state in RETRIED_STATES and len(job.records) < 2:
+        if outcome.state in RETRIED_STATES and job.attempts < 2:
             job.notes.append(f"{what}; submitted again")
-            self._submit(job, options)
+            self._submit(job, options, check_cpus)
             return
         job.finished = True
         if outcome.failed_command is not None or outcome.state == "FAILED":
@@ -270,20 +347,43 @@ class SlurmExecutor:
             summary.results[index] = withheld(result, f"not verified: {what}")
         summary.errors.append(f"{config.source or config.root}: cannot verify on Slurm: {what}")
 
-    def _read_result(self, job: _GroupJob, data: dict, summary: VerifySummary) -> None:
-        ids = tuple(r.job_id for r in job.records)
-        summary.errors.extend(data["errors"])
-        summary.left_unverified += data["left_unverified"]
-        for (index, result), done in zip(job.group[1], data["files"]):
-            outcomes = {}
-            for n, plain in enumerate(done["outcomes"]):
-                verification: Verification = from_plain(plain)
-                where = verification.evidence.where
-                if where is not None:
-                    where = replace(where, job_ids=ids, notes=tuple(job.notes))
-                    verification = replace(verification, evidence=replace(verification.evidence, where=where))
-                outcomes[n] = verification
-            summary.results[index] = combine(result, outcomes, list(done["kept"]))
+    def _located(self, job: _GroupJob, plain) -> Verification:
+        """A verification from a job's JSON, its evidence naming every job of the program so far."""
+        verification: Verification = from_plain(plain)
+        where = verification.evidence.where
+        if where is None:
+            return verification
+        where = replace(where, job_ids=tuple(r.job_id for r in job.records), notes=tuple(job.notes))
+        return replace(verification, evidence=replace(verification.evidence, where=where))
+
+    def _read_checks(self, job: _GroupJob, data: dict) -> None:
+        """Each proposal's verdict from the checks job: those that passed go on to the timing job."""
+        job.outcomes, job.timed = [], []
+        for done in data["files"]:
+            outcomes = {n: self._located(job, plain) for n, plain in enumerate(done["outcomes"])}
+            job.outcomes.append(outcomes)
+            # passed alone (together with proposals the timing may still drop, it may not have), or
+            # turned down on a speed verdict the cache held (its fallback may still pass)
+            job.timed.append([n for n, v in outcomes.items()
+                              if v.accepted or v.evidence.accepted or v.evidence.stage == "speed"])
+
+    def _read_timing(self, job: _GroupJob, data: dict) -> list[list[int]]:
+        """The timing job's verdicts in place of the checks job's; the positions kept, per member."""
+        kept: list[list[int]] = []
+        files = iter(data["files"])
+        for outcomes, timed in zip(job.outcomes, job.timed):
+            if not timed:
+                kept.append([])
+                continue
+            done = next(files)
+            for n, plain in zip(timed, done["outcomes"]):
+                outcomes[n] = self._located(job, plain)
+            kept.append([timed[k] for k in done["kept"]])
+        return kept
+
+    def _combine(self, job: _GroupJob, summary: VerifySummary, kept: list[list[int]]) -> None:
+        for (index, result), outcomes, positions in zip(job.group[1], job.outcomes, kept):
+            summary.results[index] = combine(result, outcomes, positions)
 
     def cancel_all(self, grace: float = 30.0) -> None:
         """scancel every job this executor submitted; wait until Slurm runs none of them."""

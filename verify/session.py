@@ -31,7 +31,7 @@ from .evidence import Evidence, Where
 from .config import CannotBuild, ConfigError, resolve_config, starter_block
 from .runner import Sandbox
 from .stages import StageTimes
-from .verifier import FileJob, Program, Verification, VerifyError, verify_alone, verify_together
+from .verifier import CheckMemo, FileJob, Program, Verification, VerifyError, verify_alone, verify_together
 
 #: (kind, start, end) of each gated command: kind "check" (a build or run of a
 #: check, sharing the machine) or "timing" (a whole timing phase, alone).
@@ -52,6 +52,11 @@ class VerifyOptions:
     stages: StageTimes | None = None
     #: what runs the verifications (verify/executor.py): None = LocalExecutor, this machine's threads
     executor: object | None = None
+    #: builds, output and race checks only, no timing (the Slurm executor's shared-node jobs)
+    checks_only: bool = False
+    #: checks run before for the (one) program verified, filled with the checks run now;
+    #: None: each program starts its own (verifier.CheckMemo)
+    memo: CheckMemo | None = None
 
 
 @dataclass
@@ -185,6 +190,7 @@ class _Workers:
 def _copy(reference: GatedProgram, stack: ExitStack) -> GatedProgram:
     sandbox = stack.enter_context(Sandbox(reference.sandbox.path))
     values = {f.name: getattr(reference, f.name) for f in fields(reference) if f.init}
+    # the memo (a CheckMemo) stays shared: a race check one worker ran is not run by another
     values = {name: (value.copy() if isinstance(value, (dict, set, list)) else value)
               for name, value in values.items()}
     return GatedProgram(**{**values, "sandbox": sandbox, "label": ""})
@@ -362,8 +368,10 @@ class _Run:
         config, members = group
         with self.lock:  # ExitStack is not thread-safe
             sandbox = stack.enter_context(Sandbox(config.root))
+        memo = self.options.memo if self.options.memo is not None else CheckMemo()
         program = GatedProgram(config=config, sandbox=sandbox, progress=self._say, gate=self.gate,
-                               cache=self.options.cache, stages=self.options.stages or StageTimes())
+                               cache=self.options.cache, stages=self.options.stages or StageTimes(), memo=memo,
+                               checks_only=self.options.checks_only)
         originals = {_relative(r.path, config.root): r.data for _, r in members}
         try:
             with program.stages.measure("reference"):

@@ -56,6 +56,7 @@ class SlurmSettings:
     constraint: str | None = None
     sbatch_options: tuple[str, ...] = ()  # passed to sbatch as they are
     threads: tuple[int, ...] = ()  # thread counts to time with; () = from the node's cores
+    check_cpus: int = 4  # CPUs of a checks job (builds, output and race checks), which shares its node
     work_dir: Path = Path(".ompilot-slurm")  # shared by the login and the compute nodes
     conf: Path | None = None  # SLURM_CONF for every command; None = Slurm's default
     poll_seconds: float = 2.0

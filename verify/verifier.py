@@ -79,6 +79,32 @@ class Baseline:
 
 
 @dataclass
+class OutputVerdict:
+    """How the output check of one build turned out when it failed (compile failures are not kept)."""
+
+    message: str
+    difference: str | None = None
+
+
+@dataclass
+class CheckMemo:
+    """The checks already run for one program, by what they checked: the
+    race check's runs by the race build's sources and schedule (a schedule
+    variant's race build is the same: every pragma gets schedule(runtime), so
+    it is not run again under ThreadSanitizer), the output check's verdict by
+    the built sources and thread counts (None: the serial output). The Slurm
+    executor hands it from the shared-node checks job to the exclusive timing
+    job, which then only builds and times."""
+
+    races: dict[bytes, races.RaceCheck | str] = field(default_factory=dict)
+    outputs: dict[bytes, OutputVerdict | None] = field(default_factory=dict)
+
+    def update(self, other: CheckMemo) -> None:
+        self.races.update(other.races)
+        self.outputs.update(other.outputs)
+
+
+@dataclass
 class Program:
     """One program's reference build and the checks of candidate versions of it."""
 
@@ -95,10 +121,11 @@ class Program:
     #: verified results of earlier runs (None: verify everything)
     cache: verification_cache.VerificationCache | None = None
     tree: str | None = None  # digest of the tree, for the cache keys (made once)
-    #: race checks already run in this program: the race build's sources -> what they found.
-    #: A schedule variant's race build is the same (every pragma gets schedule(runtime)),
-    #: so it is not run again under ThreadSanitizer.
-    race_checked: dict[bytes, races.RaceCheck | str] = field(default_factory=dict)
+    #: race and output checks already run for this program (shared by its worker copies)
+    memo: CheckMemo = field(default_factory=lambda: CheckMemo())
+    #: run the builds, output and race checks and no timing (a race check for every
+    #: variant too): the Slurm executor's shared-node checks job (verify/executor.py)
+    checks_only: bool = False
     #: objects of a compile-database build, per (compiler, flags): a patch rebuilds only its file's
     objects: builds.ObjectStore = field(default_factory=builds.ObjectStore)
     #: runnable threads per core over the last minute (see `busy_share`); a test may pass its own
@@ -223,26 +250,39 @@ class Program:
             if not built.ok:
                 return CheckResult(False, "compile", f"{compiler} rejects it: {_first_error(built)}")
         result = CheckResult(True, "accepted", "")
+        digest = hashlib.sha256(repr(("output", sorted(files.items()), config.compilers, config.threads)).encode()).digest()
+        if digest not in self.memo.outputs:
+            self.memo.outputs[digest] = self._output_check()
+        failed = self.memo.outputs[digest]
+        if failed is not None:
+            result.accepted, result.stage, result.message = False, "output", failed.message
+            result.output_difference = failed.difference
+            return result
+        if race and not self._race_free(race_files, result):
+            return result
+        if self.checks_only:
+            result.message = "the serial output and no race; timed on a node of its own next"
+        elif timing:
+            self._time(result, timed=timed, abandon=abandon)
+        return result
+
+    def _output_check(self) -> OutputVerdict | None:
+        """Each compiler's parallel build (built by `check`) with each thread
+        count against the serial outputs: the first difference or failure."""
+        config = self.config
         self._say("output check")
-        for compiler in config.compilers:  # the executables built in step 1
+        for compiler in config.compilers:
             for threads in config.threads:
                 with self.stages.measure("output_checks"):
                     outputs, _, failed = self.run(f"parallel-{compiler}.exe", threads)
                 self.stages.output_runs += 1
                 if failed is not None:
-                    result.accepted, result.stage = False, "output"
-                    result.message = f"with {threads} threads ({compiler}): {_describe(failed)}"
-                    return result
+                    return OutputVerdict(f"with {threads} threads ({compiler}): {_describe(failed)}")
                 difference = _difference(self.baseline.outputs, outputs, config)
                 if difference:
-                    result.accepted, result.stage, result.output_difference = False, "output", difference
-                    result.message = f"with {threads} threads ({compiler}) the output differs: {difference}"
-                    return result
-        if race and not self._race_free(race_files, result):
-            return result
-        if timing:
-            self._time(result, timed=timed, abandon=abandon)
-        return result
+                    return OutputVerdict(f"with {threads} threads ({compiler}) the output differs: {difference}",
+                                         difference)
+        return None
 
     def _counted_build(self, files: dict[str, bytes], compiler: str, cflags: str, name: str,
                        command: str = "") -> RunResult:
@@ -262,10 +302,10 @@ class Program:
         race = races.RaceCheck(races=[], runs=0, archer_loaded=True)
         for schedule, files in races.race_builds(race_files):
             digest = hashlib.sha256(repr((schedule, sorted(files.items()))).encode()).digest()
-            found = self.race_checked.get(digest)
+            found = self.memo.races.get(digest)
             if found is None:
                 found = self._run_race_check(files, schedule)
-                self.race_checked[digest] = found
+                self.memo.races[digest] = found
             if isinstance(found, str):
                 result.accepted, result.stage, result.message = False, "race", found
                 return False
@@ -659,7 +699,7 @@ def _check_edits(program: Program, job: FileJob, edits: list[Edit], race: bool =
     before = program.stages.snapshot()
     result = _run_checks(program, job, edits, race, fix, abandon, race_only)
     result.stage_seconds = program.stages.since(before).as_dict()
-    if key is not None and worth_keeping(result, program.machine_load()):
+    if key is not None and not program.checks_only and worth_keeping(result, program.machine_load()):
         program.cache.store(key, result)
     return result
 
@@ -716,7 +756,9 @@ def _run_checks(program: Program, job: FileJob, edits: list[Edit], race: bool, f
         return result
     changes = [e for e in edits if e not in job.base]
     timed = "a race fix" if fix else looptime.instrument(job.relative, job.original, edits, changes)
-    result = program.check({job.relative: patched}, {job.relative: racy_view}, race=race and threads, timed=timed,
+    # a checks-only run checks every variant for races now: the timing job picks among them later
+    race = (race or program.checks_only) and threads
+    result = program.check({job.relative: patched}, {job.relative: racy_view}, race=race, timed=timed,
                            abandon=abandon)
     if not threads and result.accepted:
         result.message += "; it starts no threads, so there is nothing to race"

@@ -1,10 +1,13 @@
 """The Slurm job's side of `SlurmExecutor`: `python -m ompilot.verify.worker JOB_DIR`.
 
 Reads JOB_DIR/input.pickle (one program's files, `executor.WorkerInput`),
-verifies them on this node as the local executor would (its CPUs as
-workers, the timing phases alone), with the thread counts of the settings or
-of this node's CPUs, and writes JOB_DIR/result.json: each file's
-verifications by proposal position, the positions kept, the errors. The
+verifies them on this node as the local executor would, with the thread
+counts the lead chose and this job's CPUs as workers: the checks job
+(stage "checks") builds and runs the output and race checks only and
+pickles what they found to JOB_DIR/memo.pickle; the timing job (stage
+"timing") starts from that memo and builds and times. Writes
+JOB_DIR/result.json: each file's verifications by proposal position, the
+positions kept, the errors, and how many builds and runs the job made. The
 working copies go to TMPDIR, which the executor puts in JOB_DIR.
 """
 
@@ -19,30 +22,28 @@ from pathlib import Path
 
 from .cache import VerificationCache
 from .evidence import Where
-from .executor import INPUT, RESULT, WorkerInput, to_plain
+from .executor import CHECKS, INPUT, MEMO, RESULT, WorkerInput, to_plain
 from .session import VerifyOptions, VerifySummary, _Run, located
-from .slurm import NodeFacts, SlurmSettings, timing_threads
-from .verifier import Verification
+from .stages import StageTimes
+from .verifier import CheckMemo, Verification
 
 
-def node_threads(configured: tuple[int, ...], cores: int, fallback: tuple[int, ...]) -> tuple[int, ...]:
-    """The thread counts to check and time with here: the configured ones,
-    else the node's (powers of two up to its cores, and its cores), else the
-    program's own when the node has a single CPU."""
-    counts = timing_threads(NodeFacts(name="", cpus=cores), SlurmSettings(threads=configured))
-    counts = tuple(t for t in counts if t >= 2)
-    return counts or tuple(fallback)
+def job_cpus() -> int:
+    """The CPUs Slurm gave this job (all of the node's for an exclusive one)."""
+    given = os.environ.get("SLURM_CPUS_ON_NODE", "")
+    return int(given) if given.isdigit() else len(os.sched_getaffinity(0))
 
 
-def run(job_dir: Path) -> dict:
+def run(job_dir: Path) -> tuple[dict, CheckMemo]:
     data: WorkerInput = pickle.loads((job_dir / INPUT).read_bytes())
-    cores = len(os.sched_getaffinity(0))
-    threads = node_threads(data.threads, cores, data.config.threads)
-    config = replace(data.config, threads=threads)
-    where = Where.this_machine("slurm", threads=threads, node=os.environ.get("SLURMD_NODENAME"),
+    config = replace(data.config, threads=data.threads)
+    where = Where.this_machine("slurm", threads=data.threads, node=os.environ.get("SLURMD_NODENAME"),
                                job_ids=tuple(filter(None, [os.environ.get("SLURM_JOB_ID")])))
-    options = VerifyOptions(tune=data.tune, jobs=cores, budget_minutes=data.budget_minutes,
-                            cache=VerificationCache.default() if data.use_cache else None)
+    memo = data.memo if data.memo is not None else CheckMemo()
+    stages = StageTimes()
+    options = VerifyOptions(tune=data.tune, jobs=job_cpus(), budget_minutes=data.budget_minutes,
+                            cache=VerificationCache.default() if data.use_cache else None, stages=stages,
+                            checks_only=data.stage == CHECKS, memo=memo)
     summary = VerifySummary(results=list(data.results))
     files = _Run(options, None, None, summary, where=lambda _config: where).verify(
         [(config, list(enumerate(data.results)))])
@@ -58,7 +59,14 @@ def run(job_dir: Path) -> dict:
             outcomes = [Verification(False, p.evidence) for p in turned_down]
             kept = []
         out.append({"kept": kept, "outcomes": [to_plain(v) for v in outcomes]})
-    return {"files": out, "errors": summary.errors, "left_unverified": summary.left_unverified}
+    runs = {"builds": stages.build_count, "output": stages.output_runs, "race": stages.race_runs}
+    return {"files": out, "errors": summary.errors, "left_unverified": summary.left_unverified, "runs": runs}, memo
+
+
+def _write(path: Path, data: bytes) -> None:
+    partial = path.with_name(path.name + ".tmp")
+    partial.write_bytes(data)
+    partial.replace(path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,10 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m ompilot.verify.worker JOB_DIR", file=sys.stderr)
         return 2
     job_dir = Path(args[0])
-    result = run(job_dir)
-    partial = job_dir / (RESULT + ".tmp")
-    partial.write_text(json.dumps(result))
-    partial.replace(job_dir / RESULT)
+    result, memo = run(job_dir)
+    _write(job_dir / MEMO, pickle.dumps(memo))  # before the result: the lead reads it once the result is there
+    _write(job_dir / RESULT, json.dumps(result).encode())
     return 0
 
 
