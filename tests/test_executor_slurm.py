@@ -148,6 +148,47 @@ def test_checks_share_a_node_and_only_the_timing_job_has_a_node_alone(slurm_clus
     assert not _live_jobs(slurm_cluster) and not any((tmp_path / "work" / "jobs").iterdir())
 
 
+def test_a_multi_file_project_checks_in_many_jobs_and_times_each_file_alone(slurm_cluster, tmp_path, monkeypatch,
+                                                                             capsys):
+    """tests/cases/realproj (kernels in three files, support.c, sizes as macros,
+    results on stderr) from its compile_commands.json, with `[slurm]` in its
+    configuration: one proposal per checks job, one timing job per file with
+    proposals that passed; the kernels pass their checks as they do locally
+    (tests/test_builds.py), and a kept patch prints the serial numbers."""
+    from test_builds import CORRECTNESS_STAGES, KERNEL_LOOPS, run_cli, stderr_numbers, write_project
+
+    root = write_project(tmp_path / "proj")
+    (root / ".ompilot.toml").write_text(
+        'race_defines = ["MINI_DATASET"]\nthreads = [2]\nexecutor = "slurm"\n'
+        f'[slurm]\ncheck_cpus = 1\nchecks_per_job = 1\nworkdir = "{tmp_path / "shared"}"\n')
+    serial = stderr_numbers(root, ["-O3"])
+    report = tmp_path / "report.json"
+    monkeypatch.setenv("SLURM_CONF", str(slurm_cluster.conf))
+    code, out, err = run_cli(["suggest", ".", "--no-tune", "--apply", "--report", str(report)], root, capsys)
+    assert "Traceback" not in out + err and code in (0, 1), err[-2000:]
+    records = json.loads(report.read_text())
+    assert not [e for e in records["errors"] if "cannot verify" in e], records["errors"]
+    checked = [r for r in records["proposals"] + records["rejected"] if r["evidence"].get("where")]
+    by_line = {(r["file"].split("/")[-1], r["line"]): r["evidence"] for r in checked}
+    checks_jobs = {r["evidence"]["where"]["job_ids"][0] for r in checked}
+    assert len(checks_jobs) == len(checked)  # one proposal per checks job
+    timing_jobs = {}
+    for key in KERNEL_LOOPS:
+        evidence = by_line[key]
+        assert evidence["stage"] not in CORRECTNESS_STAGES, (key, evidence)
+        assert evidence["race_check"]["runs"] > 0 and evidence["race_check"]["archer_loaded"], evidence
+        where = evidence["where"]
+        assert where["executor"] == "slurm" and len(where["job_ids"]) == 2, where
+        timing_jobs[key[0]] = where["job_ids"][1]
+    assert len(set(timing_jobs.values())) == 3  # gemm.c, jacobi.c, waves.c: a timing job each
+    kept = {(r["file"].split("/")[-1], r["line"]) for r in records["proposals"]}
+    if kept:  # --apply wrote them: the patched program prints the same numbers on stderr
+        parallel = stderr_numbers(root, ["-O3", "-fopenmp"])
+        assert len(parallel) == len(serial) == 3
+        assert all(abs(a - b) <= 0.01 + 1e-9 * abs(a) for a, b in zip(serial, parallel)), (serial, parallel)
+    assert not _live_jobs(slurm_cluster) and not any((tmp_path / "shared" / "jobs").iterdir())
+
+
 def test_the_configuration_picks_slurm_and_the_shared_directory(slurm_cluster, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("SLURM_CONF", str(slurm_cluster.conf))
     argmax = _argmax(tmp_path / "argmax", 'executor = "slurm"\n[slurm]\nworkdir = "shared"\nthreads = [2]\n')
@@ -169,6 +210,21 @@ def test_text_and_the_review_comment_say_where_it_was_measured():
     proposal = Proposal(file="a.c", line=3, kind="parallel-for", summary="#pragma omp parallel for", edits=[],
                         verified=True, evidence=evidence)
     assert line in github.evidence_line(proposal)
+
+
+def test_a_programs_proposals_split_into_checks_jobs_by_file_and_a_file_with_a_fix_stays_whole():
+    from ompilot.suggest.proposals import FileSuggestions, Proposal
+    from ompilot.verify.executor import check_shares
+
+    def file(name: str, kinds: str) -> FileSuggestions:
+        proposals = [Proposal(file=name, line=n, kind=kind, summary="", edits=[])
+                     for n, kind in enumerate(kinds.split())]
+        return FileSuggestions(path=name, data=b"", proposals=proposals)
+
+    group = (None, [(0, file("a.c", "pragma pragma pragma pragma pragma")), (3, file("b.c", "pragma fix pragma")),
+                    (5, file("c.c", "simd"))])
+    assert check_shares(group, 2) == [[(0, [0, 1])], [(0, [2, 3])], [(0, [4])], [(1, [0, 1, 2])], [(2, [0])]]
+    assert check_shares(group, 4) == [[(0, [0, 1, 2, 3])], [(0, [4])], [(1, [0, 1, 2])], [(2, [0])]]
 
 
 def test_verifications_survive_the_trip_through_json():
@@ -331,13 +387,14 @@ def test_the_slurm_table_is_read_and_checked(tmp_path, capsys):
     (project / "pyproject.toml").write_text(
         '[tool.ompilot]\nexecutor = "slurm"\n[tool.ompilot.slurm]\npartition = "compute"\naccount = "proj42"\n'
         'qos = "normal"\ntime = "30:00"\nconstraint = "epyc"\nsbatch_options = ["--mem=16G"]\nthreads = [2, 8]\n'
-        'check_cpus = 8\nworkdir = "scratch"\n')
+        'check_cpus = 8\nchecks_per_job = 2\nworkdir = "scratch"\n')
     found = run_settings(project / "src" / "a.c")
     settings = found.slurm
     assert found.executor == "slurm"
     assert (settings.partition, settings.account, settings.qos, settings.time_limit, settings.constraint) == (
         "compute", "proj42", "normal", "30:00", "epyc")
     assert settings.sbatch_options == ("--mem=16G",) and settings.threads == (2, 8) and settings.check_cpus == 8
+    assert settings.checks_per_job == 2
     assert settings.work_dir == project / "scratch"
     assert run_settings(tmp_path / "elsewhere.c").executor == "local"
 

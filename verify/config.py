@@ -48,6 +48,7 @@ Keys:
                  constraint, sbatch_options (list), threads (list of ints >= 1: thread
                  counts to check and time with; default from the smallest node's CPUs),
                  check_cpus (CPUs of each checks job, which shares its node; default 4),
+                 checks_per_job (proposals of one file per checks job; default 4),
                  workdir (shared by login and compute nodes; default .ompilot/slurm,
                  relative to the configuration's directory).
 """
@@ -81,7 +82,7 @@ KNOWN_KEYS = (
 )  # fmt: skip
 EXECUTORS = ("local", "slurm")
 SLURM_KEYS = ("partition", "account", "qos", "time", "constraint", "sbatch_options", "threads", "check_cpus",
-              "workdir")
+              "checks_per_job", "workdir")
 DEFAULT_SLURM_WORKDIR = ".ompilot/slurm"
 BUILD_PLACEHOLDERS = ("cc", "cflags", "out")
 RUN_PLACEHOLDERS = ("exe",)
@@ -233,11 +234,12 @@ def run_settings(path: Path) -> RunSettings:
     if not isinstance(threads, list) or not all(_is_int(t) and t >= 1 for t in threads):
         raise fail(f"'slurm.threads' must be a list of integers >= 1, e.g. [2, 8, 32, 64], not {threads!r}")
     values["threads"] = tuple(dict.fromkeys(threads))
-    if "check_cpus" in slurm_table:
-        check_cpus = slurm_table["check_cpus"]
-        if not _is_int(check_cpus) or check_cpus < 1:
-            raise fail(f"'slurm.check_cpus' must be an integer >= 1 (CPUs of a checks job), not {check_cpus!r}")
-        values["check_cpus"] = check_cpus
+    for key, what in (("check_cpus", "CPUs of a checks job"), ("checks_per_job", "proposals a checks job verifies")):
+        if key in slurm_table:
+            value = slurm_table[key]
+            if not _is_int(value) or value < 1:
+                raise fail(f"'slurm.{key}' must be an integer >= 1 ({what}), not {value!r}")
+            values[key] = value
     workdir = slurm_table.get("workdir", DEFAULT_SLURM_WORKDIR)
     if not isinstance(workdir, str) or not workdir.strip():
         raise fail(f"'slurm.workdir' must be a directory path (string), not {workdir!r}")

@@ -5,22 +5,24 @@ executor (`VerifyOptions.executor`); it does not know which one runs them:
 
     LocalExecutor()   today's behaviour: worker threads on this machine, the
                       timing phases alone (session.TimingGate)
-    SlurmExecutor(s)  two Slurm jobs per program, each running
-                      `python -m ompilot.verify.worker JOB_DIR` on a compute
-                      node (the same Python and project, on the directory the
-                      login and compute nodes share) and writing its
-                      verifications as JSON into the job directory; this
-                      process polls, reads them back and combines them:
+    SlurmExecutor(s)  Slurm jobs on compute nodes, each running
+                      `python -m ompilot.verify.worker JOB_DIR` (the same
+                      Python and project, on the directory the login and
+                      compute nodes share) and writing its verifications as
+                      JSON into the job directory; this process polls, reads
+                      them back and combines them, program by program:
 
-      checks job   builds, output checks and race checks of every proposal
-                   and tuning variant, no timing; it shares its node
-                   (`check_cpus` CPUs), so many run at once. It hands what
-                   it found (verifier.CheckMemo, pickled) to
-      timing job   the proposals that passed, on a node of its own
-                   (`--exclusive`): builds and times them, tunes and checks
-                   them together as the local executor does, the output and
-                   race checks read from the memo (only a combination the
-                   checks job did not see is race-checked here).
+      checks jobs  `checks_per_job` proposals of one file each (a file with a
+                   race fix whole): builds, output checks and race checks of
+                   every proposal and tuning variant, no timing; they share
+                   nodes (`check_cpus` CPUs each), so many run at once. What
+                   they found (verifier.CheckMemo, pickled) is merged for
+      timing jobs  one per file with proposals that passed, each on a node of
+                   its own (`--exclusive`): builds and times them, tunes them
+                   and checks them together as the local executor does, the
+                   output and race checks read from the memo (only a
+                   combination the checks jobs did not see is race-checked
+                   here).
 
 Both use the same thread counts: the configured ones, else those of the
 partition's smallest node. A job that Slurm (or someone) cancelled,
@@ -48,7 +50,7 @@ from ompilot.suggest.proposals import Edit
 from . import slurm
 from .evidence import Evidence, LoopTiming, RaceEvidence, RaceReport, Timing, Where
 from .runner import SANDBOX_MARK
-from .session import ProgramGroup, VerifyOptions, VerifyProgress, VerifySummary, _Run, combine, withheld
+from .session import ProgramGroup, VerifyOptions, VerifyProgress, VerifySummary, _Run, combine
 from .verifier import CheckMemo, Verification
 
 #: Slurm states after which the same job is worth submitting again: it was
@@ -151,28 +153,59 @@ class JobHistory:
 
 
 @dataclass
-class _GroupJob:
-    """One program's jobs: its checks job, then (if anything passed) its timing job, each tried at most twice."""
+class _Program:
+    """One program's verification through Slurm: its checks jobs, then its timing jobs."""
 
     group: ProgramGroup
     threads: tuple[int, ...]
-    stage: str = CHECKS
-    records: list[slurm.JobRecord] = field(default_factory=list)  # every attempt of both stages
-    attempts: int = 0  # of the current stage
-    notes: list[str] = field(default_factory=list)  # what became of the attempts Slurm stopped
-    finished: bool = False
+    memo: CheckMemo = field(default_factory=CheckMemo)  # every checks job's, merged
     #: per member of the group: each proposal's verification so far, by position
     outcomes: list[dict[int, Verification]] = field(default_factory=list)
-    timed: list[list[int]] = field(default_factory=list)  # per member: the positions sent to the timing job
-    memo: CheckMemo | None = None
+    kept: list[list[int]] = field(default_factory=list)  # per member: positions kept
+    #: (member, position) -> the checks job that checked it: its attempts' ids and notes, for the evidence
+    checked_by: dict[tuple[int, int], tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict)
+    units: list[_Unit] = field(default_factory=list)  # of the current stage
+    failed: list[str] = field(default_factory=list)  # why units could not verify
+    finished: bool = False
+
+    def __post_init__(self) -> None:
+        members = self.group[1]
+        self.outcomes = [{} for _ in members]
+        self.kept = [[] for _ in members]
+
+    @property
+    def proposals(self) -> int:
+        return sum(len(r.proposals) for _, r in self.group[1])
+
+
+@dataclass
+class _Unit:
+    """One job's share of a program at one stage: some proposals of some of its files."""
+
+    program: _Program
+    stage: str
+    shares: list[tuple[int, list[int]]]  # (member of the group, positions of its proposals)
+    records: list[slurm.JobRecord] = field(default_factory=list)  # its attempts
+    notes: list[str] = field(default_factory=list)  # what became of the attempts Slurm stopped
+    finished: bool = False
 
     @property
     def record(self) -> slurm.JobRecord:
         return self.records[-1]
 
-    @property
-    def proposals(self) -> int:
-        return sum(len(r.proposals) for _, r in self.group[1])
+
+def check_shares(group: ProgramGroup, per_job: int) -> list[list[tuple[int, list[int]]]]:
+    """How a program's proposals split into checks jobs: `per_job` of one
+    file's proposals each; a file with a race fix stays whole (the fix is part
+    of every later check of its file)."""
+    shares = []
+    for member, (_, result) in enumerate(group[1]):
+        positions = list(range(len(result.proposals)))
+        if any(p.kind == "fix" for p in result.proposals):
+            shares.append([(member, positions)])
+            continue
+        shares += [[(member, positions[k:k + per_job])] for k in range(0, len(positions), per_job)]
+    return shares
 
 
 def _package_root() -> str:
@@ -182,7 +215,8 @@ def _package_root() -> str:
     return os.path.dirname(os.path.abspath(list(ompilot.__path__)[0]))
 
 
-def node_threads(configured: tuple[int, ...], node: slurm.NodeFacts | None, fallback: tuple[int, ...]) -> tuple[int, ...]:
+def node_threads(configured: tuple[int, ...], node: slurm.NodeFacts | None,
+                 fallback: tuple[int, ...]) -> tuple[int, ...]:
     """The thread counts to check and time with: the configured ones, else
     the node's (powers of two up to its cores, and its cores), else the
     program's own when the node has a single CPU."""
@@ -231,31 +265,30 @@ class SlurmExecutor:
         (work / SANDBOX_MARK).write_text("jobs")
         return work
 
-    def _submit(self, job: _GroupJob, options: VerifyOptions, check_cpus: int) -> None:
-        """Submits the job's current stage: the checks share a node (`check_cpus`
-        CPUs), the timing has a node to itself."""
-        directory = Path(tempfile.mkdtemp(prefix=f"{job.stage}-", dir=self._work_dir() / "jobs"))
+    def _submit(self, unit: _Unit, options: VerifyOptions, check_cpus: int) -> None:
+        """Submits the unit: a checks job shares a node (`check_cpus` CPUs), a
+        timing job has a node to itself."""
+        directory = Path(tempfile.mkdtemp(prefix=f"{unit.stage}-", dir=self._work_dir() / "jobs"))
         self._directories.append(directory)
-        config, members = job.group
-        if job.stage == CHECKS:
-            results = [r for _, r in members]
-        else:  # only the proposals that passed the checks, of the files that have any
-            results = [replace(r, proposals=[r.proposals[n] for n in timed])
-                       for (_, r), timed in zip(members, job.timed) if timed]
+        program = unit.program
+        config, members = program.group
+        # absolute paths: the job runs in its own directory, not in the directory ompilot was started in
+        results = [replace(members[m][1], path=os.path.abspath(members[m][1].path),
+                           proposals=[members[m][1].proposals[n] for n in positions])
+                   for m, positions in unit.shares]
+        timing = unit.stage == TIMING
         data = WorkerInput(config=config, results=results, tune=options.tune,
                            budget_minutes=options.budget_minutes, use_cache=options.cache is not None,
-                           threads=job.threads, stage=job.stage, memo=job.memo)
+                           threads=program.threads, stage=unit.stage, memo=program.memo if timing else None)
         (directory / INPUT).write_bytes(pickle.dumps(data))
         (directory / "tmp").mkdir()
         pythonpath = os.pathsep.join(p for p in (_package_root(), os.environ.get("PYTHONPATH", "")) if p)
-        timing = job.stage == TIMING
         spec = slurm.JobSpec(
-            commands=(f"{sys.executable} -m ompilot.verify.worker {directory}",), name=f"ompilot-{job.stage}",
+            commands=(f"{sys.executable} -m ompilot.verify.worker {directory}",), name=f"ompilot-{unit.stage}",
             cwd=directory, env={"PYTHONPATH": pythonpath, "TMPDIR": str(directory / "tmp")},
             cpus=1 if timing else check_cpus, exclusive=timing)
         record = slurm.submit(spec, settings=self.settings, directory=directory)
-        job.records.append(record)
-        job.attempts += 1
+        unit.records.append(record)
         self.submitted.append(record)
 
     # -- following --
@@ -264,8 +297,9 @@ class SlurmExecutor:
         nodes = self.check()
         smallest = min(nodes, key=lambda n: n.cores or n.cpus, default=None)
         check_cpus = max(1, min(self.settings.check_cpus, smallest.cpus if smallest else 1))
-        jobs = [_GroupJob(group, node_threads(self.settings.threads, smallest, group[0].threads)) for group in groups]
-        total = sum(j.proposals for j in jobs)
+        programs = [_Program(group, node_threads(self.settings.threads, smallest, group[0].threads))
+                    for group in groups]
+        total = sum(p.proposals for p in programs)
         files_total = sum(len(members) for _, members in groups)
         state = {"files": 0, "proposals": 0}
 
@@ -276,24 +310,30 @@ class SlurmExecutor:
 
         deadline = time.monotonic() + self.job_timeout
         try:
-            for job in jobs:
-                self._submit(job, options, check_cpus)
+            for program in programs:
+                program.units = [_Unit(program, CHECKS, shares)
+                                 for shares in check_shares(program.group, self.settings.checks_per_job)]
+                for unit in program.units:
+                    self._submit(unit, options, check_cpus)
             while True:
-                active = [j for j in jobs if not j.finished]
-                outcomes = slurm.poll([j.record for j in active], settings=self.settings)
-                for job in active:
-                    outcome = outcomes[job.record.job_id]
+                active = [u for p in programs for u in p.units if not u.finished]
+                outcomes = slurm.poll([u.record for u in active], settings=self.settings)
+                for unit in active:
+                    outcome = outcomes[unit.record.job_id]
                     if outcome.finished:
-                        self._finished(job, outcome, options, summary, check_cpus)
-                        if job.finished:
-                            state["files"] += len(job.group[1])
-                            state["proposals"] += job.proposals
-                live = [outcomes.get(j.record.job_id) for j in jobs if not j.finished]
+                        self._unit_finished(unit, outcome, options, summary, check_cpus)
+                for program in programs:
+                    if not program.finished and all(u.finished for u in program.units):
+                        self._stage_finished(program, options, summary, check_cpus)
+                        if program.finished:
+                            state["files"] += len(program.group[1])
+                            state["proposals"] += program.proposals
+                live = [outcomes.get(u.record.job_id) for p in programs for u in p.units if not u.finished]
                 tally = slurm.counts(o for o in live if o is not None and not o.finished)
-                running = sum(1 for j in jobs if not j.finished)
+                waiting = sum(1 for p in programs for u in p.units if not u.finished)
                 report({"queued": tally["queued"], "running": tally["running"],
-                        "done": len(self.submitted) - running})
-                if all(j.finished for j in jobs):
+                        "done": len(self.submitted) - waiting})
+                if all(p.finished for p in programs):
                     break
                 if time.monotonic() > deadline:
                     raise slurm.SlurmError(f"Slurm jobs not finished within {self.job_timeout:.0f} s; cancelled")
@@ -308,82 +348,83 @@ class SlurmExecutor:
             raise
         self.close()
 
-    def _finished(self, job: _GroupJob, outcome: slurm.JobOutcome, options: VerifyOptions,
-                  summary: VerifySummary, check_cpus: int) -> None:
-        """A job of `job` ended: reads its result (and submits the timing job
-        after the checks job), or submits it again, or withholds the program's files."""
-        record = job.record
+    def _unit_finished(self, unit: _Unit, outcome: slurm.JobOutcome, options: VerifyOptions,
+                       summary: VerifySummary, check_cpus: int) -> None:
+        """A unit's job ended: reads its result into its program, or submits
+        it again, or withholds its proposals with Slurm's reason."""
+        program, record = unit.program, unit.record
         result_file = record.directory / RESULT
         data = json.loads(result_file.read_text()) if outcome.ok and result_file.is_file() else None
-        self.history.append(JobHistory(record.job_id, job.stage, record.spec.exclusive, outcome.state, outcome.reason,
+        self.history.append(JobHistory(record.job_id, unit.stage, record.spec.exclusive, outcome.state, outcome.reason,
                                        outcome.node, outcome.elapsed, dict(data["runs"]) if data else {}))
-        if data is not None:
-            summary.errors.extend(data["errors"])
-            summary.left_unverified += data["left_unverified"]
-            if job.stage == CHECKS:
-                self._read_checks(job, data)
-                if any(job.timed):
-                    job.stage, job.attempts = TIMING, 0
-                    job.memo = pickle.loads((record.directory / MEMO).read_bytes())
-                    self._submit(job, options, check_cpus)
-                    return
-                self._combine(job, summary, kept=[[] for _ in job.group[1]])
-            else:
-                self._combine(job, summary, kept=self._read_timing(job, data))
-            job.finished = True
+        if data is None and outcome.state in RETRIED_STATES and len(unit.records) < 2:
+            unit.notes.append(f"{outcome.describe()}; submitted again")
+            self._submit(unit, options, check_cpus)
             return
-        what = outcome.describe()
-        if outcome.state in RETRIED_STATES and job.attempts < 2:
-            job.notes.append(f"{what}; submitted again")
-            self._submit(job, options, check_cpus)
+        unit.finished = True
+        if data is None:
+            what = outcome.describe()
+            if outcome.failed_command is not None or outcome.state == "FAILED":
+                what += f": {_last_line(outcome.stderr)}"
+            what = "; then ".join(["; ".join(unit.notes), what]) if unit.notes else what
+            program.failed.append(what)
+            evidence = Evidence.not_checked("setup", f"not verified: {what}")
+            for member, positions in unit.shares:
+                for n in positions:
+                    program.outcomes[member][n] = Verification(False, evidence)
             return
-        job.finished = True
-        if outcome.failed_command is not None or outcome.state == "FAILED":
-            what += f": {_last_line(outcome.stderr)}"
-        if job.notes:
-            what = "; ".join(job.notes) + "; then " + what
-        config, members = job.group
-        for index, result in members:
-            summary.results[index] = withheld(result, f"not verified: {what}")
-        summary.errors.append(f"{config.source or config.root}: cannot verify on Slurm: {what}")
+        summary.errors.extend(data["errors"])
+        summary.left_unverified += data["left_unverified"]
+        jobs = (tuple(r.job_id for r in unit.records), tuple(unit.notes))
+        if unit.stage == CHECKS:
+            program.memo.update(pickle.loads((record.directory / MEMO).read_bytes()))
+        for (member, positions), done in zip(unit.shares, data["files"]):
+            for n, plain in zip(positions, done["outcomes"]):
+                if unit.stage == CHECKS:
+                    program.checked_by[(member, n)] = jobs
+                    ids, notes = jobs
+                else:
+                    checked_ids, checked_notes = program.checked_by.get((member, n), ((), ()))
+                    ids, notes = checked_ids + jobs[0], checked_notes + jobs[1]
+                program.outcomes[member][n] = self._located(plain, ids, notes)
+            if unit.stage == TIMING:
+                program.kept[member] = [positions[k] for k in done["kept"]]
 
-    def _located(self, job: _GroupJob, plain) -> Verification:
-        """A verification from a job's JSON, its evidence naming every job of the program so far."""
+    def _stage_finished(self, program: _Program, options: VerifyOptions, summary: VerifySummary,
+                        check_cpus: int) -> None:
+        """Every unit of the program's stage ended: after the checks, a timing
+        job per file for the proposals that passed them; after the timing (or
+        when nothing passed), the program's results into the summary."""
+        if program.units and program.units[0].stage == CHECKS:
+            shares = []
+            for member, outcomes in enumerate(program.outcomes):
+                # passed alone (together with proposals the timing may still drop, it may not have), or
+                # turned down on a speed verdict the cache held (its fallback may still pass)
+                passed = [n for n, v in sorted(outcomes.items())
+                          if v.accepted or v.evidence.accepted or v.evidence.stage == "speed"]
+                if passed:
+                    shares.append((member, passed))
+            if shares:
+                program.units = [_Unit(program, TIMING, [share]) for share in shares]
+                for unit in program.units:
+                    self._submit(unit, options, check_cpus)
+                return
+        program.finished = True
+        config, members = program.group
+        for member, (index, result) in enumerate(members):
+            summary.results[index] = combine(result, program.outcomes[member], program.kept[member])
+        for what in program.failed:
+            summary.errors.append(f"{config.source or config.root}: cannot verify on Slurm: {what}")
+
+    @staticmethod
+    def _located(plain, job_ids: tuple[str, ...], notes: tuple[str, ...]) -> Verification:
+        """A verification from a job's JSON, its evidence naming the jobs that checked it."""
         verification: Verification = from_plain(plain)
         where = verification.evidence.where
         if where is None:
             return verification
-        where = replace(where, job_ids=tuple(r.job_id for r in job.records), notes=tuple(job.notes))
+        where = replace(where, job_ids=job_ids, notes=notes)
         return replace(verification, evidence=replace(verification.evidence, where=where))
-
-    def _read_checks(self, job: _GroupJob, data: dict) -> None:
-        """Each proposal's verdict from the checks job: those that passed go on to the timing job."""
-        job.outcomes, job.timed = [], []
-        for done in data["files"]:
-            outcomes = {n: self._located(job, plain) for n, plain in enumerate(done["outcomes"])}
-            job.outcomes.append(outcomes)
-            # passed alone (together with proposals the timing may still drop, it may not have), or
-            # turned down on a speed verdict the cache held (its fallback may still pass)
-            job.timed.append([n for n, v in outcomes.items()
-                              if v.accepted or v.evidence.accepted or v.evidence.stage == "speed"])
-
-    def _read_timing(self, job: _GroupJob, data: dict) -> list[list[int]]:
-        """The timing job's verdicts in place of the checks job's; the positions kept, per member."""
-        kept: list[list[int]] = []
-        files = iter(data["files"])
-        for outcomes, timed in zip(job.outcomes, job.timed):
-            if not timed:
-                kept.append([])
-                continue
-            done = next(files)
-            for n, plain in zip(timed, done["outcomes"]):
-                outcomes[n] = self._located(job, plain)
-            kept.append([timed[k] for k in done["kept"]])
-        return kept
-
-    def _combine(self, job: _GroupJob, summary: VerifySummary, kept: list[list[int]]) -> None:
-        for (index, result), outcomes, positions in zip(job.group[1], job.outcomes, kept):
-            summary.results[index] = combine(result, outcomes, positions)
 
     def cancel_all(self, grace: float = 30.0) -> None:
         """scancel every job this executor submitted; wait until Slurm runs none of them."""

@@ -57,6 +57,7 @@ class SlurmSettings:
     sbatch_options: tuple[str, ...] = ()  # passed to sbatch as they are
     threads: tuple[int, ...] = ()  # thread counts to time with; () = from the node's cores
     check_cpus: int = 4  # CPUs of a checks job (builds, output and race checks), which shares its node
+    checks_per_job: int = 4  # proposals of one file a checks job verifies (a file with a race fix: all of them)
     work_dir: Path = Path(".ompilot-slurm")  # shared by the login and the compute nodes
     conf: Path | None = None  # SLURM_CONF for every command; None = Slurm's default
     poll_seconds: float = 2.0

@@ -250,7 +250,8 @@ class Program:
             if not built.ok:
                 return CheckResult(False, "compile", f"{compiler} rejects it: {_first_error(built)}")
         result = CheckResult(True, "accepted", "")
-        digest = hashlib.sha256(repr(("output", sorted(files.items()), config.compilers, config.threads)).encode()).digest()
+        checked = ("output", sorted(files.items()), config.compilers, config.threads)
+        digest = hashlib.sha256(repr(checked).encode()).digest()
         if digest not in self.memo.outputs:
             self.memo.outputs[digest] = self._output_check()
         failed = self.memo.outputs[digest]
