@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 
 from . import constructs, ir, loops
 from .regionaccess import Access, AccessWalker, Sharing, Wait, _Context
-from .taskraces import standalone_by_block
+from .taskorder import standalone_by_block
 
 #: Directives that neither split a region nor share work: they protect or order accesses inside a part.
 _IN_PART = frozenset({
