@@ -87,8 +87,8 @@ class _Walk(StatementWalk, ExpressionWalk, TaskOrdering, CallWalk, ConflictRepor
         self.recursive = recursive_functions(functions)
         self.summaries: dict[tuple, Summary] = {}
         self.cut = 0  # calls not walked for depth: an activation holding one is not summarised
-        self.active: set[tuple] = set()
-        self.incomplete: dict[tuple, int] = {}  # key -> the least depth at which its walk was cut  # activations being walked (a key met again: unbounded recursion)
+        self.active: set[tuple] = set()  # activations being walked (a key met again: unbounded recursion)
+        self.incomplete: dict[tuple, int] = {}  # key -> the least depth at which its walk was cut
         self.addressed = {x.operand.var for f in functions.values() for s in f.body.walk() for e in s.expressions()
                           for x in e.walk() if isinstance(x, ir.Unary) and x.op == "&" and isinstance(x.operand, ir.Name)
                           and not (x.operand.var is not None and (x.operand.var.is_array or x.operand.var.is_container))}
