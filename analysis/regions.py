@@ -26,7 +26,7 @@ import itertools
 from dataclasses import dataclass, field, replace
 
 from . import constructs, ir, loops
-from .regionaccess import Access, AccessWalker, Sharing, Wait, _Context
+from .regionaccess import Access, AccessWalker, Sharing, Wait, Context
 from .taskorder import standalone_by_block
 
 #: Directives that neither split a region nor share work: they protect or order accesses inside a part.
@@ -122,7 +122,7 @@ class _Builder:
         self.parts: list[Part] = []
         self.flush_lines: list[int] = []
         self._team: Part | None = None  # the team part being extended
-        self._team_stmts: list[tuple[ir.Stmt, _Context]] = []
+        self._team_stmts: list[tuple[ir.Stmt, Context]] = []
         names = set()
         for name in _CLAUSE_PRIVATE:
             names.update(region.directive.names_in(name))
@@ -151,7 +151,7 @@ class _Builder:
 
     def build(self) -> Region:
         function = self.region.function
-        ctx = _Context(function, {}, frozenset(), 0, 0)
+        ctx = Context(function, {}, frozenset(), 0, 0)
         pending = [c for c in self._standalone.get(id(function), []) if self.region.line < c.line <= self.region.last_line]
         if role(self.region) == "sections" or self.region.kind == "parallel sections":
             self._sections(self.region, ctx, pending)
@@ -161,7 +161,7 @@ class _Builder:
         self._close_team()
         return Region(self.region, function, self.parts, self.sharing, _thread_values(self.region), self.flush_lines)
 
-    def _block(self, stmts: list[ir.Stmt], ctx: _Context, pending: list[constructs.Construct]) -> None:
+    def _block(self, stmts: list[ir.Stmt], ctx: Context, pending: list[constructs.Construct]) -> None:
         for s in stmts:
             self._standalones_before(s.line, pending)
             self._statement(s, ctx, pending)
@@ -180,7 +180,7 @@ class _Builder:
         elif "flush" in c.kind.split():
             self.flush_lines.append(c.line)
 
-    def _statement(self, s: ir.Stmt, ctx: _Context, pending) -> None:
+    def _statement(self, s: ir.Stmt, ctx: Context, pending) -> None:
         if isinstance(s, ir.If) and self._decided_if(s, ctx, pending):
             return
         own = [c for c in self._governing.get(id(s), []) if c.function is ctx.function and c is not self.region]
@@ -199,7 +199,7 @@ class _Builder:
             return
         self._add_team(s, ctx)
 
-    def _decided_if(self, s: ir.If, ctx: _Context, pending: list[constructs.Construct]) -> bool:
+    def _decided_if(self, s: ir.If, ctx: Context, pending: list[constructs.Construct]) -> bool:
         """An `if` holding region structure whose condition is known: read as the
         branch it takes (OpenMP 6.0, 17.3.1: a barrier is met by all threads of the
         team or by none, so a known condition decides it for every thread)."""
@@ -219,7 +219,7 @@ class _Builder:
             self._nested(taken, ctx, pending)
         return True
 
-    def _team_uniform(self, cond: ir.Expr, ctx: _Context) -> bool:
+    def _team_uniform(self, cond: ir.Expr, ctx: Context) -> bool:
         """Every thread computes the condition alike: constants, and locals and
         parameters of the region's function, shared, that the function never
         changes (nor takes the address of)."""
@@ -236,7 +236,7 @@ class _Builder:
                 return False
         return True
 
-    def _nested(self, s: ir.Stmt, ctx: _Context, pending: list[constructs.Construct]) -> None:
+    def _nested(self, s: ir.Stmt, ctx: Context, pending: list[constructs.Construct]) -> None:
         """A statement inside the region's code, with the standalone directives
         standing in it, those after its last statement included (and not those
         after it: they stand in an enclosing block)."""
@@ -249,7 +249,7 @@ class _Builder:
                 pending.remove(c)
                 self._standalone_directive(c)
 
-    def _construct(self, c: constructs.Construct, s: ir.Stmt, ctx: _Context, pending) -> None:
+    def _construct(self, c: constructs.Construct, s: ir.Stmt, ctx: Context, pending) -> None:
         kind = role(c)
         nowait = c.directive.clause("nowait") is not None
         if kind == "opaque" or kind == "section":
@@ -277,7 +277,7 @@ class _Builder:
         if kind != "masked" and not nowait:
             self._barrier()
 
-    def _sections(self, c: constructs.Construct, ctx: _Context, pending) -> None:
+    def _sections(self, c: constructs.Construct, ctx: Context, pending) -> None:
         group = next(self.groups)
         body = c.stmt
         stmts = body.stmts if isinstance(body, ir.Block) else [body]
@@ -292,7 +292,7 @@ class _Builder:
         if c is self.region or c.directive.clause("nowait") is None:
             self._barrier()
 
-    def _inline(self, call: ir.Call, callee: ir.Function, ctx: _Context) -> None:
+    def _inline(self, call: ir.Call, callee: ir.Function, ctx: Context) -> None:
         """A call of a function that holds worksharing constructs or barriers:
         its body, read in place, with its pointer parameters bound to the caller's objects."""
         self._close_team()
@@ -318,7 +318,7 @@ class _Builder:
 
     # ----------------------------------------------------------- team code
 
-    def _add_team(self, s: ir.Stmt, ctx: _Context) -> None:
+    def _add_team(self, s: ir.Stmt, ctx: Context) -> None:
         if self._team_stmts and self._team_stmts[-1][1] is not ctx:
             self._close_team()
         self._team_stmts.append((s, ctx))
@@ -335,7 +335,7 @@ class _Builder:
         self._team_stmts = []
         self.parts.append(part)
 
-    def _walk(self, part: Part, stmts: list[ir.Stmt], ctx: _Context, private: set) -> None:
+    def _walk(self, part: Part, stmts: list[ir.Stmt], ctx: Context, private: set) -> None:
         names = {p for p in private if isinstance(p, str)}
         variables = {p for p in private if isinstance(p, ir.Var)}
         sharing = replace(self.sharing, private=self.sharing.private | variables,
@@ -474,7 +474,7 @@ class _Branches:
         blocks = {id(b) for b in branch.walk() if isinstance(b, ir.Block)}
         return [c for c in pending if self._block_of.get(id(c)) in blocks]
 
-    def bind(self, call: ir.Call, callee: ir.Function, outer: _Context, inner: _Context) -> None:
+    def bind(self, call: ir.Call, callee: ir.Function, outer: Context, inner: Context) -> None:
         """The callee's parameters that the call gives a known value and the body never changes."""
         changed = _changed(callee)
         values = {}
@@ -484,7 +484,7 @@ class _Branches:
                 values[param] = value
         self._bound[inner.ident] = values
 
-    def value(self, e: ir.Expr, ctx: _Context) -> int | None:
+    def value(self, e: ir.Expr, ctx: Context) -> int | None:
         if ctx.depth == 0:
             known = self._every_call(ctx.function)
         else:
