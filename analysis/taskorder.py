@@ -8,7 +8,7 @@ order a task after the pending siblings whose dependences share an object
 (two `in`, or two `inoutset`, do not; array sections shown apart do not; an
 object not known orders everything). Standalone directives have no statement
 in the syntax tree: `standalone_by_block` places each in the block it stands
-in, by brace depth, for this walk and for regions.py.
+in, by brace depth, for this walk and for regionbranches.py.
 """
 
 from __future__ import annotations
