@@ -110,7 +110,7 @@ class Sharing:
 
 
 @dataclass
-class _Context:
+class Context:
     function: ir.Function
     binding: dict[ir.Var, tuple[ir.Var, bool]]  # callee pointer parameter -> (caller object, via &)
     guards: frozenset[str]  # what holds at the call that led here
@@ -135,7 +135,7 @@ class AccessWalker:
 
     # ------------------------------------------------------------ statements
 
-    def stmt(self, s: ir.Stmt, ctx: _Context) -> None:
+    def stmt(self, s: ir.Stmt, ctx: Context) -> None:
         if isinstance(s, ir.Block):
             for sub in s.stmts:
                 self.stmt(sub, ctx)
@@ -168,7 +168,7 @@ class AccessWalker:
             for sub in s.substatements():
                 self.stmt(sub, ctx)
 
-    def _loop(self, s: ir.LoopStmt, ctx: _Context) -> None:
+    def _loop(self, s: ir.LoopStmt, ctx: Context) -> None:
         start = len(self.accesses)
         if isinstance(s, ir.For) and s.init is not None:
             self.stmt(s.init, ctx)
@@ -201,7 +201,7 @@ class AccessWalker:
 
     # ----------------------------------------------------------- expressions
 
-    def expr(self, e: ir.Expr, ctx: _Context, mode: str) -> None:
+    def expr(self, e: ir.Expr, ctx: Context, mode: str) -> None:
         if isinstance(e, ir.Assign):
             self.expr(e.value, ctx, "read")
             self._lvalue(e.target, ctx, "write" if e.op == "=" else "update")
@@ -226,7 +226,7 @@ class AccessWalker:
             for child in e.children():
                 self.expr(child, ctx, "read")
 
-    def _address_of(self, e: ir.Expr, ctx: _Context) -> None:
+    def _address_of(self, e: ir.Expr, ctx: Context) -> None:
         """`&x`, `&a[i]`: the address is taken, the object is not read; its subscripts are."""
         location = access_location(e)
         if location is None:
@@ -235,7 +235,7 @@ class AccessWalker:
         for sub in location[1] or ():
             self.expr(sub, ctx, "read")
 
-    def _lvalue(self, e: ir.Expr, ctx: _Context, mode: str) -> None:
+    def _lvalue(self, e: ir.Expr, ctx: Context, mode: str) -> None:
         location = access_location(e)
         if location is None:
             for child in e.children():
@@ -252,7 +252,7 @@ class AccessWalker:
             return  # a function or an enumerator
         self._record(key.var, key.fields, subscripts, mode, e, ctx)
 
-    def _record(self, var: ir.Var, fields, subscripts, mode: str, e: ir.Expr, ctx: _Context, exact: bool = True) -> None:
+    def _record(self, var: ir.Var, fields, subscripts, mode: str, e: ir.Expr, ctx: Context, exact: bool = True) -> None:
         found = self._shared_object(var, fields, subscripts, ctx)
         if found is None:
             return
@@ -266,7 +266,7 @@ class AccessWalker:
             loops=tuple(self._loops), order=len(self.accesses), context=ctx.ident, exact=exact,
         ))  # fmt: skip
 
-    def _shared_object(self, var: ir.Var, fields, subscripts, ctx: _Context):
+    def _shared_object(self, var: ir.Var, fields, subscripts, ctx: Context):
         """The object in the region's terms and its subscripts, or None when it is
         private to the thread or cannot be named in the region's terms."""
         in_callee = ctx.depth > 0
@@ -296,7 +296,7 @@ class AccessWalker:
                 return frozenset({"atomic"})
         return frozenset()
 
-    def _call(self, call: ir.Call, ctx: _Context) -> None:
+    def _call(self, call: ir.Call, ctx: Context) -> None:
         if call.receiver is not None:
             self.expr(call.receiver, ctx, "read")
         if call.name.startswith(_RUNTIME_PREFIX):
@@ -321,7 +321,7 @@ class AccessWalker:
             else:
                 self.expr(arg, ctx, "read")
 
-    def _summarised(self, call: ir.Call, ctx: _Context) -> bool:
+    def _summarised(self, call: ir.Call, ctx: Context) -> bool:
         """The accesses a function of another file makes through its pointer
         parameters (calleffects.FunctionEffects), in the caller's objects; False
         when the program has no complete summary of it."""
@@ -356,7 +356,7 @@ class AccessWalker:
             ))  # fmt: skip
         return True
 
-    def callee_context(self, call: ir.Call, callee: ir.Function, ctx: _Context) -> _Context:
+    def callee_context(self, call: ir.Call, callee: ir.Function, ctx: Context) -> Context:
         """The callee seen from this call: its pointer parameters bound to the
         caller's objects, the guards at the call added to its own."""
         binding: dict[ir.Var, tuple[ir.Var, bool]] = {}
@@ -376,7 +376,7 @@ class AccessWalker:
                 continue
             binding[param] = (var, via_address)
         guards = ctx.guards | self.constructs.guards_at(ctx.function, call.line)
-        return _Context(callee, binding, guards, ctx.depth + 1, next(self._contexts))
+        return Context(callee, binding, guards, ctx.depth + 1, next(self._contexts))
 
 
 def _bound_object(arg: ir.Expr) -> tuple[ir.Var, bool] | None:

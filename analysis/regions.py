@@ -12,7 +12,7 @@ the same time on different threads, parts of different phases may not.
 Calls (`f(args);`) to functions of the file holding worksharing constructs
 (orphaned ones) are read as if inlined. An `if` whose condition has one value
 on every thread, known here (constants, parameters every call passes the same
-constant to, `_Branches`), is read as the branch it takes: a barrier in the
+constant to, regionbranches.py), is read as the branch it takes: a barrier in the
 branch not taken does not exist. What this module cannot place (a
 construct under an `if` or a loop, tasks, nested parallel regions, targets,
 `x = f()` where f holds a barrier...) becomes a barrier on both sides and
@@ -26,8 +26,9 @@ import itertools
 from dataclasses import dataclass, field, replace
 
 from . import constructs, ir, loops
-from .regionaccess import Access, AccessWalker, Sharing, Wait, _Context
-from .taskraces import standalone_by_block
+from .regionaccess import Access, AccessWalker, Context, Sharing, Wait
+from .regionbranches import Branches, changed_vars
+from .regionfacts import called, filter_thread, loop_form, thread_values
 
 #: Directives that neither split a region nor share work: they protect or order accesses inside a part.
 _IN_PART = frozenset({
@@ -122,7 +123,7 @@ class _Builder:
         self.parts: list[Part] = []
         self.flush_lines: list[int] = []
         self._team: Part | None = None  # the team part being extended
-        self._team_stmts: list[tuple[ir.Stmt, _Context]] = []
+        self._team_stmts: list[tuple[ir.Stmt, Context]] = []
         names = set()
         for name in _CLAUSE_PRIVATE:
             names.update(region.directive.names_in(name))
@@ -135,8 +136,8 @@ class _Builder:
         )
         self._governing: dict[int, list[constructs.Construct]] = {}
         self._standalone: dict[int, list[constructs.Construct]] = {}  # id(function) -> sorted standalone constructs
-        self._branches = _Branches(functions, file_constructs)
-        self._changed = _changed(region.function) if region.function is not None else set()
+        self._branches = Branches(functions, file_constructs)
+        self._changed = changed_vars(region.function) if region.function is not None else set()
         for c in file_constructs.constructs:
             if c.stmt is not None:
                 self._governing.setdefault(id(c.stmt), []).append(c)
@@ -151,7 +152,7 @@ class _Builder:
 
     def build(self) -> Region:
         function = self.region.function
-        ctx = _Context(function, {}, frozenset(), 0, 0)
+        ctx = Context(function, {}, frozenset(), 0, 0)
         pending = [c for c in self._standalone.get(id(function), []) if self.region.line < c.line <= self.region.last_line]
         if role(self.region) == "sections" or self.region.kind == "parallel sections":
             self._sections(self.region, ctx, pending)
@@ -159,9 +160,9 @@ class _Builder:
         else:
             self._block([self.region.stmt], ctx, pending)
         self._close_team()
-        return Region(self.region, function, self.parts, self.sharing, _thread_values(self.region), self.flush_lines)
+        return Region(self.region, function, self.parts, self.sharing, thread_values(self.region), self.flush_lines)
 
-    def _block(self, stmts: list[ir.Stmt], ctx: _Context, pending: list[constructs.Construct]) -> None:
+    def _block(self, stmts: list[ir.Stmt], ctx: Context, pending: list[constructs.Construct]) -> None:
         for s in stmts:
             self._standalones_before(s.line, pending)
             self._statement(s, ctx, pending)
@@ -180,7 +181,7 @@ class _Builder:
         elif "flush" in c.kind.split():
             self.flush_lines.append(c.line)
 
-    def _statement(self, s: ir.Stmt, ctx: _Context, pending) -> None:
+    def _statement(self, s: ir.Stmt, ctx: Context, pending) -> None:
         if isinstance(s, ir.If) and self._decided_if(s, ctx, pending):
             return
         own = [c for c in self._governing.get(id(s), []) if c.function is ctx.function and c is not self.region]
@@ -189,7 +190,7 @@ class _Builder:
             self._construct(shaping[0], s, ctx, pending)
             return
         if self._holds_structure(s, ctx.function, 0):
-            callee = _called(s, self.functions)
+            callee = called(s, self.functions)
             if isinstance(s, ir.Block):
                 self._nested(s, ctx, pending)
             elif callee is not None and ctx.depth < _MAX_INLINE:
@@ -199,7 +200,7 @@ class _Builder:
             return
         self._add_team(s, ctx)
 
-    def _decided_if(self, s: ir.If, ctx: _Context, pending: list[constructs.Construct]) -> bool:
+    def _decided_if(self, s: ir.If, ctx: Context, pending: list[constructs.Construct]) -> bool:
         """An `if` holding region structure whose condition is known: read as the
         branch it takes (OpenMP 6.0, 17.3.1: a barrier is met by all threads of the
         team or by none, so a known condition decides it for every thread)."""
@@ -219,7 +220,7 @@ class _Builder:
             self._nested(taken, ctx, pending)
         return True
 
-    def _team_uniform(self, cond: ir.Expr, ctx: _Context) -> bool:
+    def _team_uniform(self, cond: ir.Expr, ctx: Context) -> bool:
         """Every thread computes the condition alike: constants, and locals and
         parameters of the region's function, shared, that the function never
         changes (nor takes the address of)."""
@@ -236,7 +237,7 @@ class _Builder:
                 return False
         return True
 
-    def _nested(self, s: ir.Stmt, ctx: _Context, pending: list[constructs.Construct]) -> None:
+    def _nested(self, s: ir.Stmt, ctx: Context, pending: list[constructs.Construct]) -> None:
         """A statement inside the region's code, with the standalone directives
         standing in it, those after its last statement included (and not those
         after it: they stand in an enclosing block)."""
@@ -249,7 +250,7 @@ class _Builder:
                 pending.remove(c)
                 self._standalone_directive(c)
 
-    def _construct(self, c: constructs.Construct, s: ir.Stmt, ctx: _Context, pending) -> None:
+    def _construct(self, c: constructs.Construct, s: ir.Stmt, ctx: Context, pending) -> None:
         kind = role(c)
         nowait = c.directive.clause("nowait") is not None
         if kind == "opaque" or kind == "section":
@@ -265,19 +266,19 @@ class _Builder:
             part = Part(kind, c.line, self.phase, next(self.groups), ctx.function, c.kind, nowait, context=ctx.ident)
             private = self._clause_private(c)
             if kind == "loop":
-                part.loop, counters = _loop_form(s, c.clause_depth("collapse"))
+                part.loop, counters = loop_form(s, c.clause_depth("collapse"))
                 private |= counters
                 schedule = c.directive.clause("schedule")
                 part.schedule = schedule.items()[0].split(":")[-1].strip() if schedule and schedule.items() else ""
             if kind == "masked":
-                part.filter_thread = _filter_thread(c)
+                part.filter_thread = filter_thread(c)
                 if part.filter_thread is None:
                     part.kind = "single"  # some thread we cannot name runs it
             self._walk(part, [s], ctx, private)
         if kind != "masked" and not nowait:
             self._barrier()
 
-    def _sections(self, c: constructs.Construct, ctx: _Context, pending) -> None:
+    def _sections(self, c: constructs.Construct, ctx: Context, pending) -> None:
         group = next(self.groups)
         body = c.stmt
         stmts = body.stmts if isinstance(body, ir.Block) else [body]
@@ -292,7 +293,7 @@ class _Builder:
         if c is self.region or c.directive.clause("nowait") is None:
             self._barrier()
 
-    def _inline(self, call: ir.Call, callee: ir.Function, ctx: _Context) -> None:
+    def _inline(self, call: ir.Call, callee: ir.Function, ctx: Context) -> None:
         """A call of a function that holds worksharing constructs or barriers:
         its body, read in place, with its pointer parameters bound to the caller's objects."""
         self._close_team()
@@ -318,7 +319,7 @@ class _Builder:
 
     # ----------------------------------------------------------- team code
 
-    def _add_team(self, s: ir.Stmt, ctx: _Context) -> None:
+    def _add_team(self, s: ir.Stmt, ctx: Context) -> None:
         if self._team_stmts and self._team_stmts[-1][1] is not ctx:
             self._close_team()
         self._team_stmts.append((s, ctx))
@@ -335,7 +336,7 @@ class _Builder:
         self._team_stmts = []
         self.parts.append(part)
 
-    def _walk(self, part: Part, stmts: list[ir.Stmt], ctx: _Context, private: set) -> None:
+    def _walk(self, part: Part, stmts: list[ir.Stmt], ctx: Context, private: set) -> None:
         names = {p for p in private if isinstance(p, str)}
         variables = {p for p in private if isinstance(p, ir.Var)}
         sharing = replace(self.sharing, private=self.sharing.private | variables,
@@ -375,184 +376,3 @@ class _Builder:
                                 self._holds_structure(callee.body, callee, depth + 1):
                             return True
         return False
-
-
-def _called(s: ir.Stmt, functions) -> ir.Function | None:
-    """The function a call statement `f(args);` calls, when defined in the file."""
-    if isinstance(s, ir.ExprStmt) and isinstance(s.expr, ir.Call):
-        callee = s.expr.function or functions.get(s.expr.name)
-        if callee is not None and callee.body is not None:
-            return callee
-    return None
-
-
-def _loop_form(s: ir.Stmt, depth: int) -> tuple[loops.CanonicalLoop | None, set]:
-    """The canonical form of a worksharing loop and the counters of its associated loops (private)."""
-    counters: set = set()
-    form = None
-    loop = s
-    for level in range(max(depth, 1)):
-        if not isinstance(loop, ir.For):
-            break
-        found = loops.canonical_form(loop, loops.written_vars(loop.body))
-        if isinstance(found, str):
-            break
-        if level == 0:
-            form = found
-        if found.var is not None:
-            counters.add(found.var)
-        loop = loop.body.stmts[0] if isinstance(loop.body, ir.Block) and len(loop.body.stmts) == 1 else loop.body
-    return form, counters
-
-
-def _filter_thread(c: constructs.Construct) -> int | None:
-    found = c.directive.clause("filter")
-    if found is None:
-        return 0
-    try:
-        return int(found.items()[0]) if found.items() else None
-    except ValueError:
-        return None
-
-
-def _thread_values(region: constructs.Construct) -> dict[ir.Var, ir.Expr]:
-    """Variables declared in the region and set once there (`int slot = omp_get_thread_num() / 2;`),
-    and locals of the function set once to an integer constant before it: their value, for
-    telling which threads touch which element."""
-    body = region.stmt
-    counts: dict[ir.Var, int] = {}
-    for s in body.walk():
-        for e in s.expressions():
-            for var in loops.assignments_in_expr(e):
-                counts[var] = counts.get(var, 0) + 1
-    values = {}
-    for s in body.walk():
-        if isinstance(s, ir.Decl) and s.init is not None and s.var not in counts and s.var.kind == "local":
-            values[s.var] = s.init
-    function = region.function
-    if function is not None:  # locals of the function set once to a constant before the region (`int slots = 2;`)
-        changed = {var for s in function.body.walk() for e in s.expressions() for var in loops.assignments_in_expr(e)}
-        changed |= {x.operand.var for s in function.body.walk() for e in s.expressions() for x in e.walk()
-                    if isinstance(x, ir.Unary) and x.op == "&" and isinstance(x.operand, ir.Name)}
-        for s in function.body.walk():
-            if isinstance(s, ir.Decl) and s.line < region.line and s.var.kind == "local" and s.var not in changed \
-                    and isinstance(s.init, ir.Const) and isinstance(s.init.value, int):
-                values.setdefault(s.var, s.init)
-    top = body.stmts if isinstance(body, ir.Block) else []
-    for s in top:
-        if isinstance(s, ir.ExprStmt) and isinstance(s.expr, ir.Assign) and s.expr.op == "=":
-            target = s.expr.target
-            if isinstance(target, ir.Name) and target.var is not None and counts.get(target.var) == 1 \
-                    and target.var.kind == "local" and region.first_line <= target.var.line <= region.last_line:
-                values[target.var] = s.expr.value
-    return values
-
-
-class _Branches:
-    """What decides an `if` around region structure: the blocks standalone
-    directives stand in, and the integer values of conditions every thread
-    computes alike (constants, enumerators, parameters bound to a constant)."""
-
-    def __init__(self, functions: dict[str, ir.Function], file_constructs: constructs.FileConstructs):
-        self._block_of: dict[int, int] = {}  # id(standalone construct) -> id(block it stands in)
-        for block, found in standalone_by_block(functions, file_constructs).items():
-            for c in found:
-                self._block_of[id(c)] = block
-        self._functions = functions
-        self._owner = {id(b): f for f in functions.values() if f.body is not None
-                       for b in f.body.walk() if isinstance(b, ir.Block)}
-        self._bound: dict[int, dict[ir.Var, int]] = {}  # context ident -> parameter values
-        self._callers: dict[int, dict[ir.Var, int]] = {}  # id(function) -> parameter values of every call
-
-    def function_of(self, c: constructs.Construct) -> ir.Function | None:
-        """The function whose body holds a standalone directive."""
-        block = self._block_of.get(id(c))
-        return self._owner.get(block) if block is not None else None
-
-    def standalones_in(self, branch: ir.Stmt, pending: list[constructs.Construct]) -> list[constructs.Construct]:
-        """The directives of `pending` that stand in a block of the statement."""
-        blocks = {id(b) for b in branch.walk() if isinstance(b, ir.Block)}
-        return [c for c in pending if self._block_of.get(id(c)) in blocks]
-
-    def bind(self, call: ir.Call, callee: ir.Function, outer: _Context, inner: _Context) -> None:
-        """The callee's parameters that the call gives a known value and the body never changes."""
-        changed = _changed(callee)
-        values = {}
-        for param, arg in zip(callee.params, call.args):
-            value = self.value(arg, outer)
-            if value is not None and param not in changed:
-                values[param] = value
-        self._bound[inner.ident] = values
-
-    def value(self, e: ir.Expr, ctx: _Context) -> int | None:
-        if ctx.depth == 0:
-            known = self._every_call(ctx.function)
-        else:
-            known = self._bound.get(ctx.ident, {})
-        return _fold(e, known)
-
-    def _every_call(self, function: ir.Function) -> dict[ir.Var, int]:
-        """Parameters of a `static` function that every call in the file passes one
-        constant to (a static function is called from its own file only), when
-        the function's address is never taken and the body never changes them."""
-        if id(function) in self._callers:
-            return self._callers[id(function)]
-        values: dict[ir.Var, int] = {}
-        calls = []
-        escapes = False
-        for f in {id(f): f for f in self._functions.values()}.values():
-            if f.body is None:
-                continue
-            for s in f.body.walk():
-                for e in s.expressions():
-                    for x in e.walk():
-                        if isinstance(x, ir.Call) and (x.function is function or (x.function is None and x.name == function.name)):
-                            calls.append(x)
-                        elif isinstance(x, ir.Name) and x.var is None and x.name == function.name:
-                            escapes = True
-        if function.is_static and not escapes and calls:
-            changed = _changed(function)
-            for position, param in enumerate(function.params):
-                found = {_fold(c.args[position], {}) if position < len(c.args) else None for c in calls}
-                if len(found) == 1 and None not in found and param not in changed:
-                    values[param] = found.pop()
-        self._callers[id(function)] = values
-        return values
-
-
-def _changed(function: ir.Function) -> set[ir.Var]:
-    """Variables the function assigns or takes the address of."""
-    found = loops.written_vars(function.body) if function.body is not None else set()
-    for s in function.body.walk() if function.body is not None else ():
-        for e in s.expressions():
-            for x in e.walk():
-                if isinstance(x, ir.Unary) and x.op == "&" and isinstance(x.operand, ir.Name) and x.operand.var is not None:
-                    found.add(x.operand.var)
-    return found
-
-
-_FOLD = {
-    "+": lambda x, y: x + y, "-": lambda x, y: x - y, "*": lambda x, y: x * y,
-    "<": lambda x, y: int(x < y), "<=": lambda x, y: int(x <= y), ">": lambda x, y: int(x > y),
-    ">=": lambda x, y: int(x >= y), "==": lambda x, y: int(x == y), "!=": lambda x, y: int(x != y),
-    "&&": lambda x, y: int(bool(x and y)), "||": lambda x, y: int(bool(x or y)),
-}  # fmt: skip
-
-
-def _fold(e: ir.Expr, known: dict[ir.Var, int]) -> int | None:
-    """The integer value of an expression of constants and known variables, or None."""
-    if isinstance(e, ir.Const):
-        return e.value if isinstance(e.value, int) and not isinstance(e.value, bool) else None
-    if isinstance(e, ir.Name):
-        if e.value is not None:
-            return e.value
-        return known.get(e.var) if e.var is not None else None
-    if isinstance(e, ir.Unary) and e.op in ("-", "+", "!"):
-        inner = _fold(e.operand, known)
-        if inner is None:
-            return None
-        return {"-": -inner, "+": inner, "!": int(not inner)}[e.op]
-    if isinstance(e, ir.Binary) and e.op in _FOLD:
-        lhs, rhs = _fold(e.lhs, known), _fold(e.rhs, known)
-        return None if lhs is None or rhs is None else _FOLD[e.op](lhs, rhs)
-    return None
