@@ -49,7 +49,8 @@ def build_all(jobs: Iterable[BuildJob], out: Path) -> Builds:
         sources = list(map(str, job.sources))
         commands.append((job.name, "plain", out / f"{stem}.plain",
                          [*job.compile_command, "-fopenmp", "-O1", "-Wall", "-Wextra", "-Werror", *sources, "-lm"]))
-        commands.append((job.name, "tsan", out / f"{stem}.tsan", [*job.compile_command, *SANITIZER_FLAGS, *sources, "-lm"]))
+        commands.append((job.name, "tsan", out / f"{stem}.tsan",
+                         [*job.compile_command, *SANITIZER_FLAGS, *sources, "-lm"]))
 
     def build(command):
         name, kind, exe, argv = command

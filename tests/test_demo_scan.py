@@ -28,5 +28,5 @@ def test_demo_scan_of_the_corpus_prints_no_conflicting_definitions(capsys, monke
     assert code == 1, "the corpus has loops to parallelize: exit 1 is the demo's expected result"
     assert any(line.startswith("corpus/races/nest_lock_safe.cpp:") for line in lines), "the race twins are in the scan"
     conflicts = [line for line in lines if "is also defined in" in line]
-    assert conflicts == [], "corpus files define the same name twice; give one of them its own name:\n" + "\n".join(conflicts)
+    assert conflicts == [], "two corpus files define one name; give one its own:\n" + "\n".join(conflicts)
     assert [line for line in lines if line.startswith("error:")] == []

@@ -14,11 +14,8 @@ vectorisation reports show what the pragma changes.
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-
 import pytest
+from programs import build, close, compile_source, output, vectorised_lines
 
 from ompilot.analysis.scan import scan_source
 from ompilot.suggest.engine import suggest_source
@@ -194,59 +191,28 @@ def test_a_parallel_float_reduction_offers_for_simd_to_the_tuner_and_simd_as_its
 # ------------------------------------------------------------- compiling
 
 
-def _build(tmp_path, name: str, source: bytes, compiler: str, flags: list[str]) -> tuple[str, str]:
-    src = tmp_path / f"{name}.c"
-    src.write_bytes(source)
-    exe = tmp_path / name
-    built = subprocess.run([compiler, *flags, str(src), "-o", str(exe)], capture_output=True, text=True, check=True)
-    return str(exe), built.stderr
-
-
-def _close(expected: str, actual: str, rtol: float = 1e-9) -> bool:
-    want, got = expected.split(), actual.split()
-    if len(want) != len(got):
-        return False
-    for a, b in zip(want, got):
-        try:
-            x, y = float(a), float(b)
-        except ValueError:
-            if a != b:
-                return False
-            continue
-        if abs(x - y) > rtol * max(abs(x), abs(y), 1e-300):
-            return False
-    return True
-
-
-def _vectorised_lines(report: str) -> set[int]:
-    """Lines clang's optimisation report (-Rpass=loop-vectorize) says it vectorised."""
-    return {int(m) for m in re.findall(r":(\d+):\d+: remark: vectorized loop", report)}
-
-
 def test_clang_vectorises_the_float_sum_only_with_simd(tmp_path):
     # (gcc vectorises the products and adds them in order, a fold-left reduction, with or without)
     compiler, report = "clang-19", "-Rpass=loop-vectorize"
     patched = suggest_source("sum.c", SERIAL_SUM).patched
     loop = _line(SERIAL_SUM, "s += a") - 1
-    _, plain = _build(tmp_path, "plain", SERIAL_SUM, compiler, ["-O3", report])
-    _, vector = _build(tmp_path, "vector", patched, compiler, ["-O3", "-fopenmp", report])
-    assert loop not in _vectorised_lines(plain)
+    _, plain = compile_source(tmp_path, "plain", SERIAL_SUM, compiler, ["-O3", report])
+    _, vector = compile_source(tmp_path, "vector", patched, compiler, ["-O3", "-fopenmp", report])
+    assert loop not in vectorised_lines(plain)
     # in the patched file the pragma is on the loop's old line and the loop below it (clang names the pragma)
-    assert {loop, loop + 1} & _vectorised_lines(vector)
+    assert {loop, loop + 1} & vectorised_lines(vector)
 
 
 @pytest.mark.parametrize("name,source", [("sum", SERIAL_SUM), ("prod", PRODUCT), ("durbin", DURBIN)])
 def test_patched_programs_print_the_serial_output_within_the_tolerance(tmp_path, name, source):
     patched = suggest_source(f"{name}.c", source).patched
     assert b"simd" in patched
-    serial_exe, _ = _build(tmp_path, "serial", source, "clang-19", ["-O3"])
-    serial = subprocess.run([serial_exe], capture_output=True, text=True, check=True).stdout
+    serial = output(build(tmp_path, "serial", source, "clang-19", ["-O3"]))
     for compiler in ("clang-19", "gcc"):
-        exe, _ = _build(tmp_path, f"par-{compiler}", patched, compiler, ["-O3", "-fopenmp"])
+        exe = build(tmp_path, f"par-{compiler}", patched, compiler, ["-O3", "-fopenmp"])
         for threads in (1, 2, 4):
-            out = subprocess.run([exe], capture_output=True, text=True, check=True,
-                                 env=dict(os.environ, OMP_NUM_THREADS=str(threads))).stdout
-            assert _close(serial, out), (compiler, threads, out[:200], serial[:200])
+            out = output(exe, threads=threads)
+            assert close(serial, out), (compiler, threads, out[:200], serial[:200])
 
 
 # ------------------------------------------------------------- verifying
