@@ -80,6 +80,13 @@ def close(expected: str, actual: str, rtol: float = 1e-9) -> bool:
 ARCHER_BANNER = "Archer detected OpenMP application with TSan"
 
 
+def assert_clean_under_archer(done: subprocess.CompletedProcess) -> None:
+    """A run of a TSan build with Archer loaded (its banner, on stdout) that
+    exited 0 without a ThreadSanitizer report (exitcode=66 makes a report fail the run)."""
+    assert ARCHER_BANNER in done.stdout + done.stderr, "Archer did not run"
+    assert done.returncode == 0 and "ThreadSanitizer" not in done.stderr, done.stderr[-2000:]
+
+
 def race_checked_outputs(tmp_path: Path, source: bytes | str, threads: tuple[int, ...] = (2, 4)) -> list[str]:
     """Build the program for the race checker (clang-19, TSAN_FLAGS) and run it
     under TSan+Archer with each thread count: Archer must have run, and the
@@ -89,8 +96,7 @@ def race_checked_outputs(tmp_path: Path, source: bytes | str, threads: tuple[int
     outputs = []
     for count in threads:
         checked = run(exe, threads=count, env=RACE_ENV)
-        assert ARCHER_BANNER in checked.stdout + checked.stderr, "Archer did not run"  # it prints to stdout
-        assert checked.returncode == 0 and "ThreadSanitizer" not in checked.stderr, checked.stderr[-2000:]
+        assert_clean_under_archer(checked)
         outputs.append("".join(line for line in checked.stdout.splitlines(keepends=True) if ARCHER_BANNER not in line))
     return outputs
 
