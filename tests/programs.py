@@ -104,3 +104,18 @@ def race_checked_outputs(tmp_path: Path, source: bytes | str, threads: tuple[int
 def vectorised_lines(remarks: str) -> set[int]:
     """Lines clang's optimisation remarks (-Rpass=loop-vectorize) say it vectorised."""
     return {int(m) for m in re.findall(r":(\d+):\d+: remark: vectorized loop", remarks)}
+
+
+def assert_parallel_output_matches(tmp_path: Path, source: bytes, patched: bytes, flags: list[str],
+                                   threads: tuple[int, ...]) -> str:
+    """The serial program (clang-19 FLAGS) prints something; the patched one,
+    built with FLAGS and -fopenmp by clang-19 and by gcc, exits 0 and prints
+    the same (`close`) with each thread count. Returns the serial output."""
+    serial = output(build(tmp_path, "serial", source, "clang-19", flags))
+    assert serial
+    for compiler in ("clang-19", "gcc"):
+        exe = build(tmp_path, f"par-{compiler}", patched, compiler, [*flags, "-fopenmp"])
+        for count in threads:
+            out = output(exe, threads=count)
+            assert close(serial, out), (compiler, count, out[:200], serial[:200])
+    return serial

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from programs import build, close, race_checked_outputs, run
+from programs import assert_parallel_output_matches, close, race_checked_outputs
 
 from ompilot.analysis import loopfacts
 from ompilot.analysis.scan import MIN_PARALLEL_WORK, scan_source
@@ -228,14 +228,7 @@ def test_patched_program_prints_the_serial_output_without_races(tmp_path, name, 
     hoisted = [p for p in result.proposals if p.summary.startswith("#pragma omp parallel region hoisted")]
     assert len(hoisted) == (0 if name == "printing" else 1)
     patched = result.patched
-    serial = run(build(tmp_path, "serial", source, "clang-19", ["-O1"])).stdout
-    assert serial
-    for compiler in ("clang-19", "gcc"):
-        exe = build(tmp_path, f"par-{compiler}", patched, compiler, ["-O1", "-fopenmp"])
-        for threads in (2, 4):
-            out = run(exe, threads=threads)
-            assert out.returncode == 0, out.stderr
-            assert close(serial, out.stdout), (compiler, threads, out.stdout[:200], serial[:200])
+    serial = assert_parallel_output_matches(tmp_path, source, patched, ["-O1"], threads=(2, 4))
     if name == "printing":
         return
     [checked] = race_checked_outputs(tmp_path, patched, threads=(2,))

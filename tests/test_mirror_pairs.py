@@ -12,7 +12,8 @@ is clean under ThreadSanitizer with Archer.
 from __future__ import annotations
 
 import pytest
-from programs import build, close, compile_source, race_checked_outputs, run, vectorised_lines
+from programs import assert_parallel_output_matches, build, compile_source, race_checked_outputs, run, vectorised_lines
+from samples import durbin_program
 
 from ompilot.analysis.scan import scan_source
 from ompilot.suggest import mirrorpairs, patch
@@ -42,40 +43,8 @@ int main(void)
 }
 """
 
-DURBIN = b"""#include <stdio.h>
-#define N 500
-static double r[N], y[N], z[N];
-static void durbin(int n)
-{
-    int i, k;
-    double alpha, beta, sum;
-    y[0] = -r[0];
-    beta = 1.0;
-    alpha = -r[0];
-    for (k = 1; k < n; k++) {
-        beta = (1.0 - alpha * alpha) * beta;
-        sum = 0.0;
-        for (i = 0; i < k; i++)
-            sum += r[k - i - 1] * y[i];
-        alpha = -(r[k] + sum) / beta;
-        for (i = 0; i < k; i++)
-            z[i] = y[i] + alpha * y[k - i - 1];
-        for (i = 0; i < k; i++)
-            y[i] = z[i];
-        y[k] = alpha;
-    }
-}
-int main(void)
-{
-    int i;
-    for (i = 0; i < N; i++)
-        r[i] = 1.0 / (i + 2);
-    durbin(N);
-    for (i = 0; i < N; i += 50)
-        printf("%.12e\\n", y[i]);
-    return 0;
-}
-"""
+DURBIN = durbin_program(500, """    for (i = 0; i < N; i += 50)
+        printf("%.12e\\n", y[i]);""")
 
 
 def _mirror(source: bytes):
@@ -136,13 +105,7 @@ def test_the_region_over_the_pairs_replaces_the_plain_region_and_keeps_it_as_a_v
 
 def test_the_region_over_the_pairs_prints_the_serial_output_without_races(tmp_path):
     patched = suggest_source("durbin.c", DURBIN).patched
-    serial = run(build(tmp_path, "serial", DURBIN, "clang-19", ["-O2"])).stdout
-    assert serial
-    for compiler in ("clang-19", "gcc"):
-        exe = build(tmp_path, f"par-{compiler}", patched, compiler, ["-O2", "-fopenmp"])
-        for threads in (1, 2, 3, 4):
-            out = run(exe, threads=threads)
-            assert out.returncode == 0 and close(serial, out.stdout), (compiler, threads, out.stdout, serial)
+    assert_parallel_output_matches(tmp_path, DURBIN, patched, ["-O2"], threads=(1, 2, 3, 4))
     race_checked_outputs(tmp_path, patched, threads=(2, 4))
 
 

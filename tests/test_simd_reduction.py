@@ -15,7 +15,8 @@ vectorisation reports show what the pragma changes.
 from __future__ import annotations
 
 import pytest
-from programs import build, close, compile_source, output, vectorised_lines
+from programs import assert_parallel_output_matches, compile_source, vectorised_lines
+from samples import durbin_program
 
 from ompilot.analysis.scan import scan_source
 from ompilot.suggest.engine import suggest_source
@@ -58,39 +59,7 @@ INTEGER_SUM = SERIAL_SUM.replace(b"static double a[N], b[N];", b"static long a[N
 PRODUCT = SERIAL_SUM.replace(b"s = 0.0;", b"s = 1.0;").replace(b"s += a[i] * b[i];", b"s *= 1.0 + 1e-4 * a[i] * b[i];")
 
 # the Levinson-Durbin recursion: a region hoisted above the serial k loop
-DURBIN = b"""#include <stdio.h>
-#define N 400
-static double r[N], y[N], z[N];
-static void durbin(int n)
-{
-    int i, k;
-    double alpha, beta, sum;
-    y[0] = -r[0];
-    beta = 1.0;
-    alpha = -r[0];
-    for (k = 1; k < n; k++) {
-        beta = (1.0 - alpha * alpha) * beta;
-        sum = 0.0;
-        for (i = 0; i < k; i++)
-            sum += r[k - i - 1] * y[i];
-        alpha = -(r[k] + sum) / beta;
-        for (i = 0; i < k; i++)
-            z[i] = y[i] + alpha * y[k - i - 1];
-        for (i = 0; i < k; i++)
-            y[i] = z[i];
-        y[k] = alpha;
-    }
-}
-int main(void)
-{
-    int i;
-    for (i = 0; i < N; i++)
-        r[i] = 1.0 / (i + 2);
-    durbin(N);
-    printf("%.12e %.12e %.12e\\n", y[0], y[N / 2], y[N - 1]);
-    return 0;
-}
-"""
+DURBIN = durbin_program(400, """    printf("%.12e %.12e %.12e\\n", y[0], y[N / 2], y[N - 1]);""")
 
 # a large dot product: `parallel for reduction(+: s)`, with `simd` as its fallback
 BIG_DOT = b"""#include <stdio.h>
@@ -207,12 +176,7 @@ def test_clang_vectorises_the_float_sum_only_with_simd(tmp_path):
 def test_patched_programs_print_the_serial_output_within_the_tolerance(tmp_path, name, source):
     patched = suggest_source(f"{name}.c", source).patched
     assert b"simd" in patched
-    serial = output(build(tmp_path, "serial", source, "clang-19", ["-O3"]))
-    for compiler in ("clang-19", "gcc"):
-        exe = build(tmp_path, f"par-{compiler}", patched, compiler, ["-O3", "-fopenmp"])
-        for threads in (1, 2, 4):
-            out = output(exe, threads=threads)
-            assert close(serial, out), (compiler, threads, out[:200], serial[:200])
+    assert_parallel_output_matches(tmp_path, source, patched, ["-O3"], threads=(1, 2, 4))
 
 
 # ------------------------------------------------------------- verifying
