@@ -9,8 +9,7 @@ with the sizes private too, 0.35 s serial). Private copies cannot be aliased.
 
 from __future__ import annotations
 
-import os
-import subprocess
+from programs import build, output
 
 from ompilot.analysis.scan import ScanSettings, scan_source
 from ompilot.suggest.engine import suggest_source
@@ -82,13 +81,9 @@ def test_no_copies_without_byte_stores():
 
 
 def _run(source: bytes, tmp_path, name: str, openmp: bool) -> str:
-    src = tmp_path / f"{name}.c"
-    src.write_bytes(source)
-    exe = tmp_path / name
-    flags = ["-O2", "-std=c99", *(["-fopenmp"] if openmp else []), str(src), "-o", str(exe)]
-    subprocess.run(["clang-19", *flags], check=True, capture_output=True)
-    env = dict(os.environ, OMP_NUM_THREADS="2")
-    return subprocess.run([str(exe)], check=True, capture_output=True, text=True, env=env, timeout=60).stdout
+    """The program's output, built by clang-19 -O2 -std=c99 (with OpenMP when asked), run with 2 threads."""
+    flags = ["-O2", "-std=c99", *(["-fopenmp"] if openmp else [])]
+    return output(build(tmp_path, name, source, "clang-19", flags), threads=2)
 
 
 def test_patched_blur_with_copies_gives_the_serial_output(tmp_path):

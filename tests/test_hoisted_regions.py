@@ -9,11 +9,10 @@ serial output, and race-checked once with ThreadSanitizer and Archer.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 
 import pytest
+from programs import assert_parallel_output_matches, close, race_checked_outputs
 
 from ompilot.analysis import loopfacts
 from ompilot.analysis.scan import MIN_PARALLEL_WORK, scan_source
@@ -222,45 +221,6 @@ def test_io_in_the_serial_loop_stops_the_region_and_small_loops_stay_serial():
 # ------------------------------------------------------------------ running
 
 
-def _build(tmp_path, name: str, source: bytes, compiler: str, flags: list[str]):
-    src = tmp_path / f"{name}.c"
-    src.write_bytes(source)
-    exe = tmp_path / name
-    subprocess.run([compiler, *flags, str(src), "-o", str(exe)], check=True, capture_output=True)
-    return exe
-
-
-def _run(exe, threads: int | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
-    full = dict(os.environ, **(env or {}))
-    if threads:
-        full["OMP_NUM_THREADS"] = str(threads)
-    return subprocess.run([str(exe)], capture_output=True, text=True, env=full, timeout=60)
-
-
-def _close(expected: str, actual: str) -> bool:
-    """Same text, numbers equal within 1e-9 relative (a reduction reorders additions)."""
-    want, got = expected.split(), actual.split()
-    if len(want) != len(got):
-        return False
-    for a, b in zip(want, got):
-        try:
-            x, y = float(a), float(b)
-        except ValueError:
-            if a != b:
-                return False
-            continue
-        if abs(x - y) > 1e-9 * max(abs(x), abs(y), 1e-300):
-            return False
-    return True
-
-
-_RACE_ENV = {
-    "OMP_TOOL_LIBRARIES": "/usr/lib/llvm-19/lib/libarcher.so",
-    "TSAN_OPTIONS": "ignore_noninstrumented_modules=1 exitcode=66",
-    "ARCHER_OPTIONS": "verbose=1",
-}
-
-
 @pytest.mark.parametrize("name,source", [("jacobi", JACOBI), ("lu", LU), ("durbin", DURBIN), ("printing", PRINTING)])
 def test_patched_program_prints_the_serial_output_without_races(tmp_path, name, source):
     result = suggest_source(f"{name}.c", source)
@@ -268,22 +228,11 @@ def test_patched_program_prints_the_serial_output_without_races(tmp_path, name, 
     hoisted = [p for p in result.proposals if p.summary.startswith("#pragma omp parallel region hoisted")]
     assert len(hoisted) == (0 if name == "printing" else 1)
     patched = result.patched
-    serial = _run(_build(tmp_path, "serial", source, "clang-19", ["-O1"])).stdout
-    assert serial
-    for compiler in ("clang-19", "gcc"):
-        exe = _build(tmp_path, f"par-{compiler}", patched, compiler, ["-O1", "-fopenmp"])
-        for threads in (2, 4):
-            out = _run(exe, threads)
-            assert out.returncode == 0, out.stderr
-            assert _close(serial, out.stdout), (compiler, threads, out.stdout[:200], serial[:200])
+    serial = assert_parallel_output_matches(tmp_path, source, patched, ["-O1"], threads=(2, 4))
     if name == "printing":
         return
-    race = _build(tmp_path, "race", patched, "clang-19", ["-fopenmp", "-fsanitize=thread", "-g", "-O1"])
-    checked = _run(race, 2, _RACE_ENV)
-    banner = "Archer detected OpenMP application with TSan"
-    assert banner in checked.stdout + checked.stderr  # Archer really ran (it prints to stdout)
-    assert checked.returncode == 0 and "ThreadSanitizer" not in checked.stderr, checked.stderr[-2000:]
-    assert _close(serial, "".join(l for l in checked.stdout.splitlines(keepends=True) if banner not in l))
+    [checked] = race_checked_outputs(tmp_path, patched, threads=(2,))
+    assert close(serial, checked)
 
 
 def test_adjacent_loops_never_drop_two_barriers_in_a_row():

@@ -9,12 +9,11 @@ the real analysis of analysis/liveness.py, through `scan_source`.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 from dataclasses import dataclass, field
 
 import pytest
+from programs import build, output
 
 from ompilot.analysis import ir
 from ompilot.analysis.liveness import FunctionEvents
@@ -559,13 +558,8 @@ def test_unknown_loop_and_unmentioned_variable():
 
 
 def _build_and_run(source: bytes, tmp_path, name: str, openmp: bool, threads: int = 1) -> str:
-    src = tmp_path / f"{name}.c"
-    src.write_bytes(source)
-    exe = tmp_path / name
-    flags = ["-O1", "-Wall", *(["-fopenmp"] if openmp else []), str(src), "-o", str(exe)]
-    subprocess.run(["clang-19", *flags], check=True, capture_output=True)
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-    return subprocess.run([str(exe)], check=True, capture_output=True, text=True, env=env, timeout=60).stdout
+    flags = ["-O1", "-Wall", *(["-fopenmp"] if openmp else [])]
+    return output(build(tmp_path, name, source, "clang-19", flags), threads=threads)
 
 
 COUNTER_PROGRAM = """#include <stdio.h>

@@ -11,11 +11,9 @@ is clean under ThreadSanitizer with Archer.
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-
 import pytest
+from programs import assert_parallel_output_matches, build, compile_source, race_checked_outputs, run, vectorised_lines
+from samples import durbin_program
 
 from ompilot.analysis.scan import scan_source
 from ompilot.suggest import mirrorpairs, patch
@@ -45,40 +43,8 @@ int main(void)
 }
 """
 
-DURBIN = b"""#include <stdio.h>
-#define N 500
-static double r[N], y[N], z[N];
-static void durbin(int n)
-{
-    int i, k;
-    double alpha, beta, sum;
-    y[0] = -r[0];
-    beta = 1.0;
-    alpha = -r[0];
-    for (k = 1; k < n; k++) {
-        beta = (1.0 - alpha * alpha) * beta;
-        sum = 0.0;
-        for (i = 0; i < k; i++)
-            sum += r[k - i - 1] * y[i];
-        alpha = -(r[k] + sum) / beta;
-        for (i = 0; i < k; i++)
-            z[i] = y[i] + alpha * y[k - i - 1];
-        for (i = 0; i < k; i++)
-            y[i] = z[i];
-        y[k] = alpha;
-    }
-}
-int main(void)
-{
-    int i;
-    for (i = 0; i < N; i++)
-        r[i] = 1.0 / (i + 2);
-    durbin(N);
-    for (i = 0; i < N; i += 50)
-        printf("%.12e\\n", y[i]);
-    return 0;
-}
-"""
+DURBIN = durbin_program(500, """    for (i = 0; i < N; i += 50)
+        printf("%.12e\\n", y[i]);""")
 
 
 def _mirror(source: bytes):
@@ -111,29 +77,14 @@ def test_look_alikes_are_refused(change):
     assert _mirror(KERNEL.replace(old, new)) is None
 
 
-def _build(tmp_path, name: str, source: bytes, compiler: str, flags: list[str]) -> str:
-    src = tmp_path / f"{name}.c"
-    src.write_bytes(source)
-    exe = tmp_path / name
-    subprocess.run([compiler, *flags, str(src), "-o", str(exe)], check=True, capture_output=True)
-    return str(exe)
-
-
-def _run(exe: str, threads: int | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
-    full = dict(os.environ, **(env or {}))
-    if threads:
-        full["OMP_NUM_THREADS"] = str(threads)
-    return subprocess.run([exe], capture_output=True, text=True, env=full, timeout=60)
-
-
 @pytest.mark.parametrize("compiler", ["clang-19", "gcc"])
 def test_the_rewritten_loop_computes_the_same_values_bit_for_bit(tmp_path, compiler):
     pairs = _mirror(KERNEL)
     edit = mirrorpairs.rewrite_edit(KERNEL, pairs)
     rewritten = patch.apply_edits(KERNEL, [edit])
     assert b"for (i = 0; i < (n) / 2; i++) {" in rewritten and b"if ((n) > 0 && (n) % 2) {" in rewritten
-    original = _run(_build(tmp_path, "original", KERNEL, compiler, ["-O2"])).stdout
-    again = _run(_build(tmp_path, "rewritten", rewritten, compiler, ["-O2"])).stdout
+    original = run(build(tmp_path, "original", KERNEL, compiler, ["-O2"])).stdout
+    again = run(build(tmp_path, "rewritten", rewritten, compiler, ["-O2"])).stdout
     assert original and again == original  # every length from 1 to N: odd and even, the middle element
 
 
@@ -152,33 +103,10 @@ def test_the_region_over_the_pairs_replaces_the_plain_region_and_keeps_it_as_a_v
     assert "mirrored" in mirror.explanation[0]
 
 
-_RACE_ENV = {
-    "OMP_TOOL_LIBRARIES": "/usr/lib/llvm-19/lib/libarcher.so",
-    "TSAN_OPTIONS": "ignore_noninstrumented_modules=1 exitcode=66",
-    "ARCHER_OPTIONS": "verbose=1",
-}
-
-
-def _close(expected: str, actual: str) -> bool:
-    want, got = expected.split(), actual.split()
-    return len(want) == len(got) and all(
-        abs(float(a) - float(b)) <= 1e-9 * max(abs(float(a)), abs(float(b)), 1e-300) for a, b in zip(want, got))
-
-
 def test_the_region_over_the_pairs_prints_the_serial_output_without_races(tmp_path):
     patched = suggest_source("durbin.c", DURBIN).patched
-    serial = _run(_build(tmp_path, "serial", DURBIN, "clang-19", ["-O2"])).stdout
-    assert serial
-    for compiler in ("clang-19", "gcc"):
-        exe = _build(tmp_path, f"par-{compiler}", patched, compiler, ["-O2", "-fopenmp"])
-        for threads in (1, 2, 3, 4):
-            out = _run(exe, threads)
-            assert out.returncode == 0 and _close(serial, out.stdout), (compiler, threads, out.stdout, serial)
-    race = _build(tmp_path, "race", patched, "clang-19", ["-fopenmp", "-fsanitize=thread", "-g", "-O1"])
-    for threads in (2, 4):
-        checked = _run(race, threads, _RACE_ENV)
-        assert "Archer detected OpenMP application with TSan" in checked.stdout + checked.stderr
-        assert checked.returncode == 0 and "ThreadSanitizer" not in checked.stderr, checked.stderr[-2000:]
+    assert_parallel_output_matches(tmp_path, DURBIN, patched, ["-O2"], threads=(1, 2, 3, 4))
+    race_checked_outputs(tmp_path, patched, threads=(2, 4))
 
 
 def test_clang_vectorises_the_pair_loop_under_for_simd(tmp_path):
@@ -186,9 +114,6 @@ def test_clang_vectorises_the_pair_loop_under_for_simd(tmp_path):
     lines = patched.decode().splitlines()
     pair = next(n for n, line in enumerate(lines, 1) if "i < (k) / 2" in line)
     assert lines[pair - 2].strip() == "#pragma omp for simd"
-    src = tmp_path / "durbin.c"
-    src.write_bytes(patched)
-    built = subprocess.run(["clang-19", "-O3", "-fopenmp", "-Rpass=loop-vectorize", "-c", str(src), "-o",
-                            str(tmp_path / "durbin.o")], capture_output=True, text=True, check=True)
-    vectorised = {int(m) for m in re.findall(r":(\d+):\d+: remark: vectorized loop", built.stderr)}
-    assert {pair, pair - 1} & vectorised, built.stderr  # clang names the loop or its pragma
+    flags = ["-O3", "-fopenmp", "-Rpass=loop-vectorize", "-c"]  # remarks only: an object file is enough
+    _, remarks = compile_source(tmp_path, "durbin", patched, "clang-19", flags)
+    assert {pair, pair - 1} & vectorised_lines(remarks), remarks  # clang names the loop or its pragma

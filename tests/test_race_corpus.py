@@ -17,18 +17,14 @@ at run time, and static `ompilot check` measured on it.
 from __future__ import annotations
 
 import json
-import os
-import re
-import subprocess
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from ompilot.cli.findings import FILE_NOT_ANALYSED, INPUT_ERROR
-from ompilot.cli.main import main
-from ompilot.verify.races import SANITIZER_FLAGS, check_races
+from race_truth import (
+    BuildJob, Builds, assert_all_built, assert_clean_and_deterministic, assert_races_at_truth, build_all,
+    check_race_errors, reported_lines,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 RACES = ROOT / "corpus" / "races"
@@ -67,50 +63,16 @@ FLOOR_TRUE_POSITIVES = 32  # of 32 racy, each naming a truth line
 FLOOR_PRECISION = 1.0  # no race-free program gets an error
 FLOOR_RECALL = 1.0  # 32 / 32
 
-_LINE_RE = re.compile(r":(\d+) \(")
-
 
 def compiler(program: str) -> list[str]:
     return ["clang++-19", "-std=c++17"] if program.endswith(".cpp") else ["clang-19", "-std=c11"]
 
 
-@dataclass(frozen=True)
-class Builds:
-    plain: dict[str, Path]  # program -> clang-19 -fopenmp -O1 binary
-    tsan: dict[str, Path]  # program -> the verifier's ThreadSanitizer build
-    failures: dict[str, str]  # "program (kind)" -> compiler output
-
-
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory) -> Builds:
     """Each program built once, plain and with the race checker's flags (two at a time)."""
-    out = tmp_path_factory.mktemp("race_corpus")
-    jobs = []
-    for entry in TRUTH:
-        stem = Path(entry["program"]).stem
-        source = str(RACES / entry["program"])
-        jobs.append((entry["program"], "plain", out / f"{stem}.plain",
-                     [*compiler(entry["program"]), "-fopenmp", "-O1", "-Wall", "-Wextra", "-Werror", source, "-lm"]))
-        jobs.append((entry["program"], "tsan", out / f"{stem}.tsan",
-                     [*compiler(entry["program"]), *SANITIZER_FLAGS, source, "-lm"]))
-
-    def build(job):
-        program, kind, exe, command = job
-        done = subprocess.run([*command, "-o", str(exe)], capture_output=True, text=True, timeout=120)
-        return program, kind, exe, done
-
-    plain, tsan, failures = {}, {}, {}
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        for program, kind, exe, done in pool.map(build, jobs):
-            if done.returncode != 0 or done.stderr.strip():
-                failures[f"{program} ({kind})"] = done.stderr.strip()[:500]
-            else:
-                (plain if kind == "plain" else tsan)[program] = exe
-    return Builds(plain, tsan, failures)
-
-
-def reported_lines(race) -> set[int]:
-    return {int(m.group(1)) for m in map(_LINE_RE.search, (race.first, race.second)) if m}
+    jobs = [BuildJob(e["program"], tuple(compiler(e["program"])), (RACES / e["program"],)) for e in TRUTH]
+    return build_all(jobs, tmp_path_factory.mktemp("race_corpus"))
 
 
 # --------------------------------------------------------------------------- the truth file
@@ -162,35 +124,18 @@ def test_existing_corpus_tests_do_not_pick_up_race_programs():
 
 
 def test_every_program_builds(builds):
-    assert not builds.failures, "\n".join(f"{k}: {v}" for k, v in builds.failures.items())
+    assert_all_built(builds)
 
 
 @pytest.mark.parametrize("name", RACY_VISIBLE)
 def test_racy_program_races_under_archer(builds, name, tmp_path):
-    exe = builds.tsan.get(name)
-    assert exe is not None, f"{name} did not build"
-    check = check_races(exe, [], tmp_path, threads=(2, 4), runs=3, schedules=(), time_limit=30, root=RACES)
-    assert check.archer_loaded, check.failures
-    assert check.races, f"{name}: no race in {check.runs} runs under TSan+Archer"
     truth_lines = {line for pair in BY_NAME[name]["lines"] for line in pair}
-    seen = [race for race in check.races if reported_lines(race) & truth_lines]
-    assert seen, f"{name}: races at {[(r.first, r.second) for r in check.races]}, truth lines {sorted(truth_lines)}"
+    assert_races_at_truth(builds, name, tmp_path, RACES, truth_lines, reported_lines)
 
 
 @pytest.mark.parametrize("name", RACE_FREE)
 def test_race_free_program_is_clean_and_deterministic(builds, name, tmp_path):
-    exe = builds.tsan.get(name)
-    assert exe is not None, f"{name} did not build"
-    check = check_races(exe, [], tmp_path, threads=(2, 4), runs=1, schedules=(), time_limit=30, root=RACES)
-    assert check.trustworthy, check.failures
-    assert not check.races, [(r.first, r.second) for r in check.races]
-    outputs = set()
-    for threads in (1, 2, 4):
-        env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
-        done = subprocess.run([str(builds.plain[name])], capture_output=True, text=True, env=env, timeout=30)
-        assert done.returncode == 0, done.stderr
-        outputs.add(done.stdout)
-    assert len(outputs) == 1 and outputs.pop().strip(), f"{name}: output depends on the thread count"
+    assert_clean_and_deterministic(builds, name, tmp_path, RACES)
 
 
 # --------------------------------------------------------------------------- static check, measured
@@ -199,12 +144,7 @@ def test_race_free_program_is_clean_and_deterministic(builds, name, tmp_path):
 def race_errors(capsys, path: Path) -> list[dict]:
     """check's error-level race findings for one file checked alone (files checked
     together are one program to check: same-named functions would clash)."""
-    capsys.readouterr()
-    code = main(["check", str(path), "--format", "json"])
-    report = json.loads(capsys.readouterr().out)
-    assert code in (0, 1), f"{path.name}: exit {code}, {report['errors']}"
-    return [f for f in report["findings"]
-            if f["level"] == "error" and f["rule"] not in (INPUT_ERROR, FILE_NOT_ANALYSED)]
+    return check_race_errors(capsys, path.name, [str(path)])
 
 
 def finding_lines(finding: dict) -> set[int]:

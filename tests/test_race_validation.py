@@ -19,17 +19,15 @@ programs nobody tuned it on.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from ompilot.cli.findings import FILE_NOT_ANALYSED, INPUT_ERROR
-from ompilot.cli.main import main
-from ompilot.verify.races import SANITIZER_FLAGS, check_races
+from race_truth import (
+    BuildJob, Builds, assert_all_built, assert_clean_and_deterministic, assert_races_at_truth, build_all,
+    check_race_errors, reported_sites,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 VALIDATION = ROOT / "corpus" / "races" / "validation"
@@ -148,79 +146,24 @@ def test_set_size_and_shape():
 # --------------------------------------------------------------------------- the truth at run time
 
 
-@dataclass(frozen=True)
-class Builds:
-    plain: dict[str, Path]
-    tsan: dict[str, Path]
-    failures: dict[str, str]
-
-
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory) -> Builds:
-    out = tmp_path_factory.mktemp("race_validation")
-    jobs = []
-    for name in BY_NAME:
-        prog = program(name)
-        sources = list(map(str, prog.sources))
-        stem = Path(name).stem
-        jobs.append((name, "plain", out / f"{stem}.plain",
-                     [*prog.compile_command(), "-fopenmp", "-O1", "-Wall", "-Wextra", "-Werror", *sources, "-lm"]))
-        jobs.append((name, "tsan", out / f"{stem}.tsan", [*prog.compile_command(), *SANITIZER_FLAGS, *sources, "-lm"]))
-
-    def build(job):
-        name, kind, exe, command = job
-        done = subprocess.run([*command, "-o", str(exe)], capture_output=True, text=True, timeout=120)
-        return name, kind, exe, done
-
-    plain, tsan, failures = {}, {}, {}
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        for name, kind, exe, done in pool.map(build, jobs):
-            if done.returncode != 0 or done.stderr.strip():
-                failures[f"{name} ({kind})"] = done.stderr.strip()[:500]
-            else:
-                (plain if kind == "plain" else tsan)[name] = exe
-    return Builds(plain, tsan, failures)
+    jobs = [BuildJob(name, tuple(program(name).compile_command()), program(name).sources) for name in BY_NAME]
+    return build_all(jobs, tmp_path_factory.mktemp("race_validation"))
 
 
 def test_every_program_builds(builds):
-    assert not builds.failures, "\n".join(f"{k}: {v}" for k, v in builds.failures.items())
-
-
-def race_sites(race) -> set[tuple[str, int]]:
-    sites = set()
-    for text in (race.first, race.second):
-        location = text.split(" (")[0]
-        file, _, line = location.rpartition(":")
-        if line.isdigit():
-            sites.add((Path(file).name, int(line)))
-    return sites
+    assert_all_built(builds)
 
 
 @pytest.mark.parametrize("name", RACY_VISIBLE)
 def test_racy_program_races_under_archer(builds, name, tmp_path):
-    exe = builds.tsan.get(name)
-    assert exe is not None, f"{name} did not build"
-    check = check_races(exe, [], tmp_path, threads=(2, 4), runs=3, schedules=(), time_limit=30, root=VALIDATION)
-    assert check.archer_loaded, check.failures
-    assert check.races, f"{name}: no race in {check.runs} runs under TSan+Archer"
-    seen = [r for r in check.races if race_sites(r) & truth_lines(name)]
-    assert seen, f"{name}: races at {[(r.first, r.second) for r in check.races]}, truth {sorted(truth_lines(name))}"
+    assert_races_at_truth(builds, name, tmp_path, VALIDATION, truth_lines(name), reported_sites)
 
 
 @pytest.mark.parametrize("name", RACE_FREE)
 def test_race_free_program_is_clean_and_deterministic(builds, name, tmp_path):
-    exe = builds.tsan.get(name)
-    assert exe is not None, f"{name} did not build"
-    check = check_races(exe, [], tmp_path, threads=(2, 4), runs=1, schedules=(), time_limit=30, root=VALIDATION)
-    assert check.trustworthy, check.failures
-    assert not check.races, [(r.first, r.second) for r in check.races]
-    outputs = set()
-    for threads in (1, 2, 4):
-        env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
-        done = subprocess.run([str(builds.plain[name])], capture_output=True, text=True, env=env, timeout=30)
-        assert done.returncode == 0, done.stderr
-        outputs.add(done.stdout)
-    assert len(outputs) == 1 and outputs.pop().strip(), f"{name}: output depends on the thread count"
+    assert_clean_and_deterministic(builds, name, tmp_path, VALIDATION)
 
 
 # --------------------------------------------------------------------------- check, measured
@@ -228,12 +171,7 @@ def test_race_free_program_is_clean_and_deterministic(builds, name, tmp_path):
 
 def race_errors(capsys, name: str, dynamic: bool) -> list[dict]:
     """check's error-level findings for one program (its sources together)."""
-    capsys.readouterr()
-    code = main(["check", *(["--dynamic"] if dynamic else []), *program(name).check_args(), "--format", "json"])
-    report = json.loads(capsys.readouterr().out)
-    assert code in (0, 1), f"{name}: exit {code}, {report['errors']}"
-    return [f for f in report["findings"]
-            if f["level"] == "error" and f["rule"] not in (INPUT_ERROR, FILE_NOT_ANALYSED)]
+    return check_race_errors(capsys, name, [*(["--dynamic"] if dynamic else []), *program(name).check_args()])
 
 
 def finding_sites(name: str, finding: dict) -> set[tuple[str, int]]:

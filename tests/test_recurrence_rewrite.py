@@ -6,10 +6,8 @@ under TSan + Archer."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-
 import pytest
+from programs import TSAN_FLAGS, assert_clean_under_archer, build, run
 
 from ompilot.analysis.scan import ScanSettings, scan_source
 from ompilot.suggest.engine import suggest_source
@@ -140,18 +138,6 @@ def test_refused(kernel):
 # ------------------------------------------------------------------ real runs
 
 
-def _build(source: bytes, tmp_path, name: str, compiler: str, flags: list[str]) -> str:
-    src = tmp_path / f"{name}.c"
-    src.write_bytes(source)
-    exe = tmp_path / name
-    subprocess.run([compiler, "-O2", *flags, str(src), "-o", str(exe)], check=True, capture_output=True)
-    return str(exe)
-
-
-def _run(exe: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([exe], env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
-
-
 @pytest.mark.parametrize("kernel", [ONE, TWO, WIDE, DOWN], ids=["one-update", "two-updates", "64-bit", "downward-step-3"])
 def test_rewritten_program_matches_serial(kernel, tmp_path):
     program = _program(kernel)
@@ -160,13 +146,13 @@ def test_rewritten_program_matches_serial(kernel, tmp_path):
     kinds = [p.kind for p in result.proposals]
     assert "recurrence" in kinds
     patched = patch_only(program, result, "recurrence")
-    serial = _run(_build(program, tmp_path, "serial", "clang-19", []), {}).stdout
+    serial = run(build(tmp_path, "serial", program, "clang-19", ["-O2"])).stdout
     assert serial.strip()
     for compiler in ("clang-19", "gcc"):
-        exe = _build(patched, tmp_path, f"par-{compiler}", compiler, ["-fopenmp"])
+        exe = build(tmp_path, f"par-{compiler}", patched, compiler, ["-O2", "-fopenmp"])
         for threads in (1, 2, 3, 4):
             for schedule in ("static", "dynamic,7"):  # the jump works for any schedule
-                out = _run(exe, {"OMP_NUM_THREADS": str(threads), "OMP_SCHEDULE": schedule}).stdout
+                out = run(exe, threads=threads, env={"OMP_SCHEDULE": schedule}).stdout
                 assert out == serial, (compiler, threads)
 
 
@@ -178,13 +164,9 @@ def patch_only(program: bytes, result, kind: str) -> bytes:
 def test_rewrite_is_race_free_under_archer(tmp_path):
     program = _program(TWO)
     patched = patch_only(program, suggest_source("t.c", program), "recurrence")
-    exe = _build(patched, tmp_path, "tsan", "clang-19", ["-fopenmp", "-fsanitize=thread", "-g", "-O1"])
+    exe = build(tmp_path, "tsan", patched, "clang-19", ["-O2", *TSAN_FLAGS])
     for threads in (2, 3):
-        env = race_environment(threads, None)
-        run = _run(exe, env)
-        assert "Archer detected OpenMP application with TSan" in run.stdout + run.stderr
-        assert "WARNING: ThreadSanitizer" not in run.stderr
-        assert run.returncode == 0  # race_environment makes TSan exit 66 on a report
+        assert_clean_under_archer(run(exe, env=race_environment(threads, None)))  # TSan exits 66 on a report
 
 
 def test_scan_names_the_rewrite():

@@ -13,7 +13,8 @@ serial output, and race-checked with ThreadSanitizer and Archer.
 from __future__ import annotations
 
 import pytest
-from test_hoisted_regions import _RACE_ENV, _build, _close, _line, _run, _verdicts
+from programs import assert_parallel_output_matches, race_checked_outputs
+from test_hoisted_regions import _line, _verdicts
 
 from ompilot.analysis import loopfacts
 from ompilot.suggest.engine import suggest_source
@@ -231,18 +232,6 @@ def test_patched_program_prints_the_serial_output_without_races(tmp_path, name, 
     assert result.errors == []
     assert [p for p in result.proposals if p.summary.startswith("#pragma omp parallel region hoisted")]
     patched = result.patched
-    serial = _run(_build(tmp_path, "serial", source, "clang-19", ["-O2"])).stdout
-    assert serial
-    for compiler in ("clang-19", "gcc"):
-        exe = _build(tmp_path, f"par-{compiler}", patched, compiler, ["-O2", "-fopenmp"])
-        for threads in (1, 2, 3, 4):
-            out = _run(exe, threads)
-            assert out.returncode == 0, out.stderr
-            # the reductions add in another order (simd lanes, even with one thread; threads)
-            assert _close(serial, out.stdout), (compiler, threads, out.stdout, serial)
-    race = _build(tmp_path, "race", patched, "clang-19", ["-fopenmp", "-fsanitize=thread", "-g", "-O1"])
-    banner = "Archer detected OpenMP application with TSan"
-    for threads in (2, 4):
-        checked = _run(race, threads, _RACE_ENV)
-        assert banner in checked.stdout + checked.stderr
-        assert checked.returncode == 0 and "ThreadSanitizer" not in checked.stderr, checked.stderr[-2000:]
+    # the reductions add in another order (simd lanes, even with one thread; threads): outputs are close
+    assert_parallel_output_matches(tmp_path, source, patched, ["-O2"], threads=(1, 2, 3, 4))
+    race_checked_outputs(tmp_path, patched, threads=(2, 4))

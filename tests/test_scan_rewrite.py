@@ -8,12 +8,11 @@ exactly, doubles within 1e-9 relative) and are clean under TSan + Archer."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from programs import TSAN_FLAGS, assert_clean_under_archer, build, run
 
 from ompilot.analysis.scan import ScanSettings, scan_source
 from ompilot.cli.main import main as cli_main
@@ -229,19 +228,10 @@ def _patched() -> bytes:
     return apply_edits(PROGRAM, [e for p in scans for e in p.edits])
 
 
-def _build(source: bytes, tmp_path: Path, name: str, compiler: str, flags: list[str]) -> str:
-    src = tmp_path / f"{name}.c"
-    src.write_bytes(source)
-    exe = tmp_path / name
-    build = subprocess.run([compiler, "-O2", "-Wall", "-Wextra", "-Wno-unknown-pragmas", *flags, str(src), "-o", str(exe)],
-                           capture_output=True, text=True)
-    assert build.returncode == 0, build.stderr
-    assert "warning" not in build.stderr, build.stderr
-    return str(exe)
-
-
-def _run(exe: str, n: int, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([exe, str(n)], env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
+def _build(source: bytes, tmp_path: Path, name: str, compiler: str, flags: list[str]) -> Path:
+    """Built without a warning (the OpenMP-less builds ignore the pragmas)."""
+    return build(tmp_path, name, source, compiler, ["-O2", "-Wall", "-Wextra", "-Wno-unknown-pragmas", *flags],
+                 no_warnings=True)
 
 
 def _agree(serial: str, parallel: str) -> bool:
@@ -258,7 +248,7 @@ def _agree(serial: str, parallel: str) -> bool:
 def test_rewritten_program_matches_serial(compiler, tmp_path):
     patched = _patched()
     serial_exe = _build(PROGRAM, tmp_path, "serial", compiler, ["-std=c99"])
-    serial = {n: _run(serial_exe, n, {}).stdout for n in SIZES}
+    serial = {n: run(serial_exe, str(n)).stdout for n in SIZES}
     assert all(out.count("\n") == 2 for out in serial.values())
     builds = {
         "omp-c89": _build(patched, tmp_path, "omp89", compiler, ["-std=c89", "-fopenmp"]),
@@ -268,25 +258,22 @@ def test_rewritten_program_matches_serial(compiler, tmp_path):
     for label, exe in builds.items():
         for n in SIZES:
             for threads in ((1, 2, 3, 4) if label != "no-omp" else (1,)):
-                out = _run(exe, n, {"OMP_NUM_THREADS": str(threads)}).stdout
+                out = run(exe, str(n), threads=threads).stdout
                 assert _agree(serial[n], out), (label, n, threads, serial[n], out)
 
 
 def test_integer_scans_are_bit_identical(tmp_path):
     """The integer line (long offsets, unsigned hash, unsigned linear recurrence) equals the serial one exactly."""
     exe = _build(_patched(), tmp_path, "par", "clang-19", ["-fopenmp"])
-    serial = _run(_build(PROGRAM, tmp_path, "ser", "clang-19", []), 100000, {}).stdout.splitlines()[0]
+    serial = run(_build(PROGRAM, tmp_path, "ser", "clang-19", []), "100000").stdout.splitlines()[0]
     for threads in (2, 3):
-        assert _run(exe, 100000, {"OMP_NUM_THREADS": str(threads)}).stdout.splitlines()[0] == serial
+        assert run(exe, "100000", threads=threads).stdout.splitlines()[0] == serial
 
 
 def test_rewrite_is_race_free_under_archer(tmp_path):
-    exe = _build(_patched(), tmp_path, "tsan", "clang-19", ["-fopenmp", "-fsanitize=thread", "-g", "-O1"])
+    exe = _build(_patched(), tmp_path, "tsan", "clang-19", TSAN_FLAGS)
     for threads in (2, 3):
-        run = _run(exe, 5000, race_environment(threads, None))
-        assert "Archer detected OpenMP application with TSan" in run.stdout + run.stderr
-        assert "WARNING: ThreadSanitizer" not in run.stderr
-        assert run.returncode == 0  # race_environment makes TSan exit 66 on a report
+        assert_clean_under_archer(run(exe, "5000", env=race_environment(threads, None)))  # TSan exits 66 on a report
 
 
 def test_explanation_says_how():

@@ -14,11 +14,9 @@ vectorisation reports show what the pragma changes.
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-
 import pytest
+from programs import assert_parallel_output_matches, compile_source, vectorised_lines
+from samples import durbin_program
 
 from ompilot.analysis.scan import scan_source
 from ompilot.suggest.engine import suggest_source
@@ -61,39 +59,7 @@ INTEGER_SUM = SERIAL_SUM.replace(b"static double a[N], b[N];", b"static long a[N
 PRODUCT = SERIAL_SUM.replace(b"s = 0.0;", b"s = 1.0;").replace(b"s += a[i] * b[i];", b"s *= 1.0 + 1e-4 * a[i] * b[i];")
 
 # the Levinson-Durbin recursion: a region hoisted above the serial k loop
-DURBIN = b"""#include <stdio.h>
-#define N 400
-static double r[N], y[N], z[N];
-static void durbin(int n)
-{
-    int i, k;
-    double alpha, beta, sum;
-    y[0] = -r[0];
-    beta = 1.0;
-    alpha = -r[0];
-    for (k = 1; k < n; k++) {
-        beta = (1.0 - alpha * alpha) * beta;
-        sum = 0.0;
-        for (i = 0; i < k; i++)
-            sum += r[k - i - 1] * y[i];
-        alpha = -(r[k] + sum) / beta;
-        for (i = 0; i < k; i++)
-            z[i] = y[i] + alpha * y[k - i - 1];
-        for (i = 0; i < k; i++)
-            y[i] = z[i];
-        y[k] = alpha;
-    }
-}
-int main(void)
-{
-    int i;
-    for (i = 0; i < N; i++)
-        r[i] = 1.0 / (i + 2);
-    durbin(N);
-    printf("%.12e %.12e %.12e\\n", y[0], y[N / 2], y[N - 1]);
-    return 0;
-}
-"""
+DURBIN = durbin_program(400, """    printf("%.12e %.12e %.12e\\n", y[0], y[N / 2], y[N - 1]);""")
 
 # a large dot product: `parallel for reduction(+: s)`, with `simd` as its fallback
 BIG_DOT = b"""#include <stdio.h>
@@ -194,59 +160,23 @@ def test_a_parallel_float_reduction_offers_for_simd_to_the_tuner_and_simd_as_its
 # ------------------------------------------------------------- compiling
 
 
-def _build(tmp_path, name: str, source: bytes, compiler: str, flags: list[str]) -> tuple[str, str]:
-    src = tmp_path / f"{name}.c"
-    src.write_bytes(source)
-    exe = tmp_path / name
-    built = subprocess.run([compiler, *flags, str(src), "-o", str(exe)], capture_output=True, text=True, check=True)
-    return str(exe), built.stderr
-
-
-def _close(expected: str, actual: str, rtol: float = 1e-9) -> bool:
-    want, got = expected.split(), actual.split()
-    if len(want) != len(got):
-        return False
-    for a, b in zip(want, got):
-        try:
-            x, y = float(a), float(b)
-        except ValueError:
-            if a != b:
-                return False
-            continue
-        if abs(x - y) > rtol * max(abs(x), abs(y), 1e-300):
-            return False
-    return True
-
-
-def _vectorised_lines(report: str) -> set[int]:
-    """Lines clang's optimisation report (-Rpass=loop-vectorize) says it vectorised."""
-    return {int(m) for m in re.findall(r":(\d+):\d+: remark: vectorized loop", report)}
-
-
 def test_clang_vectorises_the_float_sum_only_with_simd(tmp_path):
     # (gcc vectorises the products and adds them in order, a fold-left reduction, with or without)
     compiler, report = "clang-19", "-Rpass=loop-vectorize"
     patched = suggest_source("sum.c", SERIAL_SUM).patched
     loop = _line(SERIAL_SUM, "s += a") - 1
-    _, plain = _build(tmp_path, "plain", SERIAL_SUM, compiler, ["-O3", report])
-    _, vector = _build(tmp_path, "vector", patched, compiler, ["-O3", "-fopenmp", report])
-    assert loop not in _vectorised_lines(plain)
+    _, plain = compile_source(tmp_path, "plain", SERIAL_SUM, compiler, ["-O3", report])
+    _, vector = compile_source(tmp_path, "vector", patched, compiler, ["-O3", "-fopenmp", report])
+    assert loop not in vectorised_lines(plain)
     # in the patched file the pragma is on the loop's old line and the loop below it (clang names the pragma)
-    assert {loop, loop + 1} & _vectorised_lines(vector)
+    assert {loop, loop + 1} & vectorised_lines(vector)
 
 
 @pytest.mark.parametrize("name,source", [("sum", SERIAL_SUM), ("prod", PRODUCT), ("durbin", DURBIN)])
 def test_patched_programs_print_the_serial_output_within_the_tolerance(tmp_path, name, source):
     patched = suggest_source(f"{name}.c", source).patched
     assert b"simd" in patched
-    serial_exe, _ = _build(tmp_path, "serial", source, "clang-19", ["-O3"])
-    serial = subprocess.run([serial_exe], capture_output=True, text=True, check=True).stdout
-    for compiler in ("clang-19", "gcc"):
-        exe, _ = _build(tmp_path, f"par-{compiler}", patched, compiler, ["-O3", "-fopenmp"])
-        for threads in (1, 2, 4):
-            out = subprocess.run([exe], capture_output=True, text=True, check=True,
-                                 env=dict(os.environ, OMP_NUM_THREADS=str(threads))).stdout
-            assert _close(serial, out), (compiler, threads, out[:200], serial[:200])
+    assert_parallel_output_matches(tmp_path, source, patched, ["-O3"], threads=(1, 2, 4))
 
 
 # ------------------------------------------------------------- verifying

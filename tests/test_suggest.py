@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
+from programs import build, output
 
 from ompilot.suggest.engine import suggest_source
 
@@ -26,13 +25,8 @@ int main(void) {
 
 
 def _run(source: bytes, tmp_path, name: str, openmp: bool, compiler: str = "clang-19") -> str:
-    src = tmp_path / f"{name}.c"
-    src.write_bytes(source)
-    exe = tmp_path / name
-    flags = ["-O1", *(["-fopenmp"] if openmp else []), str(src), "-o", str(exe)]
-    subprocess.run([compiler, *flags], check=True, capture_output=True)
-    env = dict(os.environ, OMP_NUM_THREADS="2")
-    return subprocess.run([str(exe)], check=True, capture_output=True, text=True, env=env).stdout
+    """The program's output, built at -O1 (with OpenMP when asked) and run with 2 threads."""
+    return output(build(tmp_path, name, source, compiler, ["-O1", *(["-fopenmp"] if openmp else [])]), threads=2)
 
 
 def test_matrix_product_gets_interchanged_and_keeps_its_result(tmp_path):
@@ -137,13 +131,10 @@ def test_adjacent_offloaded_loops_share_one_data_region(tmp_path):
     assert patched.count("#pragma omp target data") == 1
     assert patched.count("#pragma omp target teams distribute parallel for") == 4
     serial = _run(SEQUENCE, tmp_path, "serial", openmp=False)
-    src = tmp_path / "offload.c"
-    src.write_bytes(result.patched)
-    subprocess.run(["clang-19", "-fopenmp", "-fopenmp-targets=x86_64-pc-linux-gnu", "-O1", str(src),
-                    "-o", str(tmp_path / "offload")], check=True, capture_output=True)
-    env = dict(os.environ, LD_LIBRARY_PATH="/usr/lib/llvm-19/lib", OMP_TARGET_OFFLOAD="MANDATORY")
-    out = subprocess.run([str(tmp_path / "offload")], check=True, capture_output=True, text=True, env=env)
-    assert out.stdout == serial
+    exe = build(tmp_path, "offload", result.patched, "clang-19",
+                ["-fopenmp", "-fopenmp-targets=x86_64-pc-linux-gnu", "-O1"])
+    env = {"LD_LIBRARY_PATH": "/usr/lib/llvm-19/lib", "OMP_TARGET_OFFLOAD": "MANDATORY"}
+    assert output(exe, env=env) == serial
 
 
 def test_a_region_comes_with_variants_for_the_tuner():

@@ -10,13 +10,13 @@ output checks (its speed is not asserted)."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from programs import TSAN_FLAGS, assert_clean_under_archer, build, run
 
 from ompilot.analysis.scan import ScanSettings, scan_source
 from ompilot.suggest.engine import suggest_source
@@ -147,45 +147,29 @@ def _patched(program: bytes) -> bytes:
     return apply_edits(program, waves[0].edits)
 
 
-def _build(source: bytes, tmp_path, name: str, compiler: str, flags: list[str]) -> str:
-    src = tmp_path / f"{name}.c"
-    src.write_bytes(source)
-    exe = tmp_path / name
-    done = subprocess.run([compiler, "-O2", "-Wall", *flags, str(src), "-o", str(exe)], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    return str(exe)
-
-
-def _run(exe: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([exe], env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
-
-
 @pytest.mark.parametrize("kernel", [GS, WIDE], ids=["gauss-seidel", "wider-distances"])
 @pytest.mark.parametrize("n", [5, 40, 100])  # below one block, not a multiple of it, several blocks
 def test_rewritten_program_matches_serial(kernel, n, tmp_path):
     program = _program(kernel)
     patched = _patched(program)
     size = [f"-DN={n}"]
-    serial = _run(_build(program, tmp_path, "serial", "clang-19", size), {}).stdout
+    serial = run(build(tmp_path, "serial", program, "clang-19", ["-O2", "-Wall", *size])).stdout
     assert serial.strip()
-    plain = _run(_build(patched, tmp_path, "plain", "gcc", size), {}).stdout  # pragmas ignored
+    plain = run(build(tmp_path, "plain", patched, "gcc", ["-O2", "-Wall", *size])).stdout  # pragmas ignored
     assert plain == serial
     for compiler in ("clang-19", "gcc"):
-        exe = _build(patched, tmp_path, f"par-{compiler}", compiler, ["-fopenmp", *size])
+        exe = build(tmp_path, f"par-{compiler}", patched, compiler, ["-O2", "-Wall", "-fopenmp", *size])
         for threads in (1, 2, 3, 4):
-            out = _run(exe, {"OMP_NUM_THREADS": str(threads)}).stdout
+            out = run(exe, threads=threads).stdout
             assert out == serial, (compiler, threads)
 
 
 def test_rewrite_is_race_free_under_archer(tmp_path):
     patched = _patched(_program(GS))
-    exe = _build(patched, tmp_path, "tsan", "clang-19", ["-fopenmp", "-fsanitize=thread", "-g", "-O1", "-DN=70"])
+    exe = build(tmp_path, "tsan", patched, "clang-19", ["-O2", "-Wall", *TSAN_FLAGS, "-DN=70"])
     for threads in (2, 4):
         for schedule in ("static", "static,1", "guided"):  # what the verifier's race check tries
-            run = _run(exe, race_environment(threads, schedule))
-            assert "Archer detected OpenMP application with TSan" in run.stdout + run.stderr
-            assert "WARNING: ThreadSanitizer" not in run.stderr
-            assert run.returncode == 0  # race_environment makes TSan exit 66 on a report
+            assert_clean_under_archer(run(exe, env=race_environment(threads, schedule)))  # TSan exits 66 on a report
 
 
 def test_patched_file_passes_ompilot_own_check():

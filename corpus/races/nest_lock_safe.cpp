@@ -3,10 +3,10 @@
 #include <cstdio>
 #include <omp.h>
 
-class Ledger {
+class LockedLedger {
 public:
-    Ledger() { omp_init_nest_lock(&lock_); }
-    ~Ledger() { omp_destroy_nest_lock(&lock_); }
+    LockedLedger() { omp_init_nest_lock(&lock_); }
+    ~LockedLedger() { omp_destroy_nest_lock(&lock_); }
 
     void deposit(long amount)
     {
@@ -40,7 +40,7 @@ private:
 
 int main()
 {
-    Ledger ledger;
+    LockedLedger ledger;
     long peak = 0;
 
 #pragma omp parallel for reduction(max: peak)

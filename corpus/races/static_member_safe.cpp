@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <vector>
 
-struct Particle {
+struct TalliedParticle {
     double x = 0.0, v = 1.0;
     static long steps;
 
@@ -14,11 +14,11 @@ struct Particle {
     }
 };
 
-long Particle::steps = 0;
+long TalliedParticle::steps = 0;
 
 int main()
 {
-    std::vector<Particle> ps(2000);
+    std::vector<TalliedParticle> ps(2000);
     for (std::size_t k = 0; k < ps.size(); ++k)
         ps[k].v = 1.0 + (k % 7) * 0.1;
 
@@ -28,11 +28,11 @@ int main()
         ps[k].advance(0.01);
         ++taken;
     }
-    Particle::steps += taken;
+    TalliedParticle::steps += taken;
 
     double sum = 0.0;
-    for (const Particle &p : ps)
+    for (const TalliedParticle &p : ps)
         sum += p.x;
-    std::printf("sum %.6f steps %ld\n", sum, Particle::steps);
+    std::printf("sum %.6f steps %ld\n", sum, TalliedParticle::steps);
     return 0;
 }
