@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from ompilot.analysis import constructs, taskraces
+from ompilot.analysis import constructs, taskorder, taskraces
 from ompilot.analysis.scan import scan_source
 from ompilot.cli.main import main
 
@@ -578,7 +578,7 @@ def test_standalone_directives_stand_in_their_block():
     functions = {f.name: f for f in tu.functions if f.body is not None}
     fc = constructs.build(list(functions.values()), {4: "#pragma omp taskwait", 6: "#pragma omp barrier"},
                           text.splitlines())
-    placed = taskraces.standalone_by_block(functions, fc)
+    placed = taskorder.standalone_by_block(functions, fc)
     body = functions["f"].body
     loop_body = body.stmts[0].body
     assert [c.line for c in placed[id(loop_body)]] == [4]

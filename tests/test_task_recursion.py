@@ -1,5 +1,5 @@
 """Recursive task trees deeper than the task walk's unrolling depth
-(taskraces._Summary): each (function, argument values) activation of a
+(taskcalls.Summary): each (function, argument values) activation of a
 recursive function is walked once and replayed at the other calls with the
 same arguments, so a tree of height 16 costs 17 activations and its leaves are
 reached. Every program compiles with clang-19 -fopenmp -Werror; racy ones
