@@ -321,6 +321,26 @@ def test_a_job_over_its_time_limit_is_reported_with_slurms_reason_and_not_retrie
     assert not _live_jobs(slurm_cluster) and not any((tmp_path / "work" / "jobs").iterdir())
 
 
+def test_the_budget_cancels_queued_jobs_and_starts_no_timing_job(slurm_cluster, tmp_path):
+    """--budget on Slurm bounds the whole run: a job gets the minutes left when
+    it is submitted, a job still queued when they are spent is cancelled, and
+    no timing job starts after them; every proposal left says so."""
+    from ompilot.verify.session import budget_message
+
+    settings = slurm_cluster.settings(work_dir=tmp_path / "work", check_cpus=slurm_cluster.cpus_per_node)
+    files = [_gain(tmp_path / f"gain{n}", size=60000) for n in range(2)]  # the node runs one checks job at a time
+    executor = SlurmExecutor(settings)
+    with executor:
+        run = suggest_tree(files, ScanSettings(), SuggestOptions(tune=False, executor=executor, budget_minutes=0.02))
+    assert [r.spec.name for r in executor.submitted] == ["ompilot-checks"] * 2  # no timing job
+    assert executor.submitted[1].job_id not in {h.job_id for h in executor.history}  # cancelled while queued
+    proposals = [p for r in run.results for p in r.proposals + r.rejected]
+    assert proposals and not any(r.proposals for r in run.results)
+    assert all(p.evidence.stage == "budget" and p.evidence.message == budget_message(0.02) for p in proposals)
+    assert run.left_unverified == len(proposals)
+    assert not _live_jobs(slurm_cluster) and not any((tmp_path / "work" / "jobs").iterdir())
+
+
 def test_ctrl_c_cancels_every_job_and_removes_the_working_copies(slurm_cluster, tmp_path):
     settings = slurm_cluster.settings(work_dir=tmp_path / "work")
     files = [_gain(tmp_path / f"gain{n}") for n in range(2)]  # two programs: two jobs, one of them queued

@@ -50,7 +50,7 @@ from ompilot.suggest.proposals import Edit
 from . import slurm
 from .evidence import Evidence, LoopTiming, RaceEvidence, RaceReport, Timing, Where
 from .runner import SANDBOX_MARK
-from .session import ProgramGroup, VerifyOptions, VerifyProgress, VerifySummary, _Run, combine
+from .session import ProgramGroup, VerifyOptions, VerifyProgress, VerifySummary, _Run, budget_message, combine
 from .verifier import CheckMemo, Verification
 
 #: Slurm states after which the same job is worth submitting again: it was
@@ -239,6 +239,8 @@ class SlurmExecutor:
         self.submitted: list[slurm.JobRecord] = []  # every job, for cancelling
         self.history: list[JobHistory] = []  # every job that finished, in the order seen
         self._directories: list[Path] = []
+        self._started = time.monotonic()  # of verify_groups, for --budget
+        self._cancelled: list[slurm.JobRecord] = []  # queued jobs the budget cancelled
 
     def __enter__(self) -> SlurmExecutor:
         return self
@@ -278,7 +280,7 @@ class SlurmExecutor:
                    for m, positions in unit.shares]
         timing = unit.stage == TIMING
         data = WorkerInput(config=config, results=results, tune=options.tune,
-                           budget_minutes=options.budget_minutes, use_cache=options.cache is not None,
+                           budget_minutes=self._budget_left(options), use_cache=options.cache is not None,
                            threads=program.threads, stage=unit.stage, memo=program.memo if timing else None)
         (directory / INPUT).write_bytes(pickle.dumps(data))
         (directory / "tmp").mkdir()
@@ -295,6 +297,7 @@ class SlurmExecutor:
 
     def verify_groups(self, groups, options, summary, progress=None, on_progress=None) -> None:
         nodes = self.check()
+        self._started = options.clock()
         smallest = min(nodes, key=lambda n: n.cores or n.cpus, default=None)
         check_cpus = max(1, min(self.settings.check_cpus, smallest.cpus if smallest else 1))
         programs = [_Program(group, node_threads(self.settings.threads, smallest, group[0].threads))
@@ -322,6 +325,8 @@ class SlurmExecutor:
                     outcome = outcomes[unit.record.job_id]
                     if outcome.finished:
                         self._unit_finished(unit, outcome, options, summary, check_cpus)
+                if self._budget_spent(options):
+                    self._cancel_queued(programs, outcomes, options, summary)
                 for program in programs:
                     if not program.finished and all(u.finished for u in program.units):
                         self._stage_finished(program, options, summary, check_cpus)
@@ -346,6 +351,7 @@ class SlurmExecutor:
             finally:
                 self.close()
             raise
+        self._wait_gone(self._cancelled)
         self.close()
 
     def _unit_finished(self, unit: _Unit, outcome: slurm.JobOutcome, options: VerifyOptions,
@@ -404,7 +410,9 @@ class SlurmExecutor:
                           if v.accepted or v.evidence.accepted or v.evidence.stage == "speed"]
                 if passed:
                     shares.append((member, passed))
-            if shares:
+            if shares and self._budget_spent(options):  # no timing job starts after the budget
+                self._withhold_spent(program, shares, options, summary)
+            elif shares:
                 program.units = [_Unit(program, TIMING, [share]) for share in shares]
                 for unit in program.units:
                     self._submit(unit, options, check_cpus)
@@ -415,6 +423,38 @@ class SlurmExecutor:
             summary.results[index] = combine(result, program.outcomes[member], program.kept[member])
         for what in program.failed:
             summary.errors.append(f"{config.source or config.root}: cannot verify on Slurm: {what}")
+
+    # -- the --budget: no job starts after it; those still queued are cancelled --
+
+    def _budget_left(self, options: VerifyOptions) -> float | None:
+        """Minutes of --budget left (a job gets what is left when it is submitted), None without one."""
+        if options.budget_minutes is None:
+            return None
+        return max(options.budget_minutes - (options.clock() - self._started) / 60, 0.0)
+
+    def _budget_spent(self, options: VerifyOptions) -> bool:
+        return options.budget_minutes is not None and self._budget_left(options) <= 0
+
+    def _cancel_queued(self, programs: list[_Program], outcomes: dict[str, slurm.JobOutcome],
+                       options: VerifyOptions, summary: VerifySummary) -> None:
+        """Cancels the units whose job still waits in the queue; their proposals are left unverified."""
+        for program in programs:
+            for unit in program.units:
+                outcome = outcomes.get(unit.record.job_id)
+                if unit.finished or outcome is None or outcome.state != "PENDING":
+                    continue
+                slurm.cancel([unit.record], settings=self.settings)
+                self._cancelled.append(unit.record)
+                unit.finished = True
+                self._withhold_spent(program, unit.shares, options, summary)
+
+    def _withhold_spent(self, program: _Program, shares: list[tuple[int, list[int]]], options: VerifyOptions,
+                        summary: VerifySummary) -> None:
+        evidence = Evidence.not_checked("budget", budget_message(options.budget_minutes))
+        for member, positions in shares:
+            for n in positions:
+                program.outcomes[member][n] = Verification(False, evidence)
+            summary.left_unverified += len(positions)
 
     @staticmethod
     def _located(plain, job_ids: tuple[str, ...], notes: tuple[str, ...]) -> Verification:
@@ -432,6 +472,12 @@ class SlurmExecutor:
         if not records:
             return
         slurm.cancel(records, settings=self.settings)
+        self._wait_gone(records, grace)
+
+    def _wait_gone(self, records: list[slurm.JobRecord], grace: float = 30.0) -> None:
+        """Waits (at most `grace` seconds) until Slurm runs none of `records`."""
+        if not records:
+            return
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline:
             outcomes = slurm.poll(records, settings=self.settings)
