@@ -229,7 +229,8 @@ def node_threads(configured: tuple[int, ...], node: slurm.NodeFacts | None,
 
 
 class SlurmExecutor:
-    """Each program's checks in a shared-node job, then its timing in a whole-node job (see the module's docstring)."""
+    """Each program's checks in jobs that share nodes, then its files' timing
+    in jobs with a node each (see the module's docstring)."""
 
     def __init__(self, settings: slurm.SlurmSettings, *, job_timeout: float = 24 * 3600,
                  sleep: Callable[[float], None] = time.sleep) -> None:
