@@ -353,18 +353,43 @@ class ReviewRequest:
     from_plan: Path | None = None  # post a saved plan's findings, analyse nothing
 
 
+@dataclass(frozen=True)
+class TurnedDown:
+    """A proposal the verifier did not keep: where, what, and its verdict's message."""
+
+    path: str  # relative to the repository root when inside it
+    line: int
+    title: str
+    why: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.title}: {self.why}"
+
+
 @dataclass
 class ReviewRun:
     number: int | None
     saved: int | None = None  # findings written to request.save_plan (then nothing was posted)
     posted: PostedReview | None = None
+    turned_down: list[TurnedDown] = field(default_factory=list)  # proposals the verifier dropped
+
+    def nothing_posted(self) -> str:
+        """The line for a review with nothing new to post and, below it, each proposal
+        the verifier turned down (where, what, the verdict's message): an empty review says why."""
+        before = self.posted.already_posted if self.posted else 0
+        head = f"nothing new to post on #{self.number} ({before} posted before)"
+        if not self.turned_down:
+            return head
+        return "\n".join([f"{head}; {len(self.turned_down)} proposal(s) turned down:",
+                          *(f"  {t}" for t in self.turned_down)])
 
 
 def review_pull_request(request: ReviewRequest, suggest: Callable[[list[Path]], object],
                         say: Callable[[str], None]) -> ReviewRun:
     """Plan (analyse and verify with `suggest(paths)`, a verify.pipeline
     SuggestRun), save the plan, or post it: one review on the pull request.
-    `say` gets the lines for the workflow's log (errors, dropped proposals).
+    `say` gets the lines for the workflow's log (the pipeline's errors); the
+    proposals the verifier dropped come back in `turned_down`.
     Raises GitHubError (and the pipeline's environment errors)."""
     number = request.number or pull_number_from_event(request.event_path)
     planned: list[ReviewSuggestion] = []
@@ -377,31 +402,42 @@ def review_pull_request(request: ReviewRequest, suggest: Callable[[list[Path]], 
                                             ("GITHUB_TOKEN", request.token)) if not value]
         raise GitHubError(f"github-review needs {', '.join(missing)}")
     client = GitHubClient(request.api_url, request.repo, request.token) if needs_api else None
+    turned_down: list[TurnedDown] = []
     try:
         if request.from_plan is not None:
             findings = planned
         else:
-            findings = _plan(request, client, number, suggest, say)
+            findings, turned_down = _plan(request, client, number, suggest, say)
             if request.save_plan is not None:
                 save_plan(request.save_plan, findings, number)
-                return ReviewRun(number, saved=len(findings))
+                return ReviewRun(number, saved=len(findings), turned_down=turned_down)
         expected_head = head_sha_from_event(request.event_path) if request.from_plan is not None else None
-        return ReviewRun(number, posted=post_review(client, number, findings, request.max_comments, expected_head))
+        return ReviewRun(number, posted=post_review(client, number, findings, request.max_comments, expected_head),
+                         turned_down=turned_down)
     finally:
         if client is not None:
             client.close()
 
 
 def _plan(request: ReviewRequest, client: GitHubClient | None, number: int | None,
-          suggest: Callable[[list[Path]], object], say: Callable[[str], None]) -> list[ReviewSuggestion]:
+          suggest: Callable[[list[Path]], object],
+          say: Callable[[str], None]) -> tuple[list[ReviewSuggestion], list[TurnedDown]]:
     root = Path.cwd()
     targets = list(request.paths) or [root / f for f in client.changed_files(number) if f.endswith(C_SUFFIXES)]
     targets = [t for t in targets if t.exists()]
     if not targets:
-        return []
+        return [], []
     run = suggest(targets)
     for line in run.errors + [e for r in run.results for e in r.errors]:
         say(line.splitlines()[0])
-    for p in (p for r in run.results for p in r.rejected):
-        say(f"{p.file}:{p.line}: dropped {p.summary}: {why_rejected(p)}")
-    return findings_from(run.results, root)
+    turned_down = [TurnedDown(_relative(p.file, root), p.line, p.summary, why_rejected(p))
+                   for r in run.results for p in r.rejected]
+    return findings_from(run.results, root), turned_down
+
+
+def _relative(path, root: Path) -> str:
+    """`path` as the pull request names it (relative to the checkout), else as given."""
+    try:
+        return Path(path).resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)

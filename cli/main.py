@@ -341,6 +341,9 @@ def github_review(ctx, paths, number, repo, api_url, no_verify, max_comments, sa
         click.echo(f"ompilot: {exc}", err=True)
         ctx.exit(EXIT_ERROR)
     number, outcome = run.number, run.posted
+    if run.saved is not None or outcome.posted:  # else the "nothing new" line lists them
+        for dropped in run.turned_down:
+            click.echo(f"ompilot: dropped {dropped}", err=True)
     if run.saved is not None:
         click.echo(f"ompilot: {run.saved} finding(s) written to {save_plan}")
         ctx.exit(EXIT_CLEAN)
@@ -351,7 +354,7 @@ def github_review(ctx, paths, number, repo, api_url, no_verify, max_comments, sa
         click.echo(f"ompilot: posted a review on #{number}: {len(outcome.inline)} inline, "
                    f"{len(outcome.in_body)} in the body, {outcome.already_posted} posted before")
     else:
-        click.echo(f"ompilot: nothing new to post on #{number} ({outcome.already_posted} posted before)")
+        click.echo(f"ompilot: {run.nothing_posted()}")
     ctx.exit(EXIT_CLEAN)
 
 

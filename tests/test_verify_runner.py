@@ -33,6 +33,20 @@ def test_success_captures_stdout_and_stderr(tmp_path):
     assert result.seconds < 5
 
 
+def test_the_seconds_leave_out_the_time_to_start_the_process(tmp_path, monkeypatch):
+    """Starting a child of a large process (fork copies its page tables) is
+    the caller's cost, not the program's: timing pairs must not carry it."""
+    real_popen = subprocess.Popen
+
+    def slow_popen(*args, **kwargs):
+        time.sleep(1.0)  # what a fork of a few gigabytes can cost on a busy machine
+        return real_popen(*args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", slow_popen)
+    result = run_command("sleep 0.2", tmp_path, time_limit=10, memory_limit_mb=256)
+    assert result.ok and 0.2 <= result.seconds < 1.0, result.seconds
+
+
 def test_exit_code_env_and_stdin(tmp_path):
     result = run_command(
         'cat; echo "$OMPILOT_TEST_VAR"; exit 7',
