@@ -117,13 +117,10 @@ def test_suggest_through_slurm_checks_what_the_local_executor_checks(slurm_clust
     assert not _live_jobs(slurm_cluster)
 
 
-def test_checks_share_a_node_and_only_the_timing_job_has_a_node_alone(slurm_cluster, tmp_path):
-    """Two programs on one two-CPU node with one-CPU checks jobs: both checks
-    jobs run at once; each program's timing job asks for the whole node, and
-    runs no output or race check: it reads them from its checks job."""
-    settings = slurm_cluster.settings(work_dir=tmp_path / "work", check_cpus=1)
-    files = [_gain(tmp_path / f"gain{n}", size=60000) for n in range(2)]
-    executor = SlurmExecutor(settings)
+def _verify_two_programs(executor: SlurmExecutor, directory: Path):
+    """Two copies of the certain-gain program verified through `executor`;
+    the run, and the number of running jobs each progress report counted."""
+    files = [_gain(directory / f"gain{n}", size=60000) for n in range(2)]
     most_running = []
 
     def count(event) -> None:
@@ -133,6 +130,15 @@ def test_checks_share_a_node_and_only_the_timing_job_has_a_node_alone(slurm_clus
 
     with executor:
         run = suggest_tree(files, ScanSettings(), SuggestOptions(tune=False, executor=executor), on_progress=count)
+    return run, most_running
+
+
+def test_checks_share_a_node_and_only_the_timing_job_has_a_node_alone(slurm_cluster, tmp_path):
+    """Two programs on one two-CPU node with one-CPU checks jobs: both checks
+    jobs run at once; each program's timing job asks for the whole node, and
+    runs no output or race check: it reads them from its checks job."""
+    executor = SlurmExecutor(slurm_cluster.settings(work_dir=tmp_path / "work", check_cpus=1))
+    run, most_running = _verify_two_programs(executor, tmp_path)
     checks = [h for h in executor.history if h.stage == "checks"]
     timing = [h for h in executor.history if h.stage == "timing"]
     assert len(checks) == 2 and max(most_running) == 2  # two checks jobs on the one node at once
@@ -379,19 +385,8 @@ def test_an_unreachable_controller_is_one_line_and_exit_2(slurm_cluster, tmp_pat
 
 
 def test_two_programs_verify_at_once_on_two_nodes(slurm_cluster_two_nodes, tmp_path):
-    cluster = slurm_cluster_two_nodes
-    settings = cluster.settings(work_dir=tmp_path / "work")
-    files = [_gain(tmp_path / f"gain{n}", size=60000) for n in range(2)]
-    executor = SlurmExecutor(settings)
-    most_running = []
-
-    def count(event) -> None:
-        found = re.search(r"(\d+) running", event.text)
-        if found:
-            most_running.append(int(found.group(1)))
-
-    with executor:
-        run = suggest_tree(files, ScanSettings(), SuggestOptions(tune=False, executor=executor), on_progress=count)
+    executor = SlurmExecutor(slurm_cluster_two_nodes.settings(work_dir=tmp_path / "work"))
+    run, most_running = _verify_two_programs(executor, tmp_path)
     # the two checks jobs, submitted together, one CPU each, ran at once on the two one-CPU nodes
     assert {h.node for h in executor.history if h.stage == "checks"} == {"n1", "n2"}
     assert max(most_running) == 2

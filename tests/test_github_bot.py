@@ -212,27 +212,34 @@ MATMUL = (Path(__file__).resolve().parent.parent / "corpus" / "matmul_naive.c").
     "#define N 512", "#define N 384")
 
 
-def test_verified_suggestions_carry_their_evidence(tmp_path, monkeypatch, capsys):
-    repo = tmp_path / "mm"
+def _pull_request(repo: Path, files: dict[str, str], monkeypatch) -> tuple[Path, str, str]:
+    """A repository whose pull request adds `files` (one program, built by a
+    .ompilot.toml timing 3 pairs with 2 threads); the bot runs in its checkout.
+    Returns it, the pull request's diff and its head commit."""
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
     git(repo, "config", "user.email", "t@example.com")
     git(repo, "config", "user.name", "t")
     git(repo, "commit", "-q", "--allow-empty", "-m", "base")
-    (repo / "mm.c").write_text(MATMUL)
-    (repo / ".ompilot.toml").write_text('build = "{cc} {cflags} mm.c -o {out}"\nrun = "{exe}"\n'
+    for name, text in files.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text)
+    (repo / ".ompilot.toml").write_text(f'build = "{{cc}} {{cflags}} {" ".join(files)} -o {{out}}"\nrun = "{{exe}}"\n'
                                         "threads = [2]\ntiming_runs = 3\ntune_seconds = 0\n")
     git(repo, "add", ".")
-    git(repo, "commit", "-qm", "matmul")
+    git(repo, "commit", "-qm", "the change")
     monkeypatch.chdir(repo)
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    diff, head = git(repo, "diff", "HEAD~1", "HEAD"), git(repo, "rev-parse", "HEAD").strip()
+    return repo, git(repo, "diff", "HEAD~1", "HEAD"), git(repo, "rev-parse", "HEAD").strip()
+
+
+def test_verified_suggestions_carry_their_evidence(tmp_path, monkeypatch, capsys):
+    repo, diff, head = _pull_request(tmp_path / "mm", {"mm.c": MATMUL}, monkeypatch)
     with FakeGitHub(REPO, NUMBER, head, diff, TOKEN) as server:
         code = review(server)
     out, err = capsys.readouterr()
     assert code == 0, err
-    # nothing kept: the "nothing new to post" line lists each proposal with its verdict
-    assert len(server.posted_payloads) == 1, out + err
+    assert len(server.posted_payloads) == 1, out + err  # when nothing is, out lists each verdict
     [payload] = server.posted_payloads
     bodies = {c["line"]: c["body"] for c in payload["comments"]}
     # the interchange runs on one thread: its 3x or more gain shows even on a busy machine
@@ -250,14 +257,7 @@ def test_verified_suggestions_carry_their_evidence(tmp_path, monkeypatch, capsys
 def test_when_every_proposal_is_turned_down_the_bot_says_why_for_each(tmp_path, monkeypatch, capsys,
                                                                        injected_timings):
     injected_timings.speedup = 1.0  # no change is faster: every proposal fails the timing check
-    repo = tmp_path / "fill"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "config", "user.email", "t@example.com")
-    git(repo, "config", "user.name", "t")
-    git(repo, "commit", "-q", "--allow-empty", "-m", "base")
-    (repo / "src").mkdir()
-    (repo / "src" / "fill.c").write_text(textwrap.dedent("""\
+    fill = textwrap.dedent("""\
         #include <stdio.h>
         #define N 200000
         static double a[N];
@@ -268,14 +268,8 @@ def test_when_every_proposal_is_turned_down_the_bot_says_why_for_each(tmp_path, 
             printf("%.1f\\n", a[N - 1]);
             return 0;
         }
-        """))
-    (repo / ".ompilot.toml").write_text('build = "{cc} {cflags} src/fill.c -o {out}"\nrun = "{exe}"\n'
-                                        "threads = [2]\ntiming_runs = 3\ntune_seconds = 0\n")
-    git(repo, "add", ".")
-    git(repo, "commit", "-qm", "fill")
-    monkeypatch.chdir(repo)
-    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    diff, head = git(repo, "diff", "HEAD~1", "HEAD"), git(repo, "rev-parse", "HEAD").strip()
+        """)
+    repo, diff, head = _pull_request(tmp_path / "fill", {"src/fill.c": fill}, monkeypatch)
     with FakeGitHub(REPO, NUMBER, head, diff, TOKEN) as server:
         code = review(server)
     out, err = capsys.readouterr()
