@@ -119,3 +119,18 @@ def assert_parallel_output_matches(tmp_path: Path, source: bytes, patched: bytes
             out = output(exe, threads=count)
             assert close(serial, out), (compiler, count, out[:200], serial[:200])
     return serial
+
+
+def region_races(tmp_path: Path, source: str, name: str = "prog.c"):
+    """The races ompilot's scan finds in and around the parallel regions of
+    `source` (written as `name`), which clang-19 must accept without a warning."""
+    from ompilot.analysis import scan
+
+    path = tmp_path / name
+    path.write_text(source)
+    done = subprocess.run(["clang-19", "-fopenmp", "-Wall", "-Werror", "-fsyntax-only", str(path)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    report = scan.scan_file(path)
+    assert not report.errors, report.errors
+    return report.region_races

@@ -8,12 +8,11 @@ clang-19 -fopenmp -Werror, and the finding names the marked lines
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from ompilot.analysis import scan
+from programs import region_races
 
 STENCIL = """\
 #include <stdio.h>
@@ -94,14 +93,7 @@ def marked(source: str) -> tuple[int, int]:
 
 
 def races(tmp_path: Path, source: str):
-    path = tmp_path / "prog.c"
-    path.write_text(source)
-    done = subprocess.run(["clang-19", "-fopenmp", "-Wall", "-Werror", "-fsyntax-only", str(path)],
-                          capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    report = scan.scan_file(path)
-    assert not report.errors, report.errors
-    return report.region_races
+    return region_races(tmp_path, source, "prog.c")
 
 
 @pytest.mark.parametrize("lower, read", [

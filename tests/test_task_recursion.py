@@ -8,12 +8,11 @@ name the marked line, their twins report nothing.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from ompilot.analysis import scan
+from programs import region_races
 
 TREE = """\
 #include <stdio.h>
@@ -55,14 +54,7 @@ def program(leaf: str, after: str = "", depth: str = "18") -> str:
 
 
 def races(tmp_path: Path, source: str):
-    path = tmp_path / "tree.c"
-    path.write_text(source)
-    done = subprocess.run(["clang-19", "-fopenmp", "-Wall", "-Werror", "-fsyntax-only", str(path)],
-                          capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    report = scan.scan_file(path)
-    assert not report.errors, report.errors
-    return report.region_races
+    return region_races(tmp_path, source, "tree.c")
 
 
 def marked_line(source: str) -> int:
