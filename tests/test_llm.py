@@ -225,26 +225,29 @@ def test_a_model_pragma_with_a_certain_gain_is_kept_faster(certain_gain, capsys,
     assert code == (1 if checked["verified"] else 0), err
 
 
-def test_apply_writes_only_what_was_verified(program, capsys):
+def test_apply_writes_only_what_was_verified(program, capsys, tmp_path):
+    """--apply writes exactly the edits of the proposals its own run kept
+    (read back from its --report), never the racy pragma nor the one over a
+    proved dependence. Which proposals are kept depends on timing, so the
+    test compares the file with what the run says it kept, not with a list."""
+    original = program.read_text()
+    report = tmp_path / "applied.json"
     with FakeOpenAI(scripted) as server:
         code, out, _ = run_json(capsys, "suggest", str(program), "--llm", "fake-model", "--llm-base-url",
                                 server.base_url, "--format", "json", "--no-tune")
         # the same run again, answered from the cache and applied
         applied = main(["suggest", str(program), "--llm", "fake-model", "--llm-base-url", server.base_url,
-                        "--apply", "--no-tune"])
+                        "--apply", "--no-tune", "--report", str(report)])
     capsys.readouterr()
     assert code in (0, 1) and applied in (0, 1)
-    patched = program.read_text().splitlines()
-
-    def above(function: str) -> str:
-        start = next(j for j, u in enumerate(patched) if f"static void {function}(" in u)
-        loop = next(i for i in range(start, len(patched)) if patched[i].lstrip().startswith("for ("))
-        return patched[loop - 1].strip()
-
-    # never the racy pragma nor the one over a proved dependence
-    assert not above("mark").startswith("#pragma") and not above("prefix").startswith("#pragma")
-    if applied == 1:  # something passed every check this time; it is what got written
-        assert any(above(f).startswith("#pragma omp parallel for") for f in ("scatter", "spread", "main"))
+    kept = json.loads(report.read_text())["proposals"]
+    assert all(p["verified"] is True for p in kept), kept
+    assert not {p["line"] for p in kept} & {LINE["mark"], LINE["prefix"]}, kept
+    expected = original.encode()
+    for edit in sorted((e for p in kept for e in p["edits"]), key=lambda e: e["start"], reverse=True):
+        expected = expected[:edit["start"]] + edit["text"].encode() + expected[edit["end"]:]
+    assert program.read_text() == expected.decode()
+    assert (program.read_text() != original) == bool(kept) == (applied == 1)
 
 
 def test_malformed_answers_are_refused_and_built_in_results_still_come_out(program, capsys):
