@@ -362,3 +362,75 @@ def test_runtime_schedule_output_compiles(tmp_path):
     )
     subprocess.run([CLANG, "-fopenmp", "-Werror", "-c", str(src), "-o", str(tmp_path / "c.o")],
                    check=True, timeout=120)
+
+
+# --------------------------------------------------------------------------- the runtime's own memory
+
+TASK_TREE = r"""
+#include <stdio.h>
+#define N 4096
+static long out[N];
+static void leaf(int lo, int hi) { for (int k = lo; k < hi + OVERLAP; k++) out[k] = (long)k * k % 97; }
+static void split(int lo, int hi)
+{
+    if (hi - lo <= 4) { leaf(lo, hi); return; }
+    int mid = lo + (hi - lo) / 2;
+#pragma omp task firstprivate(mid, hi)
+    split(mid, hi);
+    split(lo, mid);
+}
+int main(void)
+{
+    long sum = 0;
+    for (int rep = 0; rep < 20; rep++) {
+#pragma omp parallel
+#pragma omp single
+        {
+#pragma omp taskgroup
+            {
+#pragma omp task
+                split(0, N - 1);
+            }
+        }
+    }
+    for (int k = 0; k < N; k++) sum += out[k];
+    printf("sum %ld\n", sum);
+    return 0;
+}
+"""
+
+
+def _task_tree_runs(tmp_path: Path, overlap: int, runs: int) -> list[str]:
+    """TSan + Archer stderr of up to `runs` runs of TASK_TREE with 4 threads."""
+    src = tmp_path / f"tree{overlap}.c"
+    src.write_text(TASK_TREE.replace("OVERLAP", str(overlap)))
+    exe = tmp_path / f"tree{overlap}"
+    subprocess.run([CLANG, *SANITIZER_FLAGS, str(src), "-o", str(exe)], check=True, timeout=120)
+    env = dict(race_environment(4, None))
+    env["PATH"] = "/usr/bin:/bin"
+    return [run_subprocess(str(exe), tmp_path, env=env, time_limit=120).stderr for _ in range(runs)]
+
+
+def test_task_descriptors_reused_by_libomp_are_not_races(tmp_path):
+    """Thousands of small tasks: libomp hands a finished task's descriptor to
+    the next task created, which TSan sees as a race between the creation
+    (the task pragma's line) and the earlier task reading its captured values,
+    on a heap block libomp allocated. Measured here in every run with 4 threads
+    (and in corpus/races/taskgroup_safe.cpp about once in 60 runs under load).
+    Those reports are not the program's races: none is kept, while the raw
+    output shows they happened."""
+    outputs = []
+    for stderr in _task_tree_runs(tmp_path, overlap=0, runs=6):
+        outputs.append(stderr)
+        assert parse_tsan_reports(stderr, 4, "default") == [], stderr[-3000:]
+        if "Location is heap block" in stderr and ".omp_task_entry" in stderr:
+            break
+    assert any("WARNING: ThreadSanitizer: data race" in s and "(libomp.so" in s for s in outputs), \
+        "the runtime's descriptor reuse did not show in 6 runs: the test no longer exercises the filter"
+
+
+def test_a_race_between_tasks_on_the_programs_memory_is_still_reported(tmp_path):
+    """The same task tree with neighbouring leaves both writing out[hi]: a real race on a global."""
+    (stderr,) = _task_tree_runs(tmp_path, overlap=1, runs=1)
+    reports = parse_tsan_reports(stderr, 4, "default")
+    assert any("tree1.c:5 (write)" in r.first and "tree1.c:5 (write)" in r.second for r in reports), reports
