@@ -122,7 +122,7 @@ class Program:
     cache: verification_cache.VerificationCache | None = None
     tree: str | None = None  # digest of the tree, for the cache keys (made once)
     #: race and output checks already run for this program (shared by its worker copies)
-    memo: CheckMemo = field(default_factory=lambda: CheckMemo())
+    memo: CheckMemo = field(default_factory=CheckMemo)
     #: run the builds, output and race checks and no timing (a race check for every
     #: variant too): the Slurm executor's shared-node checks job (verify/executor.py)
     checks_only: bool = False
