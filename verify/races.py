@@ -73,14 +73,14 @@ _SYMBOLIZER = _LLVM_LIB.parent / "bin" / "llvm-symbolizer"  # from Debian's llvm
 
 
 @functools.lru_cache(maxsize=None)
-def archer_library() -> str | None:
-    """Full path of libarcher.so, or None when it is not installed."""
-    candidate = _LLVM_LIB / "libarcher.so"
+def llvm_library(name: str) -> str | None:
+    """Full path of one of clang-19's libraries (libarcher.so, libomp.so), or None when it is not installed."""
+    candidate = _LLVM_LIB / name
     if candidate.is_file():
         return str(candidate)
     try:
         out = subprocess.run(
-            [_CLANG, "-print-file-name=libarcher.so"],
+            [_CLANG, f"-print-file-name={name}"],
             capture_output=True, text=True, timeout=30, check=False,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
@@ -89,6 +89,11 @@ def archer_library() -> str | None:
     if out and os.path.isabs(out) and os.path.isfile(out):
         return os.path.realpath(out)
     return None
+
+
+def archer_library() -> str | None:
+    """Full path of libarcher.so, or None when it is not installed."""
+    return llvm_library("libarcher.so")
 
 
 def race_environment(threads: int, schedule: str | None) -> dict[str, str]:
