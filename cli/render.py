@@ -278,7 +278,9 @@ def _evidence_lines(evidence: Evidence | None) -> list[str]:
         archer = "Archer loaded" if race.archer_loaded else "Archer NOT loaded"
         lines.append(f"race check: {race.runs} runs under ThreadSanitizer ({archer}), {len(race.races)} races")
     if evidence.checked:
-        lines.append(f"output check: {evidence.output_difference or 'same'}")
+        skipped = evidence.output_not_compared
+        lines.append(f"output check: {evidence.output_difference or 'same'}"
+                     + (f" (not compared, as they varied between two serial runs: {skipped})" if skipped else ""))
         serial, parallel = evidence.timing.serial_seconds, evidence.timing.parallel_seconds
         if serial and parallel:
             lines.append(f"timing: serial {_spread(serial)}, parallel {_spread(parallel)} with "

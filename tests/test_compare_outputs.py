@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from ompilot.cli.main import main
-from ompilot.verify.compare import Output, Tolerance, first_difference, number_difference, outputs_difference
+from ompilot.verify.compare import (Output, Tolerance, first_difference, number_difference, outputs_difference,
+                                    varying_numbers)
 from ompilot.verify.config import ConfigError, parse_config
 from ompilot.verify.existing import check_target
 
@@ -197,15 +198,109 @@ int main(void) {
 """
 
 
-def test_a_stdout_only_comparison_ignores_stderr_and_the_default_does_not(tmp_path):
+def test_numbers_that_vary_between_serial_runs_are_not_compared(tmp_path):
+    """The program prints a timing on stderr: by default that number is left
+    out (and said so), the rest of both streams compared; with compare =
+    ["stdout"] stderr is not compared at all."""
     (tmp_path / "prog.c").write_text(NOISY_STDERR.replace("  for (int i = 0; i < 1000000; i++) a",
                                                           "  #pragma omp parallel for\n  for (int i = 0; i < 1000000; i++) a", 1))
     config = 'build = "{cc} {cflags} prog.c -o {out}"\nrun = "{exe}"\nthreads = [2]\ntiming_runs = 3\n'
     (tmp_path / ".ompilot.toml").write_text(config + 'compare = ["stdout"]\n')
     [outcome] = check_target(tmp_path / "prog.c")
     assert outcome.error is None and outcome.result.stage != "output", outcome
-    assert outcome.result.output_difference is None
-    (tmp_path / ".ompilot.toml").write_text(config)  # stdout and stderr: no reference to compare with
+    assert outcome.result.output_difference is None and outcome.result.output_not_compared == ""
+    (tmp_path / ".ompilot.toml").write_text(config)  # stdout and stderr: the nanoseconds are left out
     [outcome] = check_target(tmp_path / "prog.c")
+    assert outcome.error is None and outcome.result.stage != "output", outcome
+    assert outcome.result.output_not_compared == "stderr line 1, number 1"
+
+
+def test_a_varying_number_leaves_the_others_of_its_line_compared():
+    skip = frozenset({("stderr", 1, 2)})
+    serial = "checksum 4711 in 0.0123 s\n"
+    assert first_difference(serial, "checksum 4711 in 0.0456 s\n", stream="stderr", skip=skip) is None
+    wrong = first_difference(serial, "checksum 4712 in 0.0456 s\n", stream="stderr", skip=skip)
+    assert (wrong.line, wrong.number) == (1, 1)
+    assert varying_numbers([Output("stdout", "a 1 2\nb 3\n")], [Output("stdout", "a 1 5\nb 4\n")]) == frozenset(
+        {("stdout", 1, 2), ("stdout", 2, 1)})
+    # more than numbers differ (text, lines, streams): no reference at all
+    assert varying_numbers([Output("stdout", "odd 1\n")], [Output("stdout", "even 1\n")]) is None
+    assert varying_numbers([Output("stdout", "1\n")], [Output("stdout", "1\n2\n")]) is None
+    assert varying_numbers([Output("stdout", "1\n")], [Output("stderr", "1\n")]) is None
+
+
+#: prints a number from a counter kept outside the tree (runs are undone only inside it)
+COUNTED = r"""
+#include <stdio.h>
+int main(int argc, char **argv) {
+  static double a[1000000];
+  double sum = 0;
+  long count = 0;
+  FILE *f = fopen(argv[1], "r");
+  if (f) { if (fscanf(f, "%ld", &count) != 1) count = 0; fclose(f); }
+  f = fopen(argv[1], "w");
+  fprintf(f, "%ld\n", count + 1);
+  fclose(f);
+  #pragma omp parallel for
+  for (int i = 0; i < 1000000; i++) a[i] = i * 0.5;
+  for (int i = 0; i < 1000000; i++) sum += a[i];
+  PRINT;
+  printf("%.2f\n", sum);
+  return 0;
+}
+"""
+
+
+def _counted(tmp_path: Path, printed: str):
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "prog.c").write_text(COUNTED.replace("PRINT", printed))
+    counter = tmp_path / "counter.txt"
+    (project / ".ompilot.toml").write_text(
+        f'build = "{{cc}} {{cflags}} prog.c -o {{out}}"\nrun = "{{exe}} {counter}"\nthreads = [2]\ntiming_runs = 3\n')
+    [outcome] = check_target(project / "prog.c")
+    return outcome, int(counter.read_text())
+
+
+def test_a_number_two_serial_runs_printed_alike_is_told_from_a_wrong_one(tmp_path):
+    """count / 2 is 0 in both serial runs of the reference, then 1 in the
+    parallel run: the serial program runs once more, prints 1 too, and the
+    number joins the varying ones instead of failing the check."""
+    outcome, runs = _counted(tmp_path, 'fprintf(stderr, "pass %ld\\n", count / 2)')
+    assert outcome.error is None and outcome.result.stage != "output", outcome
+    assert outcome.result.output_not_compared == "stderr line 1, number 1"
+    assert runs >= 4  # two serial runs, the parallel one, the serial one again (and the timing's)
+
+
+def test_text_that_varies_between_serial_runs_cannot_be_a_reference(tmp_path):
+    outcome, _ = _counted(tmp_path, 'fprintf(stderr, "%s\\n", count % 2 ? "odd" : "even")')
     assert outcome.error and "the serial program's stderr differs between two runs" in outcome.error
     assert 'set compare = ["stdout"] in .ompilot.toml' in outcome.error
+
+
+OMP_TIMED = r"""
+#include <omp.h>
+#include <stdio.h>
+int main(void) {
+  static double a[1000000];
+  double t0 = omp_get_wtime(), sum = 0;
+  omp_set_num_threads(omp_get_num_procs());
+  #pragma omp parallel for
+  for (int i = 0; i < 1000000; i++) a[i] = i * 0.5;
+  for (int i = 0; i < 1000000; i++) sum += a[i];
+  printf("%.2f\n", sum);
+  fprintf(stderr, "%.6f s\n", omp_get_wtime() - t0);
+  return 0;
+}
+"""
+
+
+def test_a_program_calling_openmp_functions_has_a_serial_reference(tmp_path):
+    """omp_get_wtime() and omp_set_num_threads() need libomp, which clang
+    links only with -fopenmp: the serial build links it, its pragmas still off."""
+    (tmp_path / "prog.c").write_text(OMP_TIMED)
+    (tmp_path / ".ompilot.toml").write_text(
+        'build = "{cc} {cflags} prog.c -o {out}"\nrun = "{exe}"\nthreads = [2]\ntiming_runs = 3\n')
+    [outcome] = check_target(tmp_path / "prog.c")
+    assert outcome.error is None and outcome.result.stage != "output", outcome
+    assert outcome.result.output_not_compared == "stderr line 1, number 1"

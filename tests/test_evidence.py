@@ -38,10 +38,11 @@ def _proposal(evidence, verified) -> Proposal:
 def test_json_keeps_the_documented_shape():
     evidence = Evidence.of(_checked())
     assert list(evidence.to_json()) == [
-        "accepted", "stage", "message", "speedup", "threads", "race_check", "output_check", "serial_seconds",
-        "parallel_seconds", "tried", "chosen", "timed", "timing_note", "loops", "loop_serial_seconds",
-        "loop_parallel_seconds", "program_speedup", "stage_seconds", "cached_from"]
+        "accepted", "stage", "message", "speedup", "threads", "race_check", "output_check", "output_not_compared",
+        "serial_seconds", "parallel_seconds", "tried", "chosen", "timed", "timing_note", "loops",
+        "loop_serial_seconds", "loop_parallel_seconds", "program_speedup", "stage_seconds", "cached_from"]
     record = evidence.to_json()
+    assert record["output_not_compared"] == ""  # every number of the output was compared
     assert record["race_check"] == {"runs": 6, "archer_loaded": True, "races": []}
     assert record["output_check"] == "same" and record["speedup"] == 1.8 and record["threads"] == 2
     assert record["loops"] == [{"loop": "f.c:2", "serial_seconds": 0.4, "parallel_seconds": 0.22}]

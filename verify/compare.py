@@ -14,6 +14,10 @@ exponent is equal to the serial one when they differ by at most
 
 The first difference is reported with its place: the stream (stdout, stderr
 or a file), the line, and which number of the line it is.
+
+Numbers that differ between two runs of the serial program itself (a
+program printing how long it took) are not compared (`varying_numbers`);
+everything else of their lines is.
 """
 
 from __future__ import annotations
@@ -66,9 +70,14 @@ def output_difference(expected: str, actual: str, tolerance: Tolerance = Toleran
     return None if difference is None else str(difference)
 
 
+#: (stream, line, number on the line), all 1-based: a number not compared
+Place = tuple[str, int, int]
+
+
 def first_difference(expected: str, actual: str, tolerance: Tolerance = Tolerance(),
-                     stream: str = "output") -> Difference | None:
-    """The first place `actual` (the parallel run's) departs from `expected` (the serial run's)."""
+                     stream: str = "output", skip: frozenset[Place] = frozenset()) -> Difference | None:
+    """The first place `actual` (the parallel run's) departs from `expected`
+    (the serial run's), the numbers at `skip` left out."""
     want, got = expected.splitlines(), actual.splitlines()
     for number, (a, b) in enumerate(zip(want, got), 1):
         if a == b:
@@ -76,6 +85,8 @@ def first_difference(expected: str, actual: str, tolerance: Tolerance = Toleranc
         if _NUMBER.sub("#", a) != _NUMBER.sub("#", b):
             return Difference(stream, f"the text differs: {_clip(b)} against {_clip(a)} in the serial run", number)
         for index, (x, y) in enumerate(zip(_NUMBER.findall(a), _NUMBER.findall(b)), 1):
+            if (stream, number, index) in skip:
+                continue
             problem = number_difference(x, y, tolerance)
             if problem:
                 return Difference(stream, problem, number, index)
@@ -137,8 +148,43 @@ def _clip(line: str, width: int = 80) -> str:
     return repr(line if len(line) <= width else line[: width - 3] + "...")
 
 
-def outputs_difference(expected: list[Output], actual: list[Output], tolerance: Tolerance) -> Difference | None:
-    """The first difference between two runs' compared streams (serial first)."""
+def varying_numbers(first: list[Output], second: list[Output]) -> frozenset[Place] | None:
+    """The numbers that differ between two runs of the same (serial) program,
+    when nothing else does: the same streams, lines and text around the
+    numbers. None when more than numbers differ: such output cannot be a
+    reference."""
+    if [o.name for o in first] != [o.name for o in second]:
+        return None
+    varying: set[Place] = set()
+    for one, other in zip(first, second):
+        if one.large or other.large:
+            if one.text != other.text:
+                return None
+            continue
+        lines, again = one.text.splitlines(), other.text.splitlines()
+        if len(lines) != len(again):
+            return None
+        for number, (a, b) in enumerate(zip(lines, again), 1):
+            if a == b:
+                continue
+            if _NUMBER.sub("#", a) != _NUMBER.sub("#", b):
+                return None
+            varying.update((one.name, number, index) for index, (x, y)
+                           in enumerate(zip(_NUMBER.findall(a), _NUMBER.findall(b)), 1) if x != y)
+    return frozenset(varying)
+
+
+def describe_places(places: frozenset[Place], most: int = 4) -> str:
+    """"stderr line 3, number 2; stdout line 9, number 1" (the first `most`, then how many more)."""
+    ordered = sorted(places)
+    text = "; ".join(f"{stream} line {line}, number {index}" for stream, line, index in ordered[:most])
+    return text + (f"; and {len(ordered) - most} more" if len(ordered) > most else "")
+
+
+def outputs_difference(expected: list[Output], actual: list[Output], tolerance: Tolerance,
+                       skip: frozenset[Place] = frozenset()) -> Difference | None:
+    """The first difference between two runs' compared streams (serial first),
+    the numbers at `skip` left out."""
     serial = {o.name: o for o in expected}
     parallel = {o.name: o for o in actual}
     for name in sorted(serial.keys() - parallel.keys()):
@@ -149,7 +195,7 @@ def outputs_difference(expected: list[Output], actual: list[Output], tolerance: 
         other = parallel[output.name]
         if (output.large or other.large) and output.text != other.text:
             return Difference(output.name, f"differs ({output.large or other.large})")
-        difference = first_difference(output.text, other.text, tolerance, stream=output.name)
+        difference = first_difference(output.text, other.text, tolerance, stream=output.name, skip=skip)
         if difference is not None:
             return difference
     return None

@@ -47,6 +47,8 @@ class CheckResult:
     race_runs: int = 0  # runs under the race checker, all clean when accepted
     archer_loaded: bool = False
     output_difference: str | None = None
+    #: numbers of the output the check left out, as they varied between two serial runs
+    output_not_compared: str = ""
     serial_seconds: list[float] = field(default_factory=list)
     parallel_seconds: list[float] = field(default_factory=list)
     threads: int = 0
@@ -176,6 +178,7 @@ class Evidence:
     message: str  # one line: why rejected, or the speedup
     race_check: RaceEvidence | None = None
     output_difference: str | None = None  # None: the same output as the serial build
+    output_not_compared: str = ""  # numbers left out of the output check (they vary between serial runs)
     timing: Timing | None = None
     tried: tuple[str, ...] = ()  # variants tried while tuning, with their times
     chosen: str | None = None  # the variant that won the tuning
@@ -201,7 +204,8 @@ class Evidence:
         return cls(
             result.accepted, result.stage, result.message,
             race_check=RaceEvidence(result.race_runs, result.archer_loaded, tuple(result.races)),
-            output_difference=result.output_difference, timing=timing, tried=tuple(result.tried),
+            output_difference=result.output_difference, output_not_compared=result.output_not_compared,
+            timing=timing, tried=tuple(result.tried),
             chosen=result.chosen, stage_seconds=tuple(result.stage_seconds.items()), cached_from=result.cached_from,
         )
 
@@ -223,6 +227,7 @@ class Evidence:
                 "threads": timing.threads,
                 "race_check": race.to_json(),
                 "output_check": "same" if self.output_difference is None else self.output_difference,
+                "output_not_compared": self.output_not_compared,
                 "serial_seconds": list(timing.serial_seconds),
                 "parallel_seconds": list(timing.parallel_seconds),
                 "tried": list(self.tried),

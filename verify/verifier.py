@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shlex
 import statistics
 import time
@@ -41,7 +42,7 @@ from ompilot.suggest.proposals import Edit, Proposal
 from . import builds
 from . import cache as verification_cache
 from . import looptime, races, runfiles
-from .compare import Output, outputs_difference
+from .compare import Output, Place, describe_places, outputs_difference, varying_numbers
 from .config import ProgramConfig
 from .evidence import CheckResult, Evidence, RunResult
 from .runner import OUTPUT_LIMIT, Sandbox, run_command
@@ -50,6 +51,15 @@ from .stages import StageTimes
 _COMPILERS = {("clang", "c"): "clang-19", ("clang", "cpp"): "clang++-19", ("gcc", "c"): "gcc", ("gcc", "cpp"): "g++"}
 _PARALLEL_FLAGS = "-O3 -fopenmp"
 _SERIAL_FLAGS = "-O3"
+#: What the serial build adds when the program calls OpenMP's library
+#: (omp_get_wtime() to time itself, omp_get_max_threads() to size buffers):
+#: clang-19 without -fopenmp leaves the pragmas out, as it should, but does not
+#: link libomp either. The library goes in as a file (a link-only input, hence
+#: the unused-argument warning off for builds that also compile with {cflags}).
+_OPENMP_RUNTIME_CALL = re.compile(r"undefined (?:reference to|symbol:) [`']?(omp_\w+)")
+#: Runs of the serial program, per program, after the two of `prepare`: each
+#: when a parallel output differs in a number those two printed alike
+SERIAL_RERUNS = 3
 #: A parallel build must beat serial by this much in the median of paired runs
 MIN_GAIN = 0.05
 #: ... and win this share of the pairs (see `speed_verdict`).
@@ -76,6 +86,8 @@ class VerifyError(Exception):
 class Baseline:
     outputs: list[Output]  # per run command: the compared streams and files (config.compare)
     seconds: list[float]
+    #: numbers that differed between two serial runs (timings it prints): not compared
+    varying: frozenset[Place] = frozenset()
 
 
 @dataclass
@@ -130,6 +142,9 @@ class Program:
     objects: builds.ObjectStore = field(default_factory=builds.ObjectStore)
     #: runnable threads per core over the last minute (see `busy_share`); a test may pass its own
     machine_load: Callable[[], float] = field(default=lambda: busy_share())
+    #: the serial builds' flags: _SERIAL_FLAGS, with libomp linked once `prepare` found the program calls it
+    serial_flags: str = _SERIAL_FLAGS
+    serial_reruns: int = 0  # of the serial program, to tell a varying number from a wrong one
 
     # ------------------------------------------------------------- building
 
@@ -211,16 +226,29 @@ class Program:
 
     # ------------------------------------------------------------- reference
 
+    def serial_flags_for(self, built: RunResult) -> str | None:
+        """The serial build's flags with OpenMP's runtime library linked, when
+        `built` failed only for want of it; else None."""
+        runtime = races.llvm_library("libomp.so")
+        if built.ok or runtime is None or not _OPENMP_RUNTIME_CALL.search(built.stderr + built.stdout):
+            return None
+        return f"{_SERIAL_FLAGS} -Wno-unused-command-line-argument {shlex.quote(runtime)}"
+
     def prepare(self, original: dict[str, bytes]) -> Baseline:
         self._say("building the serial reference")
-        built = self.build(original, "clang", _SERIAL_FLAGS, "serial.exe")
+        built = self.build(original, "clang", self.serial_flags, "serial.exe")
+        with_runtime = self.serial_flags_for(built)
+        if with_runtime is not None:  # the program calls omp_get_wtime() & co.: pragmas off, libomp linked
+            self.serial_flags = with_runtime
+            built = self.build(original, "clang", self.serial_flags, "serial.exe")
         if not built.ok:
             raise VerifyError(f"the serial build fails: {_first_error(built)}")
         outputs, _, failed = self.run("serial.exe", None)
         if failed is not None:
             raise VerifyError(f"the serial program fails: {_describe(failed)}")
         again, _, _ = self.run("serial.exe", None)
-        if again != outputs:
+        varying = varying_numbers(outputs, again)
+        if varying is None:
             streams = [o.name for o, other in zip(outputs, again) if o != other] or ["its outputs"]
             hint = ""
             if set(streams) <= {"stdout", "stderr"} and len(streams) == 1:
@@ -228,7 +256,7 @@ class Program:
                 hint = f"; if {streams[0]} holds timings or other varying text, set compare = [\"{kept}\"] in .ompilot.toml"
             raise VerifyError(f"the serial program's {', '.join(streams)} differs between two runs: it cannot be a "
                               f"reference{hint}")
-        self.baseline = Baseline(outputs=outputs, seconds=[])
+        self.baseline = Baseline(outputs=outputs, seconds=[], varying=varying)
         return self.baseline
 
     # ---------------------------------------------------------------- checks
@@ -255,6 +283,8 @@ class Program:
         if digest not in self.memo.outputs:
             self.memo.outputs[digest] = self._output_check()
         failed = self.memo.outputs[digest]
+        if self.baseline.varying:
+            result.output_not_compared = describe_places(self.baseline.varying)
         if failed is not None:
             result.accepted, result.stage, result.message = False, "output", failed.message
             result.output_difference = failed.difference
@@ -279,11 +309,29 @@ class Program:
                 self.stages.output_runs += 1
                 if failed is not None:
                     return OutputVerdict(f"with {threads} threads ({compiler}): {_describe(failed)}")
-                difference = _difference(self.baseline.outputs, outputs, config)
+                difference = self._difference_from_serial(outputs)
                 if difference:
                     return OutputVerdict(f"with {threads} threads ({compiler}) the output differs: {difference}",
                                          difference)
         return None
+
+    def _difference_from_serial(self, outputs: list[Output]) -> str | None:
+        """How `outputs` differ from the serial ones, the varying numbers left
+        out. A number two serial runs happened to print alike (a timing with
+        few decimals) shows up here first: the serial program runs again, and
+        if it prints that number differently too, it joins the varying ones
+        (at most SERIAL_RERUNS times per program)."""
+        while True:
+            difference = outputs_difference(self.baseline.outputs, outputs, self.config.tolerance,
+                                            self.baseline.varying)
+            if difference is None or not difference.number or self.serial_reruns >= SERIAL_RERUNS:
+                return None if difference is None else str(difference)
+            self.serial_reruns += 1
+            again, _, failed = self.run("serial.exe", None)
+            varying = None if failed is not None else varying_numbers(self.baseline.outputs, again)
+            if not varying or (difference.stream, difference.line, difference.number) not in varying:
+                return str(difference)
+            self.baseline.varying = self.baseline.varying | varying
 
     def _counted_build(self, files: dict[str, bytes], compiler: str, cflags: str, name: str,
                        command: str = "") -> RunResult:
@@ -441,7 +489,7 @@ class Program:
         serial_exe = self.timed_serial.get(timed.serial)
         if serial_exe is None:
             serial_exe = f"serial-timed-{len(self.timed_serial)}.exe"
-            built = self._counted_build({timed.relative: timed.serial}, "clang", _SERIAL_FLAGS, serial_exe)
+            built = self._counted_build({timed.relative: timed.serial}, "clang", self.serial_flags, serial_exe)
             if not built.ok:
                 return f"the instrumented serial build fails: {_first_error(built)}"
             self.timed_serial[timed.serial] = serial_exe
@@ -522,11 +570,6 @@ def _secs(seconds: float) -> str:
     return f"{seconds:.2f}" if seconds >= 1 else f"{seconds:.2g}"
 
 
-def _difference(expected: list[Output], actual: list[Output], config: ProgramConfig) -> str | None:
-    difference = outputs_difference(expected, actual, config.tolerance)
-    return None if difference is None else str(difference)
-
-
 def _too_large(result: RunResult, compare: tuple[str, ...]) -> bool:
     """A compared stream was cut by the runner: it cannot be compared."""
     return (("stdout" in compare and result.stdout_bytes > OUTPUT_LIMIT)
@@ -551,8 +594,19 @@ def _describe(result: RunResult) -> str:
         return "it did not finish within the time limit (hangs?)"
     if result.out_of_memory:
         return "it ran out of memory"
-    tail = (result.stderr.strip().splitlines() or [""])[-1][:200]
+    lines = [line.strip() for line in result.stderr.splitlines() if line.strip()] or [""]
+    tail = lines[-1][:200]
+    if _SHELL_SIGNAL_LINE.match(tail) and len(lines) > 1:  # the shell's "Aborted" says less than the program's last words
+        tail = f"{tail}; before it: {lines[-2][:200]}"
+    printed = [line.strip() for line in result.stdout.splitlines() if any(c.isalpha() for c in line)]
+    if not tail and printed:  # nothing on stderr: the last words it printed on stdout may say why
+        tail = f"nothing on stderr; stdout ends with {printed[-1][:200]!r}"
     return f"exit status {result.returncode}" + (f": {tail}" if tail else "")
+
+
+#: what /bin/sh prints when the program it ran died of a signal
+_SHELL_SIGNAL_LINE = re.compile(r"^(?:.*: \d+: )?(?:Aborted|Segmentation fault|Killed|Bus error|Illegal instruction|"
+                                r"Floating point exception)(?: \(core dumped\))?$")
 
 
 # --------------------------------------------------------------- proposals
