@@ -348,3 +348,46 @@ def test_verify_command_shows_the_starter_file_when_nothing_builds(tmp_path):
     first, _, starter = outcome.error.partition("\n")
     assert first.startswith("cannot verify: no main(), no compile_commands.json") and str(tmp_path / "k.c") not in first
     assert "k.c" in tomllib.loads(starter)["build"]
+
+
+def test_a_project_timing_itself_with_openmp_calls_is_verified(tmp_path, capsys):
+    """Real code times itself: main.c calls omp_get_wtime() and prints the
+    seconds on stderr beside its results, built with -fopenmp -Werror from the
+    database. The serial reference links libomp (its pragmas still off; no
+    unused-argument error on the objects' compiles), the seconds are left out
+    of the output check and said so, the sums still compared."""
+    root = write_project(tmp_path / "proj")
+    entries = json.loads((root / "compile_commands.json").read_text())
+    for entry in entries:
+        entry["arguments"][1:1] = ["-fopenmp", "-Werror"]
+    (root / "compile_commands.json").write_text(json.dumps(entries, indent=1))
+    main_c = (root / "main.c").read_text()
+    main_c = main_c.replace('#include <stdio.h>\n', '#include <omp.h>\n#include <stdio.h>\n', 1)
+    main_c = main_c.replace("    kernel_gemm(C, A, B);\n", "    double started = omp_get_wtime();\n    kernel_gemm(C, A, B);\n", 1)
+    main_c = main_c.replace("    return 0;\n", '    fprintf(stderr, "took %.6f s\\n", omp_get_wtime() - started);\n'
+                                              "    return 0;\n", 1)
+    assert main_c.count("omp_get_wtime") == 2
+    (root / "main.c").write_text(main_c)
+    report = tmp_path / "report.json"
+    code, out, err = run_cli(["suggest", "gemm.c", "--no-tune", "--report", str(report)], root, capsys)
+    assert "Traceback" not in out + err
+    records = json.loads(report.read_text())
+    assert not [e for e in records["errors"] if "cannot verify" in e], records["errors"]
+    [gemm] = [r for r in records["proposals"] + records["rejected"] if (r["file"].split("/")[-1], r["line"]) == ("gemm.c", 5)]
+    evidence = gemm["evidence"]
+    assert evidence["stage"] not in CORRECTNESS_STAGES, evidence
+    assert evidence["output_check"] == "same" and evidence["output_not_compared"] == "stderr line 4, number 1"
+    assert "not compared, as they varied between two serial runs: stderr line 4, number 1" in out
+
+
+def test_a_users_run_that_fails_gets_no_starter_file(tmp_path, capsys):
+    """The user's .ompilot.toml is there and its run fails: the line names the
+    file and the program's last words; no starter file to replace theirs."""
+    root = write_project(tmp_path / "proj")
+    (root / ".ompilot.toml").write_text('run = ["{exe} 2>/dev/null && echo checksum invalid && false"]\n')
+    code, out, err = run_cli(["suggest", "gemm.c", "--no-tune"], root, capsys)
+    assert code == 1 and "Traceback" not in out + err
+    [line] = [l for l in out.splitlines() if "cannot verify" in l]
+    assert line == (f"error: {root / '.ompilot.toml'}: cannot verify: the serial program fails: exit status 1: "
+                    "nothing on stderr; stdout ends with 'checksum invalid'"), line
+    assert "save this as" not in out

@@ -333,9 +333,13 @@ def _lend(found: ProgramConfig | None, built: ProgramConfig, source: Path, flags
                                found=built.found)
 
 
-def starter_block(config: ProgramConfig) -> str:
-    """For a build ompilot worked out itself that failed: the file to start from; "" otherwise."""
+def starter_block(config: ProgramConfig, why: str = "") -> str:
+    """For a build ompilot worked out itself that failed: the file to start
+    from; "" otherwise, and when the user's own file is there and what failed
+    is not the build (its `run` keys are what to change, not a new file)."""
     if config.found is None and config.source != SINGLE_FILE:
+        return ""
+    if config.source.endswith((CONFIG_FILE, PYPROJECT)) and not why.startswith("the serial build fails"):
         return ""
     facts = config.found
     directory = facts.root if facts is not None else config.root

@@ -340,7 +340,7 @@ class _Run:
                         self.files_done += len(members)
                     for index, result in members:
                         self.summary.results[index] = withheld(result, workers)
-                    self.summary.errors.append(f"{config.source or config.root}: cannot verify: {workers}{starter_block(config)}")
+                    self.summary.errors.append(f"{config.source or config.root}: cannot verify: {workers}{starter_block(config, workers)}")
                     continue
                 for index, result in members:
                     relative = _relative(result.path, config.root)
