@@ -280,7 +280,7 @@ def _evidence_lines(evidence: Evidence | None) -> list[str]:
     if evidence.checked:
         skipped = evidence.output_not_compared
         lines.append(f"output check: {evidence.output_difference or 'same'}"
-                     + (f" (not compared, as they varied between two serial runs: {skipped})" if skipped else ""))
+                     + (f" (not compared: {skipped})" if skipped else ""))
         serial, parallel = evidence.timing.serial_seconds, evidence.timing.parallel_seconds
         if serial and parallel:
             lines.append(f"timing: serial {_spread(serial)}, parallel {_spread(parallel)} with "

@@ -212,7 +212,7 @@ def test_numbers_that_vary_between_serial_runs_are_not_compared(tmp_path):
     (tmp_path / ".ompilot.toml").write_text(config)  # stdout and stderr: the nanoseconds are left out
     [outcome] = check_target(tmp_path / "prog.c")
     assert outcome.error is None and outcome.result.stage != "output", outcome
-    assert outcome.result.output_not_compared == "stderr line 1, number 1"
+    assert outcome.result.output_not_compared == "stderr line 1, number 1, which varied between serial runs"
 
 
 def test_a_varying_number_leaves_the_others_of_its_line_compared():
@@ -223,6 +223,12 @@ def test_a_varying_number_leaves_the_others_of_its_line_compared():
     assert (wrong.line, wrong.number) == (1, 1)
     assert varying_numbers([Output("stdout", "a 1 2\nb 3\n")], [Output("stdout", "a 1 5\nb 4\n")]) == frozenset(
         {("stdout", 1, 2), ("stdout", 2, 1)})
+    # a width-padded number (%10g) takes more or fewer blanks: the numbers vary, not the text
+    padded = varying_numbers([Output("stdout", "Grind time  =  0.5142125 (per dom)\n")],
+                             [Output("stdout", "Grind time  = 0.50283125 (per dom)\n")])
+    assert padded == frozenset({("stdout", 1, 1)})
+    assert first_difference("t =  0.5 s\n", "t = 0.50 s\n") is None
+    assert str(first_difference("t =  0.5 s\n", "t = 0.75 s\n", stream="stdout")).startswith("stdout line 1, number 1")
     # more than numbers differ (text, lines, streams): no reference at all
     assert varying_numbers([Output("stdout", "odd 1\n")], [Output("stdout", "even 1\n")]) is None
     assert varying_numbers([Output("stdout", "1\n")], [Output("stdout", "1\n2\n")]) is None
@@ -268,14 +274,14 @@ def test_a_number_two_serial_runs_printed_alike_is_told_from_a_wrong_one(tmp_pat
     number joins the varying ones instead of failing the check."""
     outcome, runs = _counted(tmp_path, 'fprintf(stderr, "pass %ld\\n", count / 2)')
     assert outcome.error is None and outcome.result.stage != "output", outcome
-    assert outcome.result.output_not_compared == "stderr line 1, number 1"
+    assert outcome.result.output_not_compared == "stderr line 1, number 1, which varied between serial runs"
     assert runs >= 4  # two serial runs, the parallel one, the serial one again (and the timing's)
 
 
 def test_text_that_varies_between_serial_runs_cannot_be_a_reference(tmp_path):
     outcome, _ = _counted(tmp_path, 'fprintf(stderr, "%s\\n", count % 2 ? "odd" : "even")')
     assert outcome.error and "the serial program's stderr differs between two runs" in outcome.error
-    assert 'set compare = ["stdout"] in .ompilot.toml' in outcome.error
+    assert 'ignore_lines = ["..."] or the stream with compare = ["stdout"] in .ompilot.toml' in outcome.error
 
 
 OMP_TIMED = r"""
@@ -303,4 +309,55 @@ def test_a_program_calling_openmp_functions_has_a_serial_reference(tmp_path):
         'build = "{cc} {cflags} prog.c -o {out}"\nrun = "{exe}"\nthreads = [2]\ntiming_runs = 3\n')
     [outcome] = check_target(tmp_path / "prog.c")
     assert outcome.error is None and outcome.result.stage != "output", outcome
-    assert outcome.result.output_not_compared == "stderr line 1, number 1"
+    assert outcome.result.output_not_compared == "stderr line 1, number 1, which varied between serial runs"
+
+def test_ignore_lines_leaves_out_what_only_one_build_prints_and_stable_timings(tmp_path):
+    """LULESH's pattern: the OpenMP build prints a line the serial one does not
+    ("Num threads: 2"), and a timing with two decimals that every serial run
+    prints alike. Without ignore_lines the check fails on both; with it the
+    lines are left out (and said so) while the result lines are compared."""
+    (tmp_path / "prog.c").write_text(r"""
+#include <stdio.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+int main(void) {
+  static double a[1000000];
+  double sum = 0;
+#ifdef _OPENMP
+  printf("Num threads: %d\n", omp_get_max_threads());
+#endif
+  #pragma omp parallel for
+  for (int i = 0; i < 1000000; i++) a[i] = i * 0.5;
+  for (int i = 0; i < 1000000; i++) sum += a[i];
+  printf("sum %.2f\n", sum);
+#ifdef _OPENMP
+  printf("Elapsed time = %.2f (s)\n", 1.25);
+#else
+  printf("Elapsed time = %.2f (s)\n", 2.5);
+#endif
+  return 0;
+}
+""")
+    config = 'build = "{cc} {cflags} prog.c -o {out}"\nrun = "{exe}"\nthreads = [2]\ntiming_runs = 3\n'
+    (tmp_path / ".ompilot.toml").write_text(config)
+    [outcome] = check_target(tmp_path / "prog.c")
+    assert outcome.result.stage == "output" and "stdout line 1: the text differs: 'Num threads: 2'" in (
+        outcome.result.output_difference), outcome.result
+    (tmp_path / ".ompilot.toml").write_text(config + 'ignore_lines = ["^Num threads", "^Elapsed time"]\n')
+    [outcome] = check_target(tmp_path / "prog.c")
+    assert outcome.error is None and outcome.result.stage != "output", outcome.result
+    assert outcome.result.output_not_compared == "lines matching '^Num threads', '^Elapsed time' (ignore_lines)"
+    # the sum is still compared: a different one is found, on the parallel run's line
+    (tmp_path / ".ompilot.toml").write_text(config + 'ignore_lines = ["^Num threads"]\n')
+    [outcome] = check_target(tmp_path / "prog.c")
+    assert outcome.result.output_difference == (
+        "stdout line 3, number 1: 1.25 against 2.50 in the serial run (printed with 2 decimals: one unit is 0.01; "
+        "also beyond rel=1e-09, abs=1e-12)"), outcome.result
+
+
+def test_ignore_lines_must_be_regular_expressions(tmp_path):
+    with pytest.raises(ConfigError, match=r"'ignore_lines': '\(' is not a regular expression"):
+        parse_config({"build": "{cc} {cflags} a.c -o {out}", "run": "{exe}", "ignore_lines": ["("]}, tmp_path, "t")
+    with pytest.raises(ConfigError, match="'ignore_lines' must be a list of regular expressions"):
+        parse_config({"build": "{cc} {cflags} a.c -o {out}", "run": "{exe}", "ignore_lines": "Elapsed"}, tmp_path, "t")

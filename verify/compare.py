@@ -30,6 +30,15 @@ from decimal import Decimal, InvalidOperation
 _NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|[-+]?(?:inf|nan)", re.IGNORECASE)
 
 
+_PADDED_NUMBER = re.compile(rf"\s*(?:{_NUMBER.pattern})\s*", re.IGNORECASE)
+
+
+def _shape(line: str) -> str:
+    """The line with each number, and the blanks padding it, as one mark:
+    `%10g` pads 0.5142125 with one blank and 0.50283125 with none."""
+    return _PADDED_NUMBER.sub(" # ", line)
+
+
 @dataclass(frozen=True)
 class Tolerance:
     rel: float = 1e-9
@@ -74,26 +83,37 @@ def output_difference(expected: str, actual: str, tolerance: Tolerance = Toleran
 Place = tuple[str, int, int]
 
 
+def kept_lines(text: str, ignore: tuple[str, ...] = ()) -> list[tuple[int, str]]:
+    """(line number, line) of each line of `text` no pattern of `ignore` finds (re.search)."""
+    patterns = [re.compile(p) for p in ignore]
+    return [(n, line) for n, line in enumerate(text.splitlines(), 1) if not any(p.search(line) for p in patterns)]
+
+
 def first_difference(expected: str, actual: str, tolerance: Tolerance = Tolerance(),
-                     stream: str = "output", skip: frozenset[Place] = frozenset()) -> Difference | None:
+                     stream: str = "output", skip: frozenset[Place] = frozenset(),
+                     ignore: tuple[str, ...] = ()) -> Difference | None:
     """The first place `actual` (the parallel run's) departs from `expected`
-    (the serial run's), the numbers at `skip` left out."""
-    want, got = expected.splitlines(), actual.splitlines()
-    for number, (a, b) in enumerate(zip(want, got), 1):
+    (the serial run's), the numbers at `skip` (serial line numbers) and the
+    lines `ignore` finds left out. Positions are the parallel run's lines."""
+    want, got = kept_lines(expected, ignore), kept_lines(actual, ignore)
+    for (line, a), (number, b) in zip(want, got):
         if a == b:
             continue
-        if _NUMBER.sub("#", a) != _NUMBER.sub("#", b):
+        if _shape(a) != _shape(b):
             return Difference(stream, f"the text differs: {_clip(b)} against {_clip(a)} in the serial run", number)
         for index, (x, y) in enumerate(zip(_NUMBER.findall(a), _NUMBER.findall(b)), 1):
-            if (stream, number, index) in skip:
+            if (stream, line, index) in skip:
                 continue
             problem = number_difference(x, y, tolerance)
             if problem:
                 return Difference(stream, problem, number, index)
     if len(want) != len(got):
-        first = min(len(want), len(got)) + 1
-        extra = (f"first extra line: {_clip(got[first - 1])}" if len(got) > len(want)
-                 else f"first missing line: {_clip(want[first - 1])}")
+        shorter = min(len(want), len(got))
+        if len(got) > len(want):
+            first, extra = got[shorter][0], f"first extra line: {_clip(got[shorter][1])}"
+        else:
+            first = (got[-1][0] + 1) if got else 1
+            extra = f"first missing line: {_clip(want[shorter][1])}"
         lines = f"{len(got)} line{'s' if len(got) != 1 else ''}"
         return Difference(stream, f"{lines} instead of the serial run's {len(want)}; {extra}", first)
     return None
@@ -148,11 +168,11 @@ def _clip(line: str, width: int = 80) -> str:
     return repr(line if len(line) <= width else line[: width - 3] + "...")
 
 
-def varying_numbers(first: list[Output], second: list[Output]) -> frozenset[Place] | None:
+def varying_numbers(first: list[Output], second: list[Output], ignore: tuple[str, ...] = ()) -> frozenset[Place] | None:
     """The numbers that differ between two runs of the same (serial) program,
     when nothing else does: the same streams, lines and text around the
-    numbers. None when more than numbers differ: such output cannot be a
-    reference."""
+    numbers (the lines `ignore` finds left out). None when more than numbers
+    differ: such output cannot be a reference."""
     if [o.name for o in first] != [o.name for o in second]:
         return None
     varying: set[Place] = set()
@@ -161,13 +181,13 @@ def varying_numbers(first: list[Output], second: list[Output]) -> frozenset[Plac
             if one.text != other.text:
                 return None
             continue
-        lines, again = one.text.splitlines(), other.text.splitlines()
+        lines, again = kept_lines(one.text, ignore), kept_lines(other.text, ignore)
         if len(lines) != len(again):
             return None
-        for number, (a, b) in enumerate(zip(lines, again), 1):
+        for (number, a), (_, b) in zip(lines, again):
             if a == b:
                 continue
-            if _NUMBER.sub("#", a) != _NUMBER.sub("#", b):
+            if _shape(a) != _shape(b):
                 return None
             varying.update((one.name, number, index) for index, (x, y)
                            in enumerate(zip(_NUMBER.findall(a), _NUMBER.findall(b)), 1) if x != y)
@@ -182,9 +202,9 @@ def describe_places(places: frozenset[Place], most: int = 4) -> str:
 
 
 def outputs_difference(expected: list[Output], actual: list[Output], tolerance: Tolerance,
-                       skip: frozenset[Place] = frozenset()) -> Difference | None:
+                       skip: frozenset[Place] = frozenset(), ignore: tuple[str, ...] = ()) -> Difference | None:
     """The first difference between two runs' compared streams (serial first),
-    the numbers at `skip` left out."""
+    the numbers at `skip` and the lines `ignore` finds left out."""
     serial = {o.name: o for o in expected}
     parallel = {o.name: o for o in actual}
     for name in sorted(serial.keys() - parallel.keys()):
@@ -195,7 +215,8 @@ def outputs_difference(expected: list[Output], actual: list[Output], tolerance: 
         other = parallel[output.name]
         if (output.large or other.large) and output.text != other.text:
             return Difference(output.name, f"differs ({output.large or other.large})")
-        difference = first_difference(output.text, other.text, tolerance, stream=output.name, skip=skip)
+        difference = first_difference(output.text, other.text, tolerance, stream=output.name, skip=skip,
+                                      ignore=ignore)
         if difference is not None:
             return difference
     return None

@@ -39,6 +39,10 @@ Keys:
   compare        list from "stdout", "stderr", "files": what of each run is compared
                  (default ["stdout", "stderr"], plus "files" when `files` is set; "files"
                  means the `files` listed and every file a run creates, changes or deletes).
+  ignore_lines   list of str: regular expressions; the lines of any compared output
+                 they find (re.search) are left out of the output check, e.g.
+                 ["^Elapsed time", "Num threads"] (timings printed alike in every serial
+                 run, lines only an OpenMP build prints).
   race_defines   list of str: macros defined for the race-check build only, e.g. ["MINI_DATASET"]
                  (a problem size chosen at compile time: the race check runs the small one).
   race_cflags    str: more flags for the race-check build only.
@@ -78,7 +82,7 @@ PYPROJECT = "pyproject.toml"
 KNOWN_KEYS = (
     "build", "run", "race_run", "files", "language", "tolerance", "time_limit", "memory_limit_mb",
     "threads", "race_runs", "timing_runs", "tune_seconds", "compilers", "compare", "race_defines", "race_cflags",
-    "race_build", "executor", "slurm",
+    "race_build", "executor", "slurm", "ignore_lines",
 )  # fmt: skip
 EXECUTORS = ("local", "slurm")
 SLURM_KEYS = ("partition", "account", "qos", "time", "constraint", "sbatch_options", "threads", "check_cpus",
@@ -107,6 +111,7 @@ class ProgramConfig:
     race_run: tuple[str, ...] = ()  # run commands for the race checker (default: `run`)
     files: tuple[str, ...] = ()  # output files to compare, relative to root
     compare: tuple[str, ...] = ("stdout", "stderr")  # what of each run is compared: stdout, stderr, files
+    ignore_lines: tuple[str, ...] = ()  # regular expressions: lines of the outputs left out of the output check
     language: str = "c"  # c | cpp: picks the compiler
     tolerance: Tolerance = Tolerance()
     time_limit: float = 60.0  # seconds per build or run
@@ -399,6 +404,7 @@ threads = [{threads}]  # thread counts to check with (each >= 2)
 # race_defines = [{_toml_string("MINI_DATASET") if sizes else ""}]  # macros of the race-check build only: a small size
 # race_cflags = ""  # more flags of the race-check build only
 # compare = ["stdout", "stderr"]  # add "files" to compare the files a run writes
+# ignore_lines = []  # regular expressions: output lines left out of the comparison
 """
 
 
@@ -521,6 +527,16 @@ def parse_config(table: dict, root: Path, source: str) -> ProgramConfig:
         values["compilers"] = tuple(dict.fromkeys(compilers))
 
     values["compare"] = _compare(table, values, fail)
+    if "ignore_lines" in table:
+        patterns = table["ignore_lines"]
+        if not isinstance(patterns, list) or not all(isinstance(p, str) and p for p in patterns):
+            raise fail(f"'ignore_lines' must be a list of regular expressions, e.g. [\"^Elapsed time\"], not {patterns!r}")
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise fail(f"'ignore_lines': {pattern!r} is not a regular expression ({exc})") from None
+        values["ignore_lines"] = tuple(patterns)
     return ProgramConfig(**values)
 
 

@@ -247,13 +247,14 @@ class Program:
         if failed is not None:
             raise VerifyError(f"the serial program fails: {_describe(failed)}")
         again, _, _ = self.run("serial.exe", None)
-        varying = varying_numbers(outputs, again)
+        varying = varying_numbers(outputs, again, self.config.ignore_lines)
         if varying is None:
             streams = [o.name for o, other in zip(outputs, again) if o != other] or ["its outputs"]
             hint = ""
             if set(streams) <= {"stdout", "stderr"} and len(streams) == 1:
                 kept = "stderr" if streams == ["stdout"] else "stdout"
-                hint = f"; if {streams[0]} holds timings or other varying text, set compare = [\"{kept}\"] in .ompilot.toml"
+                hint = (f"; if {streams[0]} holds varying text, leave its lines out with ignore_lines = [\"...\"] "
+                        f"or the stream with compare = [\"{kept}\"] in .ompilot.toml")
             raise VerifyError(f"the serial program's {', '.join(streams)} differs between two runs: it cannot be a "
                               f"reference{hint}")
         self.baseline = Baseline(outputs=outputs, seconds=[], varying=varying)
@@ -283,8 +284,7 @@ class Program:
         if digest not in self.memo.outputs:
             self.memo.outputs[digest] = self._output_check()
         failed = self.memo.outputs[digest]
-        if self.baseline.varying:
-            result.output_not_compared = describe_places(self.baseline.varying)
+        result.output_not_compared = self._not_compared()
         if failed is not None:
             result.accepted, result.stage, result.message = False, "output", failed.message
             result.output_difference = failed.difference
@@ -323,15 +323,25 @@ class Program:
         (at most SERIAL_RERUNS times per program)."""
         while True:
             difference = outputs_difference(self.baseline.outputs, outputs, self.config.tolerance,
-                                            self.baseline.varying)
+                                            self.baseline.varying, self.config.ignore_lines)
             if difference is None or not difference.number or self.serial_reruns >= SERIAL_RERUNS:
                 return None if difference is None else str(difference)
             self.serial_reruns += 1
             again, _, failed = self.run("serial.exe", None)
-            varying = None if failed is not None else varying_numbers(self.baseline.outputs, again)
+            varying = None if failed is not None else varying_numbers(self.baseline.outputs, again,
+                                                                      self.config.ignore_lines)
             if not varying or (difference.stream, difference.line, difference.number) not in varying:
                 return str(difference)
             self.baseline.varying = self.baseline.varying | varying
+
+    def _not_compared(self) -> str:
+        """What of the outputs the output check leaves out, for the evidence ("" when nothing)."""
+        parts = []
+        if self.config.ignore_lines:
+            parts.append("lines matching " + ", ".join(repr(p) for p in self.config.ignore_lines) + " (ignore_lines)")
+        if self.baseline.varying:
+            parts.append(f"{describe_places(self.baseline.varying)}, which varied between serial runs")
+        return "; ".join(parts)
 
     def _counted_build(self, files: dict[str, bytes], compiler: str, cflags: str, name: str,
                        command: str = "") -> RunResult:
