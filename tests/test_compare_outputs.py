@@ -62,6 +62,9 @@ def test_first_difference_names_stream_line_and_number():
     assert first_difference(serial, "n = 3\nsum 1.01 12.36 7\nend\n") is None
     text = first_difference(serial, "n = 3\nsum: 1.00 12.35 7\nend\n", stream="stdout")
     assert str(text).startswith("stdout line 2: the text differs: 'sum: 1.00 12.35 7' against 'sum 1.00 12.35 7'")
+    inserted = first_difference(serial, "n = 3\nthreads 2\nsum 1.00 12.35 7\nend\n", stream="stdout")
+    assert str(inserted) == ("stdout line 2: a line the serial run does not print: 'threads 2' (if it is not a "
+                             "result, ignore_lines can leave it out)")
     shorter = first_difference(serial, "n = 3\nsum 1.00 12.35 7\n", stream="stdout")
     assert str(shorter) == "stdout line 3: 2 lines instead of the serial run's 3; first missing line: 'end'"
 
@@ -342,8 +345,9 @@ int main(void) {
     config = 'build = "{cc} {cflags} prog.c -o {out}"\nrun = "{exe}"\nthreads = [2]\ntiming_runs = 3\n'
     (tmp_path / ".ompilot.toml").write_text(config)
     [outcome] = check_target(tmp_path / "prog.c")
-    assert outcome.result.stage == "output" and "stdout line 1: the text differs: 'Num threads: 2'" in (
-        outcome.result.output_difference), outcome.result
+    assert outcome.result.stage == "output" and outcome.result.output_difference == (
+        "stdout line 1: a line the serial run does not print: 'Num threads: 2' (if it is not a result, "
+        "ignore_lines can leave it out)"), outcome.result
     (tmp_path / ".ompilot.toml").write_text(config + 'ignore_lines = ["^Num threads", "^Elapsed time"]\n')
     [outcome] = check_target(tmp_path / "prog.c")
     assert outcome.error is None and outcome.result.stage != "output", outcome.result

@@ -96,10 +96,13 @@ def first_difference(expected: str, actual: str, tolerance: Tolerance = Toleranc
     (the serial run's), the numbers at `skip` (serial line numbers) and the
     lines `ignore` finds left out. Positions are the parallel run's lines."""
     want, got = kept_lines(expected, ignore), kept_lines(actual, ignore)
-    for (line, a), (number, b) in zip(want, got):
+    for position, ((line, a), (number, b)) in enumerate(zip(want, got)):
         if a == b:
             continue
         if _shape(a) != _shape(b):
+            if [_shape(t) for _, t in got[position + 1:]] == [_shape(t) for _, t in want[position:]]:
+                return Difference(stream, f"a line the serial run does not print: {_clip(b)} (if it is not a "
+                                          "result, ignore_lines can leave it out)", number)
             return Difference(stream, f"the text differs: {_clip(b)} against {_clip(a)} in the serial run", number)
         for index, (x, y) in enumerate(zip(_NUMBER.findall(a), _NUMBER.findall(b)), 1):
             if (stream, line, index) in skip:
