@@ -897,8 +897,11 @@ def _fix(directive: Directive, decision: Decision) -> str | None:
     calls = {(c.name, c.line): c for c in decision.facts.calls} if decision.facts else {}
     if any(_is_race(r, directive, calls) for r in decision.reasons):
         return ""
-    if "parallel" not in directive.names or decision.parallel is not True or "\\" in directive.text:
+    worksharing = _worksharing_loop(directive)  # a `for` of an enclosing region's team
+    if not ("parallel" in directive.names or worksharing) or decision.parallel is not True or "\\" in directive.text:
         return None
+    if worksharing and decision.reductions:
+        return None  # a reduction's variable must be shared in the enclosing region, which this does not check
     counter = decision.canonical.var.name if decision.canonical and decision.canonical.var else None
     added = []
     if decision.private:

@@ -381,3 +381,58 @@ def test_removing_the_only_racy_pragma_needs_no_race_check(tmp_path):
     assert "#pragma omp parallel for\n    for (int i = 1" not in result.patched.decode()
     # and the other proposals were checked without the racy pragma in the way
     assert all(p.evidence.output_difference is None for p in result.proposals + result.rejected if p is not fix)
+
+
+#: NPB CG's pattern: a worksharing `for` in a region whose private() left out the inner counter
+REGION_FOR_SHARED_COUNTER = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#define N 4000
+static double a[N * 8], x[N], y[N];
+static int start[N + 1];
+int main(int argc, char **argv)
+{
+    int j, k, reps = argc > 1 ? atoi(argv[1]) : 1;
+    double d, sum = 0.0;
+    for (j = 0; j <= N; j++) start[j] = 8 * j;
+    for (j = 0; j < N * 8; j++) a[j] = (j % 13) * 0.25;
+    for (j = 0; j < N; j++) x[j] = (j % 7) * 0.5;
+    for (int r = 0; r < reps; r++) {
+#pragma omp parallel default(shared) private(j, d)
+{
+#pragma omp for
+        for (j = 0; j < N; j++) {
+            d = 0.0;
+            for (k = start[j]; k < start[j + 1]; k++)
+                d = d + a[k] * x[k % N];
+            y[j] = d;
+        }
+}
+    }
+    for (j = 0; j < N; j++) sum += y[j];
+    printf("%.3f\n", sum);
+    return 0;
+}
+"""
+
+
+def test_a_worksharing_for_in_a_region_gets_its_missing_private(tmp_path):
+    """The region makes j and d private but not k, which every thread's
+    iterations write: the fix adds private(k) to the `for` (its region's team
+    shares the iterations) and passes the race check."""
+    from ompilot.suggest.engine import suggest_file
+    from ompilot.verify.session import verify_results
+
+    (tmp_path / "prog.c").write_text(REGION_FOR_SHARED_COUNTER)
+    (tmp_path / ".ompilot.toml").write_text(
+        'build = "{cc} {cflags} prog.c -o {out}"\nrun = "{exe} 20"\nrace_run = "{exe} 1"\n'
+        "threads = [2]\ntiming_runs = 3\ntune_seconds = 0\n"
+    )
+    result = suggest_file(tmp_path / "prog.c")
+    [fix] = [p for p in result.proposals if p.kind == "fix"]
+    assert fix.summary == "fix the racy pragma at line 17", fix
+    assert [e.text.strip() for e in fix.edits] == ["#pragma omp for private(k)"]
+    [result] = verify_results([result], tune=False).results
+    [fix] = [p for p in result.proposals + result.rejected if p.kind == "fix"]
+    assert fix.evidence.race_check.runs > 0 and fix.evidence.race_check.races == (), fix.evidence
+    assert fix.evidence.output_difference is None and fix.evidence.stage in ("accepted", "speed"), fix.evidence
