@@ -276,7 +276,9 @@ def _evidence_lines(evidence: Evidence | None) -> list[str]:
     race = evidence.race_check
     if race is not None and race.runs:
         archer = "Archer loaded" if race.archer_loaded else "Archer NOT loaded"
-        lines.append(f"race check: {race.runs} runs under ThreadSanitizer ({archer}), {len(race.races)} races")
+        known = "; ".join(f"{r.first} and {r.second}" for r in race.in_original)
+        lines.append(f"race check: {race.runs} runs under ThreadSanitizer ({archer}), {len(race.races)} races"
+                     + (f" (not counted, as the unchanged program has them too: {known})" if known else ""))
     if evidence.checked:
         skipped = evidence.output_not_compared
         lines.append(f"output check: {evidence.output_difference or 'same'}"

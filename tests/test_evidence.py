@@ -43,7 +43,7 @@ def test_json_keeps_the_documented_shape():
         "loop_serial_seconds", "loop_parallel_seconds", "program_speedup", "stage_seconds", "cached_from"]
     record = evidence.to_json()
     assert record["output_not_compared"] == ""  # every number of the output was compared
-    assert record["race_check"] == {"runs": 6, "archer_loaded": True, "races": []}
+    assert record["race_check"] == {"runs": 6, "archer_loaded": True, "races": [], "in_original": []}
     assert record["output_check"] == "same" and record["speedup"] == 1.8 and record["threads"] == 2
     assert record["loops"] == [{"loop": "f.c:2", "serial_seconds": 0.4, "parallel_seconds": 0.22}]
     assert record["stage_seconds"] == {"builds": 1.2, "build_count": 3}

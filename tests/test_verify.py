@@ -436,3 +436,62 @@ def test_a_worksharing_for_in_a_region_gets_its_missing_private(tmp_path):
     [fix] = [p for p in result.proposals + result.rejected if p.kind == "fix"]
     assert fix.evidence.race_check.runs > 0 and fix.evidence.race_check.races == (), fix.evidence
     assert fix.evidence.output_difference is None and fix.evidence.stage in ("accepted", "speed"), fix.evidence
+
+
+#: a race the program already has (every thread counts itself into `calls`), and a loop to parallelize
+ALREADY_RACY = r"""
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#define N 200000
+static double a[N], b[N];
+static int calls;
+static void count_threads(void)
+{
+#pragma omp parallel
+    calls++;
+}
+int main(int argc, char **argv)
+{
+    int reps = argc > 1 ? atoi(argv[1]) : 1;
+    double sum = 0.0;
+    for (int i = 0; i < N; i++)
+        a[i] = (i % 17) * 0.125;
+    count_threads();
+    for (int r = 0; r < reps; r++)
+        for (int i = 0; i < N; i++)
+            b[i] = sqrt(a[i] + r) * a[i];
+    for (int i = 0; i < N; i++)
+        sum += b[i];
+    printf("%.3f\n", sum);
+    return 0;
+}
+"""
+
+
+def test_a_race_the_unchanged_program_has_is_not_the_proposals(tmp_path):
+    """The unchanged program races on `calls` (line 11). A proposal whose race
+    check shows only that race, at the same two accesses, is not turned down
+    for it: the evidence lists it as the program's own. `ompilot verify` of
+    the program's pragmas still reports it: there, it is the change."""
+    from ompilot.suggest.engine import suggest_file
+    from ompilot.verify.existing import check_target
+    from ompilot.verify.session import verify_results
+
+    (tmp_path / "prog.c").write_text(ALREADY_RACY)
+    (tmp_path / ".ompilot.toml").write_text(
+        'build = "{cc} {cflags} prog.c -o {out} -lm"\nrun = "{exe} 20"\nrace_run = "{exe} 1"\n'
+        "threads = [2]\ntiming_runs = 3\ntune_seconds = 0\n"
+    )
+    result = suggest_file(tmp_path / "prog.c")
+    [result] = verify_results([result], tune=False).results
+    checked = [p for p in result.proposals + result.rejected
+               if p.evidence is not None and p.evidence.race_check is not None and p.evidence.race_check.runs]
+    assert checked, [(p.line, p.summary, p.evidence) for p in result.proposals + result.rejected]
+    for proposal in checked:
+        race = proposal.evidence.race_check
+        assert race.races == () and proposal.evidence.stage != "race", proposal.evidence
+        assert race.in_original and all(r.first.startswith("prog.c:11 ") and r.second.startswith("prog.c:11 ")
+                                        for r in race.in_original), race
+    [outcome] = check_target(tmp_path / "prog.c")
+    assert outcome.result.stage == "race" and "prog.c:11" in outcome.result.message, outcome.result

@@ -44,6 +44,7 @@ class CheckResult:
     stage: str  # compile | race | output | speed | accepted
     message: str  # one line: why rejected, or the speedup
     races: list[RaceReport] = field(default_factory=list)
+    races_in_original: list[RaceReport] = field(default_factory=list)  # seen, but the unchanged program has them too
     race_runs: int = 0  # runs under the race checker, all clean when accepted
     archer_loaded: bool = False
     output_difference: str | None = None
@@ -74,9 +75,12 @@ class RaceEvidence:
     runs: int
     archer_loaded: bool
     races: tuple[RaceReport, ...] = ()
+    #: races the candidate showed that the unchanged program shows too (same accesses): not the change's
+    in_original: tuple[RaceReport, ...] = ()
 
     def to_json(self) -> dict:
-        return {"runs": self.runs, "archer_loaded": self.archer_loaded, "races": [asdict(r) for r in self.races]}
+        return {"runs": self.runs, "archer_loaded": self.archer_loaded, "races": [asdict(r) for r in self.races],
+                "in_original": [asdict(r) for r in self.in_original]}
 
 
 @dataclass(frozen=True)
@@ -203,7 +207,8 @@ class Evidence:
         )
         return cls(
             result.accepted, result.stage, result.message,
-            race_check=RaceEvidence(result.race_runs, result.archer_loaded, tuple(result.races)),
+            race_check=RaceEvidence(result.race_runs, result.archer_loaded, tuple(result.races),
+                                    tuple(result.races_in_original)),
             output_difference=result.output_difference, output_not_compared=result.output_not_compared,
             timing=timing, tried=tuple(result.tried),
             chosen=result.chosen, stage_seconds=tuple(result.stage_seconds.items()), cached_from=result.cached_from,

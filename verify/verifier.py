@@ -24,6 +24,7 @@ together. Nothing is written outside a temporary copy of the tree.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import os
 import re
@@ -44,7 +45,7 @@ from . import cache as verification_cache
 from . import looptime, races, runfiles
 from .compare import Output, Place, describe_places, outputs_difference, varying_numbers
 from .config import ProgramConfig
-from .evidence import CheckResult, Evidence, RunResult
+from .evidence import CheckResult, Evidence, RaceReport, RunResult
 from .runner import OUTPUT_LIMIT, Sandbox, run_command
 from .stages import StageTimes
 
@@ -145,6 +146,8 @@ class Program:
     #: the serial builds' flags: _SERIAL_FLAGS, with libomp linked once `prepare` found the program calls it
     serial_flags: str = _SERIAL_FLAGS
     serial_reruns: int = 0  # of the serial program, to tell a varying number from a wrong one
+    #: the unchanged program's races (`_race_key`s), once a candidate showed races; None before
+    original_races: set[frozenset[str]] | None = None
 
     # ------------------------------------------------------------- building
 
@@ -359,6 +362,7 @@ class Program:
         and the runtime build for the dynamic one. Sources checked before in
         this program are not run again."""
         race = races.RaceCheck(races=[], runs=0, archer_loaded=True)
+        known: list[RaceReport] = []  # races the unchanged program shows too
         for schedule, files in races.race_builds(race_files):
             digest = hashlib.sha256(repr((schedule, sorted(files.items()))).encode()).digest()
             found = self.memo.races.get(digest)
@@ -368,15 +372,20 @@ class Program:
             if isinstance(found, str):
                 result.accepted, result.stage, result.message = False, "race", found
                 return False
+            new = found.races
+            if new and not found.failures and found.archer_loaded:
+                new, seen_before = self._split_known_races(race_files, new)
+                known += [r for r in seen_before if (r.first, r.second) not in {(k.first, k.second) for k in known}]
             race.runs += found.runs
-            race.races += found.races
+            race.races += new
             race.failures += found.failures
             race.archer_loaded &= found.archer_loaded
-            if found.races or found.failures or not found.archer_loaded:
+            if new or found.failures or not found.archer_loaded:
                 break
         result.race_runs, result.archer_loaded, result.races = race.runs, race.archer_loaded, race.races
-        if race.races:
-            first = race.races[0]
+        result.races_in_original = known
+        if result.races:
+            first = result.races[0]
             result.accepted, result.stage = False, "race"
             result.message = f"data race: {first.first} and {first.second} ({first.threads} threads, {first.schedule})"
             return False
@@ -385,6 +394,30 @@ class Program:
             result.message = "the race check could not run: " + "; ".join(race.failures or ["Archer did not load"])
             return False
         return True
+
+    def _split_known_races(self, race_files: dict[str, bytes],
+                           found: list[RaceReport]) -> tuple[list[RaceReport], list[RaceReport]]:
+        """`found` split into the races the change brought and those the
+        unchanged program (the tree's files) shows too, with the same two
+        accesses: their lines mapped back through the change's edits. The
+        unchanged program is race-checked once, with every schedule."""
+        original = {relative: (self.config.root / relative).read_bytes() for relative in race_files}
+        unchanged = {relative: (data, races.runtime_schedules(data.decode("utf-8", errors="surrogateescape")).encode(
+            "utf-8", errors="surrogateescape")) for relative, data in original.items()}
+        if all(race_files[relative] in views for relative, views in unchanged.items()):
+            return found, []  # it is the unchanged program (`ompilot verify` of its pragmas): every race is its own
+        if self.original_races is None:
+            self.original_races = set()
+            for schedule, files in races.race_builds(original):
+                digest = hashlib.sha256(repr((schedule, sorted(files.items()))).encode()).digest()
+                if digest not in self.memo.races:
+                    self.memo.races[digest] = self._run_race_check(files, schedule)
+                checked = self.memo.races[digest]
+                if not isinstance(checked, str):
+                    self.original_races |= {_race_key(r, {}) for r in checked.races}
+        maps = {relative: _line_map(data, original[relative]) for relative, data in race_files.items()}
+        new = [r for r in found if _race_key(r, maps) not in self.original_races]
+        return new, [r for r in found if r not in new]
 
     def _run_race_check(self, race_files: dict[str, bytes], schedule: str) -> races.RaceCheck | str:
         """The race check's runs with one schedule, or why its build fails."""
@@ -578,6 +611,31 @@ def speed_verdict(pairs: list[tuple[float, float]]) -> bool | None:
 def _secs(seconds: float) -> str:
     """Two significant digits below a second (0.0063), two decimals above."""
     return f"{seconds:.2f}" if seconds >= 1 else f"{seconds:.2g}"
+
+
+_ACCESS_PLACE = re.compile(r"^(?P<file>.+):(?P<line>\d+) (?P<kind>\(.*\))$")
+
+
+def _line_map(changed: bytes, original: bytes) -> dict[int, int]:
+    """Line numbers of `changed` -> the same lines' numbers in `original`,
+    for the lines the change left as they were (1-based)."""
+    matcher = difflib.SequenceMatcher(None, original.splitlines(), changed.splitlines(), autojunk=False)
+    return {j + k + 1: i + k + 1 for i, j, size in matcher.get_matching_blocks() for k in range(size)}
+
+
+def _race_key(report: RaceReport, maps: dict[str, dict[int, int]]) -> frozenset[str]:
+    """The race's two accesses as places of the unchanged files ("f.c:12 (write)"):
+    a line of a changed file is mapped back through `maps`; a line the change
+    wrote has no place there and keeps a mark that matches nothing."""
+    places = []
+    for access in (report.first, report.second):
+        match = _ACCESS_PLACE.match(access)
+        if match is None or match["file"] not in maps:
+            places.append(access)
+            continue
+        line = maps[match["file"]].get(int(match["line"]))
+        places.append(f"{match['file']}:{line} {match['kind']}" if line else f"changed: {access}")
+    return frozenset(places)
 
 
 def _too_large(result: RunResult, compare: tuple[str, ...]) -> bool:
