@@ -364,18 +364,15 @@ class Program:
         race = races.RaceCheck(races=[], runs=0, archer_loaded=True)
         known: list[RaceReport] = []  # races the unchanged program shows too
         for schedule, files in races.race_builds(race_files):
-            digest = hashlib.sha256(repr((schedule, sorted(files.items()))).encode()).digest()
-            found = self.memo.races.get(digest)
-            if found is None:
-                found = self._run_race_check(files, schedule)
-                self.memo.races[digest] = found
+            found = self._race_check_once(files, schedule)
             if isinstance(found, str):
                 result.accepted, result.stage, result.message = False, "race", found
                 return False
             new = found.races
             if new and not found.failures and found.archer_loaded:
                 new, seen_before = self._split_known_races(race_files, new)
-                known += [r for r in seen_before if (r.first, r.second) not in {(k.first, k.second) for k in known}]
+                listed = {(k.first, k.second) for k in known}  # the same pair seen with other threads: once
+                known += [r for r in seen_before if (r.first, r.second) not in listed]
             race.runs += found.runs
             race.races += new
             race.failures += found.failures
@@ -409,15 +406,19 @@ class Program:
         if self.original_races is None:
             self.original_races = set()
             for schedule, files in races.race_builds(original):
-                digest = hashlib.sha256(repr((schedule, sorted(files.items()))).encode()).digest()
-                if digest not in self.memo.races:
-                    self.memo.races[digest] = self._run_race_check(files, schedule)
-                checked = self.memo.races[digest]
+                checked = self._race_check_once(files, schedule)
                 if not isinstance(checked, str):
                     self.original_races |= {_race_key(r, {}) for r in checked.races}
         maps = {relative: _line_map(data, original[relative]) for relative, data in race_files.items()}
         new = [r for r in found if _race_key(r, maps) not in self.original_races]
         return new, [r for r in found if r not in new]
+
+    def _race_check_once(self, files: dict[str, bytes], schedule: str) -> races.RaceCheck | str:
+        """`_run_race_check`, answered from the memo when these sources were checked before."""
+        digest = hashlib.sha256(repr((schedule, sorted(files.items()))).encode()).digest()
+        if digest not in self.memo.races:
+            self.memo.races[digest] = self._run_race_check(files, schedule)
+        return self.memo.races[digest]
 
     def _run_race_check(self, race_files: dict[str, bytes], schedule: str) -> races.RaceCheck | str:
         """The race check's runs with one schedule, or why its build fails."""
