@@ -335,17 +335,24 @@ def test_ctrl_c_leaves_no_temporary_files_behind(tmp_path):
     assert (tree / "prog.c").read_text() == GOOD
 
 
-def test_racy_pragmas_are_fixed_together_and_the_fix_is_the_base_of_other_checks(tmp_path):
+def _suggested(tmp_path: Path, source: str):
+    """`source` as prog.c with a configuration checking it quickly (20 reps run, 1 for the race check,
+    2 threads, no tuning), and the built-in engine's suggestions for it."""
     from ompilot.suggest.engine import suggest_file
-    from ompilot.verify.session import verify_results
 
-    source = (Path(__file__).resolve().parent.parent / "corpus" / "omp_racy_private.c").read_bytes()
-    (tmp_path / "prog.c").write_bytes(source)
+    (tmp_path / "prog.c").write_text(source)
     (tmp_path / ".ompilot.toml").write_text(
-        'build = "{cc} {cflags} prog.c -o {out}"\nrun = "{exe} 20"\nrace_run = "{exe} 1"\n'
+        'build = "{cc} {cflags} prog.c -o {out} -lm"\nrun = "{exe} 20"\nrace_run = "{exe} 1"\n'
         "threads = [2]\ntiming_runs = 3\ntune_seconds = 0\n"
     )
-    result = suggest_file(tmp_path / "prog.c")
+    return suggest_file(tmp_path / "prog.c")
+
+
+def test_racy_pragmas_are_fixed_together_and_the_fix_is_the_base_of_other_checks(tmp_path):
+    from ompilot.verify.session import verify_results
+
+    source = (Path(__file__).resolve().parent.parent / "corpus" / "omp_racy_private.c").read_text()
+    result = _suggested(tmp_path, source)
     [fix] = [p for p in result.proposals if p.kind == "fix"]
     others = [p for p in result.proposals if p.kind != "fix"]
     assert fix.summary == "fix the racy pragmas at lines 21, 28" and others
@@ -420,15 +427,9 @@ def test_a_worksharing_for_in_a_region_gets_its_missing_private(tmp_path):
     """The region makes j and d private but not k, which every thread's
     iterations write: the fix adds private(k) to the `for` (its region's team
     shares the iterations) and passes the race check."""
-    from ompilot.suggest.engine import suggest_file
     from ompilot.verify.session import verify_results
 
-    (tmp_path / "prog.c").write_text(REGION_FOR_SHARED_COUNTER)
-    (tmp_path / ".ompilot.toml").write_text(
-        'build = "{cc} {cflags} prog.c -o {out}"\nrun = "{exe} 20"\nrace_run = "{exe} 1"\n'
-        "threads = [2]\ntiming_runs = 3\ntune_seconds = 0\n"
-    )
-    result = suggest_file(tmp_path / "prog.c")
+    result = _suggested(tmp_path, REGION_FOR_SHARED_COUNTER)
     [fix] = [p for p in result.proposals if p.kind == "fix"]
     assert fix.summary == "fix the racy pragma at line 17", fix
     assert [e.text.strip() for e in fix.edits] == ["#pragma omp for private(k)"]
@@ -474,16 +475,10 @@ def test_a_race_the_unchanged_program_has_is_not_the_proposals(tmp_path):
     check shows only that race, at the same two accesses, is not turned down
     for it: the evidence lists it as the program's own. `ompilot verify` of
     the program's pragmas still reports it: there, it is the change."""
-    from ompilot.suggest.engine import suggest_file
     from ompilot.verify.existing import check_target
     from ompilot.verify.session import verify_results
 
-    (tmp_path / "prog.c").write_text(ALREADY_RACY)
-    (tmp_path / ".ompilot.toml").write_text(
-        'build = "{cc} {cflags} prog.c -o {out} -lm"\nrun = "{exe} 20"\nrace_run = "{exe} 1"\n'
-        "threads = [2]\ntiming_runs = 3\ntune_seconds = 0\n"
-    )
-    result = suggest_file(tmp_path / "prog.c")
+    result = _suggested(tmp_path, ALREADY_RACY)
     [result] = verify_results([result], tune=False).results
     checked = [p for p in result.proposals + result.rejected
                if p.evidence is not None and p.evidence.race_check is not None and p.evidence.race_check.runs]
