@@ -378,7 +378,8 @@ def test_a_project_timing_itself_with_openmp_calls_is_verified(tmp_path, capsys)
     assert evidence["stage"] not in CORRECTNESS_STAGES, evidence
     assert evidence["output_check"] == "same" and evidence["output_not_compared"] == (
         "stderr line 4, number 1, which varied between serial runs")
-    assert "output check: same (not compared: stderr line 4, number 1, which varied between serial runs)" in out
+    if gemm in records["proposals"]:  # the text prints a kept proposal's evidence (tests/test_evidence.py: always)
+        assert "output check: same (not compared: stderr line 4, number 1, which varied between serial runs)" in out
 
 
 def test_a_users_run_that_fails_gets_no_starter_file(tmp_path, capsys):

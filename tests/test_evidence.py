@@ -60,6 +60,20 @@ def test_json_keeps_the_documented_shape():
     assert Refusal("no", "m1").to_json() == {"accepted": False, "stage": "model", "message": "no", "model": "m1"}
 
 
+def test_the_text_says_what_was_not_compared_and_which_races_the_program_had():
+    checked = _checked()
+    checked.output_not_compared = "stderr line 4, number 1, which varied between serial runs"
+    checked.races_in_original = [RACE]
+    out = io.StringIO()
+    render.print_suggestions([FileSuggestions(path="f.c", data=SOURCE, proposals=[_proposal(Evidence.of(checked), True)])],
+                             [], Console(file=out, width=300, highlight=False))
+    text = out.getvalue().splitlines()
+    assert "    = output check: same (not compared: stderr line 4, number 1, which varied between serial runs)" in text
+    assert ("    = race check: 6 runs under ThreadSanitizer (Archer loaded), 0 races (not counted, as the unchanged "
+            "program has them too: f.c:3 (write) and f.c:3 (read))") in text
+    assert Evidence.of(checked).to_json()["race_check"]["in_original"][0]["first"] == "f.c:3 (write)"
+
+
 def test_every_format_renders_the_same_evidence():
     kept = _proposal(Evidence.of(_checked()), True)
     rejected = _proposal(Evidence.not_checked("setup", "no way to build f.c"), False)
